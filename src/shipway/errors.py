@@ -1,0 +1,101 @@
+"""Every error a user can cause, in one tree.
+
+ShipwayError                 base: a message that says what to fix, an exit code, an HTTP status
+├── ConfigError              settings that cannot be used
+├── InvalidArgument          a value of the wrong kind or shape
+│   └── FilterSyntaxError    a search filter that does not parse (points at the token)
+├── NotFound                 an experiment, run, model, version, alias or artifact that does not exist
+├── AlreadyExists            a name that is taken
+├── Conflict                 a write that contradicts what is stored (a param logged twice)
+├── PolicyViolation          a transition the model's policy forbids (missing approvals)
+├── IntegrityError           stored bytes that no longer match their recorded hash
+├── MissingDependency        an optional extra that is not installed
+└── StoreUnavailable         a store that cannot be reached
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ShipwayError(Exception):
+    """Base of every error a user can cause; carries how to show itself."""
+
+    code = "SHIPWAY_ERROR"
+    http_status = 400
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": str(self), "details": self.details}}
+
+
+class ConfigError(ShipwayError):
+    code = "CONFIG_ERROR"
+
+
+class InvalidArgument(ShipwayError):
+    code = "INVALID_ARGUMENT"
+
+
+class FilterSyntaxError(InvalidArgument):
+    code = "INVALID_FILTER"
+
+
+class NotFound(ShipwayError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class AlreadyExists(ShipwayError):
+    code = "ALREADY_EXISTS"
+    http_status = 409
+
+
+class Conflict(ShipwayError):
+    code = "CONFLICT"
+    http_status = 409
+
+
+class PolicyViolation(ShipwayError):
+    code = "POLICY_VIOLATION"
+    http_status = 403
+
+
+class IntegrityError(ShipwayError):
+    code = "INTEGRITY_ERROR"
+    http_status = 409
+
+
+class MissingDependency(ShipwayError):
+    code = "MISSING_DEPENDENCY"
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"this feature needs the optional package '{module}'",
+            hint=f"install it with: pip install 'shipway[{extra}]'",
+        )
+
+
+class StoreUnavailable(ShipwayError):
+    code = "STORE_UNAVAILABLE"
+    http_status = 503
+    exit_code = 2
+
+
+def require(module: str, extra: str) -> Any:
+    """Import an optional dependency, or say which extra provides it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(module, extra) from exc

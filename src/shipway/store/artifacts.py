@@ -1,0 +1,201 @@
+"""The artifact store: files under one root, a local folder or any fsspec URL (``s3://…``).
+
+Every file is hashed (BLAKE3) while it is written, and the digest is returned so that the
+metadata store can record it; reads can verify the digest before the bytes are trusted.
+Writes are atomic: a broken upload leaves no partial file at the final key.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from shipway.errors import IntegrityError, InvalidArgument, NotFound, require
+from shipway.types import ArtifactInfo
+
+_CHUNK = 1 << 20
+
+
+def new_hasher() -> Any:
+    import blake3
+
+    return blake3.blake3(max_threads=blake3.blake3.AUTO)
+
+
+def digest_file(path: str | Path) -> str:
+    hasher = new_hasher()
+    if os.path.getsize(path):  # mmap of an empty file fails
+        hasher.update_mmap(str(path))
+    return "blake3:" + hasher.hexdigest()
+
+
+def digest_bytes(data: bytes) -> str:
+    hasher = new_hasher()
+    hasher.update(data)
+    return "blake3:" + hasher.hexdigest()
+
+
+def clean_key(key: str) -> str:
+    """A relative POSIX key with no way out of its root."""
+    if not key or key.startswith(("/", "\\")) or ":" in key.split("/")[0]:
+        raise InvalidArgument(f"artifact path {key!r} must be relative", hint="use a path like 'model/model.pkl'")
+    parts = PurePosixPath(key.replace("\\", "/")).parts
+    if any(part in ("..", "") for part in parts):
+        raise InvalidArgument(f"artifact path {key!r} may not contain '..'")
+    return "/".join(p for p in parts if p != ".")
+
+
+class ArtifactStore:
+    """Files under a root URL, hashed on the way in."""
+
+    def __init__(self, root: str, *, endpoint_url: str | None = None) -> None:
+        self.root = root.rstrip("/")
+        self.is_local = "://" not in root or root.startswith("file://")
+        if self.is_local:
+            self.root = str(Path(root.removeprefix("file://")).resolve())
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+            self._fs: Any = None
+        else:
+            protocol = root.split("://", 1)[0]
+            if protocol in ("s3", "s3a"):
+                require("s3fs", "s3")
+            import fsspec
+
+            options: dict[str, Any] = {}
+            if endpoint_url and protocol in ("s3", "s3a"):
+                options["client_kwargs"] = {"endpoint_url": endpoint_url}
+                options["skip_instance_cache"] = True
+            self._fs = fsspec.filesystem(protocol, **options)
+
+    # -- locations ---------------------------------------------------------------------
+    def uri(self, key: str) -> str:
+        return f"{self.root}/{clean_key(key)}"
+
+    def _path(self, key: str) -> str:
+        location = self.uri(key)
+        return location if self.is_local else location.split("://", 1)[1]
+
+    # -- writing -----------------------------------------------------------------------
+    def put_stream(self, source: IO[bytes], key: str) -> ArtifactInfo:
+        """Copy a readable stream to ``key``, hashing as it goes; atomic at the final key."""
+        key = clean_key(key)
+        hasher, size = new_hasher(), 0
+        if self.is_local:
+            final = Path(self._path(key))
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".upload-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    while chunk := source.read(_CHUNK):
+                        hasher.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+                os.replace(tmp, final)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        else:
+            # Object stores make an object visible only when the upload completes.
+            with self._fs.open(self._path(key), "wb") as out:
+                while chunk := source.read(_CHUNK):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+        return ArtifactInfo(path=key, size=size, digest="blake3:" + hasher.hexdigest())
+
+    def put_file(self, local_path: str | Path, key: str) -> ArtifactInfo:
+        local = Path(local_path)
+        if not local.is_file():
+            raise NotFound(f"no file at {local}")
+        with local.open("rb") as source:
+            return self.put_stream(source, key)
+
+    def put_bytes(self, data: bytes, key: str) -> ArtifactInfo:
+        import io
+
+        return self.put_stream(io.BytesIO(data), key)
+
+    def put_dir(self, local_dir: str | Path, prefix: str) -> list[ArtifactInfo]:
+        base = Path(local_dir)
+        if not base.is_dir():
+            raise NotFound(f"no folder at {base}")
+        infos = []
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            relative = path.relative_to(base).as_posix()
+            infos.append(self.put_file(path, f"{prefix.rstrip('/')}/{relative}" if prefix else relative))
+        return infos
+
+    # -- reading -----------------------------------------------------------------------
+    def exists(self, key: str) -> bool:
+        path = self._path(key)
+        return Path(path).is_file() if self.is_local else bool(self._fs.isfile(path))
+
+    def open(self, key: str) -> IO[bytes]:
+        path = self._path(key)
+        try:
+            return open(path, "rb") if self.is_local else self._fs.open(path, "rb")  # noqa: SIM115
+        except FileNotFoundError as exc:
+            raise NotFound(f"no artifact at {key!r}") from exc
+
+    def read_bytes(self, key: str, *, digest: str | None = None) -> bytes:
+        with self.open(key) as f:
+            data = f.read()
+        if digest is not None and digest_bytes(data) != digest:
+            raise IntegrityError(f"artifact {key!r} does not match its recorded hash: it was altered after it was logged")
+        return data
+
+    def get_file(self, key: str, local_path: str | Path, *, digest: str | None = None) -> Path:
+        """Download ``key`` to ``local_path``; with ``digest``, refuse bytes that do not match."""
+        target = Path(local_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        hasher = new_hasher()
+        try:
+            with self.open(key) as source, tmp.open("wb") as out:
+                while chunk := source.read(_CHUNK):
+                    hasher.update(chunk)
+                    out.write(chunk)
+            if digest is not None and "blake3:" + hasher.hexdigest() != digest:
+                raise IntegrityError(
+                    f"artifact {key!r} does not match its recorded hash: it was altered after it was logged",
+                    hint="re-log it from the original, or restore the file",
+                )
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix`` (recursively), relative to the root."""
+        base = self._path(prefix) if prefix else (self.root if self.is_local else self.root.split("://", 1)[1])
+        if self.is_local:
+            root = Path(base)
+            if not root.exists():
+                return []
+            if root.is_file():
+                return [clean_key(prefix)]
+            found = (p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".upload-"))
+            return sorted(p.relative_to(self.root).as_posix() for p in found)
+        if not self._fs.exists(base):
+            return []
+        strip = len(self.root.split("://", 1)[1]) + 1
+        return sorted(p[strip:] for p in self._fs.find(base))
+
+    def iter_files(self, prefix: str) -> Iterator[str]:
+        yield from self.list(prefix)
+
+    def delete(self, prefix: str) -> None:
+        path = self._path(prefix)
+        if self.is_local:
+            target = Path(path)
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        elif self._fs.exists(path):
+            self._fs.rm(path, recursive=True)

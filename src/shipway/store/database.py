@@ -1,0 +1,157 @@
+"""Connecting to the metadata database: engines, transactions, creation and migration.
+
+SQLite runs in WAL mode so readers never block the writer, and every write transaction
+starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead
+of failing with "database is locked" when a read lock cannot be upgraded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from shipway.errors import StoreUnavailable
+from shipway.store import schema
+
+# The newest Alembic revision; a fresh database is created at it directly.
+HEAD_REVISION = "0001_initial"
+_BUSY_TIMEOUT_MS = 60_000
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings shipway relies on."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    if url.startswith("postgresql"):
+        from shipway.errors import require
+
+        require("psycopg", "postgres")
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise StoreUnavailable(
+        f"unsupported metadata store URL {url!r}",
+        hint="use sqlite:///path/to/shipway.db or postgresql://user@host:5432/db",
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = sa.engine.make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("shipway_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Database:
+    """One metadata database: read and write transactions, created or migrated on open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._writer = self.engine.execution_options(shipway_write=True)
+        self._ensure_schema()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: all of it is stored, or none of it."""
+        with self._translate(), self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._translate(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            if (
+                "locked" in str(exc)
+                or "could not connect" in str(exc)
+                or "Connection refused" in str(exc)
+            ):
+                raise StoreUnavailable(
+                    f"the metadata store at {self._safe_url()} is unavailable: {exc.orig}"
+                ) from exc
+            raise
+
+    def _safe_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def _ensure_schema(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                has_version = sa.inspect(conn).has_table("alembic_version")
+                current = (
+                    conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                    if has_version
+                    else None
+                )
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(
+                f"cannot open the metadata store at {self._safe_url()}: {exc.orig}"
+            ) from exc
+        if current == HEAD_REVISION:
+            return
+        if current is None:
+            self._create_fresh()
+        else:
+            self.migrate()
+
+    def _create_fresh(self) -> None:
+        """Create every table at the head revision in one go (faster than replaying migrations)."""
+        for attempt in range(5):
+            try:
+                with self._writer.begin() as conn:
+                    if sa.inspect(conn).has_table("alembic_version"):
+                        return  # another process won the race
+                    schema.metadata.create_all(conn)
+                    for statement in schema.append_only_ddl(self.dialect):
+                        conn.exec_driver_sql(statement)
+                    conn.exec_driver_sql(
+                        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
+                    )
+                    conn.execute(
+                        sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": HEAD_REVISION}
+                    )
+                return
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))  # concurrent creators on PostgreSQL
+
+    def migrate(self) -> None:
+        """Bring an older database up to the newest schema with Alembic."""
+        from shipway.store.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

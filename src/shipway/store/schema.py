@@ -1,0 +1,189 @@
+"""The metadata store's tables (SQLAlchemy Core). Alembic migrations mirror this file."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits for big tables.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("experiment_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+experiment_tags = sa.Table(
+    "experiment_tags",
+    metadata,
+    sa.Column(
+        "experiment_id", sa.String(32), sa.ForeignKey("experiments.experiment_id"), primary_key=True
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column(
+        "experiment_id", sa.String(32), sa.ForeignKey("experiments.experiment_id"), nullable=False
+    ),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_time", sa.Float, nullable=False),
+    sa.Column("end_time", sa.Float),
+    sa.Column("user", sa.String(250), nullable=False),
+    sa.Column("parent_run_id", sa.String(32)),
+    sa.Column("artifact_uri", sa.Text, nullable=False),
+    sa.Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    sa.Index("ix_runs_parent", "parent_run_id"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    # The value as a number when it is one, so filters can compare params numerically.
+    sa.Column("value_num", sa.Float),
+    sa.Index("ix_params_key_value", "key", "value"),
+    sa.Index("ix_params_key_num", "key", "value_num"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_tags_key_value", "key", "value"),
+)
+
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+# The value at the highest step of each metric: what search and tables show.
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("digest", sa.String(128), primary_key=True),
+    sa.Column("role", sa.String(64), primary_key=True),
+    sa.Column("rows", sa.BigInteger),
+    sa.Column("source", sa.Text),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("path", sa.String(1000), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("digest", sa.String(128), nullable=False),
+)
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("required_approvals", sa.Integer, nullable=False, default=0),
+    sa.Column("two_person_rule", sa.Boolean, nullable=False, default=False),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("name", sa.String(250), sa.ForeignKey("registered_models.name"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("lineage", sa.JSON, nullable=False),
+    sa.Index("ix_model_versions_stage", "name", "stage"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("name", sa.String(250), sa.ForeignKey("registered_models.name"), primary_key=True),
+    sa.Column("alias", sa.String(250), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("user", sa.String(250), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, default=""),
+    sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"]),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("event_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Column("actor", sa.String(250), nullable=False),
+    sa.Column("entity", sa.String(500), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("from_value", sa.Text),
+    sa.Column("to_value", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_audit_entity", "entity", "event_id"),
+)
+
+
+def append_only_ddl(dialect: str) -> list[str]:
+    """Triggers that make the audit log append-only in the database itself."""
+    if dialect == "sqlite":
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{op.lower()} BEFORE {op} ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+            for op in ("UPDATE", "DELETE")
+        ]
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql",
+            "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        ]
+    return []

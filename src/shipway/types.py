@@ -1,0 +1,120 @@
+"""Plain domain records, shared by every layer. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+
+class Stage(StrEnum):
+    NONE = "none"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    created_at: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    step: int = 0
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    name: str
+    digest: str
+    role: str
+    rows: int | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_time: float
+    end_time: float | None
+    user: str
+    parent_run_id: str | None
+    artifact_uri: str
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    inputs: tuple[DatasetInput, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    path: str
+    size: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    created_at: float
+    description: str = ""
+    required_approvals: int = 0
+    two_person_rule: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    stage: Stage
+    source: str
+    run_id: str | None
+    created_at: float
+    created_by: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class Approval:
+    name: str
+    version: int
+    user: str
+    created_at: float
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    event_id: int
+    timestamp: float
+    actor: str
+    entity: str
+    action: str
+    from_value: str | None
+    to_value: str | None
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
