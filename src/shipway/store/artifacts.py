@@ -43,7 +43,9 @@ def digest_bytes(data: bytes) -> str:
 def clean_key(key: str) -> str:
     """A relative POSIX key with no way out of its root."""
     if not key or key.startswith(("/", "\\")) or ":" in key.split("/")[0]:
-        raise InvalidArgument(f"artifact path {key!r} must be relative", hint="use a path like 'model/model.pkl'")
+        raise InvalidArgument(
+            f"artifact path {key!r} must be relative", hint="use a path like 'model/model.pkl'"
+        )
     parts = PurePosixPath(key.replace("\\", "/")).parts
     if any(part in ("..", "") for part in parts):
         raise InvalidArgument(f"artifact path {key!r} may not contain '..'")
@@ -100,12 +102,19 @@ class ArtifactStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         else:
-            # Object stores make an object visible only when the upload completes.
-            with self._fs.open(self._path(key), "wb") as out:
+            # Object stores make an object visible only when the upload completes, so a
+            # failure must discard the upload rather than close (which would commit it).
+            out = self._fs.open(self._path(key), "wb")
+            try:
                 while chunk := source.read(_CHUNK):
                     hasher.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
+            except BaseException:
+                out.discard()
+                out.closed = True  # so garbage collection does not try to finish the upload
+                raise
+            out.close()
         return ArtifactInfo(path=key, size=size, digest="blake3:" + hasher.hexdigest())
 
     def put_file(self, local_path: str | Path, key: str) -> ArtifactInfo:
@@ -127,7 +136,9 @@ class ArtifactStore:
         infos = []
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             relative = path.relative_to(base).as_posix()
-            infos.append(self.put_file(path, f"{prefix.rstrip('/')}/{relative}" if prefix else relative))
+            infos.append(
+                self.put_file(path, f"{prefix.rstrip('/')}/{relative}" if prefix else relative)
+            )
         return infos
 
     # -- reading -----------------------------------------------------------------------
@@ -146,7 +157,9 @@ class ArtifactStore:
         with self.open(key) as f:
             data = f.read()
         if digest is not None and digest_bytes(data) != digest:
-            raise IntegrityError(f"artifact {key!r} does not match its recorded hash: it was altered after it was logged")
+            raise IntegrityError(
+                f"artifact {key!r} does not match its recorded hash: it was altered after it was logged"
+            )
         return data
 
     def get_file(self, key: str, local_path: str | Path, *, digest: str | None = None) -> Path:
@@ -172,14 +185,20 @@ class ArtifactStore:
 
     def list(self, prefix: str = "") -> list[str]:
         """Every key under ``prefix`` (recursively), relative to the root."""
-        base = self._path(prefix) if prefix else (self.root if self.is_local else self.root.split("://", 1)[1])
+        base = (
+            self._path(prefix)
+            if prefix
+            else (self.root if self.is_local else self.root.split("://", 1)[1])
+        )
         if self.is_local:
             root = Path(base)
             if not root.exists():
                 return []
             if root.is_file():
                 return [clean_key(prefix)]
-            found = (p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".upload-"))
+            found = (
+                p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".upload-")
+            )
             return sorted(p.relative_to(self.root).as_posix() for p in found)
         if not self._fs.exists(base):
             return []

@@ -1,0 +1,84 @@
+"""``shipway``: the command-line entry point, and how user errors are shown."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import typer
+
+from shipway.cli import artifacts, experiments, models, runs
+from shipway.cli.output import console, errors
+from shipway.errors import ShipwayError
+
+app = typer.Typer(
+    help="shipway: carry a model from a notebook to production and keep it healthy there.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
+app.add_typer(artifacts.app, name="artifacts")
+
+
+@app.command()
+def init(
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing shipway.toml."),
+) -> None:
+    """Write a commented shipway.toml here and create the embedded stores."""
+    from shipway.config import CONFIG_FILE, CONFIG_TEMPLATE, Settings
+    from shipway.store import open_stores
+
+    target = Path.cwd() / CONFIG_FILE
+    if target.exists() and not force:
+        raise ShipwayError(
+            f"{target.name} already exists here", hint="pass --force to overwrite it"
+        )
+    target.write_text(CONFIG_TEMPLATE)
+    settings = Settings.resolve()
+    open_stores(settings).close()
+    console.print(
+        f"wrote [bold]{target.name}[/]; metadata: {settings.metadata_url}; artifacts: {settings.artifact_root}"
+    )
+
+
+@app.command()
+def demo(
+    quick: bool = typer.Option(False, "--quick", help="Train on a sample, for a fast look."),
+) -> None:
+    """Train a flight-delay model, track it, register it and promote it."""
+    from shipway.demo.run import run_demo
+
+    run_demo(quick=quick)
+
+
+@app.command()
+def version() -> None:
+    """Print shipway's version."""
+    from shipway import __version__
+
+    console.print(__version__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command; user errors print one line and exit non-zero, without a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ShipwayError as exc:
+        errors.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        errors.print("aborted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

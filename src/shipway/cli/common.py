@@ -1,0 +1,21 @@
+"""What every command needs: the settings-resolved context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
+
+
+def tracking() -> Any:
+    from shipway.tracking.context import current
+
+    return current().tracking
+
+
+def registry() -> Any:
+    from shipway.registry.service import Registry
+
+    return Registry(tracking())

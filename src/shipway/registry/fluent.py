@@ -1,0 +1,58 @@
+"""Registry functions of the fluent API (``sw.register_model``, ``sw.load_model`` …)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.registry.service import Registry
+from shipway.tracking.context import current
+from shipway.types import Approval, AuditEvent, ModelVersion
+
+
+def _registry() -> Registry:
+    return Registry(current().tracking)
+
+
+def register_model(run_or_uri: Any, name: str, description: str = "") -> ModelVersion:
+    """Register a run's model as the next version of ``name``, with its lineage."""
+    return _registry().register(run_or_uri, name, description)
+
+
+def load_model(uri: str) -> Any:
+    """Load ``models:/NAME/VERSION``, ``models:/NAME@ALIAS_OR_STAGE`` or ``runs:/RUN_ID/PATH``."""
+    return _registry().load(uri)
+
+
+def get_model_version(name: str, version: int | str) -> ModelVersion:
+    return _registry().get_version(name, version)
+
+
+def promote(
+    name: str, version: int | str, to: str = "production", reason: str = ""
+) -> ModelVersion:
+    return _registry().promote(name, version, to, reason)
+
+
+def approve(name: str, version: int | str, comment: str = "") -> Approval:
+    return _registry().approve(name, version, comment)
+
+
+def set_alias(name: str, alias: str, version: int | str, reason: str = "") -> ModelVersion:
+    return _registry().set_alias(name, alias, version, reason)
+
+
+def set_policy(
+    name: str, *, required_approvals: int = 0, two_person_rule: bool = False, reason: str = ""
+) -> Any:
+    return _registry().set_policy(
+        name, required_approvals=required_approvals, two_person_rule=two_person_rule, reason=reason
+    )
+
+
+def rollback(name: str, reason: str = "") -> ModelVersion:
+    """Return production to the previous production version (audited)."""
+    return _registry().rollback(name, reason)
+
+
+def model_history(name: str) -> list[AuditEvent]:
+    return _registry().history(name)

@@ -1,0 +1,33 @@
+"""INSERT … ON CONFLICT DO UPDATE for the dialects shipway supports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def upsert(
+    conn: Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    update: list[str],
+    *,
+    where_newer: str | None = None,
+) -> Any:
+    """An upsert of ``rows``; with ``where_newer``, only rows whose column is not smaller win."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(rows)
+    where = None
+    if where_newer is not None:
+        where = getattr(statement.excluded, where_newer) >= table.c[where_newer]
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={col: getattr(statement.excluded, col) for col in update},
+        where=where,
+    )

@@ -1,0 +1,94 @@
+"""Buffered metric logging: calls are cheap, writes are batched.
+
+Values wait in memory and are written in one transaction per run at least every
+``interval`` seconds by a background thread, on :meth:`MetricBuffer.flush`, at the end of a
+run and at process exit, so a crash loses at most the last interval.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from shipway.types import Metric
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[str, Sequence[Metric]], None]
+_MAX_PENDING = 1_000_000  # beyond this a call flushes in the foreground: bounded memory
+
+
+class MetricBuffer:
+    def __init__(self, writer: Writer, interval: float = 1.0) -> None:
+        self._writer = writer
+        self._interval = interval
+        self._pending: list[tuple[str, Metric]] = []
+        self._lock = threading.Lock()  # taken to swap the list, never while writing
+        self._flush_lock = threading.Lock()  # one writer at a time keeps the order of steps
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        atexit.register(self.close)
+
+    def add(self, run_id: str, metric: Metric) -> None:
+        self._pending.append((run_id, metric))  # list.append is atomic under the GIL
+        if self._thread is None:
+            self._start()
+        if len(self._pending) >= _MAX_PENDING:
+            self.flush()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="shipway-metrics", daemon=True
+                )
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception as exc:  # kept and re-raised by the next foreground flush
+                log.warning("shipway could not write buffered metrics (will retry): %s", exc)
+
+    def flush(self, run_id: str | None = None) -> None:
+        """Write everything pending (all runs; ``run_id`` is accepted for symmetry)."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            by_run: dict[str, list[Metric]] = defaultdict(list)
+            for rid, metric in batch:
+                by_run[rid].append(metric)
+            done: set[str] = set()
+            try:
+                for rid, metrics in by_run.items():
+                    self._writer(rid, metrics)
+                    done.add(rid)
+            except BaseException:
+                # Put back what was not written, ahead of newer values.
+                with self._lock:
+                    self._pending = [(r, m) for r, m in batch if r not in done] + self._pending
+                raise
+
+    def discard(self, run_id: str) -> None:
+        with self._lock:
+            self._pending = [(r, m) for r, m in self._pending if r != run_id]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        try:
+            self.flush()
+        except Exception as exc:
+            log.warning("shipway could not write buffered metrics at exit: %s", exc)

@@ -1,0 +1,115 @@
+"""What a run ran on: code version, interpreter, packages, platform, command and seeds."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+_KEY_PACKAGES = (
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "xgboost",
+    "lightgbm",
+    "torch",
+    "shipway",
+)
+_last_seed: int | None = None
+
+
+def git_info(cwd: Path | None = None) -> dict[str, str]:
+    """The commit and dirty flag of the git checkout the code runs from, if any."""
+    where = str(cwd or Path.cwd())
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5
+        )
+        if commit.returncode != 0:
+            return {}
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        branch = subprocess.run(
+            ["git", "rev-parse", "--abbrev-ref", "HEAD"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return {
+        "shipway.git.commit": commit.stdout.strip(),
+        "shipway.git.dirty": str(bool(status.stdout.strip())).lower(),
+        "shipway.git.branch": branch.stdout.strip(),
+    }
+
+
+def installed_packages() -> dict[str, str]:
+    out = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            out[name.lower()] = dist.version
+    return dict(sorted(out.items()))
+
+
+def capture() -> tuple[dict[str, str], dict[str, object]]:
+    """Tags to set on the run, and the full environment to store as an artifact."""
+    packages = installed_packages()
+    tags = {
+        "shipway.python": platform.python_version(),
+        "shipway.platform": platform.platform(terse=True),
+        "shipway.command": " ".join(
+            [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
+        )[:8000],
+        **git_info(),
+    }
+    for name in _KEY_PACKAGES:
+        if name in packages:
+            tags[f"shipway.package.{name}"] = packages[name]
+    if _last_seed is not None:
+        tags["shipway.seed"] = str(_last_seed)
+    full = {
+        "python": sys.version,
+        "executable_name": Path(sys.executable).name,
+        "platform": platform.platform(),
+        "packages": packages,
+        "tags": tags,
+    }
+    return tags, full
+
+
+def seed_everything(seed: int) -> int:
+    """Seed Python, NumPy (and torch when present); the seed is recorded on later runs."""
+    global _last_seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        from shipway.errors import InvalidArgument
+
+        raise InvalidArgument(f"seed must be a non-negative whole number, got {seed!r}")
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses the run starts
+    try:
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    except ImportError:
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    _last_seed = seed
+    return seed
+
+
+def current_seed() -> int | None:
+    return _last_seed

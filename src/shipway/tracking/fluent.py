@@ -1,0 +1,173 @@
+"""The fluent tracking API: ``sw.start_run``, ``sw.log_metric`` and friends act on the active run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from shipway.errors import InvalidArgument
+from shipway.tracking.context import current
+from shipway.tracking.run import ActiveRun
+from shipway.types import Metric, Run
+
+
+def start_run(
+    experiment: str | None = None,
+    name: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    nested: bool | None = None,
+) -> ActiveRun:
+    """Start a run; inside another active run it becomes that run's child.
+
+    ``nested=False`` refuses to start while another run is active.
+    """
+    ctx = current()
+    parent = ctx.run_stack[-1] if ctx.run_stack else None
+    if parent is not None and nested is False:
+        raise InvalidArgument(
+            f"run {parent.run_id} is still active", hint="end it first, or pass nested=True"
+        )
+    if parent is not None and experiment is None:
+        experiment = ctx.tracking.store.get_run(parent.run_id).experiment_id
+        experiment = _experiment_name(experiment)
+    run = ctx.tracking.create_run(
+        experiment,
+        name=name,
+        params=params,
+        tags=tags,
+        parent_run_id=parent.run_id if parent else None,
+    )
+    active = ActiveRun(ctx.tracking, run, on_end=_pop)
+    ctx.run_stack.append(active)
+    return active
+
+
+def _experiment_name(experiment_id: str) -> str:
+    for exp, _ in current().tracking.list_experiments():
+        if exp.experiment_id == experiment_id:
+            return exp.name
+    return experiment_id
+
+
+def _pop(run: ActiveRun) -> None:
+    stack = current().run_stack
+    if run in stack:
+        stack.remove(run)
+
+
+def active_run() -> ActiveRun | None:
+    stack = current().run_stack
+    return stack[-1] if stack else None
+
+
+def end_run(status: str = "FINISHED") -> None:
+    run = active_run()
+    if run is not None:
+        run.end(status)
+
+
+def _run() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        raise InvalidArgument("no active run", hint="wrap your code in `with sw.start_run():`")
+    return run
+
+
+def log_param(key: str, value: Any) -> None:
+    _run().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _run().log_params(params)
+
+
+def log_metric(key: str, value: Any, step: int = 0, timestamp: float | None = None) -> None:
+    _run().log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics: Mapping[str, Any], step: int = 0, timestamp: float | None = None) -> None:
+    _run().log_metrics(metrics, step, timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _run().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _run().set_tags(tags)
+
+
+def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> Any:
+    return _run().log_artifact(local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> Any:
+    return _run().log_artifacts(local_dir, artifact_path)
+
+
+def log_dict(obj: Any, artifact_file: str) -> Any:
+    return _run().log_dict(obj, artifact_file)
+
+
+def log_text(text: str, artifact_file: str) -> Any:
+    return _run().log_text(text, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> Any:
+    return _run().log_figure(figure, artifact_file)
+
+
+def log_table(table: Any, artifact_file: str) -> Any:
+    return _run().log_table(table, artifact_file)
+
+
+def log_dataset(name: str, data: Any, role: str = "train") -> str:
+    return _run().log_dataset(name, data, role)
+
+
+def log_model(model: Any, name: str = "model", **kwargs: Any) -> Any:
+    return _run().log_model(model, name, **kwargs)
+
+
+def log_batch(
+    run_id: str,
+    metrics: list[Metric] | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> None:
+    current().tracking.log_batch(run_id, metrics or [], params, tags)
+
+
+def flush() -> None:
+    """Write buffered metrics now."""
+    current().tracking.flush()
+
+
+def get_run(run_id: str) -> Run:
+    return current().tracking.get_run(run_id)
+
+
+def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    return current().tracking.get_metric_history(run_id, key)
+
+
+def search_runs(
+    experiment: str | list[str] | None = None,
+    filter: str | None = None,  # noqa: A002 - MLflow users know this name
+    order_by: list[str] | None = None,
+    max_results: int = 1000,
+    output: str = "pandas",
+) -> Any:
+    """Runs matching ``filter`` as a DataFrame (``run_id``, ``params.*``, ``metrics.*``, ``tags.*``)."""
+    return current().tracking.search_runs(experiment, filter, order_by, max_results, output)
+
+
+def create_experiment(name: str, tags: Mapping[str, Any] | None = None) -> Any:
+    return current().tracking.create_experiment(name, tags)
+
+
+def list_experiments() -> list[Any]:
+    return [e for e, _ in current().tracking.list_experiments()]
