@@ -1,0 +1,33 @@
+# One command to set up and run the demo, one to set up and run the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= dev,postgres,s3,xgboost,lightgbm,plots
+
+.PHONY: demo test install lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/shipway demo
+
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: install
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/tracking.py
+
+clean:
+	rm -rf $(VENV) .shipway .pytest_cache

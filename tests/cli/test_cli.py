@@ -1,0 +1,114 @@
+"""The shipway command, in-process and (for exit behaviour) as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipway.cli.app import main
+from shipway.tracking import context
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHIPWAY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHIPWAY_USER", "cli-user")
+    context._current = None
+
+    def run(*args: str, code: int = 0) -> str:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+            raise SystemExit(0)
+        out, err = capsys.readouterr()
+        assert exit_info.value.code == code, (out, err)
+        return out + err
+
+    yield run
+    if context._current is not None:
+        context._current.close()
+    context._current = None
+
+
+def _seed(tmp_path: Path) -> tuple[str, str]:
+    import numpy as np
+    from sklearn.tree import DecisionTreeClassifier
+
+    import shipway as sw
+
+    ids = []
+    for depth in (2, 3):
+        X = np.arange(40).reshape(20, 2).astype(float)
+        with sw.start_run(experiment="cli", params={"depth": depth}) as run:
+            sw.log_metric("acc", depth / 4)
+            run.log_model(DecisionTreeClassifier(max_depth=depth).fit(X, [0, 1] * 10), "model")
+        ids.append(run.run_id)
+    return ids[0], ids[1]
+
+
+def test_runs_and_experiments(cli: Any, tmp_path: Path) -> None:
+    first, second = _seed(tmp_path)
+    assert "cli" in cli("experiments", "list")
+    listed = json.loads(cli("runs", "list", "--experiment", "cli", "--filter", "metrics.acc > 0.6", "--json"))
+    assert [r["run_id"] for r in listed] == [second]
+    assert second[:12] in cli("runs", "list", "-e", "cli", "-o", "metrics.acc DESC")
+    shown = cli("runs", "show", first[:10])
+    assert "depth" in shown and "model/MODEL.json" in shown
+    compared = json.loads(cli("runs", "compare", first, second, "--json"))
+    assert compared[first]["params"]["depth"] == "2" and compared[second]["metrics"]["acc"] == 0.75
+    out = tmp_path / "dl"
+    cli("artifacts", "get", first, "model", "--out", str(out))
+    assert (out / "model" / "MODEL.json").exists()
+
+
+def test_models_lifecycle(cli: Any, tmp_path: Path) -> None:
+    first, second = _seed(tmp_path)
+    assert json.loads(cli("models", "register", first, "--name", "churn", "--json"))["version"] == 1
+    cli("models", "register", f"runs:/{second}/model", "--name", "churn")
+    cli("models", "policy", "churn", "--approvals", "1")
+    assert "needs 1 approval" in cli("models", "promote", "churn", "1", "--to", "production", code=1)
+    cli("models", "approve", "churn", "1", "--comment", "ok")
+    cli("models", "promote", "churn", "1", "--to", "production", "--reason", "first")
+    cli("models", "approve", "churn", "2")
+    cli("models", "promote", "churn", "2", "--to", "production", "--reason", "beats v1")
+    cli("models", "alias", "churn", "champion", "2")
+    assert "production is churn version 1" in cli("models", "rollback", "churn", "--reason", "bad").replace("[bold]", "")
+    shown = json.loads(cli("models", "show", "churn", "--json"))
+    assert {v["version"]: v["stage"] for v in shown["versions"]} == {1: "production", 2: "archived"}
+    history = json.loads(cli("models", "history", "churn", "--json"))
+    assert [e["action"] for e in history][-1] == "rollback" and history[-1]["actor"] == "cli-user"
+    cli("models", "archive", "churn", "2")
+    cli("models", "alias", "churn", "champion", "--delete")
+    listed = json.loads(cli("models", "list", "--json"))
+    assert listed[0]["stages"] == {"production": 1}
+
+
+def test_user_errors_are_one_line_and_change_nothing(cli: Any, tmp_path: Path) -> None:
+    out = cli("models", "promote", "nope", "1", code=1)
+    assert "no registered model named 'nope'" in out and "Traceback" not in out
+    assert "invalid filter" in cli("runs", "list", "--filter", "metrics.x >", code=1)
+    assert "unknown stage" not in cli("models", "list")
+
+
+def test_init_writes_config_once(cli: Any, tmp_path: Path) -> None:
+    cli("init")
+    assert (tmp_path / "shipway.toml").read_text().startswith("# shipway settings")
+    assert "already exists" in cli("init", code=1)
+    cli("init", "--force")
+
+
+def test_real_process_exits_nonzero_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "h")}
+    done = subprocess.run(
+        [sys.executable, "-m", "shipway.cli.app", "models", "show", "ghost"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "no registered model named 'ghost'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
