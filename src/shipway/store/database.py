@@ -120,7 +120,7 @@ class Database:
             ) from exc
         if current == HEAD_REVISION:
             return
-        if current is None:
+        if not has_version:
             self._create_fresh()
         else:
             self.migrate()
