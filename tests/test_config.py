@@ -9,7 +9,9 @@ from shipway.errors import ConfigError
 
 
 def test_precedence_argument_over_environment_over_file_over_default(tmp_path: Path) -> None:
-    (tmp_path / "shipway.toml").write_text('home = "from-file"\n[store]\ntracking_uri = "sqlite:///file.db"\nartifact_uri = "s3://b/file"\n')
+    (tmp_path / "shipway.toml").write_text(
+        'home = "from-file"\n[store]\ntracking_uri = "sqlite:///file.db"\nartifact_uri = "s3://b/file"\n'
+    )
     env = {"SHIPWAY_TRACKING_URI": "sqlite:///env.db"}
     settings = Settings.resolve({"artifact_uri": "s3://b/arg"}, environ=env, cwd=tmp_path)
     assert settings.artifact_uri == "s3://b/arg"
@@ -51,7 +53,9 @@ def test_template_parses_and_means_the_defaults(tmp_path: Path) -> None:
         ("[tracking]\nflush_seconds = -1\n", {}, "flush_seconds must be a positive number"),
     ],
 )
-def test_bad_settings_say_what_to_fix(tmp_path: Path, content: str, overrides: dict, message: str) -> None:
+def test_bad_settings_say_what_to_fix(
+    tmp_path: Path, content: str, overrides: dict, message: str
+) -> None:
     (tmp_path / "shipway.toml").write_text(content)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.resolve(overrides, environ={}, cwd=tmp_path)

@@ -69,5 +69,7 @@ def test_no_layer_imports_a_higher_one() -> None:
 
 def test_import_is_light() -> None:
     code = "import sys, shipway; heavy = [m for m in ('sqlalchemy', 'pandas', 'numpy', 'sklearn', 'typer') if m in sys.modules]; print(heavy)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]", f"import shipway pulled in {out}"

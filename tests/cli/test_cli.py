@@ -17,7 +17,9 @@ from shipway.tracking import context
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+def cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Any]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SHIPWAY_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SHIPWAY_USER", "cli-user")
@@ -56,7 +58,9 @@ def _seed(tmp_path: Path) -> tuple[str, str]:
 def test_runs_and_experiments(cli: Any, tmp_path: Path) -> None:
     first, second = _seed(tmp_path)
     assert "cli" in cli("experiments", "list")
-    listed = json.loads(cli("runs", "list", "--experiment", "cli", "--filter", "metrics.acc > 0.6", "--json"))
+    listed = json.loads(
+        cli("runs", "list", "--experiment", "cli", "--filter", "metrics.acc > 0.6", "--json")
+    )
     assert [r["run_id"] for r in listed] == [second]
     assert second[:12] in cli("runs", "list", "-e", "cli", "-o", "metrics.acc DESC")
     shown = cli("runs", "show", first[:10])
@@ -73,13 +77,17 @@ def test_models_lifecycle(cli: Any, tmp_path: Path) -> None:
     assert json.loads(cli("models", "register", first, "--name", "churn", "--json"))["version"] == 1
     cli("models", "register", f"runs:/{second}/model", "--name", "churn")
     cli("models", "policy", "churn", "--approvals", "1")
-    assert "needs 1 approval" in cli("models", "promote", "churn", "1", "--to", "production", code=1)
+    assert "needs 1 approval" in cli(
+        "models", "promote", "churn", "1", "--to", "production", code=1
+    )
     cli("models", "approve", "churn", "1", "--comment", "ok")
     cli("models", "promote", "churn", "1", "--to", "production", "--reason", "first")
     cli("models", "approve", "churn", "2")
     cli("models", "promote", "churn", "2", "--to", "production", "--reason", "beats v1")
     cli("models", "alias", "churn", "champion", "2")
-    assert "production is churn version 1" in cli("models", "rollback", "churn", "--reason", "bad").replace("[bold]", "")
+    assert "production is churn version 1" in cli(
+        "models", "rollback", "churn", "--reason", "bad"
+    ).replace("[bold]", "")
     shown = json.loads(cli("models", "show", "churn", "--json"))
     assert {v["version"]: v["stage"] for v in shown["versions"]} == {1: "production", 2: "archived"}
     history = json.loads(cli("models", "history", "churn", "--json"))
@@ -107,7 +115,11 @@ def test_init_writes_config_once(cli: Any, tmp_path: Path) -> None:
 def test_real_process_exits_nonzero_without_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "h")}
     done = subprocess.run(
-        [sys.executable, "-m", "shipway.cli.app", "models", "show", "ghost"], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-m", "shipway.cli.app", "models", "show", "ghost"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "no registered model named 'ghost'" in done.stderr

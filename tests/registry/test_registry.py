@@ -43,7 +43,12 @@ def test_register_records_lineage_and_loads_by_every_uri(sw: Any) -> None:
     sw.promote("churn", 1, to="production")
     sw.set_alias("churn", "champion", 1)
     expected = sw.load_model(f"runs:/{run.run_id}/model").predict(X)
-    for uri in ("models:/churn/1", "models:/churn@production", "models:/churn@champion", "models:/churn"):
+    for uri in (
+        "models:/churn/1",
+        "models:/churn@production",
+        "models:/churn@champion",
+        "models:/churn",
+    ):
         assert list(sw.load_model(uri).predict(X)) == list(expected)
 
 
@@ -58,7 +63,12 @@ def test_one_production_version_and_rollback(sw: Any) -> None:
     assert back.version == 1 and back.stage == Stage.PRODUCTION
     assert sw.get_model_version("m", 2).stage == Stage.ARCHIVED
     last = sw.model_history("m")[-1]
-    assert (last.action, last.to_value, last.reason, last.actor) == ("rollback", "production", "v2 misbehaves", "tester")
+    assert (last.action, last.to_value, last.reason, last.actor) == (
+        "rollback",
+        "production",
+        "v2 misbehaves",
+        "tester",
+    )
 
 
 def test_rollback_needs_a_previous_version(sw: Any) -> None:
@@ -87,7 +97,11 @@ def test_approvals_policy_and_two_person_rule(sw: Any) -> None:
     sw.approve("risk", 1)
     assert sw.promote("risk", 1, to="production", reason="approved").stage == Stage.PRODUCTION
     actions = [(e.action, e.actor) for e in sw.model_history("risk")]
-    assert ("approve", "alice") in actions and ("approve", "bob") in actions and actions[-1] == ("transition", "bob")
+    assert (
+        ("approve", "alice") in actions
+        and ("approve", "bob") in actions
+        and actions[-1] == ("transition", "bob")
+    )
 
 
 def test_register_errors_say_what_to_fix(sw: Any) -> None:
@@ -116,7 +130,11 @@ def test_tampered_model_refuses_to_load(sw: Any) -> None:
     sw.register_model(run, "t")
     client = sw.tracking.context.current().tracking
     root = Path(client.stores.artifacts.root)
-    pickled = next(p for p in root.rglob("*") if p.is_file() and p.parent.name == "model" and p.suffix in (".pkl", ".joblib"))
+    pickled = next(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.parent.name == "model" and p.suffix in (".pkl", ".joblib")
+    )
     data = bytearray(pickled.read_bytes())
     data[-2] ^= 0xFF
     pickled.write_bytes(bytes(data))

@@ -28,8 +28,15 @@ def test_migrated_schema_equals_the_models(tmp_path: Path) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
         assert diff == []
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
-        triggers = conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type='trigger'")).scalars().all()
+        assert (
+            conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            == HEAD_REVISION
+        )
+        triggers = (
+            conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type='trigger'"))
+            .scalars()
+            .all()
+        )
     assert sorted(triggers) == ["audit_log_no_delete", "audit_log_no_update"]
 
 
@@ -37,7 +44,9 @@ def test_an_older_store_is_migrated_on_open(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # a store from before any migration: just the version table
-        conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
+        )
     engine.dispose()
     db = Database(url)
     with db.read() as conn:
@@ -48,7 +57,10 @@ def test_an_older_store_is_migrated_on_open(tmp_path: Path) -> None:
 def test_fresh_store_is_created_at_head(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'new.db'}")
     with db.read() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+        assert (
+            conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            == HEAD_REVISION
+        )
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []

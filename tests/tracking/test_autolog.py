@@ -36,7 +36,9 @@ def test_pipeline_fit_is_one_run_with_params_metrics_and_model(autologged: Any) 
     assert run.tags["shipway.autolog.estimator"] == "sklearn.pipeline.Pipeline"
     assert 0.9 < run.metrics["training_accuracy_score"] <= 1.0 and "training_roc_auc" in run.metrics
     loaded = autologged.load_model(f"runs:/{run.run_id}/model")
-    assert list(loaded.predict(X.head(10))) == list(make_pipeline(StandardScaler(), LogisticRegression(C=0.5)).fit(X, y).predict(X.head(10)))
+    assert list(loaded.predict(X.head(10))) == list(
+        make_pipeline(StandardScaler(), LogisticRegression(C=0.5)).fit(X, y).predict(X.head(10))
+    )
 
 
 def test_fit_inside_an_active_run_logs_into_it(autologged: Any) -> None:

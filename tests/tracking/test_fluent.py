@@ -17,7 +17,11 @@ def test_run_context_manager_finishes_and_fails(sw: Any) -> None:
     with sw.start_run(experiment="e", name="ok", params={"lr": 0.1}, tags={"team": "x"}) as run:
         sw.log_metric("loss", 0.5, step=1)
     info = sw.get_run(run.run_id)
-    assert info.status == RunStatus.FINISHED and info.params == {"lr": "0.1"} and info.tags["team"] == "x"
+    assert (
+        info.status == RunStatus.FINISHED
+        and info.params == {"lr": "0.1"}
+        and info.tags["team"] == "x"
+    )
     assert info.metrics == {"loss": 0.5}
     with pytest.raises(ZeroDivisionError), sw.start_run(experiment="e") as failing:
         1 / 0  # noqa: B018
@@ -112,10 +116,20 @@ def test_artifacts_dict_table_figure(sw: Any, tmp_path: Path) -> None:
         sw.log_figure(figure, "plot.png")
     client = sw.tracking.context.current().tracking
     paths = {a.path for a in client.list_artifacts(run.run_id)}
-    assert {"notes.txt", "extra/plots/a.txt", "config.json", "config.yaml", "table.parquet", "plot.png"} <= paths
+    assert {
+        "notes.txt",
+        "extra/plots/a.txt",
+        "config.json",
+        "config.yaml",
+        "table.parquet",
+        "plot.png",
+    } <= paths
     out = client.download_artifacts(run.run_id, "table.parquet", tmp_path / "dl")
     assert pd.read_parquet(out)["x"].tolist() == [1, 2]
-    assert client.download_artifacts(run.run_id, "plot.png", tmp_path / "dl").read_bytes()[:4] == b"\x89PNG"
+    assert (
+        client.download_artifacts(run.run_id, "plot.png", tmp_path / "dl").read_bytes()[:4]
+        == b"\x89PNG"
+    )
 
 
 def test_log_dataset_records_lineage(sw: Any, tmp_path: Path) -> None:
@@ -126,7 +140,10 @@ def test_log_dataset_records_lineage(sw: Any, tmp_path: Path) -> None:
         df.to_parquet(tmp_path / "v.parquet")
         sw.log_dataset("valid", tmp_path / "v.parquet", role="validation")
     inputs = sw.get_run(run.run_id).inputs
-    assert sorted((i.name, i.role, i.rows) for i in inputs) == [("train", "train", 3), ("valid", "validation", 3)]
+    assert sorted((i.name, i.role, i.rows) for i in inputs) == [
+        ("train", "train", 3),
+        ("valid", "validation", 3),
+    ]
     assert digest.startswith("blake3:")
     changed = pd.DataFrame({"a": [1, 2, 4]})
     with sw.start_run():
@@ -137,7 +154,9 @@ def test_search_runs_frame_and_list(sw: Any) -> None:
     for i in range(6):
         with sw.start_run(experiment="s", params={"model": "ab"[i % 2], "lr": 0.1 * (i + 1)}):
             sw.log_metric("auc", 0.5 + i / 20)
-    frame = sw.search_runs("s", filter="metrics.auc > 0.6 and params.model = 'a'", order_by=["metrics.auc DESC"])
+    frame = sw.search_runs(
+        "s", filter="metrics.auc > 0.6 and params.model = 'a'", order_by=["metrics.auc DESC"]
+    )
     assert list(frame["params.model"]) == ["a", "a"]
     assert list(frame["metrics.auc"]) == [0.75, 0.65]
     assert {"run_id", "status", "start_time", "tags.shipway.python"} <= set(frame.columns)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,35 @@ def start_run(
     )
     active = ActiveRun(ctx.tracking, run, on_end=_pop)
     ctx.run_stack.append(active)
+    _end_runs_at_exit()
     return active
+
+
+_crashed = False
+_exit_hook_installed = False
+
+
+def _end_runs_at_exit() -> None:
+    """Runs left open when the interpreter exits end FAILED after a crash, FINISHED otherwise."""
+    global _exit_hook_installed
+    if _exit_hook_installed:
+        return
+    _exit_hook_installed = True
+    previous_hook = sys.excepthook
+
+    def note_crash(*args: Any) -> None:
+        global _crashed
+        _crashed = True
+        previous_hook(*args)
+
+    sys.excepthook = note_crash
+
+    def end_open_runs() -> None:
+        for run in reversed(list(current().run_stack)):
+            with contextlib.suppress(Exception):  # the store may be gone at exit
+                run.end("FAILED" if _crashed else "FINISHED")
+
+    atexit.register(end_open_runs)
 
 
 def _experiment_name(experiment_id: str) -> str:
