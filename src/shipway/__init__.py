@@ -34,7 +34,11 @@ _EXPORTS: dict[str, str] = {
     "log_text": "shipway.tracking.fluent",
     "log_figure": "shipway.tracking.fluent",
     "log_table": "shipway.tracking.fluent",
-    "log_dataset": "shipway.tracking.fluent",
+    "log_dataset": "shipway.data.fluent",
+    "get_dataset": "shipway.data.fluent",
+    "load_dataset": "shipway.data.fluent",
+    "detect_drift": "shipway.stats",
+    "DriftDetector": "shipway.stats",
     "log_model": "shipway.tracking.fluent",
     "flush": "shipway.tracking.fluent",
     "get_run": "shipway.tracking.fluent",
@@ -77,6 +81,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from shipway.config import Settings
+    from shipway.data.fluent import get_dataset, load_dataset, log_dataset
     from shipway.errors import ShipwayError
     from shipway.models import PythonModel, infer_signature
     from shipway.registry.fluent import (
@@ -90,6 +95,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         set_alias,
         set_policy,
     )
+    from shipway.stats import DriftDetector, detect_drift
     from shipway.tracking.autolog import autolog
     from shipway.tracking.context import configure
     from shipway.tracking.environment import seed_everything
@@ -104,7 +110,6 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         log_artifact,
         log_artifacts,
         log_batch,
-        log_dataset,
         log_dict,
         log_figure,
         log_metric,

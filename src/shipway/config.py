@@ -28,6 +28,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "artifact_uri": ("store", "artifact_uri", "SHIPWAY_ARTIFACT_URI"),
     "s3_endpoint_url": ("store", "s3_endpoint_url", "SHIPWAY_S3_ENDPOINT_URL"),
     "flush_seconds": ("tracking", "flush_seconds", "SHIPWAY_FLUSH_SECONDS"),
+    "data_link": ("data", "link", "SHIPWAY_DATA_LINK"),
 }
 
 
@@ -48,6 +49,7 @@ class Settings:
     artifact_uri: str | None = None
     s3_endpoint_url: str | None = None
     flush_seconds: float = 1.0
+    data_link: str = "auto"
     config_file: Path | None = None
 
     @property
@@ -106,6 +108,10 @@ class Settings:
                     raise ValueError
         except ValueError as exc:
             raise ConfigError("flush_seconds must be a positive number of seconds") from exc
+        if values.get("data_link", "auto") not in ("auto", "reflink", "hardlink", "copy"):
+            raise ConfigError(
+                f"data.link must be auto, reflink, hardlink or copy, not {values['data_link']!r}"
+            )
         return replace(settings, **values)
 
 
@@ -151,4 +157,10 @@ home = ".shipway"
 [tracking]
 # Buffered metrics are written at least this often (seconds).
 flush_seconds = 1.0
+
+[data]
+# How dataset files enter a local store: auto (reflink where the filesystem can, else copy),
+# reflink, copy, or hardlink (instant, but the original becomes read-only: editing it in
+# place would alter the stored version).
+link = "auto"
 """

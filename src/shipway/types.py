@@ -118,3 +118,26 @@ class AuditEvent:
     to_value: str | None
     reason: str
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    name: str
+    version: int
+    digest: str
+    kind: str  # frame, file or directory
+    format: str
+    size: int
+    files: int
+    rows: int | None
+    object_key: str
+    source: str | None
+    created_at: float
+    created_by: str
+    description: str = ""
+    schema: dict[str, Any] | None = None
+    profile: dict[str, Any] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"datasets:/{self.name}/{self.version}"

@@ -135,19 +135,21 @@ def test_artifacts_dict_table_figure(sw: Any, tmp_path: Path) -> None:
 def test_log_dataset_records_lineage(sw: Any, tmp_path: Path) -> None:
     df = pd.DataFrame({"a": [1, 2, 3]})
     with sw.start_run() as run:
-        digest = sw.log_dataset("train", df)
-        sw.log_dataset("train", df.copy())  # same content, same record
+        version = sw.log_dataset("train", df)
+        again = sw.log_dataset("train", df.copy())  # same content, same version
         df.to_parquet(tmp_path / "v.parquet")
         sw.log_dataset("valid", tmp_path / "v.parquet", role="validation")
+        run.log_dataset("hashed-only", df, snapshot=False)
+    assert again.version == version.version == 1 and version.digest.startswith("blake3:")
     inputs = sw.get_run(run.run_id).inputs
     assert sorted((i.name, i.role, i.rows) for i in inputs) == [
+        ("hashed-only", "train", 3),
         ("train", "train", 3),
         ("valid", "validation", 3),
     ]
-    assert digest.startswith("blake3:")
     changed = pd.DataFrame({"a": [1, 2, 4]})
     with sw.start_run():
-        assert sw.log_dataset("train", changed) != digest
+        assert sw.log_dataset("train", changed).version == 2
 
 
 def test_search_runs_frame_and_list(sw: Any) -> None:

@@ -170,6 +170,37 @@ audit_log = sa.Table(
 )
 
 
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+)
+
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("name", sa.String(250), sa.ForeignKey("datasets.name"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # frame, file or directory
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("files", sa.Integer, nullable=False),
+    sa.Column("rows", sa.BigInteger),
+    # The object key: the file itself, or the manifest listing a directory's files.
+    sa.Column("object_key", sa.Text, nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("schema", sa.JSON),
+    sa.Column("profile", sa.JSON),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.UniqueConstraint("name", "digest", name="uq_dataset_versions_digest"),
+)
+
+
 def append_only_ddl(dialect: str) -> list[str]:
     """Triggers that make the audit log append-only in the database itself."""
     if dialect == "sqlite":

@@ -155,10 +155,6 @@ def log_table(table: Any, artifact_file: str) -> Any:
     return _run().log_table(table, artifact_file)
 
 
-def log_dataset(name: str, data: Any, role: str = "train") -> str:
-    return _run().log_dataset(name, data, role)
-
-
 def log_model(model: Any, name: str = "model", **kwargs: Any) -> Any:
     return _run().log_model(model, name, **kwargs)
 

@@ -97,8 +97,15 @@ class ActiveRun:
     def log_table(self, table: Any, artifact_file: str) -> Any:
         return self.client.log_table(self.run_id, table, artifact_file)
 
-    def log_dataset(self, name: str, data: Any, role: str = "train") -> str:
-        return self.client.log_dataset(self.run_id, name, data, role)
+    def log_dataset(
+        self, name: str, data: Any, role: str = "train", *, snapshot: bool = True
+    ) -> Any:
+        """Version ``data`` and record it as this run's input (``snapshot=False``: record its hash only)."""
+        if not snapshot:
+            return self.client.log_dataset(self.run_id, name, data, role)
+        from shipway.data.fluent import log_dataset
+
+        return log_dataset(name, data, role, run_id=self.run_id)
 
     def log_model(self, model: Any, name: str = "model", **kwargs: Any) -> Any:
         """Save ``model`` with its signature, requirements and hashes as an artifact of this run."""
