@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import typer
 
-from shipway.cli import artifacts, experiments, models, runs
+from shipway.cli import artifacts, data, experiments, models, runs
 from shipway.cli.output import console, errors
 from shipway.errors import ShipwayError
 
@@ -22,6 +22,8 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(data.app, name="data")
+app.command("drift")(data.drift)
 
 
 @app.command()
