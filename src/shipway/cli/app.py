@@ -68,7 +68,7 @@ def version() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the command; user errors print one line and exit non-zero, without a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except ShipwayError as exc:
         errors.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         errors.print("aborted")
         sys.exit(130)
+    if isinstance(code, int) and code:  # a command's typer.Exit(n), returned in this mode
+        sys.exit(code)
 
 
 if __name__ == "__main__":

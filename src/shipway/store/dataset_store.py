@@ -127,6 +127,10 @@ class DatasetStore:
             )
         ).first()
         if row is None:
+            if not conn.execute(
+                sa.select(t.datasets.c.name).where(t.datasets.c.name == name)
+            ).first():
+                raise NotFound(f"no dataset named {name!r}", hint="see `shipway data list`")
             raise NotFound(
                 f"dataset {name!r} has no version {version}", hint=f"see `shipway data show {name}`"
             )

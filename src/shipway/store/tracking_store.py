@@ -408,6 +408,8 @@ class TrackingStore:
             raise InvalidArgument(f"max_results must be between 1 and 100000, got {max_results}")
         node = parse_filter(filter_string or "")
         order = parse_order_by(list(order_by or []))
+        if not experiment_ids:  # the filter was still checked above
+            return []
         with self.db.read() as conn:
             ids = search_run_ids(conn, list(experiment_ids), node, order, max_results, offset)
         return self.get_runs(ids)

@@ -279,7 +279,7 @@ class TrackingClient:
             ids = [self.store.get_experiment(n).experiment_id for n in names]
         else:
             ids = [e.experiment_id for e, _ in self.store.list_experiments()]
-        runs = self.store.search_runs(ids, filter, order_by, max_results) if ids else []
+        runs = self.store.search_runs(ids, filter, order_by, max_results)
         return runs if output == "list" else runs_frame(runs)
 
 
