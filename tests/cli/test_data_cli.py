@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tests.cli.test_cli import cli  # noqa: F401 - the fixture
-
 
 def _frames(tmp_path: Path) -> tuple[Path, Path]:
     rng = np.random.default_rng(0)
     ref = pd.DataFrame({"x": rng.normal(size=3000), "city": rng.choice(["a", "b"], 3000)})
-    cur = pd.DataFrame({"x": rng.normal(1.0, 1, size=3000), "city": rng.choice(["a", "b", "c"], 3000)})
+    cur = pd.DataFrame(
+        {"x": rng.normal(1.0, 1, size=3000), "city": rng.choice(["a", "b", "c"], 3000)}
+    )
     ref.to_parquet(tmp_path / "ref.parquet")
     cur.to_csv(tmp_path / "cur.csv", index=False)
     return tmp_path / "ref.parquet", tmp_path / "cur.csv"
@@ -51,7 +51,9 @@ def test_folder_versions_and_file_diff(cli: Any, tmp_path: Path) -> None:
     changes = json.loads(cli("data", "diff", "imgs", "1", "2", "--json"))
     assert changes["files"] == [["5.txt", "added"]] and changes["summary"]["files"] == [5, 6]
     cli("data", "get", "imgs@1", "--out", str(tmp_path / "restored"))
-    assert sorted(p.name for p in (tmp_path / "restored").iterdir()) == [f"{i}.txt" for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "restored").iterdir()) == [
+        f"{i}.txt" for i in range(5)
+    ]
 
 
 def test_drift_command_reports_and_gates(cli: Any, tmp_path: Path) -> None:
@@ -60,7 +62,10 @@ def test_drift_command_reports_and_gates(cli: Any, tmp_path: Path) -> None:
               "--json-out", str(tmp_path / "d.json"), code=1)  # fmt: skip
     assert "dataset drift" in out
     result = json.loads((tmp_path / "d.json").read_text())
-    assert result["dataset_drift"] and {c["column"] for c in result["columns"] if c["drifted"]} == {"x", "city"}
+    assert result["dataset_drift"] and {c["column"] for c in result["columns"] if c["drifted"]} == {
+        "x",
+        "city",
+    }
     page = (tmp_path / "d.html").read_text()
     assert page.startswith("<!doctype html>") and page.count("<svg") == 2 and "<script" not in page
     same = cli("drift", "--reference", str(ref), "--current", str(ref), "--json")
@@ -70,4 +75,6 @@ def test_drift_command_reports_and_gates(cli: Any, tmp_path: Path) -> None:
 def test_data_errors_are_one_line(cli: Any, tmp_path: Path) -> None:
     assert "no file or folder" in cli("data", "add", str(tmp_path / "nope.csv"), code=1)
     assert "no dataset named 'ghost'" in cli("data", "show", "ghost@1", code=1)
-    assert "no file at" in cli("drift", "-r", str(tmp_path / "a.parquet"), "-c", str(tmp_path / "b.parquet"), code=1)
+    assert "no file at" in cli(
+        "drift", "-r", str(tmp_path / "a.parquet"), "-c", str(tmp_path / "b.parquet"), code=1
+    )

@@ -157,10 +157,10 @@ def test_search_runs_frame_and_list(sw: Any) -> None:
         with sw.start_run(experiment="s", params={"model": "ab"[i % 2], "lr": 0.1 * (i + 1)}):
             sw.log_metric("auc", 0.5 + i / 20)
     frame = sw.search_runs(
-        "s", filter="metrics.auc > 0.6 and params.model = 'a'", order_by=["metrics.auc DESC"]
+        "s", filter="metrics.auc >= 0.6 and params.model = 'a'", order_by=["metrics.auc DESC"]
     )
     assert list(frame["params.model"]) == ["a", "a"]
-    assert list(frame["metrics.auc"]) == [0.75, 0.65]
+    assert list(frame["metrics.auc"]) == pytest.approx([0.7, 0.6])
     assert {"run_id", "status", "start_time", "tags.shipway.python"} <= set(frame.columns)
     runs = sw.search_runs("s", filter="params.lr > 0.45 or params.model = 'b'", output="list")
     assert len(runs) == 4
