@@ -52,26 +52,36 @@ def _estimator_classes() -> list[type]:
 
 def _wrap(fit: Any) -> Any:
     @functools.wraps(fit)
-    def fit_and_log(self: Any, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if _options["disable"] or getattr(_state, "depth", 0) > 0:
-            return fit(self, X, y, *args, **kwargs)
+    def fit_and_log(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _options["disable"] or getattr(_state, "depth", 0) > 0 or not _is_model(self):
+            return fit(self, *args, **kwargs)
         _state.depth = 1
         try:
-            return _fit_in_run(fit, self, X, y, *args, **kwargs)
+            return _fit_in_run(fit, self, *args, **kwargs)
         finally:
             _state.depth = 0
 
     return fit_and_log
 
 
-def _fit_in_run(fit: Any, estimator: Any, X: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+def _is_model(estimator: Any) -> bool:
+    """Models and pipelines are logged; a transformer fitted on its own is not worth a run."""
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.pipeline import Pipeline
+
+    return isinstance(estimator, Pipeline) or is_classifier(estimator) or is_regressor(estimator)
+
+
+def _fit_in_run(fit: Any, estimator: Any, *args: Any, **kwargs: Any) -> Any:
     from shipway.tracking import fluent
 
+    X = args[0] if args else kwargs.get("X")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
     own_run = fluent.active_run() is None
     run = fluent.start_run(name=type(estimator).__name__) if own_run else fluent.active_run()
     assert run is not None
     try:
-        result = fit(estimator, X, y, *args, **kwargs)
+        result = fit(estimator, *args, **kwargs)
         try:
             _log_fitted(run, estimator, X, y)
         except Exception as exc:  # logging must never break training

@@ -249,11 +249,14 @@ class TrackingClient:
             )
         target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="shipway-"))
         clean = clean_key(path) if path else ""
+        # Like MLflow: a file lands as target/<name>, a folder as target/<folder name>/...
+        base = target / Path(clean).name if clean else target
         for info in infos:
-            rel = info.path if not clean or info.path == clean else info.path[len(clean) + 1 :]
-            local = target / (Path(clean).name if info.path == clean else rel)
+            local = (
+                base if info.path == clean else base / info.path[len(clean) + 1 if clean else 0 :]
+            )
             self.stores.artifacts.get_file(self._key(run, info.path), local, digest=info.digest)
-        return target / Path(clean).name if len(infos) == 1 and infos[0].path == clean else target
+        return base
 
     # -- datasets ----------------------------------------------------------------------
     def log_dataset(self, run_id: str, name: str, data: Any, role: str = "train") -> str:
