@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from shipway.demo.data import CATEGORICAL, FEATURES, LABEL, NUMERIC, load_flights
 
@@ -125,18 +126,20 @@ def run_demo(quick: bool = False) -> None:
         filter=f"metrics.roc_auc > 0 and attributes.parent_run_id = '{parent.run_id}'",
         order_by=["metrics.roc_auc DESC"],
     )
-    console.print(
-        table[
-            [
-                "run_id",
-                "run_name",
-                "params.learning_rate",
-                "params.max_iter",
-                "metrics.roc_auc",
-                "metrics.accuracy",
-            ]
-        ].to_string(index=False)
+    view = Table(
+        "run",
+        "name",
+        "learning rate",
+        "iterations",
+        "ROC AUC",
+        "accuracy",
+        title="candidates, best first",
+        title_justify="left",
     )
+    for _, row in table.iterrows():
+        view.add_row(row["run_id"][:12], row["run_name"], row["params.learning_rate"], row["params.max_iter"],
+                     f"{row['metrics.roc_auc']:.4f}", f"{row['metrics.accuracy']:.4f}")  # fmt: skip
+    console.print(view)
 
     version = sw.register_model(
         best_run, MODEL_NAME, description=f"HistGradientBoosting {best_params}"
@@ -156,8 +159,12 @@ def run_demo(quick: bool = False) -> None:
 
     loaded = sw.load_model(f"models:/{MODEL_NAME}@production")
     sample = valid[FEATURES].head(3)
-    console.print(f"models:/{MODEL_NAME}@production predicts {list(loaded.predict(sample))} for three March flights "
-                  f"(truth {list(valid[LABEL].head(3))})")  # fmt: skip
+    predicted = [int(p) for p in loaded.predict(sample)]
+    truth = [int(t) for t in valid[LABEL].head(3)]
+    console.print(
+        f"models:/{MODEL_NAME}@production predicts {predicted} for three March flights (truth {truth})",
+        markup=False,
+    )
     console.print(
         f"audit log: {len(sw.model_history(MODEL_NAME))} event(s); see `shipway models history {MODEL_NAME}`"
     )
