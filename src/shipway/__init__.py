@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "get_dataset": "shipway.data.fluent",
     "load_dataset": "shipway.data.fluent",
     "detect_drift": "shipway.stats",
+    "drift_report": "shipway.data.drift_report",
     "DriftDetector": "shipway.stats",
     "log_model": "shipway.tracking.fluent",
     "flush": "shipway.tracking.fluent",
@@ -81,6 +82,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from shipway.config import Settings
+    from shipway.data.drift_report import drift_report
     from shipway.data.fluent import get_dataset, load_dataset, log_dataset
     from shipway.errors import ShipwayError
     from shipway.models import PythonModel, infer_signature
