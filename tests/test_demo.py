@@ -16,4 +16,6 @@ def test_quick_demo_trains_registers_and_promotes(sw: Any) -> None:
     assert production.lineage["metrics"]["roc_auc"] > 0.6
     assert {d["role"] for d in production.lineage["datasets"]} == {"train", "validation"}
     runs = sw.search_runs("flight-delay", filter="metrics.roc_auc > 0", output="list")
-    assert len(runs) == 2 and all(len(sw.get_metric_history(r.run_id, "train_loss")) > 10 for r in runs)
+    assert len(runs) == 2 and all(
+        len(sw.get_metric_history(r.run_id, "train_loss")) > 10 for r in runs
+    )

@@ -17,7 +17,7 @@ EXPECTED = {
     "log_artifacts", "log_dict", "log_text", "log_figure", "log_table", "log_dataset", "log_model", "flush", "get_run",
     "get_metric_history", "search_runs", "create_experiment", "list_experiments", "seed_everything", "autolog",
     "PythonModel", "infer_signature", "register_model", "load_model", "get_model_version", "promote", "approve",
-    "set_alias", "set_policy", "rollback", "model_history", "get_dataset", "load_dataset", "detect_drift", "DriftDetector", "drift_report",
+    "set_alias", "set_policy", "rollback", "model_history", "get_dataset", "load_dataset", "detect_drift", "DriftDetector", "drift_report", "infer_schema", "validate", "Schema",
 }  # fmt: skip
 
 

@@ -39,6 +39,9 @@ _EXPORTS: dict[str, str] = {
     "load_dataset": "shipway.data.fluent",
     "detect_drift": "shipway.stats",
     "drift_report": "shipway.data.drift_report",
+    "infer_schema": "shipway.data.schema",
+    "validate": "shipway.data.validation",
+    "Schema": "shipway.data.schema",
     "DriftDetector": "shipway.stats",
     "log_model": "shipway.tracking.fluent",
     "flush": "shipway.tracking.fluent",
@@ -84,6 +87,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from shipway.config import Settings
     from shipway.data.drift_report import drift_report
     from shipway.data.fluent import get_dataset, load_dataset, log_dataset
+    from shipway.data.schema import Schema, infer_schema
+    from shipway.data.validation import validate
     from shipway.errors import ShipwayError
     from shipway.models import PythonModel, infer_signature
     from shipway.registry.fluent import (

@@ -274,13 +274,7 @@ def _parquet_rows(path: Path, fmt: str) -> int | None:
 
 def _describe(df: Any) -> dict[str, Any]:
     """Schema and profile of a frame, as stored with its version."""
+    from shipway.data.schema import infer_schema
     from shipway.stats.profile import build_profile
 
-    described: dict[str, Any] = {"profile": build_profile(df).to_dict()}
-    try:
-        from shipway.data.schema import infer_schema
-
-        described["schema"] = infer_schema(df).to_dict()
-    except ImportError:  # pragma: no cover - the schema module ships with the package
-        pass
-    return described
+    return {"profile": build_profile(df).to_dict(), "schema": infer_schema(df).to_dict()}
