@@ -18,12 +18,12 @@ demo: install
 	$(BIN)/shipway demo
 
 test: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 
 bench: install
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt

@@ -84,9 +84,23 @@ def test_schema_and_validate_gate_ci(cli: Any, tmp_path: Path) -> None:
     ref, cur = _frames(tmp_path)
     cli("data", "schema", str(ref), "--out", str(tmp_path / "schema.yaml"))
     assert "type: category" in (tmp_path / "schema.yaml").read_text()
-    assert "valid: 3,000 rows" in cli("data", "validate", str(ref), "--schema", str(tmp_path / "schema.yaml"))
+    assert "valid: 3,000 rows" in cli(
+        "data", "validate", str(ref), "--schema", str(tmp_path / "schema.yaml")
+    )
     out = cli("data", "validate", str(cur), "--schema", str(tmp_path / "schema.yaml"), code=1)
     assert "city: values outside the allowed categories" in out and "'c'" in out
-    report = json.loads(cli("data", "validate", str(cur), "--schema", str(tmp_path / "schema.yaml"), "--json", code=1))
+    report = json.loads(
+        cli(
+            "data",
+            "validate",
+            str(cur),
+            "--schema",
+            str(tmp_path / "schema.yaml"),
+            "--json",
+            code=1,
+        )
+    )
     assert not report["ok"] and {f["check"] for f in report["failures"]} >= {"allowed"}
-    assert "no schema file" in cli("data", "validate", str(ref), "--schema", str(tmp_path / "none.yaml"), code=1)
+    assert "no schema file" in cli(
+        "data", "validate", str(ref), "--schema", str(tmp_path / "none.yaml"), code=1
+    )

@@ -94,7 +94,13 @@ def test_environment_is_captured(sw: Any) -> None:
     assert tags["shipway.python"].count(".") == 2
     assert "shipway.package.pandas" in tags and "shipway.command" in tags
     client = sw.tracking.context.current().tracking
-    assert [a.path for a in client.list_artifacts(run.run_id)] == ["environment/environment.json"]
+    environment = client.get_environment(run.run_id)
+    assert environment["packages"]["pandas"] == tags["shipway.package.pandas"]
+    with sw.start_run() as second:
+        pass
+    assert sw.get_run(second.run_id).tags["shipway.environment"] == tags["shipway.environment"], (
+        "stored once, shared"
+    )
 
 
 def test_artifacts_dict_table_figure(sw: Any, tmp_path: Path) -> None:

@@ -149,17 +149,18 @@ class TrackingStore:
             ):
                 raise NotFound(f"no parent run {parent_run_id!r}")
             conn.execute(
-                t.runs.insert().values(
-                    run_id=run_id,
-                    experiment_id=experiment_id,
-                    name=run_name,
-                    status=RunStatus.RUNNING.value,
-                    start_time=start,
-                    end_time=None,
-                    user=user,
-                    parent_run_id=parent_run_id,
-                    artifact_uri=artifact_uri,
-                )
+                t.runs.insert(),  # parameters apart from the statement: compiled once, cached
+                {
+                    "run_id": run_id,
+                    "experiment_id": experiment_id,
+                    "name": run_name,
+                    "status": RunStatus.RUNNING.value,
+                    "start_time": start,
+                    "end_time": None,
+                    "user": user,
+                    "parent_run_id": parent_run_id,
+                    "artifact_uri": artifact_uri,
+                },
             )
             self._insert_params(conn, run_id, clean_params)
             self._upsert_tags(conn, run_id, clean_tags)

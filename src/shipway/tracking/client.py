@@ -25,6 +25,8 @@ class TrackingClient:
         self.stores = stores
         self.store = stores.tracking
         self.buffer = MetricBuffer(self.store.log_batch, stores.settings.flush_seconds)
+        self._experiments: dict[str, Experiment] = {}
+        self._stored_environments: set[str] = set()
 
     @property
     def user(self) -> str:
@@ -53,11 +55,16 @@ class TrackingClient:
     ) -> Run:
         from shipway.store.tracking_store import DEFAULT_EXPERIMENT
 
-        exp = self.store.get_or_create_experiment(experiment or DEFAULT_EXPERIMENT)
+        name_or_default = experiment or DEFAULT_EXPERIMENT
+        exp = self._experiments.get(name_or_default)
+        if exp is None:  # experiments are never renamed or deleted, so a hit stays right
+            exp = self._experiments[name_or_default] = self.store.get_or_create_experiment(
+                name_or_default
+            )
         env_tags: dict[str, str] = {}
-        full_env: dict[str, Any] | None = None
         if capture_environment:
             env_tags, full_env = environment.capture()
+            env_tags["shipway.environment"] = self._store_environment(full_env)
         run = self.store.create_run(
             exp.experiment_id,
             name=name,
@@ -67,9 +74,26 @@ class TrackingClient:
             params=params,
             tags={**env_tags, **(tags or {})},
         )
-        if full_env is not None:
-            self.log_dict(run.run_id, full_env, "environment/environment.json")
         return run
+
+    def _store_environment(self, full_env: dict[str, Any]) -> str:
+        """The environment document, stored once by content; runs refer to it by key."""
+        from shipway.store.artifacts import digest_bytes
+
+        data = json.dumps(full_env, indent=2, sort_keys=True, default=str).encode()
+        key = "environments/" + digest_bytes(data).split(":", 1)[1] + ".json"
+        if key not in self._stored_environments:
+            if not self.stores.artifacts.exists(key):
+                self.stores.artifacts.put_bytes(data, key)
+            self._stored_environments.add(key)
+        return key
+
+    def get_environment(self, run_id: str) -> dict[str, Any]:
+        """The full environment a run recorded: interpreter, platform, every package."""
+        key = self.store.get_run(run_id).tags.get("shipway.environment")
+        if key is None:
+            raise NotFound(f"run {run_id} recorded no environment")
+        return json.loads(self.stores.artifacts.read_bytes(key))
 
     def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import random
@@ -23,6 +24,7 @@ _KEY_PACKAGES = (
 _last_seed: int | None = None
 
 
+@functools.cache
 def git_info(cwd: Path | None = None) -> dict[str, str]:
     """The commit and dirty flag of the git checkout the code runs from, if any."""
     where = str(cwd or Path.cwd())
@@ -55,6 +57,7 @@ def git_info(cwd: Path | None = None) -> dict[str, str]:
     }
 
 
+@functools.cache
 def installed_packages() -> dict[str, str]:
     out = {}
     for dist in metadata.distributions():
@@ -65,7 +68,11 @@ def installed_packages() -> dict[str, str]:
 
 
 def capture() -> tuple[dict[str, str], dict[str, object]]:
-    """Tags to set on the run, and the full environment to store as an artifact."""
+    """Tags to set on the run, and the full environment to store as an artifact.
+
+    The package list and the git state are read once per process: they cost tens of
+    milliseconds, and a process that starts thousands of runs should not pay that each time.
+    """
     packages = installed_packages()
     tags = {
         "shipway.python": platform.python_version(),
@@ -73,7 +80,7 @@ def capture() -> tuple[dict[str, str], dict[str, object]]:
         "shipway.command": " ".join(
             [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
         )[:8000],
-        **git_info(),
+        **git_info(Path.cwd()),
     }
     for name in _KEY_PACKAGES:
         if name in packages:
