@@ -25,9 +25,15 @@ lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 
-bench: install
-	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
-	$(BIN)/python bench/tracking.py
+# Peers live in their own environment (bench/.venv), pinned in bench/requirements.txt.
+bench/.venv/.installed: bench/requirements.txt pyproject.toml
+	@test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/python -m pip install --quiet --upgrade pip
+	bench/.venv/bin/python -m pip install --quiet -e . -r bench/requirements.txt
+	@touch $@
+
+bench: bench/.venv/.installed
+	cd bench && .venv/bin/python tracking.py
 
 clean:
 	rm -rf $(VENV) .shipway .pytest_cache

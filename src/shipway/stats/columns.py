@@ -43,6 +43,11 @@ def numeric_values(series: Any) -> tuple[np.ndarray, int, int]:
 
 def category_counts(series: Any) -> tuple[dict[str, int], int]:
     """Counts per category (as text) and the number missing."""
+    import pandas as pd
+
     missing = int(series.isna().sum())
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        counts = series.value_counts(sort=False, dropna=True)  # counts codes: no text conversion
+        return {str(k): int(v) for k, v in counts.items() if v}, missing
     counts = series.dropna().astype(str).value_counts(sort=False)
     return {str(k): int(v) for k, v in counts.items()}, missing

@@ -191,9 +191,14 @@ class DriftDetector:
             ref = _Reference(NUMERIC, int(values.size), missing, values=values)
             if values.size:
                 ref.std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-                ref.edges = np.unique(np.quantile(values, np.linspace(0, 1, self.psi_bins + 1)))
-                distinct = np.unique(values) if values.size else values
-                ref.distinct = distinct if distinct.size <= _FEW_VALUES else None
+                # values are sorted: quantiles are positions, distinct values are steps
+                positions = np.round(np.linspace(0, values.size - 1, self.psi_bins + 1)).astype(int)
+                ref.edges = np.unique(values[positions])
+                steps = (
+                    np.flatnonzero(np.diff(values)) if values.size > 1 else np.array([], dtype=int)
+                )
+                if steps.size < _FEW_VALUES:
+                    ref.distinct = np.unique(values)
             return ref
         counts, missing = category_counts(series)
         return _Reference(CATEGORICAL, int(sum(counts.values())), missing, counts=counts)

@@ -11,7 +11,6 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -204,9 +203,6 @@ class ArtifactStore:
             return []
         strip = len(self.root.split("://", 1)[1]) + 1
         return sorted(p[strip:] for p in self._fs.find(base))
-
-    def iter_files(self, prefix: str) -> Iterator[str]:
-        yield from self.list(prefix)
 
     def delete(self, prefix: str) -> None:
         path = self._path(prefix)

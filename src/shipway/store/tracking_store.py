@@ -194,7 +194,9 @@ class TrackingStore:
             return []
         with self.db.read() as conn:
             by_id: dict[str, dict[str, Any]] = {}
-            for chunk in _chunks(list(run_ids), 500):
+            for chunk in _chunks(
+                list(run_ids), 5000
+            ):  # well under SQLite's 32,766 bound parameters
                 for row in conn.execute(sa.select(t.runs).where(t.runs.c.run_id.in_(chunk))):
                     by_id[row.run_id] = {
                         "row": row,

@@ -34,8 +34,9 @@ def start_run(
             f"run {parent.run_id} is still active", hint="end it first, or pass nested=True"
         )
     if parent is not None and experiment is None:
-        experiment = ctx.tracking.store.get_run(parent.run_id).experiment_id
-        experiment = _experiment_name(experiment)
+        experiment = ctx.tracking.store.get_experiment(
+            parent.experiment_id
+        ).name  # children stay with their parent
     run = ctx.tracking.create_run(
         experiment,
         name=name,
@@ -74,13 +75,6 @@ def _end_runs_at_exit() -> None:
                 run.end("FAILED" if _crashed else "FINISHED")
 
     atexit.register(end_open_runs)
-
-
-def _experiment_name(experiment_id: str) -> str:
-    for exp, _ in current().tracking.list_experiments():
-        if exp.experiment_id == experiment_id:
-            return exp.name
-    return experiment_id
 
 
 def _pop(run: ActiveRun) -> None:
