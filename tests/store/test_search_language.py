@@ -188,3 +188,25 @@ def test_metric_filter_uses_an_index(stores: Any, tmp_path: Path) -> None:
         )
     assert "ix_latest_metrics_key_value" in plan and "ix_params_key_value" in plan
     assert "SCAN latest_metrics" not in plan and "SCAN params" not in plan
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "metrics.auc > 0.9 and params.model = 'rf'",
+        "params.model = 'xgb' or tags.team = 'y'",
+        "not metrics.auc > 0.9",
+        "params.lr < 0.05 and datasets.name = 'flights'",
+        "metrics.loss IS NULL and params.model IN ('rf', 'lin')",
+    ],
+)
+def test_both_sql_forms_agree(populated: tuple[Any, str, dict[str, str]], text: str) -> None:
+    from shipway.store.search import compile_filter
+    from shipway.store.schema import runs
+
+    tracking, experiment_id, _ = populated
+    node = parse_filter(text)
+    with tracking.db.read() as conn:
+        found = [set(conn.execute(sa.select(runs.c.name).where(runs.c.experiment_id == experiment_id, compile_filter(node, correlated))).scalars())
+                 for correlated in (False, True)]  # fmt: skip
+    assert found[0] == found[1]
