@@ -201,8 +201,8 @@ def test_metric_filter_uses_an_index(stores: Any, tmp_path: Path) -> None:
     ],
 )
 def test_both_sql_forms_agree(populated: tuple[Any, str, dict[str, str]], text: str) -> None:
-    from shipway.store.search import compile_filter
     from shipway.store.schema import runs
+    from shipway.store.search import compile_filter
 
     tracking, experiment_id, _ = populated
     node = parse_filter(text)
