@@ -140,3 +140,13 @@ def test_tampered_model_refuses_to_load(sw: Any) -> None:
     pickled.write_bytes(bytes(data))
     with pytest.raises(IntegrityError, match="altered"):
         sw.load_model("models:/t/1")
+
+
+def test_registration_keeps_the_training_schema_and_reference(sw: Any) -> None:
+    run, X = _train(sw)  # logs X as the versioned "train" dataset
+    version = sw.register_model(run, "with-schema")
+    assert version.lineage["reference"] == {"dataset": "train", "version": 1}
+    assert [c["name"] for c in version.lineage["schema"]["columns"]] == ["a", "b"]
+    assert version.lineage["datasets"][0]["version"] == 1 and "schema" not in version.lineage["datasets"][0]
+    schema = sw.Schema.from_dict(version.lineage["schema"])
+    assert sw.validate(X, schema).ok

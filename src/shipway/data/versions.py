@@ -172,16 +172,7 @@ class DatasetRegistry:
         )  # fmt: skip
 
     def _find(self, name: str, digest: str) -> DatasetVersion | None:
-        for version in self._versions_or_empty(name):
-            if version.digest == digest:
-                return version
-        return None
-
-    def _versions_or_empty(self, name: str) -> list[DatasetVersion]:
-        try:
-            return self.store.list_versions(name)
-        except NotFound:
-            return []
+        return self.store.find(name, digest)
 
     # -- reading -----------------------------------------------------------------------
     def get(self, ref: str, version: int | None = None) -> DatasetVersion:

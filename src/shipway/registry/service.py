@@ -57,16 +57,22 @@ class Registry:
             "run_id": run.run_id,
             "experiment_id": run.experiment_id,
             "run_name": run.name,
-            "datasets": [
-                {"name": i.name, "digest": i.digest, "role": i.role, "rows": i.rows}
-                for i in run.inputs
-            ],
+            "datasets": self._datasets(run),
             "code": {
                 k.removeprefix("shipway."): v for k, v in run.tags.items() if k in _LINEAGE_TAGS
             },
             "metrics": dict(run.metrics),
             "params": dict(run.params),
         }
+        training = next(
+            (d for d in lineage["datasets"] if d["role"] == "train" and d.get("version")), None
+        )
+        if training is not None:
+            # The training data's schema checks requests, and its profile is the monitoring reference.
+            lineage["reference"] = {"dataset": training["name"], "version": training["version"]}
+            lineage["schema"] = training.pop("schema")
+        for entry in lineage["datasets"]:
+            entry.pop("schema", None)
         return self.store.create_version(
             name,
             source=f"runs:/{run_id}/{path}",
@@ -75,6 +81,26 @@ class Registry:
             lineage=lineage,
             description=description,
         )
+
+    def _datasets(self, run: Any) -> list[dict[str, Any]]:
+        """The run's inputs, with the stored version (and its schema) where the data was versioned."""
+        from shipway.store.dataset_store import DatasetStore
+
+        store = DatasetStore(self.tracking.stores.db)
+        out = []
+        for i in run.inputs:
+            entry: dict[str, Any] = {
+                "name": i.name,
+                "digest": i.digest,
+                "role": i.role,
+                "rows": i.rows,
+            }
+            version = store.find(i.name, i.digest)
+            if version is not None:
+                entry["version"] = version.version
+                entry["schema"] = version.schema
+            out.append(entry)
+        return out
 
     def _source(self, run_or_uri: Any) -> tuple[str, str | None]:
         if isinstance(run_or_uri, str) and run_or_uri.startswith("runs:/"):

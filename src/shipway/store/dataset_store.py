@@ -110,6 +110,16 @@ class DatasetStore:
                 raise NotFound(f"no dataset named {name!r}", hint="see `shipway data list`")
             return [self._version(conn, name, v) for v in versions]
 
+    def find(self, name: str, digest: str) -> DatasetVersion | None:
+        """The version of ``name`` with this content, if it was stored."""
+        with self.db.read() as conn:
+            version = conn.execute(
+                sa.select(t.dataset_versions.c.version).where(
+                    t.dataset_versions.c.name == name, t.dataset_versions.c.digest == digest
+                )
+            ).scalar()
+            return self._version(conn, name, version) if version is not None else None
+
     def runs_using(self, name: str, digest: str) -> list[tuple[str, str]]:
         """(run id, role) of every run that recorded this content as an input."""
         with self.db.read() as conn:
