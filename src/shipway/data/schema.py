@@ -184,7 +184,7 @@ class Schema:
         return cls.from_yaml(text)
 
 
-def _plain(value: Any) -> Any:
+def plain_scalar(value: Any) -> Any:
     """A JSON/YAML-friendly scalar."""
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -221,11 +221,11 @@ def infer_schema(df: Any, *, max_categories: int = 50, category_share: float = 0
             spec["type"] = "integer" if pd.api.types.is_integer_dtype(dtype) else "float"
             finite = values[values.abs() != float("inf")] if spec["type"] == "float" else values
             if len(finite):
-                spec["min"], spec["max"] = _plain(finite.min()), _plain(finite.max())
+                spec["min"], spec["max"] = plain_scalar(finite.min()), plain_scalar(finite.max())
         elif pd.api.types.is_datetime64_any_dtype(dtype):
             spec["type"] = "datetime"
             if len(values):
-                spec["min"], spec["max"] = _plain(values.min()), _plain(values.max())
+                spec["min"], spec["max"] = plain_scalar(values.min()), plain_scalar(values.max())
         else:
             distinct = values.astype(str).unique() if len(values) else []
             few = len(distinct) <= max_categories and len(distinct) <= max(category_share * rows, 2)

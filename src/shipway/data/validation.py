@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from shipway.data.schema import ColumnSchema, Schema
+from shipway.data.schema import ColumnSchema, Schema, plain_scalar
 from shipway.errors import InvalidArgument
 
 
@@ -49,18 +49,10 @@ class ValidationResult:
         return "\n".join(lines)
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
 def _examples(values: Any, limit: int) -> list[Any]:
     seen: list[Any] = []
     for value in values:
-        plain = _plain(value)
+        plain = plain_scalar(value)
         if plain not in seen:
             seen.append(plain)
         if len(seen) == limit:
