@@ -147,6 +147,9 @@ def test_registration_keeps_the_training_schema_and_reference(sw: Any) -> None:
     version = sw.register_model(run, "with-schema")
     assert version.lineage["reference"] == {"dataset": "train", "version": 1}
     assert [c["name"] for c in version.lineage["schema"]["columns"]] == ["a", "b"]
-    assert version.lineage["datasets"][0]["version"] == 1 and "schema" not in version.lineage["datasets"][0]
+    assert (
+        version.lineage["datasets"][0]["version"] == 1
+        and "schema" not in version.lineage["datasets"][0]
+    )
     schema = sw.Schema.from_dict(version.lineage["schema"])
     assert sw.validate(X, schema).ok

@@ -68,3 +68,39 @@ def test_xgboost_and_lightgbm_are_logged(autologged: Any) -> None:
     estimators = sorted(r.tags["shipway.autolog.estimator"].rsplit(".", 1)[1] for r in runs)
     assert estimators == ["LGBMClassifier", "XGBClassifier"]
     assert all(r.params.get("n_estimators") == "5" for r in runs)
+
+
+def test_native_training_apis_are_logged(autologged: Any) -> None:
+    xgboost = pytest.importorskip("xgboost")
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = _data()
+    train = xgboost.DMatrix(X, label=y)
+    xgboost.train(
+        {"max_depth": 2, "eta": 0.3, "objective": "binary:logistic"},
+        train,
+        4,
+        evals=[(train, "train")],
+        verbose_eval=False,
+    )
+    lgb_train = lightgbm.Dataset(X, y)
+    lightgbm.train(
+        {"objective": "binary", "verbose": -1},
+        lgb_train,
+        num_boost_round=3,
+        valid_sets=[lgb_train],
+        valid_names=["train"],
+    )
+    runs = {r.tags["shipway.autolog.estimator"]: r for r in autologged.search_runs(output="list")}
+    assert set(runs) == {"xgboost.train", "lightgbm.train"}
+    xgb_run, lgb_run = runs["xgboost.train"], runs["lightgbm.train"]
+    assert xgb_run.params["max_depth"] == "2" and xgb_run.params["num_boost_round"] == "4"
+    assert [m.step for m in autologged.get_metric_history(xgb_run.run_id, "train-logloss")] == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert len(autologged.get_metric_history(lgb_run.run_id, "train-binary_logloss")) == 3
+    booster = autologged.load_model(f"runs:/{lgb_run.run_id}/model")
+    assert booster.predict(X).shape == (len(X),)
+    assert autologged.load_model(f"runs:/{xgb_run.run_id}/model").predict(X).shape == (len(X),)

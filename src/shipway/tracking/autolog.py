@@ -1,8 +1,10 @@
 """Autologging: ``sw.autolog()`` records params, training metrics and the fitted model.
 
-It wraps ``fit`` of every scikit-learn estimator (and of xgboost's and lightgbm's
-scikit-learn classes, when installed). A ``fit`` called inside another autologged ``fit``
-(a Pipeline's steps, a grid search's candidates) is not logged again.
+It wraps ``fit`` of every scikit-learn estimator, and of xgboost's and lightgbm's
+scikit-learn classes, and their native ``train`` functions (per-iteration evaluation
+metrics, the booster), when those libraries are installed. A ``fit`` called inside another
+autologged one (a Pipeline's steps, a grid search's candidates, the ``train`` inside
+``XGBClassifier.fit``) is not logged again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,68 @@ def autolog(*, log_models: bool = True, disable: bool = False) -> None:
         if cls not in _patched and "fit" in cls.__dict__:
             _patched[cls] = cls.__dict__["fit"]
             cls.fit = _wrap(cls.__dict__["fit"])
+    for library in ("xgboost", "lightgbm"):
+        try:
+            module = __import__(library)
+        except ImportError:
+            continue
+        if not getattr(module.train, "_shipway_autolog", False):
+            module.train = _wrap_train(library, module.train)
+
+
+def _wrap_train(library: str, train: Any) -> Any:
+    @functools.wraps(train)
+    def train_and_log(params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if _options["disable"] or getattr(_state, "depth", 0) > 0:
+            return train(params, *args, **kwargs)
+        from shipway.tracking import fluent
+
+        history: dict[str, Any] = {}
+        if library == "xgboost":
+            history = kwargs.setdefault("evals_result", {})
+        else:
+            import lightgbm
+
+            kwargs["callbacks"] = [
+                *(kwargs.get("callbacks") or []),
+                lightgbm.record_evaluation(history),
+            ]
+        own_run = fluent.active_run() is None
+        run = fluent.start_run(name=f"{library}.train") if own_run else fluent.active_run()
+        assert run is not None
+        _state.depth = 1
+        try:
+            booster = train(params, *args, **kwargs)
+        except BaseException:
+            if own_run:
+                run.end("FAILED")
+            raise
+        finally:
+            _state.depth = 0
+        try:
+            rounds = args[1] if len(args) > 1 else kwargs.get("num_boost_round")
+            existing = run.client.store.get_run(run.run_id).params
+            logged = {
+                k: str(v)[:6000]
+                for k, v in {**dict(params), "num_boost_round": rounds}.items()
+                if v is not None
+            }
+            run.log_params({k: v for k, v in logged.items() if k not in existing})
+            run.set_tags({"shipway.autolog.estimator": f"{library}.train"})
+            for dataset, by_metric in history.items():
+                for metric, values in by_metric.items():
+                    for step, value in enumerate(values):
+                        run.log_metric(f"{dataset}-{metric}", value, step=step)
+            if _options["log_models"]:
+                run.log_model(booster, "model")
+        except Exception as exc:  # logging must never break training
+            log.warning("shipway autolog could not log %s.train: %s", library, exc)
+        if own_run:
+            run.end("FINISHED")
+        return booster
+
+    train_and_log._shipway_autolog = True  # type: ignore[attr-defined]
+    return train_and_log
 
 
 def _estimator_classes() -> list[type]:
