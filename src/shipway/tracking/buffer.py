@@ -26,7 +26,7 @@ class MetricBuffer:
         self._writer = writer
         self._interval = interval
         self._pending: list[tuple[str, Metric]] = []
-        self._lock = threading.Lock()  # taken to swap the list, never while writing
+        self._lock = threading.Lock()  # guards the pending list; never held while writing
         self._flush_lock = threading.Lock()  # one writer at a time keeps the order of steps
         self._wake = threading.Event()
         self._closed = False
@@ -35,7 +35,8 @@ class MetricBuffer:
         atexit.register(self.close)
 
     def add(self, run_id: str, metric: Metric) -> None:
-        self._pending.append((run_id, metric))  # list.append is atomic under the GIL
+        with self._lock:  # without it an append could land in a list flush() already read
+            self._pending.append((run_id, metric))
         if self._thread is None:
             self._start()
         if len(self._pending) >= _MAX_PENDING:
