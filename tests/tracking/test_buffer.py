@@ -1,0 +1,67 @@
+"""The metric buffer loses nothing when values arrive while it is being flushed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from shipway.tracking.buffer import MetricBuffer
+from shipway.types import Metric
+
+
+def test_concurrent_adds_and_flushes_lose_nothing() -> None:
+    written: list[Metric] = []
+    lock = threading.Lock()
+
+    def writer(run_id: str, metrics: Sequence[Metric]) -> None:
+        with lock:
+            written.extend(metrics)
+
+    buffer = MetricBuffer(writer, interval=0.001)
+    done = threading.Event()
+
+    def flusher() -> None:
+        while not done.is_set():
+            buffer.flush()
+
+    def producer(worker: int) -> None:
+        for step in range(20_000):
+            buffer.add("run", Metric("m", float(worker), step))
+
+    flushing = threading.Thread(target=flusher)
+    flushing.start()
+    producers = [threading.Thread(target=producer, args=(w,)) for w in range(4)]
+    for p in producers:
+        p.start()
+    for p in producers:
+        p.join()
+    done.set()
+    flushing.join()
+    buffer.close()
+    assert len(written) == 80_000
+    assert sorted({(m.value, m.step) for m in written}) == sorted(
+        {(float(w), s) for w in range(4) for s in range(20_000)}
+    )
+
+
+def test_a_failed_write_is_retried_in_order() -> None:
+    calls: list[list[int]] = []
+    fail = {"once": True}
+
+    def writer(run_id: str, metrics: Sequence[Metric]) -> None:
+        if fail["once"]:
+            fail["once"] = False
+            raise OSError("store briefly unavailable")
+        calls.append([m.step for m in metrics])
+
+    buffer = MetricBuffer(writer, interval=3600)
+    for step in range(3):
+        buffer.add("run", Metric("m", 1.0, step))
+    with pytest.raises(OSError):
+        buffer.flush()
+    buffer.add("run", Metric("m", 1.0, 3))
+    buffer.flush()
+    assert calls == [[0, 1, 2, 3]]
+    buffer.close()
