@@ -38,6 +38,10 @@ def test_runs_and_experiments(cli: Any, tmp_path: Path) -> None:
     assert "depth" in shown and "model/MODEL.json" in shown
     compared = json.loads(cli("runs", "compare", first, second, "--json"))
     assert compared[first]["params"]["depth"] == "2" and compared[second]["metrics"]["acc"] == 0.75
+    listed = json.loads(cli("artifacts", "list", first, "model", "--json"))
+    assert {a["path"] for a in listed} >= {"model/MODEL.json", "model/model.pkl"} and all(
+        a["digest"].startswith("blake3:") for a in listed
+    )
     out = tmp_path / "dl"
     cli("artifacts", "get", first, "model", "--out", str(out))
     assert (out / "model" / "MODEL.json").exists()

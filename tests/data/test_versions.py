@@ -11,6 +11,7 @@ import pytest
 
 from shipway.data.versions import DatasetRegistry, parse_dataset_ref
 from shipway.errors import IntegrityError, InvalidArgument, NotFound
+from tests.conftest import ARTIFACT_BACKENDS, METADATA_BACKENDS, make_settings
 
 
 @pytest.fixture
@@ -133,3 +134,30 @@ def test_bad_references_and_inputs(registry: DatasetRegistry, tmp_path: Path) ->
         registry.add("x", tmp_path / "missing.csv")
     with pytest.raises(InvalidArgument, match="cannot version a int"):
         registry.add("x", 42)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "artifacts"),
+    [(m, a) for m in METADATA_BACKENDS for a in ARTIFACT_BACKENDS if (m, a) != ("sqlite", "local")],
+)
+def test_versions_on_team_backends(
+    metadata: str, artifacts: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from shipway.store import open_stores
+    from shipway.tracking.client import TrackingClient
+
+    stores = open_stores(make_settings(tmp_path, metadata, artifacts, request))
+    registry = DatasetRegistry(TrackingClient(stores))
+    df = pd.DataFrame({"x": [1.5, 2.5], "c": ["a", "b"]})
+    frame_version, _ = registry.add("frame", df)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    (folder / "b.bin").write_bytes(os.urandom(1000))
+    folder_version, _ = registry.add("folder", folder)
+    assert registry.add("folder", folder)[0].version == 1
+    pd.testing.assert_frame_equal(registry.load("frame@1"), df)
+    out = registry.checkout(folder_version, tmp_path / "out")
+    assert (out / "b.bin").read_bytes() == (folder / "b.bin").read_bytes()
+    assert frame_version.rows == 2
+    stores.close()
