@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from shipway.errors import NotFound
 from shipway.store import schema as t
 from shipway.store.database import Database
-from shipway.store.upsert import upsert
+from shipway.store.upsert import next_number, upsert
 from shipway.store.validation import check_key
 from shipway.types import DatasetVersion
 
@@ -51,12 +51,9 @@ class DatasetStore:
                 conn.execute(
                     sa.select(t.datasets.c.name).where(t.datasets.c.name == name).with_for_update()
                 )
-            current = conn.execute(
-                sa.select(sa.func.max(t.dataset_versions.c.version)).where(
-                    t.dataset_versions.c.name == name
-                )
-            ).scalar()
-            version = (current or 0) + 1
+            version = next_number(
+                conn, t.dataset_versions.c.version, t.dataset_versions.c.name, name
+            )
             conn.execute(
                 t.dataset_versions.insert().values(
                     name=name,

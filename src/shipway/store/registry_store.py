@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from shipway.errors import AlreadyExists, InvalidArgument, NotFound
 from shipway.store import schema as t
 from shipway.store.database import Database
-from shipway.store.upsert import upsert
+from shipway.store.upsert import next_number, upsert
 from shipway.store.validation import check_key
 from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage
 
@@ -140,12 +140,7 @@ class RegistryStore:
                 )
                 self._audit(conn, actor, model_entity(name), "create_model", None, name, "", {})
             self._model(conn, name, lock=True)  # serialises version numbering on PostgreSQL
-            current = conn.execute(
-                sa.select(sa.func.max(t.model_versions.c.version)).where(
-                    t.model_versions.c.name == name
-                )
-            ).scalar()
-            version = (current or 0) + 1
+            version = next_number(conn, t.model_versions.c.version, t.model_versions.c.name, name)
             conn.execute(
                 t.model_versions.insert().values(
                     name=name,

@@ -31,3 +31,9 @@ def upsert(
         set_={col: getattr(statement.excluded, col) for col in update},
         where=where,
     )
+
+
+def next_number(conn: Connection, column: sa.Column[Any], owner: sa.Column[Any], name: str) -> int:
+    """1 + the highest number stored for ``name`` (call inside the write transaction that inserts it)."""
+    current = conn.execute(sa.select(sa.func.max(column)).where(owner == name)).scalar()
+    return int(current or 0) + 1

@@ -28,26 +28,16 @@ _last_seed: int | None = None
 def git_info(cwd: Path | None = None) -> dict[str, str]:
     """The commit and dirty flag of the git checkout the code runs from, if any."""
     where = str(cwd or Path.cwd())
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=5)
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5
-        )
+        commit = git("rev-parse", "HEAD")
         if commit.returncode != 0:
             return {}
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        branch = subprocess.run(
-            ["git", "rev-parse", "--abbrev-ref", "HEAD"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
+        status = git("status", "--porcelain", "--untracked-files=no")
+        branch = git("rev-parse", "--abbrev-ref", "HEAD")
     except (OSError, subprocess.TimeoutExpired):
         return {}
     return {
