@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from shipway.errors import NotFound
 from shipway.store import schema as t
 from shipway.store.database import Database
-from shipway.store.upsert import next_number, upsert
+from shipway.store.statements import next_number, upsert
 from shipway.store.validation import check_key
 from shipway.types import DatasetVersion
 

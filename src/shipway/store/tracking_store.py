@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from shipway.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipway.store import schema as t
 from shipway.store.database import Database
-from shipway.store.upsert import upsert
+from shipway.store.statements import upsert
 from shipway.store.validation import (
     as_number,
     check_key,

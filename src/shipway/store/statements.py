@@ -1,4 +1,4 @@
-"""INSERT … ON CONFLICT DO UPDATE for the dialects shipway supports."""
+"""SQL statement helpers shared by the stores: dialect-aware upserts and per-name numbering."""
 
 from __future__ import annotations
 
