@@ -2,7 +2,8 @@
 
 The same bytes are stored once (objects/<hash>), each version records its hash, size, rows,
 schema and profile, and the runs that used it are found through their recorded inputs.
-Hashing streams at disk speed with a stat cache, so an unchanged file is never hashed twice;
+Hashing runs at disk speed (BLAKE3 on every core for large files) with a stat cache, so an
+unchanged file is never hashed twice;
 in a local store files are reflinked or hard-linked rather than copied.
 """
 
@@ -13,7 +14,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -142,18 +142,24 @@ class DatasetRegistry:
         self, name: str, root: Path, description: str, progress: Progress | None
     ) -> tuple[DatasetVersion, bool]:
         files = sorted(p for p in root.rglob("*") if p.is_file())
+        cached = self.cache.get_many(files)
+        fresh: list[tuple[Path, str]] = []
 
         def hashed(path: Path) -> tuple[str, str, int]:
-            digest = self.hash_file(path)
+            digest = cached.get(path)
+            if digest is None:
+                digest = digest_file(path)
+                fresh.append((path, digest))
             size = path.stat().st_size
             if progress:
                 progress(size)
             return path.relative_to(root).as_posix(), digest, size
 
-        with ThreadPoolExecutor(
-            max_workers=min(8, (os.cpu_count() or 2) * 2)
-        ) as pool:  # BLAKE3 releases the GIL
-            entries = list(pool.map(hashed, files))
+        # One file at a time: large files are hashed on every core by BLAKE3 itself, and for
+        # small ones a thread pool spent more in lock hand-offs than in hashing (measured: 4×).
+        entries = [hashed(path) for path in files]
+        if fresh:
+            self.cache.put_many(fresh)
         manifest = json.dumps(
             {"files": {rel: {"digest": d, "size": s} for rel, d, s in entries}}, sort_keys=True
         ).encode()
@@ -161,8 +167,8 @@ class DatasetRegistry:
         existing = self._find(name, digest)
         if existing is not None:
             return existing, False
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda e: self._store_object(root / e[0], e[1]), entries))
+        for relative, file_digest, _ in entries:
+            self._store_object(root / relative, file_digest)
         key = object_key(digest)
         if not self.artifacts.exists(key):
             self.artifacts.put_bytes(manifest, key)

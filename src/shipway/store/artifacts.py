@@ -20,15 +20,24 @@ from shipway.types import ArtifactInfo
 _CHUNK = 1 << 20
 
 
-def new_hasher() -> Any:
+_THREADED_FROM = 4 << 20  # below this, threads and mmap cost more than they save
+
+
+def new_hasher(threaded: bool = False) -> Any:
     import blake3
 
-    return blake3.blake3(max_threads=blake3.blake3.AUTO)
+    return blake3.blake3(max_threads=blake3.blake3.AUTO) if threaded else blake3.blake3()
 
 
 def digest_file(path: str | Path) -> str:
-    hasher = new_hasher()
-    if os.path.getsize(path):  # mmap of an empty file fails
+    """BLAKE3 of a file: read whole when small, mmap and all cores when large."""
+    size = os.path.getsize(path)
+    if size < _THREADED_FROM:
+        hasher = new_hasher()
+        with open(path, "rb") as f:
+            hasher.update(f.read())
+    else:
+        hasher = new_hasher(threaded=True)
         hasher.update_mmap(str(path))
     return "blake3:" + hasher.hexdigest()
 

@@ -40,5 +40,30 @@ class HashCache:
                 "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", (*self._key(path), digest)
             )
 
+    def get_many(self, paths: list[Path]) -> dict[Path, str]:
+        """Cached digests of the unchanged files among ``paths``, in one query per 500 paths."""
+        keys = {p: self._key(p) for p in paths}
+        rows: dict[str, tuple[int, int, int, str]] = {}
+        names = [k[0] for k in keys.values()]
+        with self._lock:
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                query = f"SELECT path, inode, size, mtime_ns, digest FROM hashes WHERE path IN ({','.join('?' * len(chunk))})"
+                rows.update({r[0]: tuple(r[1:]) for r in self._conn.execute(query, chunk)})  # type: ignore[misc]
+        out = {}
+        for path, key in keys.items():
+            row = rows.get(key[0])
+            if row is not None and tuple(row[:3]) == key[1:]:
+                out[path] = row[3]
+        return out
+
+    def put_many(self, items: list[tuple[Path, str]]) -> None:
+        """Remember many digests in one transaction."""
+        rows = [(*self._key(path), digest) for path, digest in items]
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", rows)
+            self._conn.execute("COMMIT")
+
     def close(self) -> None:
         self._conn.close()

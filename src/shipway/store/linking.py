@@ -19,6 +19,7 @@ from shipway.errors import InvalidArgument
 
 FICLONE = 0x40049409  # linux/fs.h: clone a whole file (btrfs, xfs, bcachefs …)
 LINK_MODES = ("auto", "reflink", "hardlink", "copy")
+_can_reflink: dict[int, bool] = {}
 
 
 def reflink(source: Path, target: Path) -> None:
@@ -38,13 +39,15 @@ def place(source: Path, target: Path, mode: str = "auto") -> str:
             f"unknown link mode {mode!r}", hint=f"use one of: {', '.join(LINK_MODES)}"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    if mode in ("auto", "reflink"):
+    device = os.stat(target.parent).st_dev
+    if mode == "reflink" or (mode == "auto" and _can_reflink.get(device, True)):
         try:
             reflink(source, target)
             return "reflink"
         except OSError:
             if mode == "reflink":
                 raise
+            _can_reflink[device] = False  # don't pay for a failing clone on every file
     if mode == "hardlink":
         try:
             os.link(source, target)
