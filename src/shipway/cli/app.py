@@ -10,6 +10,7 @@ import typer
 
 from shipway.cli import artifacts, data, experiments, models, runs
 from shipway.cli.output import console, errors
+from shipway.cli.server import server
 from shipway.errors import ShipwayError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(data.app, name="data")
 app.command("drift")(data.drift)
+app.command("server")(server)
 
 
 @app.command()

@@ -1,0 +1,58 @@
+"""``shipway server``: the control plane (REST API, health, metrics) on uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import typer
+
+from shipway.cli.output import console
+from shipway.errors import InvalidArgument
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def server(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Worker processes (use PostgreSQL for more than one)."
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Allow binding beyond loopback without authentication."
+    ),
+) -> None:
+    """Run the REST API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``), health checks and metrics."""
+    if not is_loopback(host) and not insecure:
+        raise InvalidArgument(
+            f"refusing to serve on {host} without authentication",
+            hint="bind to 127.0.0.1, or pass --insecure if the network is trusted",
+        )
+    import uvicorn
+
+    from shipway.config import Settings
+
+    settings = Settings.resolve()
+    if workers > 1 and settings.metadata_url.startswith("sqlite"):
+        raise InvalidArgument(
+            "several workers need a PostgreSQL metadata store",
+            hint="set SHIPWAY_TRACKING_URI=postgresql://…",
+        )
+    console.print(
+        f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})"
+    )
+    uvicorn.run(
+        "shipway.server.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        factory=False,
+        log_level="warning",
+    )

@@ -1,0 +1,55 @@
+"""``create_app(settings)``: the control plane's ASGI application."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from shipway.config import Settings
+
+API = "/api/v1"
+MAX_BODY = 32 * 2**20
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The REST API, health checks and metrics over the stores ``settings`` names."""
+    from shipway import __version__
+    from shipway.registry.service import Registry
+    from shipway.server import errors
+    from shipway.server.limits import BodySizeLimit
+    from shipway.server.metrics import ApiMetrics, MetricsMiddleware
+    from shipway.server.routes import experiments, health, registry, runs
+    from shipway.store import open_stores
+    from shipway.tracking.client import TrackingClient
+
+    stores = open_stores(
+        settings
+    )  # opened here so a bad store URL fails at start, not on first request
+    tracking = TrackingClient(stores)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> Any:
+        yield
+        stores.close()
+
+    app = FastAPI(
+        title="shipway",
+        version=__version__,
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.tracking = tracking
+    app.state.registry = Registry(tracking)
+    metrics = ApiMetrics()
+    errors.install(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY)
+    app.add_route("/metrics", metrics.render, include_in_schema=False)
+    app.include_router(health.router)
+    for module in (experiments, runs, registry):
+        app.include_router(module.router, prefix=API)
+    return app

@@ -1,0 +1,27 @@
+"""``/api/v1/experiments``"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from shipway.server.routes.common import plain, tracking
+from shipway.server.schemas import ExperimentIn
+
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+
+
+@router.get("")
+def list_experiments(request: Request) -> list[dict[str, Any]]:
+    return [{**plain(e), "runs": n} for e, n in tracking(request).list_experiments()]
+
+
+@router.post("", status_code=201)
+def create_experiment(body: ExperimentIn, request: Request) -> dict[str, Any]:
+    return plain(tracking(request).create_experiment(body.name, body.tags))
+
+
+@router.get("/{name_or_id}")
+def get_experiment(name_or_id: str, request: Request) -> dict[str, Any]:
+    return plain(tracking(request).get_experiment(name_or_id))

@@ -1,0 +1,77 @@
+"""Request bodies of the REST API (responses are the domain records as JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExperimentIn(Strict):
+    name: str = Field(min_length=1, max_length=500)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class RunIn(Strict):
+    experiment: str | None = None
+    name: str | None = Field(default=None, max_length=250)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, Any] = Field(default_factory=dict)
+    parent_run_id: str | None = None
+
+
+class RunEnd(Strict):
+    status: str = "FINISHED"
+
+
+class MetricIn(Strict):
+    key: str
+    value: float
+    step: int = 0
+    timestamp: float | None = None
+
+
+class LogBatch(Strict):
+    metrics: list[MetricIn] = Field(default_factory=list, max_length=10_000)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, Any] = Field(default_factory=dict)
+
+
+class SearchIn(Strict):
+    experiments: list[str] = Field(default_factory=list)
+    filter: str | None = None
+    order_by: list[str] = Field(default_factory=list)
+    max_results: int = Field(default=1000, ge=1, le=100_000)
+
+
+class VersionIn(Strict):
+    source: str = Field(description="a run id or runs:/RUN_ID/PATH")
+    description: str = ""
+
+
+class StageIn(Strict):
+    stage: str
+    reason: str = ""
+
+
+class ApprovalIn(Strict):
+    comment: str = ""
+
+
+class AliasIn(Strict):
+    version: int = Field(ge=1)
+    reason: str = ""
+
+
+class ReasonIn(Strict):
+    reason: str = ""
+
+
+class PolicyIn(Strict):
+    required_approvals: int = Field(ge=0, le=100)
+    two_person_rule: bool = False
+    reason: str = ""

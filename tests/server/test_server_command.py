@@ -1,0 +1,53 @@
+"""``shipway server`` as a real process: it starts, answers, and refuses unsafe binds."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_server_starts_and_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "shipway.cli.app", "server", "--port", str(port)], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # poll until it answers; the deadline only bounds a broken start
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, (
+                    process.stderr.read().decode() if process.stderr else ""
+                )
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        assert response.json()["status"] == "ready"
+        created = httpx.post(f"http://127.0.0.1:{port}/api/v1/experiments", json={"name": "remote"})
+        assert created.status_code == 201
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_refuses_public_bind_without_auth(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "shipway.cli.app", "server", "--host", "0.0.0.0"], capture_output=True, text=True,
+                          env={**os.environ, "SHIPWAY_HOME": str(tmp_path)}, timeout=60)  # fmt: skip
+    assert (
+        done.returncode == 1
+        and "refusing to serve on 0.0.0.0 without authentication" in done.stderr
+    )
+    assert "Traceback" not in done.stderr
