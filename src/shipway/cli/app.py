@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import typer
 
-from shipway.cli import artifacts, data, experiments, models, runs
+from shipway.cli import artifacts, data, experiments, models, runs, tokens
 from shipway.cli.output import console, errors
 from shipway.cli.server import server
 from shipway.errors import ShipwayError
@@ -24,6 +24,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(data.app, name="data")
+app.add_typer(tokens.app, name="tokens")
 app.command("drift")(data.drift)
 app.command("server")(server)
 

@@ -30,16 +30,21 @@ def server(
     ),
 ) -> None:
     """Run the REST API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``), health checks and metrics."""
-    if not is_loopback(host) and not insecure:
-        raise InvalidArgument(
-            f"refusing to serve on {host} without authentication",
-            hint="bind to 127.0.0.1, or pass --insecure if the network is trusted",
-        )
     import uvicorn
 
     from shipway.config import Settings
+    from shipway.store import open_stores
+    from shipway.store.token_store import TokenStore
 
     settings = Settings.resolve()
+    stores = open_stores(settings)
+    authenticated = TokenStore(stores.db).any_active()
+    stores.close()
+    if not is_loopback(host) and not authenticated and not insecure:
+        raise InvalidArgument(
+            f"refusing to serve on {host} without authentication",
+            hint="create a token with `shipway tokens create`, bind to 127.0.0.1, or pass --insecure",
+        )
     if workers > 1 and settings.metadata_url.startswith("sqlite"):
         raise InvalidArgument(
             "several workers need a PostgreSQL metadata store",

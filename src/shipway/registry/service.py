@@ -22,13 +22,14 @@ _LINEAGE_TAGS = (
 
 
 class Registry:
-    def __init__(self, tracking: TrackingClient) -> None:
+    def __init__(self, tracking: TrackingClient, actor: str | None = None) -> None:
         self.tracking = tracking
         self.store = tracking.stores.registry
+        self._actor = actor  # who acts, when not the settings' user (the server's callers)
 
     @property
     def actor(self) -> str:
-        return self.tracking.user
+        return self._actor or self.tracking.user
 
     # -- registering -------------------------------------------------------------------
     def register(self, run_or_uri: Any, name: str, description: str = "") -> ModelVersion:

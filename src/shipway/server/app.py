@@ -16,12 +16,12 @@ MAX_BODY = 32 * 2**20
 def create_app(settings: Settings) -> FastAPI:
     """The REST API, health checks and metrics over the stores ``settings`` names."""
     from shipway import __version__
-    from shipway.registry.service import Registry
     from shipway.server import errors
     from shipway.server.limits import BodySizeLimit
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
     from shipway.server.routes import experiments, health, registry, runs
     from shipway.store import open_stores
+    from shipway.store.token_store import TokenStore
     from shipway.tracking.client import TrackingClient
 
     stores = open_stores(
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.tracking = tracking
-    app.state.registry = Registry(tracking)
+    app.state.tokens = TokenStore(stores.db)
     metrics = ApiMetrics()
     errors.install(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -201,6 +201,19 @@ dataset_versions = sa.Table(
 )
 
 
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(32), primary_key=True),
+    sa.Column("user", sa.String(250), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    # SHA-256 of the secret part: the secret itself is shown once and never stored.
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
+
+
 def append_only_ddl(dialect: str) -> list[str]:
     """Triggers that make the audit log append-only in the database itself."""
     if dialect == "sqlite":

@@ -52,6 +52,7 @@ class TrackingClient:
         tags: Mapping[str, Any] | None = None,
         parent_run_id: str | None = None,
         capture_environment: bool = True,
+        user: str | None = None,
     ) -> Run:
         from shipway.store.tracking_store import DEFAULT_EXPERIMENT
 
@@ -68,7 +69,7 @@ class TrackingClient:
         run = self.store.create_run(
             exp.experiment_id,
             name=name,
-            user=self.user,
+            user=user or self.user,
             artifact_root=self.stores.artifacts.root,
             parent_run_id=parent_run_id,
             params=params,

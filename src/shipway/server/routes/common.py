@@ -13,8 +13,11 @@ def tracking(request: Request) -> Any:
     return request.app.state.tracking
 
 
-def registry(request: Request) -> Any:
-    return request.app.state.registry
+def registry(request: Request, who: Any) -> Any:
+    """The registry acting as the caller, so the audit log names who did what."""
+    from shipway.registry.service import Registry
+
+    return Registry(request.app.state.tracking, actor=who.user)
 
 
 def plain(obj: Any) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import plain, tracking
 from shipway.server.schemas import ExperimentIn
 
@@ -13,15 +14,21 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 
 @router.get("")
-def list_experiments(request: Request) -> list[dict[str, Any]]:
+def list_experiments(
+    request: Request, who: Principal = Depends(requires("viewer"))
+) -> list[dict[str, Any]]:
     return [{**plain(e), "runs": n} for e, n in tracking(request).list_experiments()]
 
 
 @router.post("", status_code=201)
-def create_experiment(body: ExperimentIn, request: Request) -> dict[str, Any]:
+def create_experiment(
+    body: ExperimentIn, request: Request, who: Principal = Depends(requires("editor"))
+) -> dict[str, Any]:
     return plain(tracking(request).create_experiment(body.name, body.tags))
 
 
 @router.get("/{name_or_id}")
-def get_experiment(name_or_id: str, request: Request) -> dict[str, Any]:
+def get_experiment(
+    name_or_id: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> dict[str, Any]:
     return plain(tracking(request).get_experiment(name_or_id))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import plain, registry
 from shipway.server.schemas import AliasIn, ApprovalIn, PolicyIn, ReasonIn, StageIn, VersionIn
 
@@ -13,57 +14,89 @@ router = APIRouter(prefix="/models", tags=["registry"])
 
 
 @router.get("")
-def list_models(request: Request) -> list[dict[str, Any]]:
+def list_models(
+    request: Request, who: Principal = Depends(requires("viewer"))
+) -> list[dict[str, Any]]:
     return [
         {"model": plain(m), "versions": n, "stages": s}
-        for m, n, s in registry(request).list_models()
+        for m, n, s in registry(request, who).list_models()
     ]
 
 
 @router.get("/{name}")
-def get_model(name: str, request: Request) -> dict[str, Any]:
-    reg = registry(request)
+def get_model(
+    name: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> dict[str, Any]:
+    reg = registry(request, who)
     return {"model": plain(reg.get_model(name)), "versions": plain(reg.list_versions(name))}
 
 
 @router.post("/{name}/versions", status_code=201)
-def register(name: str, body: VersionIn, request: Request) -> dict[str, Any]:
-    return plain(registry(request).register(body.source, name, body.description))
+def register(
+    name: str, body: VersionIn, request: Request, who: Principal = Depends(requires("editor"))
+) -> dict[str, Any]:
+    return plain(registry(request, who).register(body.source, name, body.description))
 
 
 @router.get("/{name}/versions/{version}")
-def get_version(name: str, version: int, request: Request) -> dict[str, Any]:
-    return plain(registry(request).get_version(name, version))
+def get_version(
+    name: str, version: int, request: Request, who: Principal = Depends(requires("viewer"))
+) -> dict[str, Any]:
+    return plain(registry(request, who).get_version(name, version))
 
 
 @router.post("/{name}/versions/{version}/stage")
-def transition(name: str, version: int, body: StageIn, request: Request) -> dict[str, Any]:
-    return plain(registry(request).promote(name, version, body.stage, body.reason))
+def transition(
+    name: str,
+    version: int,
+    body: StageIn,
+    request: Request,
+    who: Principal = Depends(requires("approver")),
+) -> dict[str, Any]:
+    return plain(registry(request, who).promote(name, version, body.stage, body.reason))
 
 
 @router.post("/{name}/versions/{version}/approvals", status_code=201)
-def approve(name: str, version: int, body: ApprovalIn, request: Request) -> dict[str, Any]:
-    return plain(registry(request).approve(name, version, body.comment))
+def approve(
+    name: str,
+    version: int,
+    body: ApprovalIn,
+    request: Request,
+    who: Principal = Depends(requires("approver")),
+) -> dict[str, Any]:
+    return plain(registry(request, who).approve(name, version, body.comment))
 
 
 @router.put("/{name}/aliases/{alias}")
-def set_alias(name: str, alias: str, body: AliasIn, request: Request) -> dict[str, Any]:
-    return plain(registry(request).set_alias(name, alias, body.version, body.reason))
+def set_alias(
+    name: str,
+    alias: str,
+    body: AliasIn,
+    request: Request,
+    who: Principal = Depends(requires("approver")),
+) -> dict[str, Any]:
+    return plain(registry(request, who).set_alias(name, alias, body.version, body.reason))
 
 
 @router.delete("/{name}/aliases/{alias}", status_code=204)
-def delete_alias(name: str, alias: str, request: Request) -> None:
-    registry(request).delete_alias(name, alias)
+def delete_alias(
+    name: str, alias: str, request: Request, who: Principal = Depends(requires("approver"))
+) -> None:
+    registry(request, who).delete_alias(name, alias)
 
 
 @router.post("/{name}/rollback")
-def rollback(name: str, body: ReasonIn, request: Request) -> dict[str, Any]:
-    return plain(registry(request).rollback(name, body.reason))
+def rollback(
+    name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
+) -> dict[str, Any]:
+    return plain(registry(request, who).rollback(name, body.reason))
 
 
 @router.put("/{name}/policy")
-def set_policy(name: str, body: PolicyIn, request: Request) -> dict[str, Any]:
-    reg = registry(request)
+def set_policy(
+    name: str, body: PolicyIn, request: Request, who: Principal = Depends(requires("admin"))
+) -> dict[str, Any]:
+    reg = registry(request, who)
     return plain(
         reg.set_policy(
             name,
@@ -75,5 +108,7 @@ def set_policy(name: str, body: PolicyIn, request: Request) -> dict[str, Any]:
 
 
 @router.get("/{name}/history")
-def history(name: str, request: Request) -> list[dict[str, Any]]:
-    return plain(registry(request).history(name))
+def history(
+    name: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> list[dict[str, Any]]:
+    return plain(registry(request, who).history(name))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import plain, tracking
 from shipway.server.schemas import LogBatch, RunEnd, RunIn, SearchIn
 from shipway.types import Metric
@@ -14,17 +15,21 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 
 @router.post("", status_code=201)
-def create_run(body: RunIn, request: Request) -> dict[str, Any]:
+def create_run(
+    body: RunIn, request: Request, who: Principal = Depends(requires("editor"))
+) -> dict[str, Any]:
     # The client captures its own environment and sends it as tags: the server's is irrelevant.
     run = tracking(request).create_run(
         body.experiment, name=body.name, params=body.params, tags=body.tags,
-        parent_run_id=body.parent_run_id, capture_environment=False,
+        parent_run_id=body.parent_run_id, capture_environment=False, user=who.user,
     )  # fmt: skip
     return plain(run)
 
 
 @router.post("/search")
-def search_runs(body: SearchIn, request: Request) -> list[dict[str, Any]]:
+def search_runs(
+    body: SearchIn, request: Request, who: Principal = Depends(requires("viewer"))
+) -> list[dict[str, Any]]:
     found = tracking(request).search_runs(
         body.experiments or None, body.filter, body.order_by, body.max_results, output="list"
     )
@@ -32,28 +37,38 @@ def search_runs(body: SearchIn, request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/{run_id}")
-def get_run(run_id: str, request: Request) -> dict[str, Any]:
+def get_run(
+    run_id: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> dict[str, Any]:
     return plain(tracking(request).get_run(run_id))
 
 
 @router.post("/{run_id}/end")
-def end_run(run_id: str, body: RunEnd, request: Request) -> dict[str, Any]:
+def end_run(
+    run_id: str, body: RunEnd, request: Request, who: Principal = Depends(requires("editor"))
+) -> dict[str, Any]:
     client = tracking(request)
     client.end_run(run_id, body.status)
     return plain(client.get_run(run_id))
 
 
 @router.post("/{run_id}/log-batch", status_code=204)
-def log_batch(run_id: str, body: LogBatch, request: Request) -> None:
+def log_batch(
+    run_id: str, body: LogBatch, request: Request, who: Principal = Depends(requires("editor"))
+) -> None:
     metrics = [Metric(m.key, m.value, m.step, m.timestamp or 0.0) for m in body.metrics]
     tracking(request).log_batch(run_id, metrics, body.params, body.tags)
 
 
 @router.get("/{run_id}/metrics/{key}")
-def metric_history(run_id: str, key: str, request: Request) -> list[dict[str, Any]]:
+def metric_history(
+    run_id: str, key: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> list[dict[str, Any]]:
     return plain(tracking(request).get_metric_history(run_id, key))
 
 
 @router.get("/{run_id}/artifacts")
-def list_artifacts(run_id: str, request: Request, path: str = "") -> list[dict[str, Any]]:
+def list_artifacts(
+    run_id: str, request: Request, path: str = "", who: Principal = Depends(requires("viewer"))
+) -> list[dict[str, Any]]:
     return plain(tracking(request).list_artifacts(run_id, path))
