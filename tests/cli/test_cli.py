@@ -103,11 +103,17 @@ def test_real_process_exits_nonzero_without_traceback(tmp_path: Path) -> None:
 
 def test_tokens_create_list_revoke(cli: Any) -> None:
     created = json.loads(cli("tokens", "create", "--user", "alice", "--role", "approver", "--json"))
-    assert created["token"].startswith(f"sw_{created['token_id']}_") and created["role"] == "approver"
+    assert (
+        created["token"].startswith(f"sw_{created['token_id']}_") and created["role"] == "approver"
+    )
     listed = json.loads(cli("tokens", "list", "--json"))
-    assert [(t["user"], t["role"], t["revoked_at"]) for t in listed] == [("alice", "approver", None)]
+    assert [(t["user"], t["role"], t["revoked_at"]) for t in listed] == [
+        ("alice", "approver", None)
+    ]
     assert "token" not in listed[0], "secrets are never listed"
     cli("tokens", "revoke", created["token_id"])
     assert json.loads(cli("tokens", "list", "--json"))[0]["revoked_at"] is not None
-    assert "unknown role 'boss'" in cli("tokens", "create", "--user", "bob", "--role", "boss", code=1)
+    assert "unknown role 'boss'" in cli(
+        "tokens", "create", "--user", "bob", "--role", "boss", code=1
+    )
     assert "no active token" in cli("tokens", "revoke", created["token_id"], code=1)

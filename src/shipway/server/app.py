@@ -20,6 +20,7 @@ def create_app(settings: Settings) -> FastAPI:
     from shipway.server.limits import BodySizeLimit
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
     from shipway.server.routes import experiments, health, registry, runs
+    from shipway.server.schemas import ERROR_RESPONSES
     from shipway.store import open_stores
     from shipway.store.token_store import TokenStore
     from shipway.tracking.client import TrackingClient
@@ -51,5 +52,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/metrics", metrics.render, include_in_schema=False)
     app.include_router(health.router)
     for module in (experiments, runs, registry):
-        app.include_router(module.router, prefix=API)
+        app.include_router(module.router, prefix=API, responses=ERROR_RESPONSES)
     return app

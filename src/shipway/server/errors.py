@@ -38,11 +38,15 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("INVALID_ARGUMENT", message, problems), status_code=400)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(
-            exc.status_code, "HTTP_ERROR"
-        )
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # The router names only the first route that matched the path; a path served by
+            # several routes (GET and POST /experiments) must list all its methods.
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        body = error_body(codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def bug(_: Request, exc: Exception) -> JSONResponse:
@@ -51,3 +55,20 @@ def install(app: FastAPI) -> None:
             error_body("INTERNAL", "the server failed; this is a bug, please report it"),
             status_code=500,
         )
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the OpenAPI document lists for the path template that matches ``path``."""
+    import re
+
+    patterns = getattr(app.state, "method_patterns", None)
+    if patterns is None:
+        patterns = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            regex = "^" + re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template)) + "$"
+            patterns.append((re.compile(regex), sorted(m.upper() for m in operations)))
+        app.state.method_patterns = patterns
+    for regex, methods in patterns:
+        if regex.match(path):
+            return methods
+    return []

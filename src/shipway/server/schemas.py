@@ -75,3 +75,30 @@ class PolicyIn(Strict):
     required_approvals: int = Field(ge=0, le=100)
     two_person_rule: bool = False
     reason: str = ""
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this shape."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "invalid request: malformed JSON, wrong types, unknown fields, a bad filter",
+        401: "a token is needed, or the one sent is unknown or revoked",
+        403: "the token's role, or the model's policy, does not allow this",
+        404: "no such experiment, run, model, version or alias",
+        405: "method not allowed",
+        409: "conflicts with what is stored (a param logged twice, a name taken)",
+        413: "the request body is too large",
+        503: "a store is unavailable",
+    }.items()
+}
