@@ -12,6 +12,7 @@ from shipway.tracking.client import TrackingClient
 from shipway.tracking.model_logging import load_run_model, logged_model_paths
 from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage
 
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer on every backend
 _LINEAGE_TAGS = (
     "shipway.git.commit",
     "shipway.git.dirty",
@@ -245,6 +246,8 @@ def _version_number(version: int | str) -> int:
         raise InvalidArgument(f"a version is a whole number, got {version!r}") from exc
     if number < 1:
         raise InvalidArgument(f"versions start at 1, got {number}")
+    if number > MAX_VERSION:
+        raise InvalidArgument(f"no model has {number:,} versions", hint="check the version number")
     return number
 
 

@@ -1,5 +1,5 @@
-"""Refuse request bodies over a size limit before reading them (413), so a huge upload cannot
-exhaust memory. Artifact uploads stream and have their own route-level limits."""
+"""Refuse request bodies over a size limit before reading them (413), so a huge JSON body
+cannot exhaust memory. Artifact uploads are exempt: they stream to disk, never to memory."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or (scope["method"] == "PUT" and "/artifacts/" in scope["path"]):
+            await self.app(scope, receive, send)  # artifact uploads stream to disk, any size
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

@@ -31,7 +31,7 @@ class RunEnd(Strict):
 class MetricIn(Strict):
     key: str
     value: float
-    step: int = 0
+    step: int = Field(default=0, ge=-(2**63), le=2**63 - 1)
     timestamp: float | None = None
 
 
@@ -63,7 +63,7 @@ class ApprovalIn(Strict):
 
 
 class AliasIn(Strict):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     reason: str = ""
 
 

@@ -88,7 +88,13 @@ class ArtifactStore:
 
     def _path(self, key: str) -> str:
         location = self.uri(key)
-        return location if self.is_local else location.split("://", 1)[1]
+        if not self.is_local:
+            return location.split("://", 1)[1]
+        # A symlink inside the store must not lead outside it.
+        resolved = Path(location).resolve()
+        if resolved != Path(self.root) and Path(self.root) not in resolved.parents:
+            raise InvalidArgument(f"artifact path {key!r} leads outside the artifact store")
+        return location
 
     # -- writing -----------------------------------------------------------------------
     def put_stream(self, source: IO[bytes], key: str) -> ArtifactInfo:

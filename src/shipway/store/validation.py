@@ -47,6 +47,8 @@ def check_step(step: Any) -> int:
             step = int(step)
         except (TypeError, ValueError) as exc:
             raise InvalidArgument(f"step must be a whole number, got {step!r}") from exc
+    if not -(2**63) <= step < 2**63:
+        raise InvalidArgument(f"step {step} does not fit in 64 bits")
     return step
 
 

@@ -200,6 +200,24 @@ class TrackingClient:
             infos.append(ArtifactInfo(rel, info.size, info.digest))
         return infos
 
+    def log_stream(self, run_id: str, source: Any, artifact_file: str) -> ArtifactInfo:
+        """Store a readable binary stream as one artifact: hashed on the way, atomic at the end."""
+        run = self.store.get_run(run_id)
+        rel = clean_key(artifact_file)
+        info = self.stores.artifacts.put_stream(source, self._key(run, rel))
+        record = ArtifactInfo(rel, info.size, info.digest)
+        self.store.record_artifacts(run_id, [record])
+        return record
+
+    def open_artifact(self, run_id: str, artifact_file: str) -> tuple[ArtifactInfo, Any]:
+        """The recorded size and hash of one artifact file, and a binary stream of it."""
+        run = self.store.get_run(run_id)
+        rel = clean_key(artifact_file)
+        found = [i for i in self.store.list_artifacts(run_id, rel) if i.path == rel]
+        if not found:
+            raise NotFound(f"run {run_id} has no artifact file {rel!r}")
+        return found[0], self.stores.artifacts.open(self._key(run, rel))
+
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> ArtifactInfo:
         run = self.store.get_run(run_id)
         rel = clean_key(artifact_file)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import plain, registry
 from shipway.server.schemas import AliasIn, ApprovalIn, PolicyIn, ReasonIn, StageIn, VersionIn
 
 router = APIRouter(prefix="/models", tags=["registry"])
+Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("")
@@ -40,7 +41,7 @@ def register(
 
 @router.get("/{name}/versions/{version}")
 def get_version(
-    name: str, version: int, request: Request, who: Principal = Depends(requires("viewer"))
+    name: str, version: Version, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
     return plain(registry(request, who).get_version(name, version))
 
@@ -48,7 +49,7 @@ def get_version(
 @router.post("/{name}/versions/{version}/stage")
 def transition(
     name: str,
-    version: int,
+    version: Version,
     body: StageIn,
     request: Request,
     who: Principal = Depends(requires("approver")),
@@ -59,7 +60,7 @@ def transition(
 @router.post("/{name}/versions/{version}/approvals", status_code=201)
 def approve(
     name: str,
-    version: int,
+    version: Version,
     body: ApprovalIn,
     request: Request,
     who: Principal = Depends(requires("approver")),

@@ -72,3 +72,49 @@ def list_artifacts(
     run_id: str, request: Request, path: str = "", who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
     return plain(tracking(request).list_artifacts(run_id, path))
+
+
+@router.put("/{run_id}/artifacts/{path:path}", status_code=201)
+async def upload_artifact(
+    run_id: str, path: str, request: Request, who: Principal = Depends(requires("editor"))
+) -> dict[str, Any]:
+    """Stream a file into the run's artifacts: spooled to disk (flat memory), stored only if complete."""
+    import tempfile
+
+    from starlette.concurrency import run_in_threadpool
+
+    from shipway.errors import InvalidArgument
+    from shipway.store.artifacts import clean_key
+
+    clean_key(path)  # refuse '..' and absolute paths before reading a byte
+    expected = request.headers.get("content-length")
+    with tempfile.TemporaryFile() as spool:
+        received = 0
+        async for chunk in request.stream():
+            spool.write(chunk)
+            received += len(chunk)
+        if expected is not None and expected.isdigit() and int(expected) != received:
+            raise InvalidArgument(
+                f"the upload was cut short: {received:,} of {int(expected):,} bytes arrived; nothing was stored"
+            )
+        spool.seek(0)
+        info = await run_in_threadpool(tracking(request).log_stream, run_id, spool, path)
+    return plain(info)
+
+
+@router.get("/{run_id}/artifacts/{path:path}")
+def download_artifact(
+    run_id: str, path: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> Any:
+    """Stream one artifact file; ``x-shipway-digest`` carries its recorded BLAKE3 hash to verify."""
+    from fastapi.responses import StreamingResponse
+
+    info, stream = tracking(request).open_artifact(run_id, path)
+
+    def chunks() -> Any:
+        with stream:
+            while chunk := stream.read(1 << 20):
+                yield chunk
+
+    headers = {"x-shipway-digest": info.digest, "content-length": str(info.size)}
+    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
