@@ -27,6 +27,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "tracking_uri": ("store", "tracking_uri", "SHIPWAY_TRACKING_URI"),
     "artifact_uri": ("store", "artifact_uri", "SHIPWAY_ARTIFACT_URI"),
     "s3_endpoint_url": ("store", "s3_endpoint_url", "SHIPWAY_S3_ENDPOINT_URL"),
+    "token": ("store", "token", "SHIPWAY_TOKEN"),
     "flush_seconds": ("tracking", "flush_seconds", "SHIPWAY_FLUSH_SECONDS"),
     "data_link": ("data", "link", "SHIPWAY_DATA_LINK"),
 }
@@ -48,9 +49,15 @@ class Settings:
     tracking_uri: str | None = None
     artifact_uri: str | None = None
     s3_endpoint_url: str | None = None
+    token: str | None = field(default=None, repr=False)  # a server's API token; never printed
     flush_seconds: float = 1.0
     data_link: str = "auto"
     config_file: Path | None = None
+
+    @property
+    def is_remote(self) -> bool:
+        """True when ``tracking_uri`` names a ``shipway server`` rather than a database."""
+        return (self.tracking_uri or "").startswith(("http://", "https://"))
 
     @property
     def metadata_url(self) -> str:

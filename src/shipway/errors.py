@@ -8,6 +8,8 @@ ShipwayError                 base: a message that says what to fix, an exit code
 ├── AlreadyExists            a name that is taken
 ├── Conflict                 a write that contradicts what is stored (a param logged twice)
 ├── PolicyViolation          a transition the model's policy forbids (missing approvals)
+├── Unauthenticated          a server that needs a token got none, or an unknown one
+├── Forbidden                a token whose role does not allow the operation
 ├── IntegrityError           stored bytes that no longer match their recorded hash
 ├── MissingDependency        an optional extra that is not installed
 └── StoreUnavailable         a store that cannot be reached
@@ -67,6 +69,16 @@ class Conflict(ShipwayError):
 
 class PolicyViolation(ShipwayError):
     code = "POLICY_VIOLATION"
+    http_status = 403
+
+
+class Unauthenticated(ShipwayError):
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class Forbidden(ShipwayError):
+    code = "FORBIDDEN"
     http_status = 403
 
 

@@ -141,3 +141,25 @@ class DatasetVersion:
     @property
     def uri(self) -> str:
         return f"datasets:/{self.name}/{self.version}"
+
+
+def from_plain(cls: type[Any], data: Any) -> Any:
+    """Rebuild a record from its JSON form (the inverse of the server's ``plain``)."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value, hint = data[f.name], hints[f.name]
+        if isinstance(hint, type) and issubclass(hint, StrEnum):
+            value = hint(value)
+        elif typing.get_origin(hint) is tuple:
+            (item, *_) = typing.get_args(hint)
+            value = tuple(
+                from_plain(item, v) if dataclasses.is_dataclass(item) else v for v in value
+            )
+        values[f.name] = value
+    return cls(**values)

@@ -16,6 +16,6 @@ def tracking() -> Any:
 
 
 def registry() -> Any:
-    from shipway.registry.service import Registry
+    from shipway.tracking.context import current
 
-    return Registry(tracking())
+    return current().registry

@@ -26,7 +26,7 @@ def log_dataset(
         stack = current().run_stack
         run_id = stack[-1].run_id if stack else None
     if run_id is not None:
-        current().tracking.store.log_inputs(run_id, [DatasetRegistry.as_input(version, role)])
+        current().tracking.log_inputs(run_id, [DatasetRegistry.as_input(version, role)])
     return version
 
 

@@ -52,6 +52,13 @@ def parse_dataset_ref(ref: str) -> tuple[str, int | None]:
 
 class DatasetRegistry:
     def __init__(self, tracking: TrackingClient, *, link: str | None = None) -> None:
+        if not isinstance(tracking, TrackingClient):
+            raise InvalidArgument(
+                "dataset versions are kept in the local stores; a shipway server does not serve "
+                "them yet",
+                hint="point SHIPWAY_TRACKING_URI at the database (and SHIPWAY_ARTIFACT_URI at the "
+                "object store) to version data from this machine",
+            )
         self.tracking = tracking
         self.artifacts = tracking.stores.artifacts
         self.store = DatasetStore(tracking.stores.db)

@@ -10,7 +10,7 @@ from shipway.types import Approval, AuditEvent, ModelVersion
 
 
 def _registry() -> Registry:
-    return Registry(current().tracking)
+    return current().registry  # type: ignore[no-any-return]
 
 
 def register_model(run_or_uri: Any, name: str, description: str = "") -> ModelVersion:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.errors import InvalidArgument, NotFound
+from shipway.registry.backend import ModelRegistry
 from shipway.registry.policy import approval_guard, promotion_guard
 from shipway.registry.uris import ModelRef, RunRef, parse_uri
 from shipway.store.registry_store import model_entity
 from shipway.tracking.client import TrackingClient
-from shipway.tracking.model_logging import load_run_model, logged_model_paths
+from shipway.tracking.model_logging import logged_model_paths
 from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage
 
 MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer on every backend
@@ -22,7 +23,9 @@ _LINEAGE_TAGS = (
 )
 
 
-class Registry:
+class Registry(ModelRegistry):
+    """The registry over the local stores; ``shipway server`` runs this one for its callers."""
+
     def __init__(self, tracking: TrackingClient, actor: str | None = None) -> None:
         self.tracking = tracking
         self.store = tracking.stores.registry
@@ -149,16 +152,6 @@ class Registry:
         assert ref.alias is not None
         return self.store.resolve(ref.name, ref.alias)
 
-    def load(self, uri: str) -> Any:
-        """Load the model a URI names; every file's hash is checked before it is unpickled."""
-        ref = parse_uri(uri)
-        if isinstance(ref, RunRef):
-            return load_run_model(self.tracking, ref.run_id, ref.path)
-        version = self._resolve_ref(ref)
-        source = parse_uri(version.source)
-        assert isinstance(source, RunRef)
-        return load_run_model(self.tracking, source.run_id, source.path)
-
     # -- changing ----------------------------------------------------------------------
     def promote(
         self, name: str, version: int | str, to: str | Stage, reason: str = ""
@@ -172,9 +165,6 @@ class Registry:
             reason=reason,
             guard=promotion_guard(stage),
         )
-
-    def archive(self, name: str, version: int | str, reason: str = "") -> ModelVersion:
-        return self.promote(name, version, Stage.ARCHIVED, reason)
 
     def approve(self, name: str, version: int | str, comment: str = "") -> Approval:
         return self.store.approve(

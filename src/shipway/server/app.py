@@ -17,11 +17,13 @@ def create_app(settings: Settings) -> FastAPI:
     """The REST API, health checks and metrics over the stores ``settings`` names."""
     from shipway import __version__
     from shipway.server import errors
+    from shipway.server.idempotency import Idempotency
     from shipway.server.limits import BodySizeLimit
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
-    from shipway.server.routes import experiments, health, registry, runs
+    from shipway.server.routes import environments, experiments, health, registry, runs
     from shipway.server.schemas import ERROR_RESPONSES
     from shipway.store import open_stores
+    from shipway.store.idempotency_store import IdempotencyStore
     from shipway.store.token_store import TokenStore
     from shipway.tracking.client import TrackingClient
 
@@ -47,10 +49,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tokens = TokenStore(stores.db)
     metrics = ApiMetrics()
     errors.install(app)
+    app.add_middleware(Idempotency, store=IdempotencyStore(stores.db))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY)
     app.add_route("/metrics", metrics.render, include_in_schema=False)
     app.include_router(health.router)
-    for module in (experiments, runs, registry):
+    for module in (experiments, runs, registry, environments):
         app.include_router(module.router, prefix=API, responses=ERROR_RESPONSES)
     return app

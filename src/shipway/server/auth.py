@@ -10,18 +10,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from shipway.errors import ShipwayError
+from shipway.errors import Forbidden, Unauthenticated
 from shipway.store.token_store import role_allows
 
-
-class Unauthenticated(ShipwayError):
-    code = "UNAUTHENTICATED"
-    http_status = 401
-
-
-class Forbidden(ShipwayError):
-    code = "FORBIDDEN"
-    http_status = 403
+__all__ = ["Forbidden", "Principal", "Unauthenticated", "requires"]
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,18 @@ class LogBatch(Strict):
     tags: dict[str, Any] = Field(default_factory=dict)
 
 
+class InputIn(Strict):
+    name: str = Field(min_length=1, max_length=250)
+    digest: str = Field(min_length=1, max_length=128)
+    role: str = Field(default="train", min_length=1, max_length=64)
+    rows: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    source: str | None = None
+
+
+class InputsIn(Strict):
+    inputs: list[InputIn] = Field(max_length=1000)
+
+
 class SearchIn(Strict):
     experiments: list[str] = Field(default_factory=list)
     filter: str | None = None

@@ -214,6 +214,21 @@ api_tokens = sa.Table(
 )
 
 
+# Write requests a server has seen, by the client's Idempotency-Key, so a retried request is
+# answered from here instead of being applied twice. status is NULL while the first is running.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("body", sa.LargeBinary),
+    sa.Column("content_type", sa.String(100)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+
 def append_only_ddl(dialect: str) -> list[str]:
     """Triggers that make the audit log append-only in the database itself."""
     if dialect == "sqlite":

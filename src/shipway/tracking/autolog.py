@@ -70,7 +70,7 @@ def _wrap_train(library: str, train: Any) -> Any:
             _state.depth = 0
         try:
             rounds = args[1] if len(args) > 1 else kwargs.get("num_boost_round")
-            existing = run.client.store.get_run(run.run_id).params
+            existing = run.client.get_run(run.run_id).params
             logged = {
                 k: str(v)[:6000]
                 for k, v in {**dict(params), "num_boost_round": rounds}.items()
@@ -165,7 +165,7 @@ def _log_fitted(run: Any, estimator: Any, X: Any, y: Any) -> None:
         if hasattr(value, "get_params"):  # nested estimators are recorded by their class name
             value = type(value).__name__
         params[key] = str(value)[:6000]
-    existing = run.client.store.get_run(run.run_id).params
+    existing = run.client.get_run(run.run_id).params
     run.log_params({k: v for k, v in params.items() if k not in existing})
     run.set_tags(
         {"shipway.autolog.estimator": f"{type(estimator).__module__}.{type(estimator).__name__}"}

@@ -22,8 +22,9 @@ _MAX_PENDING = 1_000_000  # beyond this a call flushes in the foreground: bounde
 
 
 class MetricBuffer:
-    def __init__(self, writer: Writer, interval: float = 1.0) -> None:
+    def __init__(self, writer: Writer, interval: float = 1.0, max_pending: int = _MAX_PENDING) -> None:
         self._writer = writer
+        self._max_pending = max_pending
         self._interval = interval
         self._pending: list[tuple[str, Metric]] = []
         self._lock = threading.Lock()  # guards the pending list; never held while writing
@@ -39,7 +40,7 @@ class MetricBuffer:
             self._pending.append((run_id, metric))
         if self._thread is None:
             self._start()
-        if len(self._pending) >= _MAX_PENDING:
+        if len(self._pending) >= self._max_pending:
             self.flush()
 
     def _start(self) -> None:

@@ -1,24 +1,26 @@
-"""The tracking client: experiments, runs, values, artifacts and search over one set of stores."""
+"""The local tracking backend: experiments, runs, values and artifacts in one set of stores."""
 
 from __future__ import annotations
 
 import json
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import InvalidArgument, NotFound
+from shipway.config import Settings
+from shipway.errors import NotFound
 from shipway.store import Stores
 from shipway.store.artifacts import clean_key
-from shipway.store.validation import check_key, check_metric_value, check_step
 from shipway.tracking import datasets, environment
+from shipway.tracking.backend import TrackingBackend, runs_frame
 from shipway.tracking.buffer import MetricBuffer
-from shipway.types import ArtifactInfo, Experiment, Metric, Run, RunStatus
+from shipway.types import ArtifactInfo, DatasetInput, Experiment, Metric, Run, RunStatus
+
+__all__ = ["TrackingClient", "runs_frame"]
 
 
-class TrackingClient:
+class TrackingClient(TrackingBackend):
     """Everything about runs, on the stores ``stores`` points at."""
 
     def __init__(self, stores: Stores) -> None:
@@ -29,15 +31,15 @@ class TrackingClient:
         self._stored_environments: set[str] = set()
 
     @property
-    def user(self) -> str:
-        return self.stores.settings.user
+    def settings(self) -> Settings:  # type: ignore[override]
+        return self.stores.settings
 
     # -- experiments -------------------------------------------------------------------
     def create_experiment(self, name: str, tags: Mapping[str, Any] | None = None) -> Experiment:
         return self.store.create_experiment(name, tags)
 
-    def get_experiment(self, name: str) -> Experiment:
-        return self.store.get_experiment(name)
+    def get_experiment(self, name_or_id: str) -> Experiment:
+        return self.store.get_experiment(name_or_id)
 
     def list_experiments(self) -> list[tuple[Experiment, int]]:
         return self.store.list_experiments()
@@ -79,56 +81,41 @@ class TrackingClient:
 
     def _store_environment(self, full_env: dict[str, Any]) -> str:
         """The environment document, stored once by content; runs refer to it by key."""
-        from shipway.store.artifacts import digest_bytes
-
-        data = json.dumps(full_env, indent=2, sort_keys=True, default=str).encode()
-        key = "environments/" + digest_bytes(data).split(":", 1)[1] + ".json"
+        data = environment_document(full_env)
+        key = environment_key(data)
         if key not in self._stored_environments:
-            if not self.stores.artifacts.exists(key):
-                self.stores.artifacts.put_bytes(data, key)
+            self.put_environment(data)
             self._stored_environments.add(key)
         return key
+
+    def put_environment(self, data: bytes) -> str:
+        """Store an environment document (JSON bytes) by content; returns its key."""
+        json.loads(data)  # refuse what is not JSON before storing it
+        key = environment_key(data)
+        if not self.stores.artifacts.exists(key):
+            self.stores.artifacts.put_bytes(data, key)
+        return key
+
+    def read_environment(self, key: str) -> dict[str, Any]:
+        if not self.stores.artifacts.exists(key):
+            raise NotFound(f"no environment document {key!r}")
+        return json.loads(self.stores.artifacts.read_bytes(key))
 
     def get_environment(self, run_id: str) -> dict[str, Any]:
         """The full environment a run recorded: interpreter, platform, every package."""
         key = self.store.get_run(run_id).tags.get("shipway.environment")
         if key is None:
             raise NotFound(f"run {run_id} recorded no environment")
-        return json.loads(self.stores.artifacts.read_bytes(key))
+        return self.read_environment(key)
 
-    def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> None:
-        try:
-            status = RunStatus(str(status).upper())
-        except ValueError as exc:
-            raise InvalidArgument(
-                f"unknown run status {status!r}", hint="use FINISHED, FAILED or KILLED"
-            ) from exc
-        self.buffer.flush()
+    def _end_run(self, run_id: str, status: RunStatus) -> None:
         self.store.end_run(run_id, status)
 
-    def get_run(self, run_id: str) -> Run:
-        self.buffer.flush()
+    def _get_run(self, run_id: str) -> Run:
         return self.store.get_run(run_id)
 
-    # -- values ------------------------------------------------------------------------
-    def log_metric(
-        self, run_id: str, key: str, value: Any, step: int = 0, timestamp: float | None = None
-    ) -> None:
-        """Buffered: checked now, written within ``flush_seconds``."""
-        metric = Metric(
-            check_key(key, "metric"),
-            check_metric_value(key, value),
-            check_step(step),
-            timestamp or time.time(),
-        )
-        self.buffer.add(run_id, metric)
-
-    def log_metrics(
-        self, run_id: str, metrics: Mapping[str, Any], step: int = 0, timestamp: float | None = None
-    ) -> None:
-        now = timestamp or time.time()
-        for key, value in metrics.items():
-            self.log_metric(run_id, key, value, step, now)
+    def _metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return self.store.get_metric_history(run_id, key)
 
     def log_batch(
         self,
@@ -139,19 +126,6 @@ class TrackingClient:
     ) -> None:
         """Written now, in one transaction."""
         self.store.log_batch(run_id, metrics, params, tags)
-
-    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        self.store.log_batch(run_id, params=params)
-
-    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        self.store.log_batch(run_id, tags=tags)
-
-    def flush(self) -> None:
-        self.buffer.flush()
-
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        self.buffer.flush()
-        return self.store.get_metric_history(run_id, key)
 
     # -- artifacts ---------------------------------------------------------------------
     def _key(self, run: Run, path: str) -> str:
@@ -226,58 +200,6 @@ class TrackingClient:
         self.store.record_artifacts(run_id, [record])
         return record
 
-    def log_text(self, run_id: str, text: str, artifact_file: str) -> ArtifactInfo:
-        return self.log_bytes(run_id, text.encode(), artifact_file)
-
-    def log_dict(self, run_id: str, obj: Any, artifact_file: str) -> ArtifactInfo:
-        """JSON, or YAML when the file name ends in .yaml/.yml."""
-        if artifact_file.endswith((".yaml", ".yml")):
-            import yaml
-
-            text = yaml.safe_dump(obj, sort_keys=False)
-        else:
-            text = json.dumps(obj, indent=2, default=str)
-        return self.log_text(run_id, text, artifact_file)
-
-    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> ArtifactInfo:
-        """A matplotlib figure (or anything with ``savefig``/``write_image``) as an image."""
-        import io
-
-        buffer = io.BytesIO()
-        fmt = Path(artifact_file).suffix.lstrip(".") or "png"
-        if hasattr(figure, "savefig"):
-            figure.savefig(buffer, format=fmt, bbox_inches="tight")
-        elif hasattr(figure, "write_image"):
-            figure.write_image(buffer, format=fmt)
-        else:
-            raise InvalidArgument(
-                f"cannot save a {type(figure).__name__} as a figure",
-                hint="pass a matplotlib Figure",
-            )
-        return self.log_bytes(run_id, buffer.getvalue(), artifact_file)
-
-    def log_table(self, run_id: str, table: Any, artifact_file: str) -> ArtifactInfo:
-        """A DataFrame (or dict of columns) as Parquet, CSV or JSON, by the file's extension."""
-        import io
-
-        import pandas as pd
-
-        df = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
-        if artifact_file.endswith(".parquet"):
-            buffer = io.BytesIO()
-            df.to_parquet(buffer, index=False)
-            data = buffer.getvalue()
-        elif artifact_file.endswith(".csv"):
-            data = df.to_csv(index=False).encode()
-        elif artifact_file.endswith(".json"):
-            data = df.to_json(orient="split", index=False).encode()
-        else:
-            raise InvalidArgument(
-                f"unknown table format for {artifact_file!r}",
-                hint="end the name in .parquet, .csv or .json",
-            )
-        return self.log_bytes(run_id, data, artifact_file)
-
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
         return self.store.list_artifacts(run_id, path)
 
@@ -308,57 +230,40 @@ class TrackingClient:
         self.store.log_inputs(run_id, [record])
         return record.digest
 
+    def log_inputs(self, run_id: str, inputs: Sequence[DatasetInput]) -> None:
+        self.store.log_inputs(run_id, list(inputs))
+
     # -- search ------------------------------------------------------------------------
-    def search_runs(
+    def _search(
         self,
-        experiments: str | Sequence[str] | None = None,
-        filter: str | None = None,  # noqa: A002 - the name users know from MLflow
-        order_by: Sequence[str] | None = None,
-        max_results: int = 1000,
-        output: str = "pandas",
-    ) -> Any:
-        if output not in ("pandas", "list"):
-            raise InvalidArgument(f"output must be 'pandas' or 'list', got {output!r}")
-        self.buffer.flush()
-        names = [experiments] if isinstance(experiments, str) else list(experiments or [])
-        if names:
-            ids = [self.store.get_experiment(n).experiment_id for n in names]
+        experiments: list[str],
+        filter: str | None,  # noqa: A002
+        order_by: Sequence[str] | None,
+        max_results: int,
+    ) -> list[Run]:
+        if experiments:
+            ids = [self.store.get_experiment(n).experiment_id for n in experiments]
         else:
             ids = [e.experiment_id for e, _ in self.store.list_experiments()]
-        runs = self.store.search_runs(ids, filter, order_by, max_results)
-        return runs if output == "list" else runs_frame(runs)
+        return self.store.search_runs(ids, filter, order_by, max_results)
+
+    def close(self) -> None:
+        self.buffer.close()
+        self.stores.close()
 
 
-def runs_frame(runs: Sequence[Run]) -> Any:
-    """Runs as a DataFrame with the columns MLflow users expect."""
-    import pandas as pd
+def environment_document(full_env: dict[str, Any]) -> bytes:
+    return json.dumps(full_env, indent=2, sort_keys=True, default=str).encode()
 
-    records = []
-    for r in runs:
-        row: dict[str, Any] = {
-            "run_id": r.run_id,
-            "experiment_id": r.experiment_id,
-            "run_name": r.name,
-            "status": r.status.value,
-            "start_time": pd.Timestamp(r.start_time, unit="s", tz="UTC"),
-            "end_time": pd.Timestamp(r.end_time, unit="s", tz="UTC") if r.end_time else pd.NaT,
-            "user": r.user,
-            "artifact_uri": r.artifact_uri,
-        }
-        row.update({f"metrics.{k}": v for k, v in r.metrics.items()})
-        row.update({f"params.{k}": v for k, v in r.params.items()})
-        row.update({f"tags.{k}": v for k, v in r.tags.items()})
-        records.append(row)
-    columns = [
-        "run_id",
-        "experiment_id",
-        "run_name",
-        "status",
-        "start_time",
-        "end_time",
-        "user",
-        "artifact_uri",
-    ]
-    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
-    rest = sorted(c for c in frame.columns if c not in columns)
-    return frame[columns + rest]
+
+def environment_key(data: bytes) -> str:
+    from shipway.store.artifacts import digest_bytes
+
+    return "environments/" + digest_bytes(data).split(":", 1)[1] + ".json"
+
+
+def open_local(settings: Any) -> TrackingClient:
+    """The local backend over the stores ``settings`` names."""
+    from shipway.store import open_stores
+
+    return TrackingClient(open_stores(settings))

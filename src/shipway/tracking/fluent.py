@@ -34,7 +34,7 @@ def start_run(
             f"run {parent.run_id} is still active", hint="end it first, or pass nested=True"
         )
     if parent is not None and experiment is None:
-        experiment = ctx.tracking.store.get_experiment(
+        experiment = ctx.tracking.get_experiment(
             parent.experiment_id
         ).name  # children stay with their parent
     run = ctx.tracking.create_run(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.errors import NotFound
-from shipway.tracking.client import TrackingClient
+from shipway.tracking.backend import TrackingBackend
 
 MODELS_TAG = "shipway.logged_models"
 MODEL_FILE = "MODEL.json"
@@ -27,7 +27,7 @@ class LoggedModel:
 
 
 def log_model(
-    client: TrackingClient,
+    client: TrackingBackend,
     run_id: str,
     model: Any,
     name: str = "model",
@@ -47,19 +47,19 @@ def log_model(
             extra_files=extra_files, metadata=metadata,
         )  # fmt: skip
         client.log_artifacts(run_id, folder, name)
-    run = client.store.get_run(run_id)
+    run = client.get_run(run_id)
     logged = [m for m in run.tags.get(MODELS_TAG, "").split(",") if m]
     if name not in logged:
         client.set_tags(run_id, {MODELS_TAG: ",".join([*logged, name])})
     return LoggedModel(run_id, name, info.flavor, info.signature)
 
 
-def logged_model_paths(client: TrackingClient, run_id: str) -> list[str]:
-    run = client.store.get_run(run_id)
+def logged_model_paths(client: TrackingBackend, run_id: str) -> list[str]:
+    run = client.get_run(run_id)
     return [m for m in run.tags.get(MODELS_TAG, "").split(",") if m]
 
 
-def load_run_model(client: TrackingClient, run_id: str, path: str) -> Any:
+def load_run_model(client: TrackingBackend, run_id: str, path: str) -> Any:
     """Download the model at ``runs:/run_id/path`` (verifying hashes) and load it."""
     from shipway.models import load_model
 

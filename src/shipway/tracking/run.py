@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from shipway.types import Run, RunStatus
 
 if TYPE_CHECKING:
-    from shipway.tracking.client import TrackingClient
+    from shipway.tracking.backend import TrackingBackend
 
 
 class ActiveRun:
     """A run being recorded. Use it with ``with``; every ``log_*`` writes to this run."""
 
-    def __init__(self, client: TrackingClient, run: Run, on_end: Any = None) -> None:
+    def __init__(self, client: TrackingBackend, run: Run, on_end: Any = None) -> None:
         self.client = client
         self.run_id = run.run_id
         self.experiment_id = run.experiment_id

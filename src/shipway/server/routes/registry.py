@@ -68,6 +68,25 @@ def approve(
     return plain(registry(request, who).approve(name, version, body.comment))
 
 
+@router.get("/{name}/versions/{version}/approvals")
+def approvals(
+    name: str, version: Version, request: Request, who: Principal = Depends(requires("viewer"))
+) -> list[dict[str, Any]]:
+    return plain(registry(request, who).approvals(name, version))
+
+
+@router.get("/{name}/aliases/{alias}")
+def resolve_alias(
+    name: str, alias: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> dict[str, Any]:
+    """The version an alias, a stage (``production``) or ``latest`` points at."""
+    from shipway.errors import InvalidArgument
+
+    if "/" in alias or "@" in alias or not alias.strip():
+        raise InvalidArgument(f"{alias!r} is not an alias, a stage or 'latest'")
+    return plain(registry(request, who).resolve(f"models:/{name}@{alias}"))
+
+
 @router.put("/{name}/aliases/{alias}")
 def set_alias(
     name: str,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import plain, tracking
-from shipway.server.schemas import LogBatch, RunEnd, RunIn, SearchIn
-from shipway.types import Metric
+from shipway.server.schemas import InputsIn, LogBatch, RunEnd, RunIn, SearchIn
+from shipway.types import DatasetInput, Metric
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -58,6 +58,14 @@ def log_batch(
 ) -> None:
     metrics = [Metric(m.key, m.value, m.step, m.timestamp or 0.0) for m in body.metrics]
     tracking(request).log_batch(run_id, metrics, body.params, body.tags)
+
+
+@router.post("/{run_id}/inputs", status_code=204)
+def log_inputs(
+    run_id: str, body: InputsIn, request: Request, who: Principal = Depends(requires("editor"))
+) -> None:
+    """Record datasets (name, content hash, role, rows) as the run's inputs."""
+    tracking(request).log_inputs(run_id, [DatasetInput(**i.model_dump()) for i in body.inputs])
 
 
 @router.get("/{run_id}/metrics/{key}")

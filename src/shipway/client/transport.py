@@ -1,0 +1,177 @@
+"""HTTP to ``shipway server``: the token, retries with backoff, and errors back into ShipwayErrors.
+
+Every write carries a fresh ``Idempotency-Key`` and its retries carry the same one, so the
+server answers a retry with the first answer: a response lost on the way never doubles a
+metric or a model version. Connection errors, timeouts, 502/503/504 and a 409
+``REQUEST_IN_PROGRESS`` are retried with exponential backoff and jitter; any other error
+is the server's verdict and is raised at once as the same ShipwayError the local store raises.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from shipway import errors
+from shipway.errors import ShipwayError, StoreUnavailable
+
+API = "/api/v1"
+_RETRY_STATUS = {502, 503, 504}
+_RETRY_ERRORS = (httpx.TransportError,)  # connect, read, write, timeouts, protocol errors
+_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class RemoteError(ShipwayError):
+    """An error the server reported whose code this client does not know."""
+
+    def __init__(self, code: str, message: str, status: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.code = code
+        self.http_status = status
+
+
+def _error_classes() -> dict[str, type[ShipwayError]]:
+    found: dict[str, type[ShipwayError]] = {}
+    pending: list[type[ShipwayError]] = [ShipwayError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+class Transport:
+    """One connection pool to one server."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        retries: int = 6,
+        backoff: float = 0.1,
+        max_backoff: float = 5.0,
+        timeout: float = 60.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        headers = {"user-agent": "shipway-client"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        self.http = client or httpx.Client(
+            base_url=self.url + API, headers=headers, timeout=httpx.Timeout(timeout, connect=10.0)
+        )
+        if client is not None:
+            self.http.headers.update(headers)
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._codes = _error_classes()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: Callable[[], Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send, retrying what can be retried; ``content`` makes a fresh body for each attempt."""
+        sent_headers = dict(headers or {})
+        if method in _WRITES:
+            sent_headers["idempotency-key"] = uuid.uuid4().hex
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.http.request(
+                    method, path, json=json, params=params,
+                    content=content() if content is not None else None, headers=sent_headers,
+                )  # fmt: skip
+            except _RETRY_ERRORS as exc:
+                last = exc
+                self._pause(attempt, None)
+                continue
+            if self._retryable(response):
+                last = self._error(response)
+                self._pause(attempt, response.headers.get("retry-after"))
+                continue
+            if response.is_error:
+                raise self._error(response)
+            return response
+        raise StoreUnavailable(
+            f"the shipway server at {self.url} did not answer after {self.retries + 1} tries: {last}",
+            hint="check that `shipway server` runs there and that SHIPWAY_TRACKING_URI is right",
+        )
+
+    def stream(self, path: str) -> Any:
+        """A streamed GET (the caller closes it), with the same retries for the connection."""
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.http.send(self.http.build_request("GET", path), stream=True)
+            except _RETRY_ERRORS as exc:
+                last = exc
+                self._pause(attempt, None)
+                continue
+            if response.is_error:
+                response.read()
+                response.close()
+                if self._retryable(response):
+                    last = self._error(response)
+                    self._pause(attempt, response.headers.get("retry-after"))
+                    continue
+                raise self._error(response)
+            return response
+        raise StoreUnavailable(f"the shipway server at {self.url} did not answer: {last}")
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _retryable(self, response: httpx.Response) -> bool:
+        if response.status_code in _RETRY_STATUS:
+            return True
+        return response.status_code == 409 and _code(response) == "REQUEST_IN_PROGRESS"
+
+    def _pause(self, attempt: int, retry_after: str | None) -> None:
+        if attempt >= self.retries:
+            return
+        delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            delay = max(delay, min(float(retry_after), self.max_backoff))
+        time.sleep(delay)  # backoff between retries, not a timing assumption
+
+    def _error(self, response: httpx.Response) -> ShipwayError:
+        try:
+            body = response.json()["error"]
+            code, message, details = body["code"], body["message"], body.get("details")
+        except (ValueError, KeyError, TypeError):
+            code, message, details = (
+                "HTTP_ERROR",
+                response.text[:500] or response.reason_phrase,
+                None,
+            )
+        cls = self._codes.get(code)
+        if cls is None or cls is errors.MissingDependency:
+            return RemoteError(code, message, response.status_code, details)
+        error = cls.__new__(cls)
+        ShipwayError.__init__(error, message, details=details)
+        return error
+
+
+def _code(response: httpx.Response) -> str | None:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
