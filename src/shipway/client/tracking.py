@@ -177,7 +177,7 @@ class RemoteTracking(TrackingBackend):
         for file in sorted(p for p in local.rglob("*") if p.is_file()):
             rel = file.relative_to(local).as_posix()
             rel = f"{base}/{rel}" if base else rel
-            infos.append(self._put(run_id, rel, file.open, file.stat().st_size))
+            infos.append(self._put(run_id, rel, lambda f=file: f.open("rb"), file.stat().st_size))
         return infos
 
     def log_stream(self, run_id: str, source: Any, artifact_file: str) -> ArtifactInfo:
@@ -208,7 +208,7 @@ class RemoteTracking(TrackingBackend):
     def open_artifact(self, run_id: str, artifact_file: str) -> tuple[ArtifactInfo, Any]:
         rel = clean_key(artifact_file)
         response = self.transport.stream(f"/runs/{_seg(run_id)}/artifacts/{_path(rel)}")
-        size = int(response.headers.get("content-length", "0"))
+        size = int(response.headers.get("x-shipway-size", "0"))
         info = ArtifactInfo(rel, size, response.headers.get("x-shipway-digest", ""))
         return info, _ResponseStream(response)
 

@@ -22,7 +22,9 @@ _MAX_PENDING = 1_000_000  # beyond this a call flushes in the foreground: bounde
 
 
 class MetricBuffer:
-    def __init__(self, writer: Writer, interval: float = 1.0, max_pending: int = _MAX_PENDING) -> None:
+    def __init__(
+        self, writer: Writer, interval: float = 1.0, max_pending: int = _MAX_PENDING
+    ) -> None:
         self._writer = writer
         self._max_pending = max_pending
         self._interval = interval

@@ -114,7 +114,7 @@ async def upload_artifact(
 def download_artifact(
     run_id: str, path: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> Any:
-    """Stream one artifact file; ``x-shipway-digest`` carries its recorded BLAKE3 hash to verify."""
+    """Stream one artifact file; ``x-shipway-digest`` and ``x-shipway-size`` carry what was recorded."""
     from fastapi.responses import StreamingResponse
 
     info, stream = tracking(request).open_artifact(run_id, path)
@@ -124,5 +124,7 @@ def download_artifact(
             while chunk := stream.read(1 << 20):
                 yield chunk
 
-    headers = {"x-shipway-digest": info.digest, "content-length": str(info.size)}
+    # Sizes come as x-shipway-size, not content-length: should the stored bytes have been
+    # altered, the client still receives all of them and the hash check names the problem.
+    headers = {"x-shipway-digest": info.digest, "x-shipway-size": str(info.size)}
     return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)

@@ -1,0 +1,68 @@
+"""A real ``shipway server`` on loopback (uvicorn in a thread), and backends on both sides."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipway.config import Settings
+
+
+class LiveServer:
+    """``create_app(settings)`` served by uvicorn on a free loopback port."""
+
+    def __init__(self, settings: Settings) -> None:
+        import uvicorn
+
+        from shipway.server.app import create_app
+
+        self.app = create_app(settings)
+        self.stores = self.app.state.tracking.stores
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:  # readiness, not timing: the deadline bounds a broken start
+            assert self.thread.is_alive() and time.monotonic() < deadline, (
+                "the server did not start"
+            )
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.sock.close()
+
+
+def client_settings(tmp_path: Path, url: str, **extra: Any) -> Settings:
+    overrides = {"home": tmp_path / "client-home", "user": "tester", "tracking_uri": url, **extra}
+    return Settings.resolve(overrides, environ={}, cwd=tmp_path)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    server = LiveServer(settings)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def remote(live_server: LiveServer, tmp_path: Path) -> Iterator[Any]:
+    """The fluent API pointed at the live server."""
+    import shipway
+    from shipway.tracking import context
+
+    context._current = context.Context(client_settings(tmp_path, live_server.url))
+    yield shipway
+    context._current.close()
+    context._current = None
