@@ -66,3 +66,45 @@ def remote(live_server: LiveServer, tmp_path: Path) -> Iterator[Any]:
     yield shipway
     context._current.close()
     context._current = None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server_process(tmp_path: Path) -> tuple[Any, str]:
+    """``shipway server`` in its own process on a fresh embedded store; returns it and its URL."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "server-home")}
+    env.pop("SHIPWAY_TRACKING_URI", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipway.cli.app", "server", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:  # readiness, not timing: the deadline bounds a broken start
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
