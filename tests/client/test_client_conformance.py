@@ -11,9 +11,13 @@ import pytest
 from shipway.config import Settings
 from shipway.testing import CLIENT_CHECKS
 from tests.client.conftest import LiveServer, client_settings
+from tests.conftest import POSTGRES_URL, WANT_S3, make_settings
+
+# A server on the team setup too (PostgreSQL and S3), when this machine has them.
+BACKENDS = ["local", "remote"] + (["remote-postgres-s3"] if POSTGRES_URL and WANT_S3 else [])
 
 
-@pytest.fixture(params=["local", "remote"])
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Iterator[Any]:
     from shipway.tracking.context import Context
 
@@ -22,6 +26,8 @@ def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) 
         yield ctx.tracking, ctx.registry, ctx.stores
         ctx.close()
         return
+    if request.param == "remote-postgres-s3":
+        settings = make_settings(tmp_path, "postgres", "s3", request)
     server = LiveServer(settings)
     ctx = Context(client_settings(tmp_path, server.url))
     try:
