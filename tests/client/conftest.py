@@ -21,6 +21,7 @@ class LiveServer:
         import uvicorn
 
         from shipway.server.app import create_app
+        from shipway.server.runner import QuietServer
 
         self.app = create_app(settings)
         self.stores = self.app.state.tracking.stores
@@ -28,7 +29,7 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server = QuietServer(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
         self.thread.start()
         deadline = time.monotonic() + 30
@@ -40,6 +41,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
+        self.server.wake()
         self.thread.join(timeout=30)
         self.sock.close()
 

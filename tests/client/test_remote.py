@@ -216,9 +216,9 @@ def test_tokens_name_the_caller_and_roles_hold(secured: Any, tmp_path: Path) -> 
 
 def test_the_cli_works_through_the_server(
     live_server: LiveServer,
-    cli: Any,
+    cli: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
-    remote: Any,  # noqa: F811
+    remote: Any,
 ) -> None:
     with remote.start_run(experiment="cli-exp", name="via-server") as run:
         remote.log_metric("auc", 0.8)

@@ -30,13 +30,16 @@ def server(
     ),
 ) -> None:
     """Run the REST API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``), health checks and metrics."""
-    import uvicorn
-
     from shipway.config import Settings
     from shipway.store import open_stores
     from shipway.store.token_store import TokenStore
 
     settings = Settings.resolve()
+    if settings.is_remote:
+        raise InvalidArgument(
+            f"SHIPWAY_TRACKING_URI is {settings.tracking_uri}, another server",
+            hint="a server keeps its data in a database: point SHIPWAY_TRACKING_URI at one",
+        )
     stores = open_stores(settings)
     authenticated = TokenStore(stores.db).any_active()
     stores.close()
@@ -53,11 +56,6 @@ def server(
     console.print(
         f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})"
     )
-    uvicorn.run(
-        "shipway.server.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        factory=False,
-        log_level="warning",
-    )
+    from shipway.server.runner import serve
+
+    serve("shipway.server.main:app", host=host, port=port, workers=workers, log_level="warning")
