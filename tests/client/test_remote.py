@@ -219,12 +219,29 @@ def test_the_cli_works_through_the_server(
     cli: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     remote: Any,
+    tmp_path: Path,
 ) -> None:
+    model, frame = _train()
     with remote.start_run(experiment="cli-exp", name="via-server") as run:
         remote.log_metric("auc", 0.8)
+        run.log_model(model, "model", input_example=frame.head())
+    with remote.start_run(experiment="cli-exp", name="other") as other:
+        remote.log_metric("auc", 0.7)
     monkeypatch.setenv("SHIPWAY_TRACKING_URI", live_server.url)
     out = cli("runs", "list", "-e", "cli-exp")
     assert "via-server" in out and run.run_id[:8] in out
     assert "0.8" in cli("runs", "show", run.run_id)
-    out = cli("data", "list", code=1)
-    assert "a shipway server" in out and "Traceback" not in out
+    assert "0.7" in cli("runs", "compare", run.run_id, other.run_id)
+    assert "cli-exp" in cli("experiments", "list")
+    assert "model/MODEL.json" in cli("artifacts", "list", run.run_id)
+    cli("artifacts", "get", run.run_id, "model/MODEL.json", "--out", str(tmp_path / "got"))
+    assert (tmp_path / "got" / "MODEL.json").is_file()
+    assert "version 1" in cli("models", "register", run.run_id, "--name", "cli-model")
+    cli("models", "promote", "cli-model", "1", "--to", "staging", "--reason", "try")
+    assert "staging" in cli("models", "show", "cli-model")
+    assert "transition" in cli("models", "history", "cli-model")
+    out = cli("models", "promote", "cli-model", "7", "--to", "staging", code=1)
+    assert "Traceback" not in out and "7" in out
+    for command in (("data", "list"), ("tokens", "list")):
+        out = cli(*command, code=1)
+        assert "shipway server" in out and "Traceback" not in out, out

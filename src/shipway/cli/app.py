@@ -44,6 +44,11 @@ def init(
         )
     target.write_text(CONFIG_TEMPLATE)
     settings = Settings.resolve()
+    if settings.is_remote:
+        console.print(
+            f"wrote [bold]{target.name}[/]; tracking through the server at {settings.tracking_uri}"
+        )
+        return
     open_stores(settings).close()
     console.print(
         f"wrote [bold]{target.name}[/]; metadata: {settings.metadata_url}; artifacts: {settings.artifact_root}"

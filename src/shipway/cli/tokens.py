@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from shipway.cli.common import JSON, tracking
+from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
 
 app = typer.Typer(
@@ -17,8 +17,9 @@ app = typer.Typer(
 
 def _tokens() -> Any:
     from shipway.store.token_store import TokenStore
+    from shipway.tracking.context import current
 
-    return TokenStore(tracking().stores.db)
+    return TokenStore(current().stores.db)  # on the server's machine: tokens live in its store
 
 
 @app.command()
