@@ -23,7 +23,7 @@ from shipway.store.artifacts import clean_key, new_hasher
 from shipway.tracking import datasets, environment
 from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.buffer import MetricBuffer
-from shipway.tracking.client import environment_document, environment_key
+from shipway.tracking.environment import environment_document, environment_key
 from shipway.types import ArtifactInfo, DatasetInput, Experiment, Metric, Run, RunStatus, from_plain
 
 BATCH = 10_000  # the server takes at most this many values a request

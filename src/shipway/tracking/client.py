@@ -15,6 +15,7 @@ from shipway.store.artifacts import clean_key
 from shipway.tracking import datasets, environment
 from shipway.tracking.backend import TrackingBackend, runs_frame
 from shipway.tracking.buffer import MetricBuffer
+from shipway.tracking.environment import environment_document, environment_key
 from shipway.types import ArtifactInfo, DatasetInput, Experiment, Metric, Run, RunStatus
 
 __all__ = ["TrackingClient", "runs_frame"]
@@ -250,16 +251,6 @@ class TrackingClient(TrackingBackend):
     def close(self) -> None:
         self.buffer.close()
         self.stores.close()
-
-
-def environment_document(full_env: dict[str, Any]) -> bytes:
-    return json.dumps(full_env, indent=2, sort_keys=True, default=str).encode()
-
-
-def environment_key(data: bytes) -> str:
-    from shipway.store.artifacts import digest_bytes
-
-    return "environments/" + digest_bytes(data).split(":", 1)[1] + ".json"
 
 
 def open_local(settings: Any) -> TrackingClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import platform
 import random
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 _KEY_PACKAGES = (
     "numpy",
@@ -110,3 +112,14 @@ def seed_everything(seed: int) -> int:
 
 def current_seed() -> int | None:
     return _last_seed
+
+
+def environment_document(full_env: dict[str, Any]) -> bytes:
+    """The environment as the bytes that are stored (and hashed for its key)."""
+    return json.dumps(full_env, indent=2, sort_keys=True, default=str).encode()
+
+
+def environment_key(data: bytes) -> str:
+    from shipway.store.artifacts import digest_bytes
+
+    return "environments/" + digest_bytes(data).split(":", 1)[1] + ".json"
