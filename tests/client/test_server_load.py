@@ -17,13 +17,16 @@ CLIENT = """
 import json, sys
 import shipway as sw
 job = int(sys.argv[1])
-with sw.start_run(experiment="shared", name=f"job{job}", params={"job": job}) as run:
-    for step in range(5000):
-        sw.log_metric("loss", job + step / 10000, step=step)
-        if step % 1000 == 0:
-            sw.log_metrics({f"m{step}": 1.0}, step=step)
-    sw.set_tag("done", "yes")
-print(json.dumps({"run_id": run.run_id}))
+run = sw.start_run(experiment="shared", name=f"job{job}", params={"job": job})
+print(json.dumps({"run_id": run.run_id}), flush=True)
+for step in range(5000):
+    sw.log_metric("loss", job + step / 10000, step=step)
+    if step % 1000 == 0:
+        sw.log_metrics({f"m{step}": 1.0}, step=step)
+sw.set_tag("done", "yes")
+if job % 2 == 0:
+    sw.end_run()
+# The odd jobs just exit: the buffered values are sent and the run ended at process exit.
 """
 
 
@@ -50,7 +53,7 @@ def test_several_client_processes_lose_no_value(tmp_path: Path) -> None:
         for client in clients:
             out, err = client.communicate(timeout=300)
             assert client.returncode == 0, err.decode()
-            run_ids.append(json.loads(out.decode().strip().splitlines()[-1])["run_id"])
+            run_ids.append(json.loads(out.decode().strip().splitlines()[0])["run_id"])
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -65,3 +65,18 @@ def test_a_failed_write_is_retried_in_order() -> None:
     buffer.flush()
     assert calls == [[0, 1, 2, 3]]
     buffer.close()
+
+
+def test_pending_values_are_bounded() -> None:
+    """A writer that cannot keep up in the background makes the caller send: memory stays bounded."""
+    written: list[int] = []
+    high_water = [0]
+    buffer = MetricBuffer(
+        lambda _, metrics: written.append(len(metrics)), interval=3600, max_pending=500
+    )
+    for step in range(2_000):
+        buffer.add("run", Metric("m", 1.0, step))
+        high_water[0] = max(high_water[0], len(buffer._pending))
+    assert high_water[0] < 500 and sum(written) == 2_000 - len(buffer._pending)
+    buffer.close()
+    assert sum(written) == 2_000
