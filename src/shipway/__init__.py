@@ -65,6 +65,11 @@ _EXPORTS: dict[str, str] = {
     "set_policy": "shipway.registry.fluent",
     "rollback": "shipway.registry.fluent",
     "model_history": "shipway.registry.fluent",
+    # serving
+    "deploy": "shipway.serving.fluent",
+    "get_deployment": "shipway.serving.fluent",
+    "log_ground_truth": "shipway.serving.fluent",
+    "read_predictions": "shipway.serving.fluent",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -102,6 +107,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         set_alias,
         set_policy,
     )
+    from shipway.serving.fluent import deploy, get_deployment, log_ground_truth, read_predictions
     from shipway.stats import DriftDetector, detect_drift
     from shipway.tracking.autolog import autolog
     from shipway.tracking.context import configure

@@ -143,6 +143,32 @@ class DatasetVersion:
         return f"datasets:/{self.name}/{self.version}"
 
 
+class Strategy(StrEnum):
+    """How a deployment splits traffic between its stable and candidate versions."""
+
+    DIRECT = "direct"  # only the stable version answers
+    CANARY = "canary"  # a random share of requests goes to the candidate
+    SHADOW = "shadow"  # every request goes to both; only the stable version's answer is returned
+    AB = "ab"  # a hash of the sticky key picks the variant, so a user always sees the same one
+    BLUE_GREEN = "blue-green"  # the candidate is loaded and warm, and gets traffic on promote
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    model: str
+    stable: int | None  # the version that answers (blue)
+    strategy: Strategy = Strategy.DIRECT
+    candidate: int | None = None  # the canary, shadow, B variant or green version
+    weight: float = 0.0  # percent of traffic to the candidate (canary, ab)
+    sticky_key: str | None = None  # the input field whose hash routes A/B requests
+    follow: str | None = None  # a stage or alias the stable version follows (models:/m@production)
+    previous: int | None = None  # the stable version before the last promotion, for rollback
+    revision: int = 1  # grows with every change: servers reload when it moves
+    updated_at: float = 0.0
+    updated_by: str = ""
+
+
 def from_plain(cls: type[Any], data: Any) -> Any:
     """Rebuild a record from its JSON form (the inverse of the server's ``plain``)."""
     import dataclasses

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import typer
 
-from shipway.cli import artifacts, data, experiments, models, runs, tokens
+from shipway.cli import artifacts, data, deploy, experiments, models, runs, tokens
 from shipway.cli.output import console, errors
 from shipway.cli.server import server
 from shipway.errors import ShipwayError
@@ -27,6 +27,9 @@ app.add_typer(data.app, name="data")
 app.add_typer(tokens.app, name="tokens")
 app.command("drift")(data.drift)
 app.command("server")(server)
+app.command("deploy")(deploy.deploy)
+app.command("serve")(deploy.serve)
+app.command("predict")(deploy.predict)
 
 
 @app.command()

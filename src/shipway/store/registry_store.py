@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from shipway.errors import AlreadyExists, InvalidArgument, NotFound
 from shipway.store import schema as t
+from shipway.store.audit import append_event
 from shipway.store.database import Database
 from shipway.store.statements import next_number, upsert
 from shipway.store.validation import check_key
@@ -395,18 +396,7 @@ class RegistryStore:
         self, conn: Connection, actor: str, entity: str, action: str,
         from_value: str | None, to_value: str | None, reason: str, details: dict[str, Any],
     ) -> None:  # fmt: skip
-        conn.execute(
-            t.audit_log.insert().values(
-                timestamp=time.time(),
-                actor=actor,
-                entity=entity,
-                action=action,
-                from_value=from_value,
-                to_value=to_value,
-                reason=reason or "",
-                details=details,
-            )  # fmt: skip
-        )
+        append_event(conn, actor, entity, action, from_value, to_value, reason, details)
 
     def record_event(
         self,

@@ -229,6 +229,25 @@ idempotency_keys = sa.Table(
 )
 
 
+# What each deployment serves and how it routes; model servers poll the revision.
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("stable", sa.Integer),
+    sa.Column("strategy", sa.String(16), nullable=False),
+    sa.Column("candidate", sa.Integer),
+    sa.Column("weight", sa.Float, nullable=False),
+    sa.Column("sticky_key", sa.String(250)),
+    sa.Column("follow", sa.String(250)),
+    sa.Column("previous", sa.Integer),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("updated_by", sa.String(250), nullable=False),
+)
+
+
 def append_only_ddl(dialect: str) -> list[str]:
     """Triggers that make the audit log append-only in the database itself."""
     if dialect == "sqlite":

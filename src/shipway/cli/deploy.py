@@ -1,0 +1,166 @@
+"""``shipway deploy``, ``shipway serve`` and ``shipway predict``: the data plane's commands.
+
+``shipway deploy NAME --model M --version V [--strategy …]`` changes a deployment;
+``shipway deploy promote|rollback|status|list|history|weight …`` act on existing ones
+(so those words cannot name a deployment).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from shipway.cli.common import JSON
+from shipway.cli.output import console, emit_json, table, when
+from shipway.errors import InvalidArgument
+
+ACTIONS = ("promote", "rollback", "status", "list", "history", "weight")
+
+
+def _deployments() -> Any:
+    from shipway.registry.service import Registry
+    from shipway.serving.deployments import Deployments
+    from shipway.tracking.context import current
+
+    ctx = current()
+    ctx.stores  # noqa: B018 - says clearly when the tracking URI is a server
+    return Deployments(Registry(ctx.tracking))
+
+
+def _describe(d: Any) -> str:
+    text = f"[bold]{d.name}[/] serves {d.model} version {d.stable}"
+    if d.candidate is not None:
+        share = f" at {d.weight:g}%" if d.strategy.value in ("canary", "ab") else ""
+        sticky = f" by {d.sticky_key}" if d.sticky_key else ""
+        text += f"; candidate version {d.candidate} ({d.strategy.value}{share}{sticky})"
+    if d.follow:
+        text += f"; follows @{d.follow}"
+    return text + f"  (revision {d.revision})"
+
+
+def deploy(
+    name_or_action: str = typer.Argument(
+        ...,
+        metavar="NAME",
+        help="The deployment (or promote, rollback, status, list, history, weight).",
+    ),
+    target: str = typer.Argument(
+        None,
+        metavar="[NAME|WEIGHT]",
+        help="The deployment an action is for; for weight: NAME WEIGHT.",
+    ),
+    weight_value: float = typer.Argument(None, hidden=True),
+    model: str = typer.Option(None, "--model", "-m", help="The registered model to serve."),
+    version: int = typer.Option(None, "--version", "-v", help="Its version."),
+    strategy: str = typer.Option(
+        "direct", "--strategy", "-s", help="direct, canary, shadow, ab or blue-green."
+    ),
+    weight: float = typer.Option(
+        None, "--weight", "-w", help="The candidate's percent of traffic (canary, ab)."
+    ),
+    sticky_key: str = typer.Option(
+        None, "--sticky-key", help="The input field whose hash routes A/B traffic."
+    ),
+    reason: str = typer.Option("", "--reason", "-r", help="Why; written to the audit log."),
+    as_json: bool = JSON,
+) -> None:
+    """Create or change a deployment, or promote, roll back or show one."""
+    deployments = _deployments()
+    if name_or_action == "list":
+        found = deployments.list()
+        if as_json:
+            emit_json(found)
+            return
+        table("deployments", ["name", "model", "stable", "candidate", "strategy", "weight", "revision", "changed (UTC)", "by"],
+              [(d.name, d.model, d.stable, d.candidate, d.strategy.value, f"{d.weight:g}%" if d.candidate else "",
+                d.revision, when(d.updated_at), d.updated_by) for d in found])  # fmt: skip
+        return
+    if name_or_action in ACTIONS:
+        if not target:
+            raise InvalidArgument(f"`shipway deploy {name_or_action}` needs the deployment's name")
+        if name_or_action == "history":
+            events = deployments.history(target)
+            if as_json:
+                emit_json(events)
+                return
+            table(f"history of {target}", ["when (UTC)", "who", "action", "to", "reason"],
+                  [(when(e.timestamp), e.actor, e.action, e.to_value, e.reason) for e in events])  # fmt: skip
+            return
+        if name_or_action == "weight":
+            if weight_value is None:
+                raise InvalidArgument("usage: shipway deploy weight NAME PERCENT")
+            result = deployments.set_weight(target, weight_value, reason)
+        elif name_or_action == "promote":
+            result = deployments.promote(target, reason)
+        elif name_or_action == "rollback":
+            result = deployments.rollback(target, reason)
+        else:
+            result = deployments.get(target)
+        if as_json:
+            emit_json(result)
+        else:
+            console.print(_describe(result))
+        return
+    if target is not None:
+        raise InvalidArgument(f"unexpected argument {target!r}", hint="see `shipway deploy --help`")
+    if model is None or version is None:
+        raise InvalidArgument("a deployment needs --model and --version",
+                              hint="e.g. shipway deploy churn-live --model churn --version 3")  # fmt: skip
+    result = deployments.deploy(name_or_action, model=model, version=version, strategy=strategy,
+                                weight=weight, sticky_key=sticky_key, reason=reason)  # fmt: skip
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(_describe(result))
+
+
+def serve(
+    targets: list[str] = typer.Argument(
+        ..., metavar="DEPLOYMENT|models:/NAME@STAGE ...", help="What to serve."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not write the prediction log."),
+    poll: float = typer.Option(2.0, "--poll", min=0.1, help="Seconds between routing checks."),
+) -> None:
+    """Serve deployments: Open Inference Protocol, plain JSON and MLflow's /invocations."""
+    import json
+    import os
+
+    from shipway.config import Settings
+    from shipway.server.runner import serve as run
+    from shipway.serving.server import open_model_server
+
+    settings = Settings.resolve()
+    # Check the targets here, so a typo is one line now rather than a failing worker later.
+    open_model_server(settings, targets, log_predictions=False).tracking.close()
+    os.environ["SHIPWAY_SERVE"] = json.dumps({"targets": targets, "log": not no_log, "poll": poll})
+    console.print(
+        f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)"
+    )
+    run("shipway.serving.main:create", host=host, port=port, workers=workers, factory=True,
+        log_level="warning")  # fmt: skip
+
+
+def predict(
+    model_uri: str = typer.Argument(
+        ..., metavar="MODEL_URI", help="models:/NAME@STAGE, models:/NAME/V or runs:/ID/PATH."
+    ),
+    input_path: Path = typer.Option(
+        ..., "--input", "-i", help="Parquet or CSV file, or a folder of them."
+    ),
+    output_path: Path = typer.Option(
+        ..., "--output", "-o", help="Where the scores go (.parquet or .csv)."
+    ),
+    chunk_rows: int = typer.Option(100_000, "--chunk-rows", min=1, help="Rows scored at a time."),
+) -> None:
+    """Score a file or folder in chunks, with bounded memory and a progress bar."""
+    from shipway.serving.batch import score_files
+    from shipway.tracking.context import current
+
+    model = current().registry.load(model_uri)
+    rows = score_files(model, input_path, output_path, chunk_rows=chunk_rows)
+    console.print(f"scored {rows:,} rows with {model_uri} into {output_path}")

@@ -1,0 +1,398 @@
+"""The model server: a bare Starlette app, one model call per request on the event loop.
+
+Routes (``NAME`` is a deployment):
+
+- Open Inference Protocol: ``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/NAME``,
+  ``/v2/models/NAME/ready``, ``/v2/models/NAME/infer``, each also under ``/versions/V``;
+- plain JSON: ``POST /v1/models/NAME/predict`` with records or columns;
+- MLflow's ``POST /invocations``, when the server serves one deployment;
+- ``POST /v1/feedback``: true labels by request id, logged for monitoring;
+- ``/v1/status`` (what is loaded, and why a candidate is not) and ``/metrics``.
+
+Every answer names the version that gave it (``x-model-version`` and a field) and carries
+a request id (``x-request-id``; a client's own is kept).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shipway.errors import InvalidArgument, NotFound, ShipwayError
+from shipway.serving import codecs, routing
+from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog
+from shipway.serving.state import Loaded, ServerState, Serving
+
+MAX_BODY = 32 * 2**20
+_SIGNATURE_TO_OIP = {"boolean": "BOOL", "integer": "INT32", "long": "INT64", "float": "FP32",
+                     "double": "FP64", "string": "BYTES", "binary": "BYTES", "datetime": "BYTES"}  # fmt: skip
+
+
+class ServingMetrics:
+    def __init__(self, log: PredictionLog | None) -> None:
+        self.registry = r = CollectorRegistry()
+        labels = ["deployment", "version"]
+        self.requests = Counter(
+            "shipway_predict_requests_total", "prediction requests", labels, registry=r
+        )
+        self.errors = Counter("shipway_predict_errors_total", "refused or failed requests",
+                              ["deployment", "code"], registry=r)  # fmt: skip
+        self.latency = Histogram("shipway_predict_seconds", "time to answer", labels, registry=r,
+                                 buckets=(.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5))  # fmt: skip
+        self.rows = Counter("shipway_predict_rows_total", "rows predicted", labels, registry=r)
+        self.values = Histogram("shipway_prediction_value", "predicted values", labels, registry=r,
+                                buckets=(0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1, 10, 100, 1000))  # fmt: skip
+        self.in_flight = Gauge("shipway_predict_in_flight", "requests being answered", registry=r)
+        self.shadow_errors = Counter("shipway_shadow_errors_total", "shadow predictions that failed",
+                                     labels, registry=r)  # fmt: skip
+        if log is not None:
+            Gauge("shipway_prediction_log_dropped_rows", "rows the log could not keep up with",
+                  registry=r).set_function(lambda: log.dropped)  # fmt: skip
+            Gauge("shipway_prediction_log_pending_rows", "rows waiting to be written",
+                  registry=r).set_function(lambda: log.pending)  # fmt: skip
+
+
+def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> Starlette:
+    metrics = ServingMetrics(log)
+
+    async def body_of(request: Request) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY:
+            raise _TooLarge()
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise _TooLarge()
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise InvalidArgument(f"the body is not JSON: {exc}") from exc
+
+    def predict(
+        name: str, frame: Any, pinned: int | None, request_id: str
+    ) -> tuple[Loaded, Any, BackgroundTask | None]:
+        served = state.get(name)
+        if served.deployment.stable not in served.versions:
+            raise _NotReady(name, served.problem)
+        started = time.perf_counter()
+        if pinned is not None:
+            if pinned not in served.versions:
+                raise NotFound(f"deployment {name!r} does not serve version {pinned}",
+                               hint=f"it serves {sorted(served.versions)}")  # fmt: skip
+            chosen, shadow = served.versions[pinned], None
+        elif served.deployment.strategy.value == "ab" and served.deployment.candidate is not None:
+            return _predict_ab(served, frame, request_id, started)
+        else:
+            route = routing.route(served.deployment, random.random())
+            chosen = served.versions[route.version]
+            shadow = served.versions.get(route.shadow) if route.shadow is not None else None
+        prepared = chosen.model.prepare(frame)
+        outputs = chosen.model.predict(prepared)
+        elapsed = time.perf_counter() - started
+        _observe(name, chosen.version, outputs, elapsed, len(frame))
+        task = BackgroundTask(
+            _after, served, prepared, outputs, chosen, shadow, request_id, elapsed
+        )
+        return chosen, outputs, task
+
+    def _predict_ab(served: Serving, frame: Any, request_id: str, started: float) -> Any:
+        import numpy as np
+        import pandas as pd
+
+        key = served.deployment.sticky_key
+        if key not in frame.columns:
+            raise InvalidArgument(f"this A/B test routes by {key!r}: send it with every row")
+        variants = routing.route_rows(served.deployment, frame[key].tolist())
+        outputs: list[Any] = [None] * len(frame)
+        first: Loaded | None = None
+        prepared_parts = []
+        for version in dict.fromkeys(variants):
+            rows = [i for i, v in enumerate(variants) if v == version]
+            loaded = served.versions[version]
+            first = first or loaded
+            part = loaded.model.prepare(frame.iloc[rows])
+            predicted = np.asarray(loaded.model.predict(part)).tolist()
+            for i, value in zip(rows, predicted, strict=True):
+                outputs[i] = value
+            prepared_parts.append(part.assign(**{"_version": version, "_row": rows}))
+        elapsed = time.perf_counter() - started
+        assert first is not None
+        for version in set(variants):
+            _observe(served.deployment.name, version, [o for o, v in zip(outputs, variants, strict=True) if v == version],
+                     elapsed, variants.count(version))  # fmt: skip
+        prepared = pd.concat(prepared_parts).sort_values("_row")
+        versions = prepared.pop("_version").tolist()
+        prepared = prepared.drop(columns="_row")
+        task = BackgroundTask(_log_rows, served.deployment.name, prepared, outputs, versions,
+                              request_id, elapsed)  # fmt: skip
+        return first, outputs, task
+
+    def _observe(name: str, version: int, outputs: Any, elapsed: float, rows: int) -> None:
+        labels = (name, str(version))
+        metrics.requests.labels(*labels).inc()
+        metrics.latency.labels(*labels).observe(elapsed)
+        metrics.rows.labels(*labels).inc(rows)
+        values = metrics.values.labels(*labels)
+        for value in _numbers(outputs)[:100]:
+            values.observe(value)
+
+    def _after(served: Serving, prepared: Any, outputs: Any, chosen: Loaded, shadow: Loaded | None,
+               request_id: str, elapsed: float) -> None:  # fmt: skip
+        shadow_outputs = None
+        if shadow is not None:  # after the answer was sent: the caller never waits for it
+            try:
+                shadow_outputs = codecs.predictions_list(
+                    shadow.model.predict(shadow.model.prepare(prepared))
+                )
+            except Exception:
+                metrics.shadow_errors.labels(served.deployment.name, str(shadow.version)).inc()
+        _log_rows(served.deployment.name, prepared, codecs.predictions_list(outputs),
+                  [chosen.version] * len(prepared), request_id, elapsed,
+                  shadow.version if shadow else None, shadow_outputs)  # fmt: skip
+
+    def _log_rows(name: str, prepared: Any, outputs: list[Any], versions: list[int], request_id: str,
+                  elapsed: float, shadow_version: int | None = None,
+                  shadow_outputs: list[Any] | None = None) -> None:  # fmt: skip
+        if log is None:
+            return
+        rows = len(prepared)
+        frame = prepared.reset_index(drop=True).add_prefix("input.")
+        frame.insert(0, "request_id", request_id)
+        frame.insert(1, "row", range(rows))
+        frame.insert(2, "timestamp", time.time())
+        frame.insert(3, "model_version", versions)
+        frame.insert(4, "latency_ms", elapsed * 1e3)
+        frame["output"] = [_cell(o) for o in outputs]
+        if shadow_version is not None:
+            frame["shadow_version"] = shadow_version
+            frame["shadow_output"] = [_cell(o) for o in shadow_outputs] if shadow_outputs else None
+        log.append(PREDICTIONS, name, frame)
+
+    def answer(
+        body: dict[str, Any], chosen: Loaded, request_id: str, task: BackgroundTask | None
+    ) -> JSONResponse:
+        headers = {"x-request-id": request_id, "x-model-version": str(chosen.version)}
+        return JSONResponse(body, headers=headers, background=task)
+
+    def request_id_of(request: Request) -> str:
+        given = request.headers.get("x-request-id", "")
+        return given if 0 < len(given) <= 128 else uuid.uuid4().hex
+
+    # -- routes ------------------------------------------------------------------------
+    async def live(_: Request) -> Response:
+        return JSONResponse({"live": True})
+
+    async def ready(_: Request) -> Response:
+        return JSONResponse({"ready": state.ready}, status_code=200 if state.ready else 503)
+
+    async def model_metadata(request: Request) -> Response:
+        served = state.get(request.path_params["name"])
+        loaded = served.versions.get(served.deployment.stable or -1)
+        columns = loaded.model.signature.inputs if loaded and loaded.model.signature else ()
+        return JSONResponse({
+            "name": served.deployment.name, "versions": [str(v) for v in sorted(served.versions)],
+            "platform": f"shipway-{loaded.model.flavor}" if loaded else "shipway",
+            "inputs": [{"name": c.name, "datatype": _SIGNATURE_TO_OIP.get(c.type, "BYTES"), "shape": [-1]}
+                       for c in columns],
+            "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
+        })  # fmt: skip
+
+    async def model_ready(request: Request) -> Response:
+        served = state.get(request.path_params["name"])
+        version = request.path_params.get("version")
+        ok = (served.deployment.stable in served.versions if version is None
+              else int(version) in served.versions)  # fmt: skip
+        return JSONResponse(
+            {"name": served.deployment.name, "ready": ok}, status_code=200 if ok else 503
+        )
+
+    async def infer(request: Request) -> Response:
+        name = request.path_params["name"]
+        pinned = request.path_params.get("version")
+        served = state.get(name)
+        loaded = served.versions.get(served.deployment.stable or -1)
+        frame, given_id = codecs.oip_request(
+            await body_of(request), loaded.columns if loaded else None
+        )
+        request_id = given_id or request_id_of(request)
+        chosen, outputs, task = predict(name, frame, int(pinned) if pinned else None, request_id)
+        return answer(
+            codecs.oip_response(name, chosen.version, request_id, outputs), chosen, request_id, task
+        )
+
+    async def plain(request: Request) -> Response:
+        name = request.path_params["name"]
+        frame = codecs.plain_request(await body_of(request))
+        request_id = request_id_of(request)
+        chosen, outputs, task = predict(name, frame, None, request_id)
+        body = {"predictions": codecs.predictions_list(outputs), "model_version": chosen.version,
+                "request_id": request_id}  # fmt: skip
+        return answer(body, chosen, request_id, task)
+
+    async def invocations(request: Request) -> Response:
+        if len(state.names) != 1:
+            raise InvalidArgument(
+                "/invocations needs a server with one deployment",
+                hint=f"use /v1/models/NAME/predict with NAME one of {', '.join(state.names)}",
+            )
+        name = state.names[0]
+        served = state.get(name)
+        loaded = served.versions.get(served.deployment.stable or -1)
+        frame = codecs.invocations_request(
+            await body_of(request), loaded.columns if loaded else None
+        )
+        request_id = request_id_of(request)
+        chosen, outputs, task = predict(name, frame, None, request_id)
+        return answer({"predictions": codecs.predictions_list(outputs)}, chosen, request_id, task)
+
+    async def feedback(request: Request) -> Response:
+        import pandas as pd
+
+        body = await body_of(request)
+        records = body.get("records") if isinstance(body, dict) and "records" in body else [body]
+        if not isinstance(records, list) or not records:
+            raise InvalidArgument(
+                "feedback is {'request_id' or 'key', 'label'} or {'records': [...]}"
+            )
+        rows = []
+        for i, record in enumerate(records):
+            if (
+                not isinstance(record, dict)
+                or "label" not in record
+                or not (
+                    isinstance(record.get("request_id"), str) or isinstance(record.get("key"), dict)
+                )
+            ):
+                raise InvalidArgument(
+                    f"feedback record {i} needs 'label' and a 'request_id' or a 'key' object"
+                )
+            deployment = record.get("deployment") or (
+                state.names[0] if len(state.names) == 1 else None
+            )
+            if deployment not in state.names:
+                raise InvalidArgument(
+                    f"feedback record {i} needs 'deployment', one of {', '.join(state.names)}"
+                )
+            rows.append({"deployment": deployment, "request_id": record.get("request_id"),
+                         "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
+                         "label": _cell(record["label"]), "timestamp": time.time()})  # fmt: skip
+        if log is not None:
+            frame = pd.DataFrame(rows)
+            for deployment, part in frame.groupby("deployment"):
+                log.append(GROUND_TRUTH, str(deployment), part.drop(columns="deployment"))
+        return JSONResponse({"accepted": len(rows)}, status_code=202)
+
+    async def status(_: Request) -> Response:
+        return JSONResponse({"deployments": state.status(),
+                             "prediction_log": {"pending": log.pending, "dropped": log.dropped,
+                                                "written": log.written} if log else None})  # fmt: skip
+
+    async def render_metrics(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
+
+    routes = [
+        Route("/v2/health/live", live), Route("/v2/health/ready", ready),
+        Route("/v2/models/{name}", model_metadata), Route("/v2/models/{name}/versions/{version:int}", model_metadata),
+        Route("/v2/models/{name}/ready", model_ready), Route("/v2/models/{name}/versions/{version:int}/ready", model_ready),
+        Route("/v2/models/{name}/infer", infer, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version:int}/infer", infer, methods=["POST"]),
+        Route("/v1/models/{name}/predict", plain, methods=["POST"]),
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/v1/feedback", feedback, methods=["POST"]),
+        Route("/v1/status", status), Route("/metrics", render_metrics),
+    ]  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> Any:
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(state.refresh)  # load and warm every version before serving
+        state.start()
+        try:
+            yield
+        finally:
+            state.stop()
+            if log is not None:
+                await run_in_threadpool(log.close)  # a clean shutdown loses no prediction
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        ShipwayError: _shipway_error, 404: _not_found, 405: _not_allowed, Exception: _bug,
+    })  # fmt: skip
+
+    app.state.metrics = metrics
+    return app
+
+
+class _TooLarge(ShipwayError):
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the request body is over {MAX_BODY // 2**20} MB", hint="send fewer rows per request"
+        )
+
+
+class _NotReady(ShipwayError):
+    code = "NOT_READY"
+    http_status = 503
+
+    def __init__(self, name: str, problem: str | None) -> None:
+        super().__init__(f"deployment {name!r} is not ready" + (f": {problem}" if problem else ""))
+
+
+def _error(code: str, message: str, status: int, details: Any = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details}}, status_code=status
+    )
+
+
+async def _shipway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShipwayError)
+    metrics = request.app.state.metrics
+    name = request.path_params.get("name") or "-"
+    metrics.errors.labels(name, str(exc.http_status)).inc()
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error("NOT_FOUND", f"no route {request.url.path}", 404)
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _error(
+        "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.url.path}", 405
+    )
+
+
+async def _bug(request: Request, exc: Exception) -> Response:
+    import logging
+
+    logging.getLogger(__name__).exception("unhandled error in the model server")
+    return _error("INTERNAL", "the model server failed; this is a bug, please report it", 500)
+
+
+def _numbers(outputs: Any) -> list[float]:
+    import numpy as np
+
+    array = np.asarray(outputs)
+    if array.dtype.kind not in "biuf":
+        return []
+    return array.reshape(-1).astype(float).tolist()  # type: ignore[no-any-return]
+
+
+def _cell(value: Any) -> Any:
+    """A value Parquet can hold in one column: numbers and text as they are, others as JSON."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return json.dumps(value, default=str)

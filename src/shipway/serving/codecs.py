@@ -1,0 +1,159 @@
+"""Request bodies into DataFrames, predictions into response bodies, for each wire format.
+
+- Open Inference Protocol (KServe V2): one tensor per column (``name`` = column), or one
+  two-dimensional tensor whose columns follow the model's signature.
+- Plain JSON: ``{"records": [...]}``, ``{"columns": {...}}``, or a list of records.
+- MLflow's ``/invocations``: ``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``.
+
+Every problem is an :class:`InvalidArgument` that names the field, so the server answers 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.errors import InvalidArgument
+
+_OIP_TYPES = {"b": "BOOL", "i": "INT64", "u": "UINT64", "f": "FP64", "O": "BYTES", "U": "BYTES"}
+
+
+def _frame(data: Any, columns: list[str] | None = None) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.DataFrame(data, columns=columns)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"the input is not a table: {exc}") from exc
+
+
+def _require_dict(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidArgument(f"{what} is a JSON object, not {type(body).__name__}")
+    return body
+
+
+def oip_request(body: Any, columns: list[str] | None) -> tuple[Any, str | None]:
+    """An OIP inference request as a DataFrame, and its ``id`` if it has one."""
+    body = _require_dict(body, "an inference request")
+    tensors = body.get("inputs")
+    if not isinstance(tensors, list) or not tensors:
+        raise InvalidArgument("an inference request needs a non-empty 'inputs' list")
+    for i, tensor in enumerate(tensors):
+        if not isinstance(tensor, dict) or not isinstance(tensor.get("data"), list):
+            raise InvalidArgument(
+                f"inputs[{i}] needs 'name', 'shape', 'datatype' and a 'data' list"
+            )
+        if not isinstance(tensor.get("shape"), list) or not all(
+            isinstance(n, int) and n >= 0 for n in tensor["shape"]
+        ):
+            raise InvalidArgument(f"inputs[{i}].shape is a list of sizes, e.g. [3] or [3, 20]")
+    request_id = body.get("id")
+    if len(tensors) == 1 and len(tensors[0]["shape"]) == 2:
+        rows, width = tensors[0]["shape"]
+        flat = _flat(tensors[0]["data"])
+        if len(flat) != rows * width:
+            raise InvalidArgument(f"inputs[0] has {len(flat)} values for shape [{rows}, {width}]")
+        if columns is not None and width != len(columns):
+            raise InvalidArgument(
+                f"inputs[0] has {width} columns; the model takes {len(columns)}: {', '.join(columns)}"
+            )
+        matrix = [flat[r * width : (r + 1) * width] for r in range(rows)]
+        return _frame(matrix, columns), str(request_id) if request_id is not None else None
+    data: dict[str, list[Any]] = {}
+    lengths = set()
+    for i, tensor in enumerate(tensors):
+        name = tensor.get("name")
+        if not isinstance(name, str) or not name:
+            raise InvalidArgument(f"inputs[{i}] needs a 'name': the column it holds")
+        values = _flat(tensor["data"])
+        data[name] = values
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        raise InvalidArgument(f"the input columns have different lengths: {sorted(lengths)}")
+    return _frame(data), str(request_id) if request_id is not None else None
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    if values and isinstance(values[0], list):
+        return [v for row in values for v in (row if isinstance(row, list) else [row])]
+    return values
+
+
+def oip_response(
+    name: str, version: int, request_id: str, predictions: Any, shadow: bool = False
+) -> dict[str, Any]:
+    import numpy as np
+
+    array = np.asarray(predictions)
+    return {
+        "model_name": name,
+        "model_version": str(version),
+        "id": request_id,
+        "outputs": [{
+            "name": "predict", "shape": list(array.shape),
+            "datatype": _OIP_TYPES.get(array.dtype.kind, "BYTES"),
+            "data": array.reshape(-1).tolist(),
+        }],
+    }  # fmt: skip
+
+
+def plain_request(body: Any) -> Any:
+    """``{"records": [...]}``, ``{"columns": {...}}``, or a bare list of records."""
+    if isinstance(body, list):
+        return _records(body, "the body")
+    body = _require_dict(body, "a prediction request")
+    if "records" in body:
+        return _records(body["records"], "'records'")
+    if "columns" in body:
+        columns = body["columns"]
+        if not isinstance(columns, dict) or not all(isinstance(v, list) for v in columns.values()):
+            raise InvalidArgument("'columns' maps each column to a list of values")
+        if len({len(v) for v in columns.values()}) > 1:
+            raise InvalidArgument("the lists in 'columns' have different lengths")
+        return _frame(columns)
+    raise InvalidArgument(
+        "a prediction request has 'records' (a list of objects) or 'columns' (an object of lists)"
+    )
+
+
+def _records(records: Any, what: str) -> Any:
+    if not isinstance(records, list) or not records:
+        raise InvalidArgument(f"{what} is a non-empty list of objects")
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise InvalidArgument(f"{what}[{i}] is an object of column to value")
+    return _frame(records)
+
+
+def invocations_request(body: Any, columns: list[str] | None) -> Any:
+    """MLflow's scoring formats, so existing clients keep working."""
+    body = _require_dict(body, "an /invocations request")
+    formats = [
+        k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in body
+    ]
+    if len(formats) != 1:
+        raise InvalidArgument(
+            "an /invocations request has exactly one of dataframe_split, dataframe_records, "
+            "instances or inputs"
+        )
+    kind, value = formats[0], body[formats[0]]
+    if kind == "dataframe_split":
+        split = _require_dict(value, "dataframe_split")
+        if not isinstance(split.get("data"), list):
+            raise InvalidArgument("dataframe_split needs 'columns' and a 'data' list of rows")
+        return _frame(split["data"], split.get("columns") or columns)
+    if kind == "dataframe_records":
+        return _records(value, "dataframe_records")
+    if isinstance(value, dict):  # inputs / instances as columns
+        return _frame(value)
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return _records(value, kind)
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return _frame(value, columns)
+    raise InvalidArgument(f"{kind} is a list of rows or records, or an object of columns")
+
+
+def predictions_list(predictions: Any) -> list[Any]:
+    import numpy as np
+
+    return np.asarray(predictions).tolist()  # type: ignore[no-any-return]

@@ -1,0 +1,98 @@
+"""Deployments: ``shipway deploy`` and ``sw.deploy`` write them, model servers read them.
+
+Every change is checked against the registry (the version must exist and not be archived),
+decided by the pure functions in :mod:`shipway.serving.rollout`, and stored in one
+transaction with its audit event.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from shipway.errors import InvalidArgument, NotFound
+from shipway.registry.service import Registry
+from shipway.serving import rollout
+from shipway.store.deployment_store import DeploymentStore, deployment_entity
+from shipway.types import AuditEvent, Deployment, Stage, Strategy
+
+
+class Deployments:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.store = DeploymentStore(registry.tracking.stores.db)
+
+    @property
+    def actor(self) -> str:
+        return self.registry.actor
+
+    def deploy(
+        self,
+        name: str,
+        *,
+        model: str,
+        version: int | str,
+        strategy: str | Strategy = Strategy.DIRECT,
+        weight: float | None = None,
+        sticky_key: str | None = None,
+        reason: str = "",
+    ) -> Deployment:
+        """Serve ``version`` of ``model`` in ``name``: alone (direct) or as the candidate."""
+        chosen = rollout.strategy_of(strategy)
+        found = self._servable(model, version)
+        decide = functools.partial(
+            rollout.deploy, name=name, model=model, version=found.version, strategy=chosen,
+            weight=weight, sticky_key=sticky_key,
+        )  # fmt: skip
+        return self.store.change(name, decide, actor=self.actor, action=f"deploy:{chosen.value}",
+                                 reason=reason)  # fmt: skip
+
+    def follow(self, name: str, model: str, alias: str) -> Deployment:
+        """A deployment whose stable version is whatever ``models:/model@alias`` names now."""
+        version = self.registry.resolve(f"models:/{model}@{alias}").version
+        current = self.store.find(name)
+        if current is not None and current.stable == version and current.follow == alias:
+            return current
+        decide = functools.partial(rollout.follow_stage, name=name, model=model, version=version,
+                                   follow=alias)  # fmt: skip
+        return self.store.change(name, decide, actor=self.actor, action="follow",
+                                 reason=f"models:/{model}@{alias} is version {version}")  # fmt: skip
+
+    def set_weight(self, name: str, weight: float, reason: str = "") -> Deployment:
+        self.store.get(name)
+        decide = functools.partial(rollout.set_weight, weight=weight)
+        return self.store.change(name, decide, actor=self.actor, action="weight", reason=reason)
+
+    def promote(self, name: str, reason: str = "") -> Deployment:
+        """The candidate takes all the traffic (a blue-green switch, a finished canary)."""
+        self.store.get(name)
+        return self.store.change(name, rollout.promote, actor=self.actor, action="promote",
+                                 reason=reason)  # fmt: skip
+
+    def rollback(self, name: str, reason: str = "") -> Deployment:
+        """Drop the candidate, or return to the stable version before the last promotion."""
+        self.store.get(name)
+        return self.store.change(name, rollout.rollback, actor=self.actor, action="rollback",
+                                 reason=reason)  # fmt: skip
+
+    def get(self, name: str) -> Deployment:
+        return self.store.get(name)
+
+    def list(self) -> list[Deployment]:
+        return self.store.list()
+
+    def history(self, name: str) -> list[AuditEvent]:
+        self.store.get(name)
+        return self.registry.store.history(deployment_entity(name))
+
+    def _servable(self, model: str, version: int | str) -> Any:
+        try:
+            found = self.registry.get_version(model, version)
+        except NotFound as exc:
+            raise NotFound(str(exc), hint=f"see `shipway models show {model}`") from exc
+        if found.stage == Stage.ARCHIVED:
+            raise InvalidArgument(
+                f"{model} version {found.version} is archived and cannot be deployed",
+                hint="promote it out of archived first, or deploy another version",
+            )
+        return found

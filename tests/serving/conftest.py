@@ -1,0 +1,51 @@
+"""A registered model with two versions, and a model server for it in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from shipway.config import Settings
+
+
+@pytest.fixture
+def churn(sw: Any) -> Any:
+    """``churn`` versions 1 and 2: two classifiers that disagree, so answers show who answered."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"customer_id": np.arange(40), "spend": rng.normal(size=40),
+                          "plan": rng.choice(["a", "b"], size=40)})  # fmt: skip
+    for label in (0, 1):
+        model = DummyClassifier(strategy="constant", constant=label).fit(frame, np.full(40, label))
+        with sw.start_run(experiment="churn") as run:
+            run.log_model(model, "model", input_example=frame.head())
+        sw.register_model(run, "churn")
+    return frame
+
+
+@pytest.fixture
+def serve(sw: Any, settings: Settings) -> Iterator[Any]:
+    """Open a model server for targets; ``client, server = serve('churn-live')``."""
+    from shipway.serving.server import open_model_server
+
+    opened: list[Any] = []
+
+    def start(*targets: str, log_predictions: bool = True) -> tuple[TestClient, Any]:
+        server = open_model_server(
+            settings, list(targets), log_predictions=log_predictions, poll_seconds=3600
+        )  # tests refresh by hand
+        client = TestClient(server.app, raise_server_exceptions=False)
+        client.__enter__()
+        opened.append((client, server))
+        return client, server
+
+    yield start
+    for client, server in opened:
+        client.__exit__(None, None, None)
+        server.tracking.close()

@@ -1,0 +1,241 @@
+"""The model server in-process: wire formats, validation, rollout strategies, hot swap, the
+prediction log and feedback."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import pytest
+
+from shipway.types import Strategy
+
+
+def _records(frame: Any, n: int = 3) -> list[dict[str, Any]]:
+    return frame.head(n).to_dict("records")
+
+
+def test_every_wire_format_answers_and_names_the_version(sw: Any, churn: Any, serve: Any) -> None:
+    sw.deploy("live", model="churn", version=1)
+    client, _ = serve("live")
+    plain = client.post("/v1/models/live/predict", json={"records": _records(churn)})
+    assert plain.status_code == 200 and plain.json()["predictions"] == [0, 0, 0]
+    assert plain.headers["x-model-version"] == "1" and plain.json()["model_version"] == 1
+    by_columns = client.post(
+        "/v1/models/live/predict", json={"columns": churn.head(2).to_dict("list")}
+    )
+    assert by_columns.json()["predictions"] == [0, 0]
+    tensors = [{"name": c, "shape": [2], "datatype": "BYTES", "data": churn[c].head(2).tolist()}
+               for c in churn.columns]  # fmt: skip
+    oip = client.post("/v2/models/live/infer", json={"id": "r-1", "inputs": tensors})
+    assert oip.status_code == 200 and oip.json()["id"] == "r-1"
+    assert oip.json()["outputs"][0]["data"] == [0, 0] and oip.json()["model_version"] == "1"
+    pinned = client.post("/v2/models/live/versions/1/infer", json={"inputs": tensors})
+    assert pinned.status_code == 200
+    for body in ({"dataframe_split": churn.head(2).to_dict("split")},
+                 {"dataframe_records": _records(churn, 2)}, {"instances": _records(churn, 2)},
+                 {"inputs": churn.head(2).to_dict("list")}):  # fmt: skip
+        answer = client.post("/invocations", json=body)
+        assert answer.status_code == 200 and answer.json() == {"predictions": [0, 0]}, body
+    mine = client.post(
+        "/v1/models/live/predict", json=_records(churn, 1), headers={"x-request-id": "abc"}
+    )
+    assert mine.headers["x-request-id"] == "abc" and mine.json()["request_id"] == "abc"
+    assert client.get("/v2/health/live").json() == {"live": True}
+    assert client.get("/v2/health/ready").status_code == 200
+    assert client.get("/v2/models/live/ready").json()["ready"] is True
+    meta = client.get("/v2/models/live").json()
+    assert meta["versions"] == ["1"] and [i["name"] for i in meta["inputs"]] == list(churn.columns)
+    assert (
+        'shipway_predict_requests_total{deployment="live",version="1"}'
+        in client.get("/metrics").text
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "says"),
+    [
+        ("/v1/models/live/predict", {"records": [{"spend": 1.0, "plan": "a"}]}, 400, "customer_id"),
+        ("/v1/models/live/predict", {"records": [{"customer_id": 1, "spend": "lots", "plan": "a"}]}, 400, "spend"),
+        ("/v1/models/live/predict", {"rows": []}, 400, "'records'"),
+        ("/v1/models/live/predict", {"records": []}, 400, "non-empty"),
+        ("/v2/models/live/infer", {"inputs": [{"name": "x", "shape": "3", "data": [1]}]}, 400, "shape"),
+        ("/v2/models/live/infer", {"inputs": [{"shape": [1, 2], "datatype": "FP64", "data": [1]}]}, 400, "1 values for shape"),
+        ("/v2/models/live/infer", {"nothing": 1}, 400, "'inputs'"),
+        ("/invocations", {"dataframe_split": {}, "instances": []}, 400, "exactly one"),
+        ("/v1/models/nope/predict", {"records": [{"a": 1}]}, 404, "does not serve 'nope'"),
+        ("/v2/models/live/versions/9/infer", {"inputs": [{"name": "customer_id", "shape": [1], "datatype": "INT64", "data": [1]}]}, 404, "version 9"),
+    ],
+)  # fmt: skip
+def test_bad_requests_get_a_4xx_that_names_the_problem(
+    sw: Any, churn: Any, serve: Any, path: str, body: Any, status: int, says: str
+) -> None:
+    sw.deploy("live", model="churn", version=1)
+    client, _ = serve("live")
+    answer = client.post(path, json=body)
+    assert answer.status_code == status, answer.text
+    assert says in answer.json()["error"]["message"]
+
+
+def test_malformed_and_oversized_bodies(sw: Any, churn: Any, serve: Any) -> None:
+    sw.deploy("live", model="churn", version=1)
+    client, _ = serve("live")
+    broken = client.post(
+        "/v1/models/live/predict",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert broken.status_code == 400 and "not JSON" in broken.json()["error"]["message"]
+    big = client.post("/v1/models/live/predict", content=b" " * (33 * 2**20))
+    assert big.status_code == 413
+    assert client.get("/v1/models/live/predict").status_code == 405
+    assert client.get("/nowhere").json()["error"]["code"] == "NOT_FOUND"
+
+
+def _versions(client: Any, frame: Any, n: int = 200) -> list[int]:
+    return [int(client.post("/v1/models/live/predict", json=_records(frame, 1)).headers["x-model-version"])
+            for _ in range(n)]  # fmt: skip
+
+
+def test_canary_shadow_blue_green_and_rollback_without_a_restart(
+    sw: Any, churn: Any, serve: Any
+) -> None:
+    sw.deploy("live", model="churn", version=1)
+    client, server = serve("live")
+    random.seed(0)
+    sw.deploy("live", model="churn", version=2, strategy="canary", weight=25)
+    server.state.refresh()
+    share = _versions(client, churn, 400).count(2) / 400
+    assert 0.18 < share < 0.32
+    sw.deploy("live", model="churn", version=2, strategy="shadow")
+    server.state.refresh()
+    assert set(_versions(client, churn, 20)) == {1}, "the shadow never answers"
+    sw.deploy("live", model="churn", version=2, strategy="blue-green")
+    server.state.refresh()
+    assert set(_versions(client, churn, 20)) == {1}
+    assert client.get("/v1/status").json()["deployments"][0]["loaded"] == [1, 2], "green is warm"
+    from shipway.serving.fluent import _deployments
+
+    _deployments().promote("live")
+    server.state.refresh()
+    assert set(_versions(client, churn, 20)) == {2}
+    _deployments().rollback("live", reason="regression")
+    server.state.refresh()
+    assert set(_versions(client, churn, 20)) == {1}
+    actions = [e.action for e in _deployments().history("live")]
+    assert actions == ["deploy:direct", "deploy:canary", "deploy:shadow", "deploy:blue-green",
+                       "promote", "rollback"]  # fmt: skip
+
+
+def test_ab_routes_each_user_to_one_variant(sw: Any, churn: Any, serve: Any) -> None:
+    sw.deploy("live", model="churn", version=1)
+    sw.deploy("live", model="churn", version=2, strategy="ab", weight=50, sticky_key="customer_id")
+    client, _ = serve("live")
+    records = _records(churn, 40)
+    first = client.post("/v1/models/live/predict", json={"records": records}).json()["predictions"]
+    again = [
+        client.post("/v1/models/live/predict", json=[r]).json()["predictions"][0] for r in records
+    ]
+    assert first == again and set(first) == {0, 1}, "per user, the same variant every time"
+    missing = client.post("/v1/models/live/predict", json=[{"spend": 1.0, "plan": "a"}])
+    assert missing.status_code == 400 and "customer_id" in missing.json()["error"]["message"]
+
+
+def test_a_swap_under_load_fails_no_request(sw: Any, churn: Any, serve: Any) -> None:
+    sw.deploy("live", model="churn", version=1)
+    client, server = serve("live", log_predictions=False)
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            statuses.append(
+                client.post("/v1/models/live/predict", json=_records(churn, 1)).status_code
+            )
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        for version in (2, 1, 2, 1):
+            sw.deploy("live", model="churn", version=version)
+            server.state.refresh()
+    finally:
+        stop.set()
+        worker.join()
+    assert statuses and set(statuses) == {200}
+
+
+def test_a_candidate_that_fails_to_load_gets_no_traffic(
+    sw: Any, churn: Any, serve: Any, settings: Any
+) -> None:
+    sw.deploy("live", model="churn", version=1)
+    client, server = serve("live")
+    run_id = sw.get_model_version("churn", 2).run_id
+    run = sw.get_run(run_id)
+    files = [a for a in sw.tracking.context.current().tracking.list_artifacts(run_id, "model")
+             if not a.path.endswith(".json")]  # fmt: skip
+    stores = sw.tracking.context.current().stores
+    stores.artifacts.put_bytes(
+        b"tampered", f"{run.experiment_id}/{run_id}/artifacts/{files[0].path}"
+    )
+    sw.deploy("live", model="churn", version=2, strategy="canary", weight=50)
+    server.state.refresh()
+    assert set(_versions(client, churn, 30)) == {1}
+    (status,) = client.get("/v1/status").json()["deployments"]
+    assert status["candidate"] is None and "failed to load" in status["problem"]
+
+
+def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) -> None:
+    sw.deploy("live", model="churn", version=1)
+    sw.deploy("live", model="churn", version=2, strategy="shadow")
+    client, server = serve("live")
+    ids = [client.post("/v1/models/live/predict", json={"records": _records(churn, 2)}).json()["request_id"]
+           for _ in range(5)]  # fmt: skip
+    accepted = client.post(
+        "/v1/feedback", json={"records": [{"request_id": i, "label": 1} for i in ids]}
+    )
+    assert accepted.status_code == 202 and accepted.json() == {"accepted": 5}
+    bad = client.post("/v1/feedback", json={"label": 1})
+    assert bad.status_code == 400 and "request_id" in bad.json()["error"]["message"]
+    sw.log_ground_truth("live", [{"key": {"customer_id": 3}, "label": 0}])
+    server.log.flush()
+    logged = sw.read_predictions("live")
+    assert len(logged) == 10 and sorted(set(logged["request_id"])) == sorted(ids)
+    assert set(logged["model_version"]) == {1} and set(logged["shadow_version"]) == {2}
+    assert set(logged["output"]) == {0} and set(logged["shadow_output"]) == {1}
+    assert {"input.customer_id", "input.spend", "input.plan", "latency_ms"} <= set(logged.columns)
+    labels = sw.read_predictions("live", kind="ground_truth")
+    assert len(labels) == 6 and set(labels["request_id"].dropna()) == set(ids)
+    keys = stores_keys(sw)
+    assert any("predictions/deployment=live/date=" in k and "/hour=" in k for k in keys)
+
+
+def stores_keys(sw: Any) -> list[str]:
+    return sw.tracking.context.current().stores.artifacts.list("predictions")
+
+
+def test_a_full_log_drops_and_counts_instead_of_growing(sw: Any, churn: Any, serve: Any) -> None:
+    sw.deploy("live", model="churn", version=1)
+    client, server = serve("live")
+    server.log.max_pending = 3
+    for _ in range(4):
+        assert (
+            client.post("/v1/models/live/predict", json={"records": _records(churn, 2)}).status_code
+            == 200
+        )
+    assert server.log.dropped >= 2 and server.log.pending <= 3
+    assert "shipway_prediction_log_dropped_rows" in client.get("/metrics").text
+
+
+def test_serving_a_stage_follows_it(sw: Any, churn: Any, serve: Any) -> None:
+    sw.promote("churn", 1, to="production")
+    client, server = serve("models:/churn@production")
+    answer = client.post("/v1/models/churn/predict", json=_records(churn, 1))
+    assert answer.headers["x-model-version"] == "1"
+    sw.promote("churn", 2, to="production")
+    server.state.refresh()
+    answer = client.post("/v1/models/churn/predict", json=_records(churn, 1))
+    assert answer.headers["x-model-version"] == "2"
+    assert sw.get_deployment("churn").follow == "production"
+    assert sw.get_deployment("churn").strategy == Strategy.DIRECT
