@@ -1,0 +1,155 @@
+"""``shipway deploy``, ``shipway predict`` and a real ``shipway serve`` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from tests.cli.conftest import cli  # noqa: F401 - the fixture
+from tests.client.conftest import free_port
+
+
+def _register_two(sw: Any) -> pd.DataFrame:
+    import numpy as np
+    from sklearn.dummy import DummyClassifier
+
+    frame = pd.DataFrame({"customer_id": np.arange(30), "spend": np.linspace(0, 1, 30)})
+    for label in (0, 1):
+        model = DummyClassifier(strategy="constant", constant=label).fit(frame, np.full(30, label))
+        with sw.start_run(experiment="churn") as run:
+            run.log_model(model, "model", input_example=frame.head())
+        sw.register_model(run, "churn")
+    return frame
+
+
+def test_deploy_commands(cli: Any) -> None:  # noqa: F811
+    import shipway as sw
+
+    _register_two(sw)
+    assert "live serves churn version 1" in cli(
+        "deploy", "live", "--model", "churn", "--version", "1"
+    )
+    out = cli("deploy", "live", "-m", "churn", "-v", "2", "--strategy", "canary", "--weight", "5")
+    assert "candidate version 2 (canary at 5%)" in out
+    assert "at 20%" in cli("deploy", "weight", "live", "20")
+    assert "live" in cli("deploy", "list")
+    assert json.loads(cli("deploy", "status", "live", "--json"))["candidate"] == 2
+    assert "serves churn version 2" in cli("deploy", "promote", "live", "--reason", "good")
+    assert "serves churn version 1" in cli("deploy", "rollback", "live")
+    assert "promote" in cli("deploy", "history", "live")
+    for args, says in (
+        (("deploy", "live", "-m", "churn", "-v", "9"), "version 9"),
+        (("deploy", "live", "-m", "churn", "-v", "2", "--strategy", "ab", "--weight", "5"), "sticky-key"),
+        (("deploy", "promote"), "needs the deployment's name"),
+        (("deploy", "promote", "nope"), "no deployment 'nope'"),
+        (("deploy", "other"), "needs --model and --version"),
+        (("serve", "nope"), "no deployment 'nope'"),
+    ):  # fmt: skip
+        out = cli(*args, code=1)
+        assert says in out and "Traceback" not in out, out
+    assert json.loads(cli("deploy", "status", "live", "--json"))["revision"] == 5, (
+        "refusals wrote nothing"
+    )
+
+
+def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # noqa: F811
+    import shipway as sw
+
+    frame = _register_two(sw)
+    sw.promote("churn", 2, to="production")
+    big = pd.concat([frame] * 10, ignore_index=True)
+    big.to_parquet(tmp_path / "in.parquet")
+    cli("predict", "models:/churn@production", "-i", str(tmp_path / "in.parquet"),
+        "-o", str(tmp_path / "out.parquet"), "--chunk-rows", "7")  # fmt: skip
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    assert len(scored) == 300 and set(scored["prediction"]) == {1}
+    assert list(scored["customer_id"]) == list(big["customer_id"])
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.to_csv(folder / "a.csv", index=False)
+    frame.to_parquet(folder / "b.parquet")
+    cli("predict", "models:/churn/1", "-i", str(folder), "-o", str(tmp_path / "out.csv"))
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 60
+    bad = frame.drop(columns="spend")
+    bad.to_parquet(tmp_path / "bad.parquet")
+    out = cli(
+        "predict",
+        "models:/churn/1",
+        "-i",
+        str(tmp_path / "bad.parquet"),
+        "-o",
+        str(tmp_path / "x.parquet"),
+        code=1,
+    )
+    assert "spend" in out and not (tmp_path / "x.parquet").exists(), (
+        "a failed scoring leaves no output"
+    )
+    assert "cannot write" in cli(
+        "predict", "models:/churn/1", "-i", str(folder), "-o", str(tmp_path / "x.txt"), code=1
+    )
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while True:  # readiness, not timing: the deadline bounds a broken start
+        try:
+            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline, "the model server did not start"
+        time.sleep(0.05)
+
+
+def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> None:
+    import shipway as sw
+    from shipway.tracking import context
+
+    monkeypatch.setenv("SHIPWAY_HOME", str(tmp_path / "home"))
+    context._current = None
+    try:
+        frame = _register_two(sw)
+        sw.promote("churn", 1, to="production")
+        port = free_port()
+        env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shipway.cli.app", "serve", "models:/churn@production",
+             "--port", str(port), "--poll", "0.2"],
+            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(url, process)
+            record = frame.head(1).to_dict("records")
+            first = httpx.post(f"{url}/v1/models/churn/predict", json=record)
+            assert first.status_code == 200 and first.headers["x-model-version"] == "1"
+            sw.promote("churn", 2, to="production")
+            deadline = time.monotonic() + 30
+            while (
+                httpx.post(f"{url}/v1/models/churn/predict", json=record).headers["x-model-version"]
+                != "2"
+            ):
+                assert time.monotonic() < deadline, (
+                    "the server did not pick up the new production version"
+                )
+                time.sleep(0.1)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        logged = sw.read_predictions("churn")
+        assert len(logged) >= 2 and {1, 2} <= set(logged["model_version"]), (
+            "a clean stop wrote the log"
+        )
+    finally:
+        if context._current is not None:
+            context._current.close()
+        context._current = None
