@@ -96,7 +96,9 @@ def main() -> None:
     rows = []
     for peer in ("mlflow", "mlflow-async"):
         m = results[peer]
-        label = "MLflow (synchronous, its default)" if peer == "mlflow" else "MLflow synchronous=False"
+        label = (
+            "MLflow (synchronous, its default)" if peer == "mlflow" else "MLflow synchronous=False"
+        )
         rows += [
             {"task": f"vs {label}: wall per log_metric call in the loop", "unit": "ms",
              "shipway": s["loop_wall"] / n * 1e3, "peer": m["loop_wall"] / n * 1e3},
@@ -105,7 +107,11 @@ def main() -> None:
             {"task": f"vs {label}: first call to run ended, {n:,} values stored", "unit": "s",
              "shipway": s["durable"], "peer": m["durable"]},
         ]  # fmt: skip
-    report(f"{n:,} log_metric calls through each Python client to its own server (loopback)", rows, "client")
+    report(
+        f"{n:,} log_metric calls through each Python client to its own server (loopback)",
+        rows,
+        "client",
+    )
 
 
 if __name__ == "__main__":

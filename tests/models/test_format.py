@@ -174,3 +174,21 @@ def test_altered_or_missing_files_are_refused_before_unpickling(tmp_path: Path) 
         load_model(tmp_path / "n")
     document = json.loads((tmp_path / "n" / "MODEL.json").read_text())
     assert set(document["files"]) == {"model.pkl", "requirements.txt"}
+
+
+def test_validate_reorders_fitting_frames_and_converts_the_rest() -> None:
+    import pandas as pd
+
+    from shipway.errors import InvalidArgument
+    from shipway.models.signature import ColumnSpec, Signature
+
+    sig = Signature((ColumnSpec("a", "double"), ColumnSpec("b", "long"), ColumnSpec("c", "string")))
+    fitting = pd.DataFrame({"c": ["x"], "extra": [1], "b": [2], "a": [1]})
+    out = sig.validate(fitting)
+    assert list(out.columns) == ["a", "b", "c"] and out.iloc[0].tolist() == [1, 2, "x"]
+    same = pd.DataFrame({"a": [1.5], "b": [2], "c": ["x"]})
+    assert sig.validate(same) is same, "a frame that fits exactly is passed through"
+    text_numbers = sig.validate(pd.DataFrame({"a": ["1.5"], "b": [2.0], "c": ["x"]}))
+    assert text_numbers["a"].tolist() == [1.5] and text_numbers["b"].tolist() == [2.0]
+    with pytest.raises(InvalidArgument, match="'b' expects long"):
+        sig.validate(pd.DataFrame({"a": [1.0], "b": [2.5], "c": ["x"]}))

@@ -204,6 +204,10 @@ class LoadedModel:
     def predict(self, data: Any) -> Any:
         return _predict_raw(self.flavor, self.raw, self.prepare(data), self.context)
 
+    def predict_prepared(self, frame: Any) -> Any:
+        """Predict a frame that :meth:`prepare` already checked (the serving hot path)."""
+        return _predict_raw(self.flavor, self.raw, frame, self.context)
+
     def predict_proba(self, data: Any) -> Any:
         if not hasattr(self.raw, "predict_proba"):
             raise InvalidArgument(f"a {type(self.raw).__name__} does not predict probabilities")

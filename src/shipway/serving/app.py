@@ -16,6 +16,7 @@ a request id (``x-request-id``; a client's own is kept).
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import random
 import time
@@ -31,7 +32,7 @@ from starlette.routing import Route
 
 from shipway.errors import InvalidArgument, NotFound, ShipwayError
 from shipway.serving import codecs, routing
-from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog
+from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog
 from shipway.serving.state import Loaded, ServerState, Serving
 
 MAX_BODY = 32 * 2**20
@@ -97,7 +98,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             chosen = served.versions[route.version]
             shadow = served.versions.get(route.shadow) if route.shadow is not None else None
         prepared = chosen.model.prepare(frame)
-        outputs = chosen.model.predict(prepared)
+        outputs = chosen.model.predict_prepared(prepared)
         elapsed = time.perf_counter() - started
         _observe(name, chosen.version, outputs, elapsed, len(frame))
         task = BackgroundTask(
@@ -121,7 +122,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             loaded = served.versions[version]
             first = first or loaded
             part = loaded.model.prepare(frame.iloc[rows])
-            predicted = np.asarray(loaded.model.predict(part)).tolist()
+            predicted = np.asarray(loaded.model.predict_prepared(part)).tolist()
             for i, value in zip(rows, predicted, strict=True):
                 outputs[i] = value
             prepared_parts.append(part.assign(**{"_version": version, "_row": rows}))
@@ -152,7 +153,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         if shadow is not None:  # after the answer was sent: the caller never waits for it
             try:
                 shadow_outputs = codecs.predictions_list(
-                    shadow.model.predict(shadow.model.prepare(prepared))
+                    shadow.model.predict_prepared(shadow.model.prepare(prepared))
                 )
             except Exception:
                 metrics.shadow_errors.labels(served.deployment.name, str(shadow.version)).inc()
@@ -163,20 +164,9 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
     def _log_rows(name: str, prepared: Any, outputs: list[Any], versions: list[int], request_id: str,
                   elapsed: float, shadow_version: int | None = None,
                   shadow_outputs: list[Any] | None = None) -> None:  # fmt: skip
-        if log is None:
-            return
-        rows = len(prepared)
-        frame = prepared.reset_index(drop=True).add_prefix("input.")
-        frame.insert(0, "request_id", request_id)
-        frame.insert(1, "row", range(rows))
-        frame.insert(2, "timestamp", time.time())
-        frame.insert(3, "model_version", versions)
-        frame.insert(4, "latency_ms", elapsed * 1e3)
-        frame["output"] = [_cell(o) for o in outputs]
-        if shadow_version is not None:
-            frame["shadow_version"] = shadow_version
-            frame["shadow_output"] = [_cell(o) for o in shadow_outputs] if shadow_outputs else None
-        log.append(PREDICTIONS, name, frame)
+        if log is not None:  # a tuple now; the writer builds the table once a second
+            log.append_predictions(name, Logged(request_id, time.time(), versions, elapsed * 1e3,
+                                                prepared, outputs, shadow_version, shadow_outputs))  # fmt: skip
 
     def answer(
         body: dict[str, Any], chosen: Loaded, request_id: str, task: BackgroundTask | None
@@ -317,6 +307,10 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         from starlette.concurrency import run_in_threadpool
 
         await run_in_threadpool(state.refresh)  # load and warm every version before serving
+        # What is alive now (modules, models) lives as long as the server: keep it out of the
+        # garbage collector's passes, which otherwise grow with everything the process imported.
+        gc.collect()
+        gc.freeze()
         state.start()
         try:
             yield
@@ -392,7 +386,6 @@ def _numbers(outputs: Any) -> list[float]:
 
 
 def _cell(value: Any) -> Any:
-    """A value Parquet can hold in one column: numbers and text as they are, others as JSON."""
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    return json.dumps(value, default=str)
+    from shipway.serving.prediction_log import cell
+
+    return cell(value)

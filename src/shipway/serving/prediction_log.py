@@ -15,6 +15,7 @@ last second.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import threading
 import time
@@ -31,8 +32,57 @@ GROUND_TRUTH = "ground_truth"
 
 @dataclass
 class _Pending:
-    rows: list[Any] = field(default_factory=list)  # DataFrames
+    rows: list[Any] = field(default_factory=list)  # DataFrames, or Logged predictions
     count: int = 0
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One answered request, as the request path hands it over: no copying, no pandas work."""
+
+    request_id: str
+    timestamp: float
+    versions: list[int]  # per row
+    latency_ms: float
+    inputs: Any  # the validated input frame
+    outputs: list[Any]
+    shadow_version: int | None = None
+    shadow_outputs: list[Any] | None = None
+
+
+def cell(value: Any) -> Any:
+    """A value Parquet can hold in one column: numbers and text as they are, others as JSON."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return json.dumps(value, default=str)
+
+
+def predictions_table(logged: list[Logged]) -> Any:
+    """Many requests' rows as one table, built in bulk off the request path."""
+    import numpy as np
+    import pandas as pd
+
+    sizes = [len(item.inputs) for item in logged]
+    inputs = pd.concat([item.inputs for item in logged], ignore_index=True).add_prefix("input.")
+    table = pd.DataFrame({
+        "request_id": np.repeat([item.request_id for item in logged], sizes),
+        "row": np.concatenate([np.arange(n) for n in sizes]),
+        "timestamp": np.repeat([item.timestamp for item in logged], sizes),
+        "model_version": [v for item in logged for v in item.versions],
+        "latency_ms": np.repeat([item.latency_ms for item in logged], sizes),
+    })  # fmt: skip
+    table = pd.concat([table, inputs], axis=1)
+    table["output"] = [cell(o) for item in logged for o in item.outputs]
+    if any(item.shadow_version is not None for item in logged):
+        table["shadow_version"] = np.repeat(
+            [item.shadow_version if item.shadow_version is not None else -1 for item in logged],
+            sizes,
+        )
+        table["shadow_output"] = [
+            cell(o) for item, n in zip(logged, sizes, strict=True)
+            for o in (item.shadow_outputs if item.shadow_outputs is not None else [None] * n)
+        ]  # fmt: skip
+    return table
 
 
 def partition(kind: str, deployment: str, when: float) -> str:
@@ -75,6 +125,21 @@ class PredictionLog:
             self._count += rows
         return True
 
+    def append_predictions(self, deployment: str, item: Logged) -> bool:
+        """Queue one answered request; False (and counted) when the log is full."""
+        rows = len(item.versions)
+        with self._lock:
+            if self._count + rows > self.max_pending:
+                self.dropped += rows
+                return False
+            pending = self._pending[
+                (PREDICTIONS, partition(PREDICTIONS, deployment, item.timestamp))
+            ]
+            pending.rows.append(item)
+            pending.count += rows
+            self._count += rows
+        return True
+
     def _loop(self) -> None:
         while not self._closed:
             self._wake.wait(self.flush_seconds)
@@ -91,7 +156,10 @@ class PredictionLog:
                 batch, self._pending = self._pending, defaultdict(_Pending)
                 self._count = 0
             for index, ((_kind, prefix), pending) in enumerate(batch.items()):
-                frame = pd.concat(pending.rows, ignore_index=True)
+                if isinstance(pending.rows[0], Logged):
+                    frame = predictions_table(pending.rows)
+                else:
+                    frame = pd.concat(pending.rows, ignore_index=True)
                 buffer = io.BytesIO()
                 frame.to_parquet(buffer, index=False, compression="zstd")
                 key = f"{prefix}/{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
