@@ -178,6 +178,7 @@ def main() -> None:
         run.log_model(model, "model", input_example=frame.head())
     sw.register_model(run, "bench")
     sw.deploy("bench", model="bench", version=1)
+    sw.deploy("batched", model="bench", version=1, max_batch=16, max_wait_ms=2)
     import mlflow.sklearn
 
     mlflow.sklearn.save_model(model, str(work / "mlflow-model"), input_example=frame.head())
@@ -195,6 +196,9 @@ def main() -> None:
         port = free_port()
         add(label, [str(BIN / "shipway"), "serve", "bench", "--port", str(port), *extra],
             f"http://127.0.0.1:{port}/v2/health/ready", f"http://127.0.0.1:{port}/v1/models/bench/predict", single)  # fmt: skip
+    port = free_port()
+    add("shipway serve, batching ≤ 16", [str(BIN / "shipway"), "serve", "batched", "--port", str(port)],
+        f"http://127.0.0.1:{port}/v2/health/ready", f"http://127.0.0.1:{port}/v1/models/batched/predict", single)  # fmt: skip
     port = free_port()
     add("mlflow models serve", [str(BIN / "mlflow"), "models", "serve", "-m", str(work / "mlflow-model"), "--env-manager",
         "local", "-p", str(port), "-h", "127.0.0.1", "-w", "1"], f"http://127.0.0.1:{port}/ping",

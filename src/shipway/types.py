@@ -164,6 +164,8 @@ class Deployment:
     sticky_key: str | None = None  # the input field whose hash routes A/B requests
     follow: str | None = None  # a stage or alias the stable version follows (models:/m@production)
     previous: int | None = None  # the stable version before the last promotion, for rollback
+    max_batch: int = 0  # micro-batching: most rows one model call takes (0: off)
+    max_wait_ms: float = 2.0  # micro-batching: most a request waits for others to join it
     revision: int = 1  # grows with every change: servers reload when it moves
     updated_at: float = 0.0
     updated_by: str = ""

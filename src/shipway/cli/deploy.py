@@ -1,7 +1,7 @@
 """``shipway deploy``, ``shipway serve`` and ``shipway predict``: the data plane's commands.
 
 ``shipway deploy NAME --model M --version V [--strategy …]`` changes a deployment;
-``shipway deploy promote|rollback|status|list|history|weight …`` act on existing ones
+``shipway deploy promote|rollback|status|list|history|weight|batching …`` act on existing ones
 (so those words cannot name a deployment).
 """
 
@@ -16,7 +16,7 @@ from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
 from shipway.errors import InvalidArgument
 
-ACTIONS = ("promote", "rollback", "status", "list", "history", "weight")
+ACTIONS = ("promote", "rollback", "status", "list", "history", "weight", "batching")
 
 
 def _deployments() -> Any:
@@ -37,6 +37,8 @@ def _describe(d: Any) -> str:
         text += f"; candidate version {d.candidate} ({d.strategy.value}{share}{sticky})"
     if d.follow:
         text += f"; follows @{d.follow}"
+    if d.max_batch:
+        text += f"; batches up to {d.max_batch} rows, waiting at most {d.max_wait_ms:g} ms"
     return text + f"  (revision {d.revision})"
 
 
@@ -51,7 +53,7 @@ def deploy(
         metavar="[NAME|WEIGHT]",
         help="The deployment an action is for; for weight: NAME WEIGHT.",
     ),
-    weight_value: float = typer.Argument(None, hidden=True),
+    value: float = typer.Argument(None, hidden=True),
     model: str = typer.Option(None, "--model", "-m", help="The registered model to serve."),
     version: int = typer.Option(None, "--version", "-v", help="Its version."),
     strategy: str = typer.Option(
@@ -63,10 +65,16 @@ def deploy(
     sticky_key: str = typer.Option(
         None, "--sticky-key", help="The input field whose hash routes A/B traffic."
     ),
+    max_wait_ms: float = typer.Option(
+        2.0, "--max-wait-ms", help="batching: the most a request waits for others."
+    ),
     reason: str = typer.Option("", "--reason", "-r", help="Why; written to the audit log."),
     as_json: bool = JSON,
 ) -> None:
-    """Create or change a deployment, or promote, roll back or show one."""
+    """Create or change a deployment, or promote, roll back or show one.
+
+    Micro-batching: ``shipway deploy batching NAME 32 [--max-wait-ms 2]`` (0 turns it off).
+    """
     deployments = _deployments()
     if name_or_action == "list":
         found = deployments.list()
@@ -89,9 +97,15 @@ def deploy(
                   [(when(e.timestamp), e.actor, e.action, e.to_value, e.reason) for e in events])  # fmt: skip
             return
         if name_or_action == "weight":
-            if weight_value is None:
+            if value is None:
                 raise InvalidArgument("usage: shipway deploy weight NAME PERCENT")
-            result = deployments.set_weight(target, weight_value, reason)
+            result = deployments.set_weight(target, value, reason)
+        elif name_or_action == "batching":
+            if value is None or value != int(value):
+                raise InvalidArgument(
+                    "usage: shipway deploy batching NAME MAX_ROWS [--max-wait-ms 2]"
+                )
+            result = deployments.set_batching(target, int(value), max_wait_ms, reason)
         elif name_or_action == "promote":
             result = deployments.promote(target, reason)
         elif name_or_action == "rollback":

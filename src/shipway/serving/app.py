@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from shipway.errors import InvalidArgument, NotFound, ShipwayError
 from shipway.serving import codecs, routing
+from shipway.serving.batching import MicroBatcher
 from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog
 from shipway.serving.state import Loaded, ServerState, Serving
 
@@ -79,8 +80,35 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         except ValueError as exc:
             raise InvalidArgument(f"the body is not JSON: {exc}") from exc
 
-    def predict(
-        name: str, frame: Any, pinned: int | None, request_id: str
+    batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
+    arriving = [0]  # requests being read and checked, not yet at the model: batching waits for them
+
+    def batcher_for(served: Serving, loaded: Loaded) -> MicroBatcher | None:
+        d = served.deployment
+        if d.max_batch <= 1:
+            return None
+        key = (d.name, loaded.version, d.max_batch, d.max_wait_ms)
+        found = batchers.get(key)
+        if found is None:
+            found = batchers[key] = MicroBatcher(
+                loaded.model.predict_prepared, d.max_batch, d.max_wait_ms, lambda: arriving[0]
+            )
+        return found
+
+    class Arrival:
+        """Counts a request from its first byte until it reaches the model (or fails)."""
+
+        def __init__(self) -> None:
+            arriving[0] += 1
+            self.open = True
+
+        def close(self) -> None:
+            if self.open:
+                self.open = False
+                arriving[0] -= 1
+
+    async def predict(
+        name: str, frame: Any, pinned: int | None, request_id: str, arrival: Arrival
     ) -> tuple[Loaded, Any, BackgroundTask | None]:
         served = state.get(name)
         if served.deployment.stable not in served.versions:
@@ -92,13 +120,19 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
                                hint=f"it serves {sorted(served.versions)}")  # fmt: skip
             chosen, shadow = served.versions[pinned], None
         elif served.deployment.strategy.value == "ab" and served.deployment.candidate is not None:
+            arrival.close()
             return _predict_ab(served, frame, request_id, started)
         else:
             route = routing.route(served.deployment, random.random())
             chosen = served.versions[route.version]
             shadow = served.versions.get(route.shadow) if route.shadow is not None else None
         prepared = chosen.model.prepare(frame)
-        outputs = chosen.model.predict_prepared(prepared)
+        batcher = batcher_for(served, chosen) if pinned is None else None
+        arrival.close()
+        if batcher is not None:
+            outputs = await batcher.submit(prepared)
+        else:
+            outputs = chosen.model.predict_prepared(prepared)
         elapsed = time.perf_counter() - started
         _observe(name, chosen.version, outputs, elapsed, len(frame))
         task = BackgroundTask(
@@ -206,7 +240,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             {"name": served.deployment.name, "ready": ok}, status_code=200 if ok else 503
         )
 
-    async def infer(request: Request) -> Response:
+    async def infer(request: Request, arrival: Arrival) -> Response:
         name = request.path_params["name"]
         pinned = request.path_params.get("version")
         served = state.get(name)
@@ -215,21 +249,23 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             await body_of(request), loaded.columns if loaded else None
         )
         request_id = given_id or request_id_of(request)
-        chosen, outputs, task = predict(name, frame, int(pinned) if pinned else None, request_id)
+        chosen, outputs, task = await predict(
+            name, frame, int(pinned) if pinned else None, request_id, arrival
+        )
         return answer(
             codecs.oip_response(name, chosen.version, request_id, outputs), chosen, request_id, task
         )
 
-    async def plain(request: Request) -> Response:
+    async def plain(request: Request, arrival: Arrival) -> Response:
         name = request.path_params["name"]
         frame = codecs.plain_request(await body_of(request))
         request_id = request_id_of(request)
-        chosen, outputs, task = predict(name, frame, None, request_id)
+        chosen, outputs, task = await predict(name, frame, None, request_id, arrival)
         body = {"predictions": codecs.predictions_list(outputs), "model_version": chosen.version,
                 "request_id": request_id}  # fmt: skip
         return answer(body, chosen, request_id, task)
 
-    async def invocations(request: Request) -> Response:
+    async def invocations(request: Request, arrival: Arrival) -> Response:
         if len(state.names) != 1:
             raise InvalidArgument(
                 "/invocations needs a server with one deployment",
@@ -242,8 +278,18 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             await body_of(request), loaded.columns if loaded else None
         )
         request_id = request_id_of(request)
-        chosen, outputs, task = predict(name, frame, None, request_id)
+        chosen, outputs, task = await predict(name, frame, None, request_id, arrival)
         return answer({"predictions": codecs.predictions_list(outputs)}, chosen, request_id, task)
+
+    def counted(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            arrival = Arrival()
+            try:
+                return await handler(request, arrival)  # type: ignore[no-any-return]
+            finally:
+                arrival.close()
+
+        return endpoint
 
     async def feedback(request: Request) -> Response:
         import pandas as pd
@@ -283,7 +329,9 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         return JSONResponse({"accepted": len(rows)}, status_code=202)
 
     async def status(_: Request) -> Response:
-        return JSONResponse({"deployments": state.status(),
+        batching = [{"deployment": k[0], "version": k[1], "batches": b.batches, "rows": b.rows}
+                    for k, b in batchers.items()]  # fmt: skip
+        return JSONResponse({"deployments": state.status(), "batching": batching,
                              "prediction_log": {"pending": log.pending, "dropped": log.dropped,
                                                 "written": log.written} if log else None})  # fmt: skip
 
@@ -294,10 +342,10 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         Route("/v2/health/live", live), Route("/v2/health/ready", ready),
         Route("/v2/models/{name}", model_metadata), Route("/v2/models/{name}/versions/{version:int}", model_metadata),
         Route("/v2/models/{name}/ready", model_ready), Route("/v2/models/{name}/versions/{version:int}/ready", model_ready),
-        Route("/v2/models/{name}/infer", infer, methods=["POST"]),
-        Route("/v2/models/{name}/versions/{version:int}/infer", infer, methods=["POST"]),
-        Route("/v1/models/{name}/predict", plain, methods=["POST"]),
-        Route("/invocations", invocations, methods=["POST"]),
+        Route("/v2/models/{name}/infer", counted(infer), methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version:int}/infer", counted(infer), methods=["POST"]),
+        Route("/v1/models/{name}/predict", counted(plain), methods=["POST"]),
+        Route("/invocations", counted(invocations), methods=["POST"]),
         Route("/v1/feedback", feedback, methods=["POST"]),
         Route("/v1/status", status), Route("/metrics", render_metrics),
     ]  # fmt: skip

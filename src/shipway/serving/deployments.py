@@ -63,6 +63,15 @@ class Deployments:
         decide = functools.partial(rollout.set_weight, weight=weight)
         return self.store.change(name, decide, actor=self.actor, action="weight", reason=reason)
 
+    def set_batching(
+        self, name: str, max_batch: int, max_wait_ms: float = 2.0, reason: str = ""
+    ) -> Deployment:
+        """Micro-batching: up to ``max_batch`` rows per model call, waiting ``max_wait_ms`` at
+        most, and only while other requests are arriving (0 turns it off)."""
+        self.store.get(name)
+        decide = functools.partial(rollout.batching, max_batch=max_batch, max_wait_ms=max_wait_ms)
+        return self.store.change(name, decide, actor=self.actor, action="batching", reason=reason)
+
     def promote(self, name: str, reason: str = "") -> Deployment:
         """The candidate takes all the traffic (a blue-green switch, a finished canary)."""
         self.store.get(name)

@@ -25,12 +25,21 @@ def deploy(
     strategy: str = "direct",
     weight: float | None = None,
     sticky_key: str | None = None,
+    max_batch: int | None = None,
+    max_wait_ms: float = 2.0,
     reason: str = "",
 ) -> Deployment:
     """Serve a model version in deployment ``name``: alone, or as a canary, shadow, A/B
-    variant or blue-green candidate next to the stable version (audited)."""
-    return _deployments().deploy(name, model=model, version=version, strategy=strategy,
-                                 weight=weight, sticky_key=sticky_key, reason=reason)  # fmt: skip
+    variant or blue-green candidate next to the stable version (audited).
+
+    ``max_batch`` turns micro-batching on (rows per model call) or off (0).
+    """
+    deployments = _deployments()
+    result = deployments.deploy(name, model=model, version=version, strategy=strategy,
+                                weight=weight, sticky_key=sticky_key, reason=reason)  # fmt: skip
+    if max_batch is not None:
+        result = deployments.set_batching(name, max_batch, max_wait_ms, reason)
+    return result
 
 
 def get_deployment(name: str) -> Deployment:

@@ -50,9 +50,13 @@ def deploy(
                 f"deployment {name!r} has no stable version to compare a {strategy.value} with",
                 hint="deploy a first version with --strategy direct",
             )
-        previous = current.stable if current is not None else None
-        return Deployment(name, model, version, Strategy.DIRECT, None, 0.0, None, follow,
-                          previous if previous != version else (current.previous if current else None))  # fmt: skip
+        if current is None:
+            return Deployment(name, model, version, follow=follow)
+        previous = current.stable if current.stable != version else current.previous
+        return dataclasses.replace(
+            current, stable=version, strategy=Strategy.DIRECT, candidate=None, weight=0.0,
+            sticky_key=None, follow=follow, previous=previous,
+        )  # fmt: skip
     if version == current.stable:
         raise InvalidArgument(
             f"version {version} is already the stable version of {name!r}",
@@ -70,6 +74,17 @@ def set_weight(current: Deployment | None, weight: float) -> Deployment:
     if found.candidate is None or found.strategy not in (Strategy.CANARY, Strategy.AB):
         raise InvalidArgument(f"deployment {found.name!r} has no canary or A/B candidate to weigh")
     return dataclasses.replace(found, weight=_weight(found.strategy, weight))
+
+
+def batching(current: Deployment | None, max_batch: int, max_wait_ms: float) -> Deployment:
+    """Turn micro-batching on (``max_batch`` > 1) or off (0 or 1) for a deployment."""
+    found = _require(current)
+    if not 0 <= max_batch <= 10_000:
+        raise InvalidArgument(f"--max-batch is between 0 (off) and 10,000 rows; got {max_batch}")
+    if not 0 < max_wait_ms <= 1000:
+        raise InvalidArgument(f"--max-wait-ms is between 0 and 1,000; got {max_wait_ms}")
+    return dataclasses.replace(found, max_batch=0 if max_batch <= 1 else max_batch,
+                               max_wait_ms=float(max_wait_ms))  # fmt: skip
 
 
 def promote(current: Deployment | None) -> Deployment:

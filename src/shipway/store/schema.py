@@ -242,6 +242,8 @@ deployments = sa.Table(
     sa.Column("sticky_key", sa.String(250)),
     sa.Column("follow", sa.String(250)),
     sa.Column("previous", sa.Integer),
+    sa.Column("max_batch", sa.Integer, nullable=False),
+    sa.Column("max_wait_ms", sa.Float, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("updated_by", sa.String(250), nullable=False),

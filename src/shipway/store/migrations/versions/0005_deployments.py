@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("sticky_key", sa.String(length=250), nullable=True),
         sa.Column("follow", sa.String(length=250), nullable=True),
         sa.Column("previous", sa.Integer(), nullable=True),
+        sa.Column("max_batch", sa.Integer(), nullable=False),
+        sa.Column("max_wait_ms", sa.Float(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.Column("updated_by", sa.String(length=250), nullable=False),
