@@ -18,7 +18,7 @@ EXPECTED = {
     "get_metric_history", "search_runs", "create_experiment", "list_experiments", "seed_everything", "autolog",
     "PythonModel", "infer_signature", "register_model", "load_model", "get_model_version", "promote", "approve",
     "set_alias", "set_policy", "rollback", "model_history", "get_dataset", "load_dataset", "detect_drift", "DriftDetector", "drift_report", "infer_schema", "validate", "Schema",
-    "deploy", "get_deployment", "log_ground_truth", "read_predictions",
+    "deploy", "get_deployment", "log_ground_truth", "read_predictions", "traffic_profile",
 }  # fmt: skip
 
 

@@ -70,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "get_deployment": "shipway.serving.fluent",
     "log_ground_truth": "shipway.serving.fluent",
     "read_predictions": "shipway.serving.fluent",
+    "traffic_profile": "shipway.serving.fluent",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -107,7 +108,13 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         set_alias,
         set_policy,
     )
-    from shipway.serving.fluent import deploy, get_deployment, log_ground_truth, read_predictions
+    from shipway.serving.fluent import (
+        deploy,
+        get_deployment,
+        log_ground_truth,
+        read_predictions,
+        traffic_profile,
+    )
     from shipway.stats import DriftDetector, detect_drift
     from shipway.tracking.autolog import autolog
     from shipway.tracking.context import configure

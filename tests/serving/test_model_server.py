@@ -239,3 +239,45 @@ def test_serving_a_stage_follows_it(sw: Any, churn: Any, serve: Any) -> None:
     assert answer.headers["x-model-version"] == "2"
     assert sw.get_deployment("churn").follow == "production"
     assert sw.get_deployment("churn").strategy == Strategy.DIRECT
+
+
+def test_live_traffic_is_profiled_against_the_training_reference(sw: Any, serve: Any) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from shipway.stats.profile import profile_distance
+
+    rng = np.random.default_rng(3)
+    train = pd.DataFrame({"x": rng.normal(size=500), "colour": rng.choice(["red", "blue"], 500)})
+    model = LogisticRegression().fit(train[["x"]], train["x"] > 0)
+    with sw.start_run(experiment="p") as run:
+        sw.log_dataset("training", train, role="train")
+        run.log_model(model, "model", input_example=train[["x"]].head())
+    sw.register_model(run, "scored")
+    sw.deploy("live", model="scored", version=1)
+    client, server = serve("live")
+    for _ in range(2):  # two segments, merged when read
+        shifted = pd.DataFrame({"x": rng.normal(loc=2.0, size=50)})
+        assert (
+            client.post(
+                "/v1/models/live/predict", json={"records": shifted.to_dict("records")}
+            ).status_code
+            == 200
+        )
+        server.log.flush()
+    live = sw.traffic_profile("live", version=1)
+    assert live is not None and live.rows == 100
+    reference = sw.get_dataset("training").profile
+    assert live.columns["x"].edges == reference["columns"]["x"]["edges"], (
+        "bins line up with the reference"
+    )
+    assert set(live.columns) == {"x", "prediction"}
+    from shipway.stats.profile import DatasetProfile
+
+    _, distance = profile_distance(
+        DatasetProfile.from_dict(reference).columns["x"], live.columns["x"]
+    )
+    assert distance > 0.5, "a 2-sigma shift is plain in the profiles alone"
+    assert sw.traffic_profile("live", version=7) is None
+    assert sw.traffic_profile("live", start=0, end=1) is None

@@ -82,3 +82,19 @@ def read_predictions(deployment: str, kind: str = "predictions") -> Any:
     from shipway.serving.prediction_log import read_log
 
     return read_log(current().stores.artifacts, kind, deployment)
+
+
+def traffic_profile(
+    deployment: str,
+    *,
+    version: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
+) -> Any:
+    """The merged profile of a deployment's live inputs and predictions (one version, a time
+    range), built by the model servers beside the prediction log; None when there is none."""
+    from shipway.serving.profiles import read_profile
+
+    return read_profile(
+        current().stores.artifacts, deployment, version=version, start=start, end=end
+    )

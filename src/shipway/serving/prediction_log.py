@@ -93,14 +93,21 @@ def partition(kind: str, deployment: str, when: float) -> str:
 
 class PredictionLog:
     def __init__(
-        self, artifacts: Any, *, flush_seconds: float = 1.0, max_pending: int = 200_000
+        self,
+        artifacts: Any,
+        *,
+        flush_seconds: float = 1.0,
+        max_pending: int = 200_000,
+        profiles: Any = None,
     ) -> None:
         self.artifacts = artifacts
+        self.profiles = profiles  # a ProfileWriter: profiles each predictions segment
         self.flush_seconds = flush_seconds
         self.max_pending = max_pending
         self.dropped = 0  # rows refused because the writer could not keep up
         self.written = 0
         self.failed_writes = 0
+        self.failed_profiles = 0
         self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
         self._count = 0
         self._lock = threading.Lock()
@@ -177,6 +184,13 @@ class PredictionLog:
                                 self.dropped += p.count
                     raise
                 self.written += pending.count
+                if self.profiles is not None and isinstance(pending.rows[0], Logged):
+                    deployment = prefix.split("/", 2)[1].removeprefix("deployment=")
+                    try:
+                        self.profiles.write(deployment, prefix, frame)
+                    except Exception as exc:  # the log is written; a profile can be rebuilt from it
+                        self.failed_profiles += 1
+                        log.warning("could not profile %s: %s", prefix, exc)
 
     @property
     def pending(self) -> int:

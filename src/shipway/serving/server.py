@@ -15,6 +15,7 @@ from shipway.registry.service import Registry
 from shipway.registry.uris import ModelRef, parse_uri
 from shipway.serving.deployments import Deployments
 from shipway.serving.prediction_log import PredictionLog
+from shipway.serving.profiles import ProfileWriter
 from shipway.serving.state import ServerState
 
 
@@ -65,5 +66,33 @@ def open_model_server(
     for name in names:
         deployments.get(name)  # an unknown deployment is an error now, not a 503 later
     state = ServerState(deployments, list(dict.fromkeys(names)), follows, poll_seconds)
-    log = PredictionLog(tracking.stores.artifacts) if log_predictions else None
+    log = None
+    if log_predictions:
+        profiles = ProfileWriter(tracking.stores.artifacts, reference_profiles(deployments))
+        log = PredictionLog(tracking.stores.artifacts, profiles=profiles)
     return ModelServer(create_serving_app(state, log), state, log, tracking)
+
+
+def reference_profiles(deployments: Deployments) -> Any:
+    """(deployment, version) -> the profile of that version's training data, if recorded."""
+    from shipway.stats.profile import DatasetProfile
+    from shipway.store.dataset_store import DatasetStore
+
+    datasets = DatasetStore(deployments.registry.tracking.stores.db)
+    cache: dict[tuple[str, int], DatasetProfile | None] = {}
+
+    def reference(deployment: str, version: int) -> DatasetProfile | None:
+        if (deployment, version) not in cache:
+            found = None
+            try:
+                model = deployments.get(deployment).model
+                ref = deployments.registry.get_version(model, version).lineage.get("reference")
+                if ref:
+                    profile = datasets.get_version(ref["dataset"], int(ref["version"])).profile
+                    found = DatasetProfile.from_dict(profile) if profile else None
+            except Exception:  # no reference: the first live profile sets the bins
+                found = None
+            cache[(deployment, version)] = found
+        return cache[(deployment, version)]
+
+    return reference
