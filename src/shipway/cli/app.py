@@ -30,6 +30,7 @@ app.command("server")(server)
 app.command("deploy")(deploy.deploy)
 app.command("serve")(deploy.serve)
 app.command("predict")(deploy.predict)
+app.command("package")(deploy.package)
 
 
 @app.command()

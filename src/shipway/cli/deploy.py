@@ -178,3 +178,26 @@ def predict(
     model = current().registry.load(model_uri)
     rows = score_files(model, input_path, output_path, chunk_rows=chunk_rows)
     console.print(f"scored {rows:,} rows with {model_uri} into {output_path}")
+
+
+def package(
+    model_uri: str = typer.Argument(
+        ..., metavar="MODEL_URI", help="models:/NAME/VERSION or models:/NAME@STAGE."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="A new folder for the bundle."),
+    name: str = typer.Option(
+        None, "--name", help="The deployment name inside the bundle (default: the model's)."
+    ),
+) -> None:
+    """Write a self-contained bundle: the model, pinned requirements, a Dockerfile, a Kubernetes manifest."""
+    from shipway.serving.package import package_model
+    from shipway.tracking.context import current
+
+    ctx = current()
+    ctx.stores  # noqa: B018 - says clearly when the tracking URI is a server
+    with console.status(f"packaging {model_uri}"):
+        folder = package_model(ctx.registry, model_uri, out, name=name)
+    console.print(f"wrote {folder}: model store, requirements.txt, Dockerfile, kubernetes.yaml")
+    console.print(
+        f"  try it: cd {folder} && pip install -r requirements.txt && SHIPWAY_HOME=store shipway serve ..."
+    )

@@ -1,0 +1,171 @@
+"""``shipway package``: a self-contained bundle that serves one model version anywhere.
+
+The bundle holds an embedded store with the model (its files hash-checked on the way) and
+a deployment of it, so the bundle's server is the same ``shipway serve`` with the same
+checks, wire formats, metrics and prediction log. Beside it: pinned requirements, a
+Dockerfile, and a Kubernetes manifest (Deployment and Service, with readiness and liveness
+probes on the health routes). When shipway itself runs from a source checkout rather than
+from an index, a wheel of it is built into ``wheels/`` and the requirements point there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from shipway.errors import InvalidArgument, ShipwayError
+
+PORT = 8000
+
+
+def package_model(registry: Any, uri: str, out: Path, *, name: str | None = None) -> Path:
+    """Write the bundle for ``uri`` (``models:/NAME/VERSION`` or ``models:/NAME@STAGE``) to ``out``."""
+    from shipway.config import Settings
+    from shipway.registry.service import Registry
+    from shipway.serving.deployments import Deployments
+    from shipway.tracking.client import open_local
+    from shipway.tracking.model_logging import MODELS_TAG
+
+    version = registry.resolve(uri)
+    deployment = _dns_name(name or version.name)
+    if out.exists() and any(out.iterdir()):
+        raise InvalidArgument(f"{out} is not empty", hint="package into a new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="shipway-package-") as tmp:
+        source = registry.tracking.download_artifacts(
+            version.run_id, _model_path(version), Path(tmp)
+        )
+        document = json.loads((source / "MODEL.json").read_text())
+        settings = Settings.resolve(
+            {"home": out / "store", "user": registry.actor}, environ={}, cwd=out
+        )
+        bundle = open_local(settings)
+        try:
+            run = bundle.create_run("packaged", name=f"{version.name}-v{version.version}",
+                                    tags={"shipway.packaged_from": version.uri}, capture_environment=False)  # fmt: skip
+            bundle.log_artifacts(run.run_id, source, "model")
+            bundle.set_tags(run.run_id, {MODELS_TAG: "model"})
+            bundle.end_run(run.run_id)
+            bundled = Registry(bundle)
+            registered = bundled.register(
+                run.run_id, version.name, description=f"packaged from {version.uri}"
+            )
+            Deployments(bundled).deploy(deployment, model=version.name, version=registered.version,
+                                        reason=f"shipway package {uri}")  # fmt: skip
+        finally:
+            bundle.close()
+    (out / "shipway.toml").write_text('home = "store"\n')
+    wheels = _shipway_wheel(out / "wheels")
+    requirements = _requirements(document.get("requirements", []), wheels)
+    (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    (out / "Dockerfile").write_text(_dockerfile(deployment, wheels is not None))
+    (out / "kubernetes.yaml").write_text(_manifest(deployment, f"{deployment}:{version.version}"))
+    (out / ".dockerignore").write_text("store/predictions\nstore/ground_truth\nstore/profiles\n")
+    return out
+
+
+def _model_path(version: Any) -> str:
+    return version.source.split("/", 3)[3] if version.source.count("/") >= 3 else "model"
+
+
+def _dns_name(value: str) -> str:
+    clean = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63]
+    if not clean:
+        raise InvalidArgument(f"cannot make a deployment name out of {value!r}", hint="pass --name")
+    return clean
+
+
+def _shipway_wheel(folder: Path) -> Path | None:
+    """A wheel of this shipway when it was installed from a source checkout, else None."""
+    from shipway import __version__
+
+    try:
+        direct = metadata.distribution("shipway").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        direct = None
+    if not direct or not json.loads(direct).get("url", "").startswith("file://"):
+        return None  # installed from an index: the requirement alone finds it
+    source = json.loads(direct)["url"].removeprefix("file://")
+    folder.mkdir(parents=True, exist_ok=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder), source],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if built.returncode != 0 or not list(folder.glob(f"shipway-{__version__}-*.whl")):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ShipwayError(
+            f"could not build a wheel of shipway from {source}: {built.stderr[-500:]}"
+        )
+    return folder
+
+
+def _requirements(model_requirements: list[str], wheels: Path | None) -> list[str]:
+    from shipway import __version__
+
+    lines = ["# Pinned at packaging time: what the model was saved with, and this shipway."]
+    if wheels is not None:
+        lines.append("--find-links wheels")
+    lines.append(f"shipway=={__version__}")
+    lines += sorted(set(model_requirements))
+    return lines
+
+
+def _dockerfile(deployment: str, wheels: bool) -> str:
+    python = ".".join(str(p) for p in sys.version_info[:2])
+    copy_wheels = "COPY wheels/ wheels/\n" if wheels else ""
+    return f"""FROM python:{python}-slim
+WORKDIR /app
+{copy_wheels}COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY shipway.toml .
+COPY store/ store/
+ENV SHIPWAY_HOME=/app/store
+EXPOSE {PORT}
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{PORT}/v2/health/ready')"
+CMD ["shipway", "serve", "{deployment}", "--host", "0.0.0.0", "--port", "{PORT}"]
+"""
+
+
+def _manifest(deployment: str, image: str) -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {deployment}
+  labels: {{app: {deployment}}}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: {deployment}}}
+  template:
+    metadata:
+      labels: {{app: {deployment}}}
+    spec:
+      containers:
+        - name: model-server
+          image: {image}
+          ports: [{{containerPort: {PORT}, name: http}}]
+          readinessProbe:
+            httpGet: {{path: /v2/health/ready, port: http}}
+            periodSeconds: 5
+          livenessProbe:
+            httpGet: {{path: /v2/health/live, port: http}}
+            initialDelaySeconds: 10
+            periodSeconds: 10
+          resources:
+            requests: {{cpu: 500m, memory: 512Mi}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {deployment}
+spec:
+  selector: {{app: {deployment}}}
+  ports: [{{port: 80, targetPort: http, name: http}}]
+"""
