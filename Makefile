@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,postgres,s3,xgboost,lightgbm,plots
+EXTRAS ?= dev,postgres,s3,xgboost,lightgbm,plots,ray
 
 .PHONY: demo test install lint bench clean
 

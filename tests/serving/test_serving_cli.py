@@ -153,3 +153,41 @@ def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> No
         if context._current is not None:
             context._current.close()
         context._current = None
+
+
+def test_predict_on_ray_scores_each_file_as_a_task(cli: Any, tmp_path: Path) -> None:  # noqa: F811
+    import shipway as sw
+
+    frame = _register_two(sw)
+    folder = tmp_path / "parts"
+    (folder / "2026-11").mkdir(parents=True)
+    for i in range(3):
+        frame.iloc[i * 10 : (i + 1) * 10].to_parquet(folder / f"part-{i}.parquet")
+    frame.head(5).to_parquet(folder / "2026-11" / "part-0.parquet")  # the same name in a subfolder
+    try:
+        cli(
+            "predict",
+            "models:/churn/2",
+            "-i",
+            str(folder),
+            "-o",
+            str(tmp_path / "scored"),
+            "--engine",
+            "ray",
+        )
+        outputs = sorted(p.name for p in (tmp_path / "scored").iterdir())
+        assert outputs == [
+            "2026-11__part-0.parquet",
+            "part-0.parquet",
+            "part-1.parquet",
+            "part-2.parquet",
+        ]
+        scored = pd.concat(pd.read_parquet(tmp_path / "scored" / name) for name in outputs)
+        assert len(scored) == 35 and set(scored["prediction"]) == {1}
+        out = cli("predict", "models:/churn/2", "-i", str(folder), "-o", str(tmp_path / "x.parquet"),
+                  "--engine", "ray", code=1)  # fmt: skip
+        assert "the output is a folder" in out
+    finally:
+        import ray
+
+        ray.shutdown()

@@ -170,13 +170,17 @@ def predict(
         ..., "--output", "-o", help="Where the scores go (.parquet or .csv)."
     ),
     chunk_rows: int = typer.Option(100_000, "--chunk-rows", min=1, help="Rows scored at a time."),
+    engine: str = typer.Option("local", "--engine", help="local, or ray: one Ray task per input file."),
 ) -> None:
     """Score a file or folder in chunks, with bounded memory and a progress bar."""
-    from shipway.serving.batch import score_files
+    from shipway.serving.batch import score_files, score_with_ray
     from shipway.tracking.context import current
 
+    if engine not in ("local", "ray"):
+        raise InvalidArgument(f"unknown engine {engine!r}", hint="use local or ray")
     model = current().registry.load(model_uri)
-    rows = score_files(model, input_path, output_path, chunk_rows=chunk_rows)
+    score = score_with_ray if engine == "ray" else score_files
+    rows = score(model, input_path, output_path, chunk_rows=chunk_rows)
     console.print(f"scored {rows:,} rows with {model_uri} into {output_path}")
 
 

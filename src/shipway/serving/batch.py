@@ -53,7 +53,9 @@ def _chunks(files: list[Path], chunk_rows: int) -> Iterator[Any]:
             yield from pd.read_csv(file, chunksize=chunk_rows)
 
 
-def score_files(model: Any, source: Path, target: Path, *, chunk_rows: int = 100_000) -> int:
+def score_files(
+    model: Any, source: Path, target: Path, *, chunk_rows: int = 100_000, progress: bool = True
+) -> int:
     """Score every row of ``source`` into ``target``; returns the number of rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -70,8 +72,8 @@ def score_files(model: Any, source: Path, target: Path, *, chunk_rows: int = 100
     writer: Any = None
     done = 0
     try:
-        with Progress(transient=True) as progress:
-            task = progress.add_task(f"scoring {source.name}", total=total)
+        with Progress(transient=True, disable=not progress) as bar:
+            task = bar.add_task(f"scoring {source.name}", total=total)
             for chunk in _chunks(files, chunk_rows):
                 scored = chunk.assign(prediction=_flat(model.predict(chunk)))
                 if target.suffix == ".csv":
@@ -82,7 +84,7 @@ def score_files(model: Any, source: Path, target: Path, *, chunk_rows: int = 100
                         writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
                     writer.write_table(table.cast(writer.schema))
                 done += len(chunk)
-                progress.update(task, advance=len(chunk))
+                bar.update(task, advance=len(chunk))
         if writer is not None:
             writer.close()
             writer = None
@@ -101,3 +103,50 @@ def _flat(predictions: Any) -> Any:
 
     array = np.asarray(predictions)
     return array if array.ndim == 1 else list(array)
+
+
+def score_with_ray(model: Any, source: Path, target: Path, *, chunk_rows: int = 100_000) -> int:
+    """The same scoring as Ray tasks, one per input file, into a folder of Parquet files.
+
+    The model travels through Ray's object store, so workers on other machines need only
+    reach the input files. ``ray.init`` joins the cluster ``RAY_ADDRESS`` names, or starts
+    a local one.
+    """
+    from rich.progress import Progress
+
+    from shipway.errors import require
+
+    ray = require("ray", "ray")
+    files = _inputs(source)
+    if target.suffix in (".parquet", ".csv"):
+        raise InvalidArgument(
+            "with --engine ray the output is a folder: one Parquet file per input file",
+            hint=f"pass --output {target.with_suffix('')}",
+        )
+    if target.exists() and any(target.iterdir()):
+        raise InvalidArgument(f"{target} is not empty", hint="score into a new folder")
+    target.mkdir(parents=True, exist_ok=True)
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    model_ref = ray.put(model)
+
+    @ray.remote
+    def score_one(shared: Any, path: str, out: str) -> int:
+        return score_files(shared, Path(path), Path(out), chunk_rows=chunk_rows, progress=False)
+
+    names = _output_names(files, source)
+    pending = [score_one.remote(model_ref, str(f), str(target / n)) for f, n in zip(files, names, strict=True)]
+    done = 0
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"scoring {len(files)} file(s) on Ray", total=len(pending))
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            done += sum(ray.get(ready))
+            bar.update(task, advance=len(ready))
+    return done
+
+
+def _output_names(files: list[Path], source: Path) -> list[str]:
+    """One output name per input file, unique even when two folders hold the same name."""
+    base = source if source.is_dir() else source.parent
+    return [str(f.relative_to(base).with_suffix(".parquet")).replace("/", "__") for f in files]
