@@ -71,6 +71,8 @@ _EXPORTS: dict[str, str] = {
     "log_ground_truth": "shipway.serving.fluent",
     "read_predictions": "shipway.serving.fluent",
     "traffic_profile": "shipway.serving.fluent",
+    "promote_deployment": "shipway.serving.fluent",
+    "rollback_deployment": "shipway.serving.fluent",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -112,7 +114,9 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         deploy,
         get_deployment,
         log_ground_truth,
+        promote_deployment,
         read_predictions,
+        rollback_deployment,
         traffic_profile,
     )
     from shipway.stats import DriftDetector, detect_drift

@@ -117,10 +117,10 @@ def test_canary_shadow_blue_green_and_rollback_without_a_restart(
     assert client.get("/v1/status").json()["deployments"][0]["loaded"] == [1, 2], "green is warm"
     from shipway.serving.fluent import _deployments
 
-    _deployments().promote("live")
+    sw.promote_deployment("live")
     server.state.refresh()
     assert set(_versions(client, churn, 20)) == {2}
-    _deployments().rollback("live", reason="regression")
+    sw.rollback_deployment("live", reason="regression")
     server.state.refresh()
     assert set(_versions(client, churn, 20)) == {1}
     actions = [e.action for e in _deployments().history("live")]
@@ -209,6 +209,12 @@ def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) ->
     assert len(labels) == 6 and set(labels["request_id"].dropna()) == set(ids)
     keys = stores_keys(sw)
     assert any("predictions/deployment=live/date=" in k and "/hour=" in k for k in keys)
+    import duckdb
+
+    root = sw.tracking.context.current().stores.artifacts.root
+    query = (f"SELECT deployment, model_version, count(*) AS n FROM read_parquet("
+             f"'{root}/predictions/**/*.parquet', hive_partitioning = true) GROUP BY ALL")  # fmt: skip
+    assert duckdb.sql(query).fetchall() == [("live", 1, 10)], "DuckDB reads the log as one table"
 
 
 def stores_keys(sw: Any) -> list[str]:

@@ -170,7 +170,12 @@ def predict(
         ..., "--output", "-o", help="Where the scores go (.parquet or .csv)."
     ),
     chunk_rows: int = typer.Option(100_000, "--chunk-rows", min=1, help="Rows scored at a time."),
-    engine: str = typer.Option("local", "--engine", help="local, or ray: one Ray task per input file."),
+    engine: str = typer.Option(
+        "local", "--engine", help="local, or ray: one Ray task per input file."
+    ),
+    log_to: str = typer.Option(
+        None, "--log-to", help="Also write the predictions to this deployment's prediction log."
+    ),
 ) -> None:
     """Score a file or folder in chunks, with bounded memory and a progress bar."""
     from shipway.serving.batch import score_files, score_with_ray
@@ -178,9 +183,16 @@ def predict(
 
     if engine not in ("local", "ray"):
         raise InvalidArgument(f"unknown engine {engine!r}", hint="use local or ray")
-    model = current().registry.load(model_uri)
-    score = score_with_ray if engine == "ray" else score_files
-    rows = score(model, input_path, output_path, chunk_rows=chunk_rows)
+    ctx = current()
+    model = ctx.registry.load(model_uri)
+    if engine == "ray":
+        if log_to:
+            raise InvalidArgument("--log-to works with the local engine")
+        rows = score_with_ray(model, input_path, output_path, chunk_rows=chunk_rows)
+    elif log_to:
+        rows = _score_and_log(ctx, model, model_uri, input_path, output_path, chunk_rows, log_to)
+    else:
+        rows = score_files(model, input_path, output_path, chunk_rows=chunk_rows)
     console.print(f"scored {rows:,} rows with {model_uri} into {output_path}")
 
 
@@ -205,3 +217,38 @@ def package(
     console.print(
         f"  try it: cd {folder} && pip install -r requirements.txt && SHIPWAY_HOME=store shipway serve ..."
     )
+
+
+def _score_and_log(ctx: Any, model: Any, uri: str, source: Path, target: Path, chunk_rows: int,
+                   deployment: str) -> int:  # fmt: skip
+    """Batch scoring whose predictions also land in a deployment's prediction log."""
+    import time
+    import uuid
+
+    import numpy as np
+
+    from shipway.serving.batch import score_files
+    from shipway.serving.prediction_log import Logged, PredictionLog
+    from shipway.serving.profiles import ProfileWriter
+    from shipway.serving.server import reference_profiles
+
+    if not uri.startswith("models:/"):
+        raise InvalidArgument("--log-to needs a registered model (models:/NAME/VERSION or @STAGE)")
+    version = ctx.registry.resolve(uri).version
+    deployments = _deployments()
+    deployments.get(deployment)
+    artifacts = ctx.stores.artifacts
+    log = PredictionLog(artifacts, max_pending=10**9,  # batch: wait for the writer, drop nothing
+                        profiles=ProfileWriter(artifacts, reference_profiles(deployments)))  # fmt: skip
+    batch_id = f"batch-{uuid.uuid4().hex[:12]}"
+
+    def on_chunk(prepared: Any, predictions: Any) -> None:
+        outputs = np.asarray(predictions).tolist()
+        log.append_predictions(deployment, Logged(batch_id, time.time(), [version] * len(outputs),
+                                                  0.0, prepared.reset_index(drop=True), outputs))  # fmt: skip
+        log.flush()
+
+    try:
+        return score_files(model, source, target, chunk_rows=chunk_rows, on_chunk=on_chunk)
+    finally:
+        log.close()

@@ -284,9 +284,11 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
     def counted(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
             arrival = Arrival()
+            metrics.in_flight.inc()
             try:
                 return await handler(request, arrival)  # type: ignore[no-any-return]
             finally:
+                metrics.in_flight.dec()
                 arrival.close()
 
         return endpoint

@@ -8,7 +8,7 @@ the input's columns and a ``prediction`` column, and lands under its name only w
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,18 @@ def _chunks(files: list[Path], chunk_rows: int) -> Iterator[Any]:
 
 
 def score_files(
-    model: Any, source: Path, target: Path, *, chunk_rows: int = 100_000, progress: bool = True
+    model: Any,
+    source: Path,
+    target: Path,
+    *,
+    chunk_rows: int = 100_000,
+    progress: bool = True,
+    on_chunk: Callable[[Any, Any], None] | None = None,
 ) -> int:
-    """Score every row of ``source`` into ``target``; returns the number of rows."""
+    """Score every row of ``source`` into ``target``; returns the number of rows.
+
+    ``on_chunk(validated_inputs, predictions)`` sees each chunk (to log it, for example).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
     from rich.progress import Progress
@@ -75,7 +84,11 @@ def score_files(
         with Progress(transient=True, disable=not progress) as bar:
             task = bar.add_task(f"scoring {source.name}", total=total)
             for chunk in _chunks(files, chunk_rows):
-                scored = chunk.assign(prediction=_flat(model.predict(chunk)))
+                prepared = model.prepare(chunk)
+                predictions = model.predict_prepared(prepared)
+                scored = chunk.assign(prediction=_flat(predictions))
+                if on_chunk is not None:
+                    on_chunk(prepared, predictions)
                 if target.suffix == ".csv":
                     scored.to_csv(partial, mode="a" if done else "w", header=not done, index=False)
                 else:
@@ -135,7 +148,10 @@ def score_with_ray(model: Any, source: Path, target: Path, *, chunk_rows: int = 
         return score_files(shared, Path(path), Path(out), chunk_rows=chunk_rows, progress=False)
 
     names = _output_names(files, source)
-    pending = [score_one.remote(model_ref, str(f), str(target / n)) for f, n in zip(files, names, strict=True)]
+    pending = [
+        score_one.remote(model_ref, str(f), str(target / n))
+        for f, n in zip(files, names, strict=True)
+    ]
     done = 0
     with Progress(transient=True) as bar:
         task = bar.add_task(f"scoring {len(files)} file(s) on Ray", total=len(pending))

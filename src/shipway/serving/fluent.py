@@ -46,6 +46,16 @@ def get_deployment(name: str) -> Deployment:
     return _deployments().get(name)
 
 
+def promote_deployment(name: str, reason: str = "") -> Deployment:
+    """The candidate becomes the stable version and takes all the traffic (audited)."""
+    return _deployments().promote(name, reason)
+
+
+def rollback_deployment(name: str, reason: str = "") -> Deployment:
+    """Drop the candidate, or return to the version before the last promotion (audited)."""
+    return _deployments().rollback(name, reason)
+
+
 def log_ground_truth(deployment: str, labels: Any) -> int:
     """Record true labels for earlier predictions, by ``request_id`` (or a ``key`` column).
 
