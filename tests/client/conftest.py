@@ -82,8 +82,6 @@ def start_server_process(tmp_path: Path) -> tuple[Any, str]:
     import subprocess
     import sys
 
-    import httpx
-
     port = free_port()
     env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "server-home")}
     env.pop("SHIPWAY_TRACKING_URI", None)
@@ -92,15 +90,23 @@ def start_server_process(tmp_path: Path) -> tuple[Any, str]:
         env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    wait_until_ready(f"{url}/health/ready", process)
+    return process, url
+
+
+def wait_until_ready(url: str, process: Any, limit: float = 120) -> None:
+    """Poll ``url`` until it answers 200; fail at once if ``process`` dies."""
+    import httpx
+
+    deadline = time.monotonic() + limit
     while True:  # readiness, not timing: the deadline bounds a broken start
         try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return process, url
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
         except httpx.TransportError:
             pass
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        assert time.monotonic() < deadline, "the server did not start"
+        assert time.monotonic() < deadline, f"{url} did not become ready"
         time.sleep(0.05)
 
 

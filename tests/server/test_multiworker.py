@@ -7,11 +7,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+
+from tests.client.conftest import wait_until_ready
 
 
 def _free_port() -> int:
@@ -45,19 +46,7 @@ def test_two_workers_two_servers_one_postgres_store(postgres_url: str, tmp_path:
     ]
     try:
         for port, server in zip(ports, servers, strict=True):
-            deadline = time.monotonic() + 90
-            while True:  # poll until ready; the deadline only bounds a broken start
-                try:
-                    if (
-                        httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code
-                        == 200
-                    ):
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-                assert time.monotonic() < deadline, "a server did not start"
-                time.sleep(0.1)
+            wait_until_ready(f"http://127.0.0.1:{port}/health/ready", server, limit=90)
         bases = [f"http://127.0.0.1:{p}/api/v1" for p in ports]
         run_ids = [
             httpx.post(

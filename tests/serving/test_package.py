@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.client.conftest import free_port
+from tests.client.conftest import free_port, wait_until_ready
 
 
 def test_a_bundle_installs_in_a_fresh_venv_and_serves(sw: Any, churn: Any, tmp_path: Path) -> None:
@@ -51,16 +50,7 @@ def test_a_bundle_installs_in_a_fresh_venv_and_serves(sw: Any, churn: Any, tmp_p
                               cwd=bundle, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:  # readiness, not timing: the deadline bounds a broken start
-            try:
-                if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            assert time.monotonic() < deadline, "the bundle's server did not start"
-            time.sleep(0.1)
+        wait_until_ready(f"{url}/v2/health/ready", server)
         answer = httpx.post(f"{url}/v1/models/churn/predict", json=churn.head(3).to_dict("records"))
         assert answer.status_code == 200 and answer.json()["predictions"] == [1, 1, 1], (
             "version 2's answers"

@@ -14,7 +14,7 @@ import httpx
 import pandas as pd
 
 from tests.cli.conftest import cli  # noqa: F401 - the fixture
-from tests.client.conftest import free_port
+from tests.client.conftest import free_port, wait_until_ready
 
 
 def _register_two(sw: Any) -> pd.DataFrame:
@@ -97,19 +97,6 @@ def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # no
     )
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
-    while True:  # readiness, not timing: the deadline bounds a broken start
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        assert time.monotonic() < deadline, "the model server did not start"
-        time.sleep(0.05)
-
-
 def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> None:
     import shipway as sw
     from shipway.tracking import context
@@ -128,7 +115,7 @@ def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> No
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(url, process)
+            wait_until_ready(f"{url}/v2/health/ready", process)
             record = frame.head(1).to_dict("records")
             first = httpx.post(f"{url}/v1/models/churn/predict", json=record)
             assert first.status_code == 200 and first.headers["x-model-version"] == "1"
