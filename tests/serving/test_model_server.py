@@ -204,6 +204,7 @@ def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) ->
     assert len(logged) == 10 and sorted(set(logged["request_id"])) == sorted(ids)
     assert set(logged["model_version"]) == {1} and set(logged["shadow_version"]) == {2}
     assert set(logged["output"]) == {0} and set(logged["shadow_output"]) == {1}
+    assert set(logged["score"]) == {1.0}, "the confidence: these one-class dummies are sure"
     assert {"input.customer_id", "input.spend", "input.plan", "latency_ms"} <= set(logged.columns)
     labels = sw.read_predictions("live", kind="ground_truth")
     assert len(labels) == 6 and set(labels["request_id"].dropna()) == set(ids)

@@ -241,11 +241,12 @@ def _score_and_log(ctx: Any, model: Any, uri: str, source: Path, target: Path, c
     log = PredictionLog(artifacts, max_pending=10**9,  # batch: wait for the writer, drop nothing
                         profiles=ProfileWriter(artifacts, reference_profiles(deployments)))  # fmt: skip
     batch_id = f"batch-{uuid.uuid4().hex[:12]}"
+    scorer = model.score_prepared if hasattr(model.raw, "predict_proba") else None
 
     def on_chunk(prepared: Any, predictions: Any) -> None:
         outputs = np.asarray(predictions).tolist()
-        log.append_predictions(deployment, Logged(batch_id, time.time(), [version] * len(outputs),
-                                                  0.0, prepared.reset_index(drop=True), outputs))  # fmt: skip
+        log.append_predictions(deployment, Logged(batch_id, time.time(), [version] * len(outputs), 0.0,
+                                                  prepared.reset_index(drop=True), outputs, scorer=scorer))  # fmt: skip
         log.flush()
 
     try:

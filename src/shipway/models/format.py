@@ -208,6 +208,18 @@ class LoadedModel:
         """Predict a frame that :meth:`prepare` already checked (the serving hot path)."""
         return _predict_raw(self.flavor, self.raw, frame, self.context)
 
+    def score_prepared(self, frame: Any) -> Any:
+        """The classifier's confidence per row: P(positive) for two classes, else the top
+        class's probability. None for models without ``predict_proba``."""
+        import numpy as np
+
+        if not hasattr(self.raw, "predict_proba"):
+            return None
+        proba = np.asarray(self.raw.predict_proba(frame))
+        if proba.ndim != 2:
+            return None
+        return proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1)
+
     def predict_proba(self, data: Any) -> Any:
         if not hasattr(self.raw, "predict_proba"):
             raise InvalidArgument(f"a {type(self.raw).__name__} does not predict probabilities")

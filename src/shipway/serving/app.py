@@ -193,14 +193,14 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
                 metrics.shadow_errors.labels(served.deployment.name, str(shadow.version)).inc()
         _log_rows(served.deployment.name, prepared, codecs.predictions_list(outputs),
                   [chosen.version] * len(prepared), request_id, elapsed,
-                  shadow.version if shadow else None, shadow_outputs)  # fmt: skip
+                  shadow.version if shadow else None, shadow_outputs, chosen.scorer)  # fmt: skip
 
     def _log_rows(name: str, prepared: Any, outputs: list[Any], versions: list[int], request_id: str,
                   elapsed: float, shadow_version: int | None = None,
-                  shadow_outputs: list[Any] | None = None) -> None:  # fmt: skip
+                  shadow_outputs: list[Any] | None = None, scorer: Any = None) -> None:  # fmt: skip
         if log is not None:  # a tuple now; the writer builds the table once a second
             log.append_predictions(name, Logged(request_id, time.time(), versions, elapsed * 1e3,
-                                                prepared, outputs, shadow_version, shadow_outputs))  # fmt: skip
+                                                prepared, outputs, shadow_version, shadow_outputs, scorer))  # fmt: skip
 
     def answer(
         body: dict[str, Any], chosen: Loaded, request_id: str, task: BackgroundTask | None

@@ -48,6 +48,7 @@ class Logged:
     outputs: list[Any]
     shadow_version: int | None = None
     shadow_outputs: list[Any] | None = None
+    scorer: Any = None  # frame -> confidence per row (a classifier's); run in bulk by the writer
 
 
 def cell(value: Any) -> Any:
@@ -55,6 +56,32 @@ def cell(value: Any) -> Any:
     if isinstance(value, bool | int | float | str) or value is None:
         return value
     return json.dumps(value, default=str)
+
+
+def _scores(logged: list[Logged], sizes: list[int]) -> Any:
+    """Each row's classifier confidence: one ``predict_proba`` call per model, not per request."""
+    import numpy as np
+    import pandas as pd
+
+    scores = np.full(sum(sizes), np.nan)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    by_scorer: dict[int, list[int]] = {}
+    for index, item in enumerate(logged):
+        if item.scorer is not None:
+            by_scorer.setdefault(id(item.scorer), []).append(index)
+    for indices in by_scorer.values():
+        scorer = logged[indices[0]].scorer
+        try:
+            found = scorer(pd.concat([logged[i].inputs for i in indices], ignore_index=True))
+        except Exception:  # a score is a nicety; the prediction is logged regardless
+            continue
+        if found is None:
+            continue
+        offset = 0
+        for i in indices:
+            scores[starts[i] : starts[i] + sizes[i]] = found[offset : offset + sizes[i]]
+            offset += sizes[i]
+    return scores
 
 
 def predictions_table(logged: list[Logged]) -> Any:
@@ -73,6 +100,8 @@ def predictions_table(logged: list[Logged]) -> Any:
     })  # fmt: skip
     table = pd.concat([table, inputs], axis=1)
     table["output"] = [cell(o) for item in logged for o in item.outputs]
+    if any(item.scorer is not None for item in logged):
+        table["score"] = _scores(logged, sizes)
     if any(item.shadow_version is not None for item in logged):
         table["shadow_version"] = np.repeat(
             [item.shadow_version if item.shadow_version is not None else -1 for item in logged],

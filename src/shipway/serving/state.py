@@ -11,6 +11,7 @@ version, and the failure shows in ``status()``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ class Loaded:
     version: int
     model: Any  # a LoadedModel
     columns: list[str] | None
+
+    @functools.cached_property
+    def scorer(self) -> Any:  # cached: the log groups rows by scorer to score them in bulk
+        """Confidence per row for the prediction log, when the model is a classifier."""
+        return self.model.score_prepared if hasattr(self.model.raw, "predict_proba") else None
 
 
 @dataclass(frozen=True)
