@@ -104,5 +104,6 @@ def sw(settings: Settings) -> Iterator[Any]:
 
     context._current = context.Context(settings)
     yield shipway
-    context._current.close()
+    if context._current is not None:  # the cli fixture may have replaced it
+        context._current.close()
     context._current = None

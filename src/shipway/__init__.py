@@ -73,6 +73,8 @@ _EXPORTS: dict[str, str] = {
     "traffic_profile": "shipway.serving.fluent",
     "promote_deployment": "shipway.serving.fluent",
     "rollback_deployment": "shipway.serving.fluent",
+    # monitoring
+    "monitor": "shipway.monitoring.fluent",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -99,6 +101,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from shipway.data.validation import validate
     from shipway.errors import ShipwayError
     from shipway.models import PythonModel, infer_signature
+    from shipway.monitoring.fluent import monitor
     from shipway.registry.fluent import (
         approve,
         get_model_version,

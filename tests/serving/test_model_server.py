@@ -288,3 +288,21 @@ def test_live_traffic_is_profiled_against_the_training_reference(sw: Any, serve:
     assert distance > 0.5, "a 2-sigma shift is plain in the profiles alone"
     assert sw.traffic_profile("live", version=7) is None
     assert sw.traffic_profile("live", start=0, end=1) is None
+
+
+def test_input_the_model_refuses_is_a_422_not_a_500(sw: Any, serve: Any) -> None:
+    import pandas as pd
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    train = pd.DataFrame({"colour": ["red", "blue"] * 10})
+    model = make_pipeline(OneHotEncoder(), DecisionTreeClassifier()).fit(train, [0, 1] * 10)
+    with sw.start_run() as run:
+        run.log_model(model, "model", input_example=train.head())
+    sw.register_model(run, "strict")
+    sw.deploy("strict", model="strict", version=1)
+    client, _ = serve("strict")
+    answer = client.post("/v1/models/strict/predict", json=[{"colour": "green"}])
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "MODEL_REFUSED_INPUT"
+    assert "green" in answer.json()["error"]["message"]

@@ -129,10 +129,17 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         prepared = chosen.model.prepare(frame)
         batcher = batcher_for(served, chosen) if pinned is None else None
         arrival.close()
-        if batcher is not None:
-            outputs = await batcher.submit(prepared)
-        else:
-            outputs = chosen.model.predict_prepared(prepared)
+        try:
+            if batcher is not None:
+                outputs = await batcher.submit(prepared)
+            else:
+                outputs = chosen.model.predict_prepared(prepared)
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+        ) as exc:  # the model refused input the signature let in
+            raise _ModelRefused(name, chosen.version, exc) from exc
         elapsed = time.perf_counter() - started
         _observe(name, chosen.version, outputs, elapsed, len(frame))
         task = BackgroundTask(
@@ -384,6 +391,17 @@ class _TooLarge(ShipwayError):
     def __init__(self) -> None:
         super().__init__(
             f"the request body is over {MAX_BODY // 2**20} MB", hint="send fewer rows per request"
+        )
+
+
+class _ModelRefused(ShipwayError):
+    code = "MODEL_REFUSED_INPUT"
+    http_status = 422
+
+    def __init__(self, name: str, version: int, exc: Exception) -> None:
+        super().__init__(
+            f"{name} version {version} could not predict this input: {exc}",
+            hint="the values passed the signature's checks, but the model does not accept them",
         )
 
 

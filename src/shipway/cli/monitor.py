@@ -1,0 +1,61 @@
+"""``shipway monitor run DEPLOYMENT``: drift, quality and performance, window by window."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from shipway.cli.common import JSON
+from shipway.cli.output import console, emit_json, table
+
+app = typer.Typer(
+    help="Monitor deployments: drift, data quality, performance.", no_args_is_help=True
+)
+
+
+def _metric(found: dict | None, name: str) -> str:  # type: ignore[type-arg]
+    if not found:
+        return ""
+    value = found.get(name)
+    if isinstance(value, dict):
+        value = value.get("value")
+    return "" if value is None else f"{value:.3f}"
+
+
+@app.command("run")
+def run(
+    deployment: str,
+    window: str = typer.Option("day", "--window", "-w", help="hour, day, or a number of rows."),
+    label: str = typer.Option(
+        None, "--label", help="The label column of the training data (enables CBPE)."
+    ),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the reports as JSON here."),
+    as_json: bool = JSON,
+) -> None:
+    """Evaluate every window of a deployment's traffic against its training data."""
+    from shipway.monitoring.fluent import monitor
+
+    with console.status(f"monitoring {deployment}"):
+        reports = monitor(deployment, window=window, label=label)
+    if out is not None:
+        out.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+    if as_json:
+        emit_json([r.to_dict() for r in reports])
+        return
+    metric = (
+        "mae" if reports and reports[0].realised and "mae" in reports[0].realised else "accuracy"
+    )
+    rows = []
+    for r in reports:
+        issues = [f"{k}: {', '.join(v)}" for k, v in r.quality.items() if v]
+        rows.append((
+            r.window, r.rows, ",".join(map(str, r.versions)), f"{r.label_coverage:.0%}",
+            ", ".join(r.data_drift["drifted_columns"]) or "-",
+            "yes" if r.prediction_drift["drifted"] else "-",
+            _metric(r.realised, metric), _metric(r.estimated, metric), "; ".join(issues) or "-",
+        ))  # fmt: skip
+    table(f"{deployment}: {len(reports)} window(s)",
+          ["window", "rows", "versions", "labels", "drifted columns", "prediction drift",
+           f"{metric} (labels)", f"{metric} (estimated)", "quality"], rows)  # fmt: skip

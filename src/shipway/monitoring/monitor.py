@@ -1,0 +1,160 @@
+"""The monitors of one deployment, window by window: drift, prediction drift, data quality,
+realised performance from late labels and, for classifiers, estimated performance (CBPE).
+
+The reference is what the model was trained on: the training data recorded at registration
+(``lineage["reference"]``), scored by the model itself, so the reference predictions, and
+with a ``label`` column the calibration of CBPE, come from the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from shipway.errors import InvalidArgument
+from shipway.stats.cbpe import CBPE
+from shipway.stats.drift import DriftDetector
+from shipway.stats.performance import classification_metrics, regression_metrics
+
+
+@dataclass
+class Reference:
+    inputs: Any  # DataFrame of the model's input columns
+    predictions: Any  # the model's outputs on those rows
+    scores: Any = None  # a classifier's confidence per row
+    labels: Any = None  # the true labels, when the reference has them
+    task: str = "classification"
+
+
+@dataclass
+class WindowReport:
+    window: str
+    rows: int
+    versions: list[int]
+    label_coverage: float
+    data_drift: dict[str, Any]
+    prediction_drift: dict[str, Any]
+    quality: dict[str, Any]
+    realised: dict[str, Any] | None
+    estimated: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        import dataclasses
+
+        return dataclasses.asdict(self)
+
+
+class Monitor:
+    """Fit on a :class:`Reference`, then ``evaluate`` windows of logged traffic."""
+
+    def __init__(self, *, drift_share: float = 0.5, min_rows: int = 30) -> None:
+        self.drift_share = drift_share
+        self.min_rows = min_rows
+
+    def fit(self, reference: Reference) -> Monitor:
+        if reference.task not in ("classification", "regression"):
+            raise InvalidArgument("task is classification or regression")
+        self.reference_ = reference
+        self.columns_ = [str(c) for c in reference.inputs.columns]
+        self.data_detector_ = DriftDetector(drift_share=self.drift_share).fit(reference.inputs)
+        self.prediction_detector_ = DriftDetector().fit(_frame("prediction", reference.predictions))
+        self.cbpe_ = None
+        if (reference.task == "classification" and reference.scores is not None
+                and reference.labels is not None and _binary(reference.labels, reference.predictions)):  # fmt: skip
+            self.cbpe_ = CBPE().fit(reference.scores, reference.labels, reference.predictions)
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        numeric = [
+            c
+            for c in self.columns_
+            if is_numeric_dtype(reference.inputs[c]) and not is_bool_dtype(reference.inputs[c])
+        ]
+        self.ranges_ = {
+            c: (float(reference.inputs[c].min()), float(reference.inputs[c].max())) for c in numeric
+        }
+        self.categories_ = {
+            c: set(reference.inputs[c].dropna().astype(str))
+            for c in self.columns_
+            if c not in self.ranges_
+        }
+        return self
+
+    def evaluate(self, window: str, rows: Any) -> WindowReport:
+        inputs = rows[[f"input.{c}" for c in self.columns_ if f"input.{c}" in rows]]
+        inputs = inputs.rename(columns=lambda c: c.removeprefix("input."))
+        outputs = rows["output"]
+        labelled = rows["label"].notna() if "label" in rows else np.zeros(len(rows), dtype=bool)
+        enough = len(rows) >= self.min_rows
+        drift = self.data_detector_.score(inputs)
+        prediction = self.prediction_detector_.score(_frame("prediction", outputs)).columns[0]
+        report = WindowReport(
+            window=window, rows=len(rows),
+            versions=sorted(int(v) for v in rows["model_version"].unique()),
+            label_coverage=float(np.mean(labelled)) if len(rows) else 0.0,
+            data_drift={"dataset_drift": drift.dataset_drift and enough, "share_drifted": drift.share_drifted,
+                        "drifted_columns": drift.drifted_columns if enough else [],
+                        "scores": {c.column: c.score for c in drift.columns}},
+            prediction_drift={"drifted": prediction.drifted and enough, "method": prediction.method,
+                              "score": prediction.score},
+            quality=self._quality(inputs),
+            realised=self._realised(rows[labelled]) if np.any(labelled) else None,
+        )  # fmt: skip
+        if self.cbpe_ is not None and "score" in rows and rows["score"].notna().any():
+            scored = rows[rows["score"].notna()]
+            report.estimated = self.cbpe_.estimate(
+                scored["score"].to_numpy(), _as_binary(scored["output"])
+            )
+        if not enough:
+            report.extra["note"] = f"fewer than {self.min_rows} rows: drift is not judged"
+        return report
+
+    def _realised(self, rows: Any) -> dict[str, Any]:
+        if self.reference_.task == "regression":
+            return regression_metrics(rows["label"].astype(float), rows["output"].astype(float))
+        scores = rows["score"] if "score" in rows and rows["score"].notna().all() else None
+        return classification_metrics(_as_binary(rows["label"]), _as_binary(rows["output"]), scores)
+
+    def _quality(self, inputs: Any) -> dict[str, Any]:
+        missing = {
+            c: float(inputs[c].isna().mean()) for c in inputs.columns if inputs[c].isna().any()
+        }
+        out_of_range = {}
+        for c, (low, high) in self.ranges_.items():
+            if c in inputs:
+                values = inputs[c].astype(float)
+                share = float(((values < low) | (values > high)).mean())
+                if share:
+                    out_of_range[c] = share
+        unseen = {}
+        for c, known in self.categories_.items():
+            if c in inputs:
+                new = inputs[c].dropna().astype(str)
+                share = float((~new.isin(known)).mean()) if len(new) else 0.0
+                if share:
+                    unseen[c] = share
+        absent = [c for c in self.columns_ if c not in inputs.columns]
+        return {"missing": missing, "out_of_range": out_of_range, "unseen_categories": unseen,
+                "absent_columns": absent}  # fmt: skip
+
+
+def _frame(name: str, values: Any) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({name: np.asarray(values)})
+
+
+def _as_binary(values: Any) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind == "b":
+        return array.astype(float)
+    if array.dtype.kind in "iuf":
+        return array.astype(float)
+    mapped = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
+    return np.array([mapped.get(str(v).lower(), np.nan) for v in array])
+
+
+def _binary(*arrays: Any) -> bool:
+    return all(np.isin(_as_binary(a)[~np.isnan(_as_binary(a))], (0, 1)).all() for a in arrays)

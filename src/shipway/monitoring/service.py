@@ -1,0 +1,47 @@
+"""Monitor a deployment: its reference from the registry, its traffic from the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.errors import InvalidArgument
+from shipway.monitoring.monitor import Monitor, Reference, WindowReport
+from shipway.monitoring.traffic import load_traffic, windows
+
+REFERENCE_ROWS = 50_000  # a larger training set is sampled: drift tests need no more
+
+
+def reference_for(deployments: Any, deployment: str, *, version: int | None = None,
+                  label: str | None = None) -> Reference:  # fmt: skip
+    """The training data of the deployment's stable version (or ``version``), scored by the model."""
+    from shipway.data.versions import DatasetRegistry
+
+    found = deployments.get(deployment)
+    registry = deployments.registry
+    chosen = registry.get_version(found.model, version or found.stable)
+    ref = chosen.lineage.get("reference")
+    if not ref:
+        raise InvalidArgument(
+            f"{found.model} version {chosen.version} recorded no training data to monitor against",
+            hint="log it in the training run with sw.log_dataset(name, train_df, role='train')",
+        )
+    frame = DatasetRegistry(registry.tracking).load(f"{ref['dataset']}@{ref['version']}")
+    if len(frame) > REFERENCE_ROWS:
+        frame = frame.sample(REFERENCE_ROWS, random_state=0)
+    if label is not None and label not in frame.columns:
+        raise InvalidArgument(f"the training data has no column {label!r}",
+                              hint=f"its columns: {', '.join(map(str, frame.columns))}")  # fmt: skip
+    model = registry.load(chosen.uri)
+    inputs = model.prepare(frame)
+    scores = model.score_prepared(inputs)
+    task = "classification" if scores is not None else "regression"
+    return Reference(inputs, model.predict_prepared(inputs), scores,
+                     frame[label].to_numpy() if label else None, task)  # fmt: skip
+
+
+def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: str | int = "day",
+                 label: str | None = None) -> list[WindowReport]:  # fmt: skip
+    """Every window of a deployment's logged traffic, evaluated against its reference."""
+    monitor = Monitor().fit(reference_for(deployments, deployment, label=label))
+    traffic = load_traffic(artifacts, deployment)
+    return [monitor.evaluate(name, rows) for name, rows in windows(traffic, window)]

@@ -1,0 +1,92 @@
+"""A deployment's logged traffic with its late labels joined: one row per prediction.
+
+Labels join by request id, or by a user key (``{"customer_id": 7}``) matched against the
+logged inputs; when a row gets several labels, the latest wins.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, read_log
+
+
+def load_traffic(artifacts: Any, deployment: str) -> Any:
+    """Predictions (``timestamp``, ``model_version``, ``input.*``, ``output``, ``score``) with
+    ``label`` and ``label_time`` where a label arrived (NaN elsewhere)."""
+    import numpy as np
+
+    predictions = read_log(artifacts, PREDICTIONS, deployment)
+    if predictions.empty:
+        return predictions
+    predictions = predictions.sort_values(["timestamp", "request_id", "row"], ignore_index=True)
+    predictions["label"] = np.nan
+    predictions["label_time"] = np.nan
+    truth = read_log(artifacts, GROUND_TRUTH, deployment)
+    if truth.empty:
+        return predictions
+    truth = truth.sort_values("timestamp")
+    labels = predictions["label"].astype(object)
+    times = predictions["label_time"].to_numpy(copy=True)
+    by_id = truth.dropna(subset=["request_id"]).drop_duplicates("request_id", keep="last")
+    if len(by_id):
+        found = predictions["request_id"].map(
+            dict(zip(by_id["request_id"], by_id["label"], strict=True))
+        )
+        when = predictions["request_id"].map(
+            dict(zip(by_id["request_id"], by_id["timestamp"], strict=True))
+        )
+        hit = found.notna().to_numpy()
+        labels[hit], times[hit] = found[hit], when[hit]
+    keyed = truth.dropna(subset=["key"]) if "key" in truth else truth.iloc[:0]
+    for columns, group in _by_key_columns(keyed):
+        present = [f"input.{c}" for c in columns]
+        if not all(c in predictions for c in present):
+            continue
+        row_keys = [json.dumps(dict(zip(columns, values, strict=True)), sort_keys=True, default=_plain)
+                    for values in predictions[present].itertuples(index=False, name=None)]  # fmt: skip
+        latest = group.drop_duplicates("key", keep="last")
+        mapping = dict(
+            zip(latest["key"], zip(latest["label"], latest["timestamp"], strict=True), strict=True)
+        )
+        for i, key in enumerate(row_keys):
+            if key in mapping:
+                labels[i], times[i] = mapping[key]
+    predictions["label"] = labels.infer_objects()
+    predictions["label_time"] = times
+    return predictions
+
+
+def _by_key_columns(keyed: Any) -> list[tuple[list[str], Any]]:
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, key in zip(keyed.index, keyed["key"], strict=True):
+        groups.setdefault(tuple(sorted(json.loads(key))), []).append(index)
+    return [(list(cols), keyed.loc[rows]) for cols, rows in groups.items()]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def windows(traffic: Any, every: str | int) -> list[tuple[str, Any]]:
+    """``(label, rows)`` per window: ``"hour"``, ``"day"``, or a fixed number of rows."""
+    import pandas as pd
+
+    from shipway.errors import InvalidArgument
+
+    if traffic.empty:
+        return []
+    if isinstance(every, int) or str(every).isdigit():
+        size = int(every)
+        if size < 1:
+            raise InvalidArgument("a window has at least one row")
+        return [(f"rows {start}-{min(start + size, len(traffic)) - 1}", traffic.iloc[start : start + size])
+                for start in range(0, len(traffic), size)]  # fmt: skip
+    if every not in ("hour", "day"):
+        raise InvalidArgument(f"unknown window {every!r}", hint="use hour, day or a number of rows")
+    stamps = pd.to_datetime(traffic["timestamp"], unit="s", utc=True).dt.floor(
+        "h" if every == "hour" else "D"
+    )
+    fmt = "%Y-%m-%d %H:00" if every == "hour" else "%Y-%m-%d"
+    return [(start.strftime(fmt), rows) for start, rows in traffic.groupby(stamps, sort=True)]
