@@ -19,7 +19,7 @@ EXPECTED = {
     "PythonModel", "infer_signature", "register_model", "load_model", "get_model_version", "promote", "approve",
     "set_alias", "set_policy", "rollback", "model_history", "get_dataset", "load_dataset", "detect_drift", "DriftDetector", "drift_report", "infer_schema", "validate", "Schema",
     "deploy", "get_deployment", "log_ground_truth", "read_predictions", "traffic_profile",
-    "promote_deployment", "rollback_deployment", "monitor",
+    "promote_deployment", "rollback_deployment", "monitor", "alerts", "AlertRule",
 }  # fmt: skip
 
 

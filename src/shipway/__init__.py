@@ -75,6 +75,8 @@ _EXPORTS: dict[str, str] = {
     "rollback_deployment": "shipway.serving.fluent",
     # monitoring
     "monitor": "shipway.monitoring.fluent",
+    "alerts": "shipway.monitoring.fluent",
+    "AlertRule": "shipway.monitoring.rules",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -101,7 +103,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from shipway.data.validation import validate
     from shipway.errors import ShipwayError
     from shipway.models import PythonModel, infer_signature
-    from shipway.monitoring.fluent import monitor
+    from shipway.monitoring.fluent import alerts, monitor
+    from shipway.monitoring.rules import AlertRule
     from shipway.registry.fluent import (
         approve,
         get_model_version,

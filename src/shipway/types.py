@@ -171,6 +171,24 @@ class Deployment:
     updated_by: str = ""
 
 
+@dataclass(frozen=True)
+class Alert:
+    alert_id: int
+    rule: str
+    deployment: str
+    severity: str
+    status: str  # open, acknowledged, resolved
+    metric: str
+    value: float | None
+    threshold: float
+    window: str
+    evidence: dict[str, Any]
+    opened_at: float
+    updated_at: float
+    resolved_at: float | None = None
+    acknowledged_by: str | None = None
+
+
 def from_plain(cls: type[Any], data: Any) -> Any:
     """Rebuild a record from its JSON form (the inverse of the server's ``plain``)."""
     import dataclasses

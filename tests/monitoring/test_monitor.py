@@ -121,3 +121,54 @@ def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any) -> None:
     ] > 0.5
     out = cli("monitor", "run", "nope", code=1)
     assert "no deployment 'nope'" in out and "Traceback" not in out
+
+
+def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, cli: Any) -> None:  # noqa: F811
+    import json
+
+    rng, client, server = served
+    sw.register_model(sw.get_model_version("churn", 1).source, "churn")  # version 2, the same model
+    sw.deploy(
+        "live", model="churn", version=2
+    )  # so the rollback action has version 1 to go back to
+    server.state.refresh()
+    for shift in (0.0, 2.0, 2.0, 0.0):
+        for _, row in _world(rng, 400, shift=shift).iterrows():
+            client.post("/v1/models/live/predict", json=[{"x": row["x"], "colour": row["colour"]}])
+    server.log.flush()
+    delivered = tmp_path / "delivered.jsonl"
+    rules = [
+        sw.AlertRule("inputs drifted", "data_drift.share_drifted", ">=", 0.5, min_rows=100, severity="critical",
+                     sinks=("log", f"command:sh -c 'cat >> {delivered}; echo >> {delivered}'",
+                            "webhook:http://127.0.0.1:9/unreachable")),
+        sw.AlertRule("predictions moved", "prediction_drift.drifted", ">=", 1, min_rows=100, action="rollback"),
+    ]  # fmt: skip
+    sw.monitor("live", window=400, rules=rules, replay=True)
+    history = sw.alerts(deployment="live", include_resolved=True)
+    drift = [a for a in history if a.rule == "inputs drifted"]
+    assert len(drift) == 1, "it fired once and stayed open through the second drifted window"
+    assert drift[0].status == "resolved" and drift[0].window == "rows 800-1199", (
+        "its last breached window"
+    )
+    assert drift[0].evidence["data_drift"]["drifted_columns"] == ["x"]
+    events = [json.loads(line) for line in delivered.read_text().splitlines() if line.strip()]
+    assert [e["event"] for e in events] == ["fired", "resolved"] and "inputs drifted" in events[0][
+        "text"
+    ]
+    assert "rollback" in [e.action for e in sw.serving.fluent._deployments().history("live")]
+    assert sw.get_deployment("live").stable == 1, (
+        "the critical prediction drift rolled the deployment back"
+    )
+    sw.monitor("live", window=400, rules=rules)  # live: only the newest (calm) window is judged
+    assert len(sw.alerts(deployment="live", include_resolved=True)) == len(history), (
+        "nothing new fires"
+    )
+    open_alerts = sw.alerts(deployment="live")
+    for alert in open_alerts:
+        assert f"alert {alert.alert_id} acknowledged" in cli("alerts", "ack", str(alert.alert_id))
+        assert f"alert {alert.alert_id} resolved" in cli("alerts", "resolve", str(alert.alert_id))
+    assert "already resolved" in cli("alerts", "resolve", str(drift[0].alert_id), code=1)
+    listed = json.loads(cli("alerts", "list", "--all", "--json"))
+    assert "inputs drifted" in {a["rule"] for a in listed}
+    assert json.loads(cli("alerts", "list", "--json")) == [], "none left open"
+    assert "no alert 999" in cli("alerts", "ack", "999", code=1)

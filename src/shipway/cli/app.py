@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import typer
 
-from shipway.cli import artifacts, data, deploy, experiments, models, monitor, runs, tokens
+from shipway.cli import alerts, artifacts, data, deploy, experiments, models, monitor, runs, tokens
 from shipway.cli.output import console, errors
 from shipway.cli.server import server
 from shipway.errors import ShipwayError
@@ -26,6 +26,7 @@ app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(data.app, name="data")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(alerts.app, name="alerts")
 app.command("drift")(data.drift)
 app.command("server")(server)
 app.command("deploy")(deploy.deploy)

@@ -8,17 +8,49 @@ from shipway.monitoring.service import run_monitors
 from shipway.tracking.context import current
 
 
-def monitor(deployment: str, *, window: str | int = "day", label: str | None = None) -> list[Any]:
+def monitor(
+    deployment: str,
+    *,
+    window: str | int = "day",
+    label: str | None = None,
+    rules: list[Any] | None = None,
+    replay: bool = False,
+) -> list[Any]:
     """Evaluate every window (``"hour"``, ``"day"`` or a number of rows) of a deployment's
     logged traffic against the data its model was trained on.
 
     Each report has rows, versions, label coverage, data drift per column, prediction drift,
     data quality, realised performance where labels arrived and, for classifiers whose
     training data has a ``label`` column, CBPE's estimate without labels.
+
+    Alert ``rules`` (default: ``[[alerts]]`` in shipway.toml) judge the newest window, or every
+    window in order with ``replay=True``; alerts are stored (``sw.alerts()``).
     """
+    from shipway.monitoring.alerting import AlertManager
+    from shipway.monitoring.rules import load_rules
     from shipway.registry.service import Registry
     from shipway.serving.deployments import Deployments
+    from shipway.store.alert_store import AlertStore
 
     ctx = current()
-    return run_monitors(Deployments(Registry(ctx.tracking)), ctx.stores.artifacts, deployment,
-                        window=window, label=label)  # fmt: skip
+    deployments = Deployments(Registry(ctx.tracking))
+    reports = run_monitors(
+        deployments, ctx.stores.artifacts, deployment, window=window, label=label
+    )
+    chosen = load_rules(ctx.settings.config_file) if rules is None else rules
+    if chosen and reports:
+        manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen)
+        try:
+            manager.process(deployment, reports, replay=replay)
+        finally:
+            manager.close()
+    return reports
+
+
+def alerts(*, deployment: str | None = None, include_resolved: bool = False) -> list[Any]:
+    """Open (and acknowledged) alerts, newest first; all of them with ``include_resolved``."""
+    from shipway.store.alert_store import AlertStore
+
+    return AlertStore(current().stores.db).list(
+        include_resolved=include_resolved, deployment=deployment
+    )

@@ -88,8 +88,10 @@ class Monitor:
         outputs = rows["output"]
         labelled = rows["label"].notna() if "label" in rows else np.zeros(len(rows), dtype=bool)
         enough = len(rows) >= self.min_rows
-        drift = self.data_detector_.score(inputs)
-        prediction = self.prediction_detector_.score(_frame("prediction", outputs)).columns[0]
+        drift = self._judged(self.data_detector_.score(inputs))
+        prediction = self._judged(
+            self.prediction_detector_.score(_frame("prediction", outputs))
+        ).columns[0]
         report = WindowReport(
             window=window, rows=len(rows),
             versions=sorted(int(v) for v in rows["model_version"].unique()),
@@ -110,6 +112,40 @@ class Monitor:
         if not enough:
             report.extra["note"] = f"fewer than {self.min_rows} rows: drift is not judged"
         return report
+
+    def _judged(self, result: Any) -> Any:
+        """Raise each distance threshold to this window's noise floor.
+
+        A distance between two samples of one distribution is not zero: it shrinks like
+        sqrt(1/n_reference + 1/n_window). With windows of a few hundred rows the fixed 0.1
+        threshold is inside that noise and a calm window would be flagged, so the threshold
+        here is at least the 99th percentile of the no-drift distance (measured by simulation).
+        """
+        import dataclasses
+
+        columns = []
+        for c in result.columns:
+            if (
+                c.score is None
+                or c.method not in ("wasserstein", "jensenshannon")
+                or not c.n_current
+            ):
+                columns.append(c)
+                continue
+            spread = np.sqrt(1 / c.n_current + 1 / max(c.n_reference, 1))
+            if c.method == "wasserstein":
+                floor = 3.0 * spread
+            else:
+                k = len(self.categories_.get(c.column, ())) + 1 or 2
+                floor = (0.5 * np.sqrt(k) + 0.4) * spread
+            threshold = max(c.threshold or 0.0, float(floor))
+            columns.append(
+                dataclasses.replace(c, threshold=threshold, drifted=c.score >= threshold)
+            )
+        drifted = sum(c.drifted for c in columns)
+        share = drifted / len(columns) if columns else 0.0
+        return dataclasses.replace(result, columns=columns, n_drifted=drifted, share_drifted=share,
+                                   dataset_drift=share >= result.drift_share)  # fmt: skip
 
     def _realised(self, rows: Any) -> dict[str, Any]:
         if self.reference_.task == "regression":

@@ -250,6 +250,28 @@ deployments = sa.Table(
 )
 
 
+# Alerts raised by monitoring: open until their condition clears or a person resolves them.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("alert_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(250), nullable=False),
+    sa.Column("deployment", sa.String(250), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open, acknowledged, resolved
+    sa.Column("metric", sa.String(250), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("window", sa.String(64), nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("opened_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("resolved_at", sa.Float),
+    sa.Column("acknowledged_by", sa.String(250)),
+    sa.Index("ix_alerts_open", "deployment", "rule", "status"),
+)
+
+
 def append_only_ddl(dialect: str) -> list[str]:
     """Triggers that make the audit log append-only in the database itself."""
     if dialect == "sqlite":

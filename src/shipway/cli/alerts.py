@@ -1,0 +1,49 @@
+"""``shipway alerts list|ack|resolve``."""
+
+from __future__ import annotations
+
+import typer
+
+from shipway.cli.common import JSON
+from shipway.cli.output import console, emit_json, table, when
+
+app = typer.Typer(help="Alerts raised by monitoring.", no_args_is_help=True)
+
+
+def _store() -> object:
+    from shipway.store.alert_store import AlertStore
+    from shipway.tracking.context import current
+
+    return AlertStore(current().stores.db)
+
+
+@app.command("list")
+def list_(
+    all_: bool = typer.Option(False, "--all", help="Resolved alerts too."),
+    deployment: str = typer.Option(None, "--deployment", "-d"),
+    as_json: bool = JSON,
+) -> None:
+    """Open and acknowledged alerts, newest first."""
+    found = _store().list(include_resolved=all_, deployment=deployment)  # type: ignore[attr-defined]
+    if as_json:
+        emit_json(found)
+        return
+    table("alerts", ["id", "deployment", "rule", "severity", "status", "value", "threshold", "window", "opened (UTC)"],
+          [(a.alert_id, a.deployment, a.rule, a.severity, a.status, "" if a.value is None else f"{a.value:.4g}",
+            f"{a.threshold:g}", a.window, when(a.opened_at)) for a in found])  # fmt: skip
+
+
+@app.command()
+def ack(alert_id: int) -> None:
+    """Acknowledge an alert: someone is on it (it still resolves by itself)."""
+    from shipway.tracking.context import current
+
+    alert = _store().set_status(alert_id, "acknowledged", user=current().settings.user)  # type: ignore[attr-defined]
+    console.print(f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by}")
+
+
+@app.command()
+def resolve(alert_id: int) -> None:
+    """Resolve an alert by hand."""
+    alert = _store().set_status(alert_id, "resolved")  # type: ignore[attr-defined]
+    console.print(f"alert {alert.alert_id} resolved")

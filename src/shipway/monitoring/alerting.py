@@ -1,0 +1,153 @@
+"""Alerts from window reports: open, hold, resolve, act, and tell the sinks.
+
+Sinks are named in a rule as ``log``, ``webhook:URL`` (generic JSON), ``slack:URL`` (a Slack
+incoming webhook) or ``command:CMD`` (the alert as JSON on its standard input). They are
+called from a background thread with retries, so a failing sink never blocks monitoring;
+:meth:`AlertManager.drain` waits (bounded) for deliveries before a command exits.
+Actions: ``notify`` only tells; ``rollback`` rolls the deployment back at once (audited);
+``retrain`` runs the rule's ``command`` with the alert in ``SHIPWAY_ALERT``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import queue
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from shipway.monitoring.rules import AlertRule, decide
+from shipway.types import Alert
+
+log = logging.getLogger("shipway.alerts")
+RETRIES = 3
+
+
+class AlertManager:
+    def __init__(self, store: Any, deployments: Any, rules: Iterable[AlertRule]) -> None:
+        self.store = store
+        self.deployments = deployments
+        self.rules = list(rules)
+        self.failed_deliveries = 0
+        self._outbox: queue.Queue[tuple[str, str, dict[str, Any]] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._deliver, name="shipway-alerts", daemon=True)
+        self._worker.start()
+
+    def process(self, deployment: str, reports: list[Any], *, replay: bool = False) -> list[Alert]:
+        """Judge the newest window (every window in order with ``replay``); returns the alerts
+        that fired or resolved."""
+        changed: list[Alert] = []
+        for report in reports if replay else reports[-1:]:
+            data = report.to_dict() if hasattr(report, "to_dict") else report
+            for rule in self.rules:
+                if rule.deployment not in ("*", deployment):
+                    continue
+                current = self.store.open_alert(deployment, rule.name)
+                verdict, value = decide(rule, data, current is not None)
+                if verdict == "fire":
+                    alert = self.store.open(
+                        rule=rule.name, deployment=deployment, severity=rule.severity,
+                        metric=rule.metric, value=value, threshold=rule.threshold,
+                        window=data["window"], evidence=_evidence(data),
+                    )  # fmt: skip
+                    changed.append(alert)
+                    self._act(rule, alert)
+                    self._notify(rule, "fired", alert)
+                elif verdict == "hold" and current is not None:
+                    self.store.update(current.alert_id, value=value, window=data["window"])
+                elif verdict == "clear" and current is not None:
+                    resolved = self.store.set_status(current.alert_id, "resolved")
+                    changed.append(resolved)
+                    self._notify(rule, "resolved", resolved)
+        return changed
+
+    def _act(self, rule: AlertRule, alert: Alert) -> None:
+        if rule.action == "rollback":
+            try:
+                self.deployments.rollback(
+                    alert.deployment, reason=f"alert {alert.alert_id}: {_summary(alert)}"
+                )
+            except Exception as exc:  # nothing to roll back to: say so, keep the alert
+                log.error(
+                    "alert %s could not roll back %s: %s", alert.alert_id, alert.deployment, exc
+                )
+        elif rule.action == "retrain" and rule.command:
+            env = {**os.environ, "SHIPWAY_ALERT": json.dumps(_payload("fired", alert))}
+            try:
+                subprocess.Popen(shlex.split(rule.command), env=env, stdin=subprocess.DEVNULL)
+            except OSError as exc:
+                log.error("alert %s could not start %r: %s", alert.alert_id, rule.command, exc)
+
+    def _notify(self, rule: AlertRule, event: str, alert: Alert) -> None:
+        for sink in rule.sinks:
+            self._outbox.put((sink, event, _payload(event, alert)))
+
+    def _deliver(self) -> None:
+        while (item := self._outbox.get()) is not None:
+            sink, event, payload = item
+            for attempt in range(RETRIES):
+                try:
+                    send(sink, payload)
+                    break
+                except Exception as exc:
+                    if attempt == RETRIES - 1:
+                        self.failed_deliveries += 1
+                        log.warning("alert sink %s failed %d times: %s", sink, RETRIES, exc)
+                    else:
+                        time.sleep(0.2 * 2**attempt)  # backoff between delivery attempts
+            self._outbox.task_done()
+        self._outbox.task_done()
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait, at most ``timeout`` seconds, for queued deliveries."""
+        deadline = time.monotonic() + timeout
+        while self._outbox.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.drain()
+        self._outbox.put(None)
+
+
+def send(sink: str, payload: dict[str, Any]) -> None:
+    kind, _, target = sink.partition(":")
+    if kind == "log":
+        level = logging.ERROR if payload["severity"] == "critical" else logging.WARNING
+        log.log(level, "%s", payload["text"])
+    elif kind in ("webhook", "slack"):
+        import httpx
+
+        body = {"text": payload["text"]} if kind == "slack" else payload
+        httpx.post(target, json=body, timeout=10).raise_for_status()
+    elif kind == "command":
+        subprocess.run(
+            shlex.split(target), input=json.dumps(payload).encode(), check=True, timeout=60
+        )
+    else:
+        raise ValueError(
+            f"unknown alert sink {sink!r}: use log, webhook:URL, slack:URL or command:CMD"
+        )
+
+
+def _summary(alert: Alert) -> str:
+    value = "n/a" if alert.value is None else f"{alert.value:.4g}"
+    return f"{alert.metric} = {value} (threshold {alert.threshold:g}) in window {alert.window}"
+
+
+def _payload(event: str, alert: Alert) -> dict[str, Any]:
+    data = dataclasses.asdict(alert)
+    data["event"] = event
+    data["text"] = (f"[{alert.severity}] {alert.deployment}: {alert.rule} {event}: {_summary(alert)}")  # fmt: skip
+    return data
+
+
+def _evidence(report: dict[str, Any]) -> dict[str, Any]:
+    keep = ("window", "rows", "versions", "label_coverage", "data_drift", "prediction_drift",
+            "quality", "realised", "estimated")  # fmt: skip
+    return json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))

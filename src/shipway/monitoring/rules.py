@@ -1,0 +1,110 @@
+"""Alert rules and their decisions: pure functions of a rule, a window's report and whether
+the rule's alert is open.
+
+A rule fires once when its value crosses the threshold in a window with enough rows; the
+alert then stays open while the condition holds and resolves itself only when the value is
+back past the *clear* threshold (hysteresis: by default 10% of the threshold inside it), so a
+value hovering at the threshold does not flap.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from shipway.errors import InvalidArgument
+
+OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+SEVERITIES = ("info", "warning", "critical")
+ACTIONS = ("notify", "rollback", "retrain")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    name: str
+    metric: str  # a path into the window report: data_drift.share_drifted, estimated.accuracy …
+    op: str
+    threshold: float
+    deployment: str = "*"
+    min_rows: int = 100
+    severity: str = "warning"
+    action: str = "notify"
+    clear: float | None = None  # where the alert resolves; None: 10% of the threshold inside
+    sinks: tuple[str, ...] = ("log",)
+    command: str | None = None  # what the retrain action runs
+
+    def __post_init__(self) -> None:
+        if self.op not in OPERATORS:
+            raise InvalidArgument(
+                f"rule {self.name!r}: op is one of {', '.join(OPERATORS)}, not {self.op!r}"
+            )
+        if self.severity not in SEVERITIES:
+            raise InvalidArgument(f"rule {self.name!r}: severity is one of {', '.join(SEVERITIES)}")
+        if self.action not in ACTIONS:
+            raise InvalidArgument(f"rule {self.name!r}: action is one of {', '.join(ACTIONS)}")
+        if not self.name or not self.metric:
+            raise InvalidArgument("an alert rule needs a name and a metric")
+
+    @property
+    def clear_at(self) -> float:
+        if self.clear is not None:
+            return self.clear
+        margin = abs(self.threshold) * 0.1 or 0.01
+        return self.threshold - margin if self.op in (">", ">=") else self.threshold + margin
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertRule:
+        known = {"name", "metric", "op", "threshold", "deployment", "min_rows", "severity", "action",
+                 "clear", "sinks", "command"}  # fmt: skip
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidArgument(f"unknown alert rule field(s): {', '.join(sorted(unknown))}")
+        try:
+            values = {**data, "threshold": float(data["threshold"])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidArgument(
+                f"alert rule {data.get('name', '?')!r} needs a numeric threshold"
+            ) from exc
+        if "sinks" in values:
+            values["sinks"] = tuple(values["sinks"])
+        return cls(**values)
+
+
+def value_of(report: dict[str, Any], metric: str) -> float | None:
+    """``estimated.accuracy`` reads ``report["estimated"]["accuracy"]["value"]``."""
+    found: Any = report
+    for part in metric.split("."):
+        if not isinstance(found, dict) or part not in found:
+            return None
+        found = found[part]
+    if isinstance(found, dict):
+        found = found.get("value")
+    if isinstance(found, bool):
+        return float(found)
+    return float(found) if isinstance(found, int | float) else None
+
+
+def decide(rule: AlertRule, report: dict[str, Any], is_open: bool) -> tuple[str, float | None]:
+    """``fire``, ``hold`` (still breached, or not judged), ``clear`` or ``quiet``, and the value."""
+    value = value_of(report, rule.metric)
+    if value is None or report.get("rows", 0) < rule.min_rows:
+        return ("hold" if is_open else "quiet"), value  # not enough evidence either way
+    compare = OPERATORS[rule.op]
+    if not is_open:
+        return ("fire" if compare(value, rule.threshold) else "quiet"), value
+    return ("hold" if compare(value, rule.clear_at) else "clear"), value
+
+
+def load_rules(config_file: Any) -> list[AlertRule]:
+    """The ``[[alerts]]`` tables of ``shipway.toml`` (none when there is no file)."""
+    import tomllib
+    from pathlib import Path
+
+    if config_file is None or not Path(config_file).is_file():
+        return []
+    with Path(config_file).open("rb") as f:
+        found = tomllib.load(f).get("alerts", [])
+    if not isinstance(found, list):
+        raise InvalidArgument("shipway.toml: alerts is a list of [[alerts]] tables")
+    return [AlertRule.from_dict(dict(r)) for r in found]

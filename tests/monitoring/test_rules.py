@@ -1,0 +1,53 @@
+"""Alert rules: fire once, hold while breached, clear past the hysteresis margin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shipway.errors import InvalidArgument
+from shipway.monitoring.rules import AlertRule, decide, load_rules, value_of
+
+
+def _report(value: float, rows: int = 500) -> dict[str, object]:
+    return {"rows": rows, "estimated": {"accuracy": {"value": value, "lower": 0, "upper": 1}},
+            "data_drift": {"dataset_drift": True, "share_drifted": value}}  # fmt: skip
+
+
+def test_fire_hold_clear_with_hysteresis() -> None:
+    rule = AlertRule("accuracy drop", "estimated.accuracy", "<", 0.8)
+    assert rule.clear_at == pytest.approx(0.88)
+    assert decide(rule, _report(0.85), False) == ("quiet", 0.85)
+    assert decide(rule, _report(0.75), False)[0] == "fire"
+    assert decide(rule, _report(0.82), True)[0] == "hold", (
+        "above the threshold but not past the margin"
+    )
+    assert decide(rule, _report(0.9), True)[0] == "clear"
+    assert decide(rule, _report(0.5, rows=10), False)[0] == "quiet", "too few rows to judge"
+    assert decide(rule, _report(0.5, rows=10), True)[0] == "hold"
+    up = AlertRule("drift", "data_drift.share_drifted", ">=", 0.5, clear=0.2)
+    assert (
+        decide(up, _report(0.3), True)[0] == "hold" and decide(up, _report(0.1), True)[0] == "clear"
+    )
+    assert value_of({"data_drift": {"dataset_drift": True}}, "data_drift.dataset_drift") == 1.0
+    assert value_of({}, "realised.accuracy") is None
+
+
+def test_bad_rules_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="op is one of"):
+        AlertRule("r", "m", "=>", 1)
+    with pytest.raises(InvalidArgument, match="severity"):
+        AlertRule("r", "m", ">", 1, severity="panic")
+    with pytest.raises(InvalidArgument, match="unknown alert rule field"):
+        AlertRule.from_dict(
+            {"name": "r", "metric": "m", "op": ">", "threshold": 1, "colour": "red"}
+        )
+    with pytest.raises(InvalidArgument, match="numeric threshold"):
+        AlertRule.from_dict({"name": "r", "metric": "m", "op": ">", "threshold": "high"})
+    config = tmp_path / "shipway.toml"
+    config.write_text('[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\n'
+                      'threshold = 0.5\nsinks = ["log", "webhook:http://127.0.0.1:9/x"]\n')  # fmt: skip
+    (rule,) = load_rules(config)
+    assert rule.sinks == ("log", "webhook:http://127.0.0.1:9/x") and rule.threshold == 0.5
+    assert load_rules(None) == []
