@@ -15,6 +15,7 @@ def monitor(
     label: str | None = None,
     rules: list[Any] | None = None,
     replay: bool = False,
+    reference: Any = None,
 ) -> list[Any]:
     """Evaluate every window (``"hour"``, ``"day"`` or a number of rows) of a deployment's
     logged traffic against the data its model was trained on.
@@ -24,7 +25,8 @@ def monitor(
     training data has a ``label`` column, CBPE's estimate without labels.
 
     Alert ``rules`` (default: ``[[alerts]]`` in shipway.toml) judge the newest window, or every
-    window in order with ``replay=True``; alerts are stored (``sw.alerts()``).
+    window in order with ``replay=True``; alerts are stored (``sw.alerts()``). ``reference`` (a
+    DataFrame with the inputs and the label) replaces the training data, e.g. a held-out set.
     """
     from shipway.monitoring.alerting import AlertManager
     from shipway.monitoring.rules import load_rules
@@ -34,9 +36,8 @@ def monitor(
 
     ctx = current()
     deployments = Deployments(Registry(ctx.tracking))
-    reports = run_monitors(
-        deployments, ctx.stores.artifacts, deployment, window=window, label=label
-    )
+    reports = run_monitors(deployments, ctx.stores.artifacts, deployment, window=window, label=label,
+                           reference=reference)  # fmt: skip
     chosen = load_rules(ctx.settings.config_file) if rules is None else rules
     if chosen and reports:
         manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen)

@@ -183,13 +183,16 @@ def _frame(name: str, values: Any) -> Any:
 
 
 def _as_binary(values: Any) -> np.ndarray:
+    """Labels or predictions as 0.0/1.0 (NaN where missing): numbers, booleans or their text."""
+    import pandas as pd
+
     array = np.asarray(values)
-    if array.dtype.kind == "b":
+    if array.dtype.kind in "biuf":
         return array.astype(float)
-    if array.dtype.kind in "iuf":
-        return array.astype(float)
-    mapped = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
-    return np.array([mapped.get(str(v).lower(), np.nan) for v in array])
+    mapped = {"true": 1.0, "false": 0.0}
+    numbers = pd.to_numeric(pd.Series(array, dtype=object).map(lambda v: mapped.get(str(v).lower(), v)),
+                            errors="coerce")  # fmt: skip
+    return numbers.to_numpy(dtype=float)
 
 
 def _binary(*arrays: Any) -> bool:

@@ -12,20 +12,22 @@ REFERENCE_ROWS = 50_000  # a larger training set is sampled: drift tests need no
 
 
 def reference_for(deployments: Any, deployment: str, *, version: int | None = None,
-                  label: str | None = None) -> Reference:  # fmt: skip
-    """The training data of the deployment's stable version (or ``version``), scored by the model."""
+                  label: str | None = None, frame: Any = None) -> Reference:  # fmt: skip
+    """The training data of the deployment's stable version (or ``version``), scored by the
+    model; or ``frame``, a held-out set, which calibrates CBPE more honestly than training rows."""
     from shipway.data.versions import DatasetRegistry
 
     found = deployments.get(deployment)
     registry = deployments.registry
     chosen = registry.get_version(found.model, version or found.stable)
     ref = chosen.lineage.get("reference")
-    if not ref:
+    if frame is None and not ref:
         raise InvalidArgument(
             f"{found.model} version {chosen.version} recorded no training data to monitor against",
-            hint="log it in the training run with sw.log_dataset(name, train_df, role='train')",
+            hint="log it in the training run with sw.log_dataset(name, train_df, role='train'), or pass reference=",
         )
-    frame = DatasetRegistry(registry.tracking).load(f"{ref['dataset']}@{ref['version']}")
+    if frame is None:
+        frame = DatasetRegistry(registry.tracking).load(f"{ref['dataset']}@{ref['version']}")
     if len(frame) > REFERENCE_ROWS:
         frame = frame.sample(REFERENCE_ROWS, random_state=0)
     if label is not None and label not in frame.columns:
@@ -40,8 +42,8 @@ def reference_for(deployments: Any, deployment: str, *, version: int | None = No
 
 
 def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: str | int = "day",
-                 label: str | None = None) -> list[WindowReport]:  # fmt: skip
+                 label: str | None = None, reference: Any = None) -> list[WindowReport]:  # fmt: skip
     """Every window of a deployment's logged traffic, evaluated against its reference."""
-    monitor = Monitor().fit(reference_for(deployments, deployment, label=label))
+    monitor = Monitor().fit(reference_for(deployments, deployment, label=label, frame=reference))
     traffic = load_traffic(artifacts, deployment)
     return [monitor.evaluate(name, rows) for name, rows in windows(traffic, window)]

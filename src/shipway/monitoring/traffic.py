@@ -29,7 +29,22 @@ def load_traffic(artifacts: Any, deployment: str) -> Any:
     truth = truth.sort_values("timestamp")
     labels = predictions["label"].astype(object)
     times = predictions["label_time"].to_numpy(copy=True)
-    by_id = truth.dropna(subset=["request_id"]).drop_duplicates("request_id", keep="last")
+    with_id = truth.dropna(subset=["request_id"])
+    has_row = "row" in with_id and with_id["row"].notna().any()
+    by_row = with_id[with_id["row"].notna()] if has_row else with_id.iloc[:0]
+    by_id = with_id[with_id["row"].isna()] if has_row else with_id
+    by_id = by_id.drop_duplicates("request_id", keep="last")
+    if len(by_row):  # one label per row of a multi-row request
+        latest = by_row.drop_duplicates(["request_id", "row"], keep="last")
+        index = dict(
+            zip(
+                zip(latest["request_id"], latest["row"].astype(int), strict=False),
+                zip(latest["label"], latest["timestamp"], strict=False), strict=False,
+            )
+        )
+        for i, key in enumerate(zip(predictions["request_id"], predictions["row"].astype(int), strict=False)):
+            if key in index:
+                labels[i], times[i] = index[key]
     if len(by_id):
         found = predictions["request_id"].map(
             dict(zip(by_id["request_id"], by_id["label"], strict=True))

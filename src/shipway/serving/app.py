@@ -328,7 +328,10 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
                 raise InvalidArgument(
                     f"feedback record {i} needs 'deployment', one of {', '.join(state.names)}"
                 )
-            rows.append({"deployment": deployment, "request_id": record.get("request_id"),
+            row = record.get("row")
+            if row is not None and (not isinstance(row, int) or isinstance(row, bool) or row < 0):
+                raise InvalidArgument(f"feedback record {i}: 'row' is the row's position in its request (0, 1, …)")
+            rows.append({"deployment": deployment, "request_id": record.get("request_id"), "row": row,
                          "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
                          "label": _cell(record["label"]), "timestamp": time.time()})  # fmt: skip
         if log is not None:

@@ -57,7 +57,8 @@ def rollback_deployment(name: str, reason: str = "") -> Deployment:
 
 
 def log_ground_truth(deployment: str, labels: Any) -> int:
-    """Record true labels for earlier predictions, by ``request_id`` (or a ``key`` column).
+    """Record true labels for earlier predictions, by ``request_id`` (and ``row`` for a
+    multi-row request) or by a ``key`` column.
 
     ``labels`` is a DataFrame (or records) with ``label`` and ``request_id`` or ``key``.
     Returns the number of rows written.
@@ -78,6 +79,7 @@ def log_ground_truth(deployment: str, labels: Any) -> int:
     _deployments().get(deployment)
     out = pd.DataFrame({
         "request_id": frame["request_id"].astype(str) if "request_id" in frame else None,
+        "row": frame["row"].astype("Int64") if "row" in frame else None,  # a row of a multi-row request
         "key": frame["key"].map(lambda k: json.dumps(k, sort_keys=True)) if "key" in frame else None,
         "label": frame["label"], "timestamp": time.time(),
     })  # fmt: skip
