@@ -69,7 +69,7 @@ def test_drift_and_performance_window_by_window(sw: Any, served: Any) -> None:
             client.post("/v1/feedback", json={"request_id": answer.json()["request_id"], "label": int(row["churned"])}) \
                 if rng.random() < 0.5 else None  # fmt: skip
     server.log.flush()
-    reports = sw.monitor("live", window=400, label="churned")
+    reports = sw.monitor("live", window=400, label="churned", sensitive=["colour"])
     assert [r.rows for r in reports] == [400, 400]
     first, second = reports
     assert first.data_drift["drifted_columns"] == [] and not first.prediction_drift["drifted"]
@@ -85,6 +85,14 @@ def test_drift_and_performance_window_by_window(sw: Any, served: Any) -> None:
         "unseen_categories": {},
         "absent_columns": [],
     }
+    groups = first.extra["fairness"]["colour"]["groups"]
+    assert (
+        set(groups) == {"red", "blue"}
+        and groups["red"]["selection_rate"] > groups["blue"]["selection_rate"]
+    )
+    assert first.extra["fairness"]["colour"]["demographic_parity_difference"] > 0
+    (health,) = first.extra["health"].values()
+    assert health["requests"] == 400 and health["latency_p99_ms"] >= health["latency_p50_ms"] > 0
 
 
 def test_quality_problems_and_key_labels(sw: Any, served: Any) -> None:

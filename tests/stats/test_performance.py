@@ -98,3 +98,22 @@ def test_cbpe_errors_say_what_to_fix() -> None:
     with pytest.raises(InvalidArgument, match="same"):
         CBPE().fit([0.1, 0.9], [0], [0, 1])
     assert CBPE(chunk_size=10).get_params() == {"chunk_size": 10, "calibrate": "auto"}
+
+
+def test_fairness_gaps_between_groups() -> None:
+    from shipway.stats.fairness import fairness
+
+    groups = ["a"] * 4 + ["b"] * 4
+    predicted = [1, 1, 0, 0, 1, 0, 0, 0]
+    labels = [1, 0, 1, 0, 1, 1, 0, 0]
+    found = fairness(groups, predicted, labels)
+    a, b = found["groups"]["a"], found["groups"]["b"]
+    assert (a["selection_rate"], b["selection_rate"]) == (0.5, 0.25)
+    assert (a["tpr"], b["tpr"], a["fpr"], b["fpr"]) == (0.5, 0.5, 0.5, 0.0)
+    assert found["demographic_parity_difference"] == 0.25
+    assert found["equalised_odds_difference"] == 0.5
+    only_predictions = fairness(groups, predicted)
+    assert (
+        only_predictions["groups"]["a"]["tpr"] is None
+        and only_predictions["equalised_odds_difference"] is None
+    )

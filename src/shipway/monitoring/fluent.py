@@ -16,6 +16,7 @@ def monitor(
     rules: list[Any] | None = None,
     replay: bool = False,
     reference: Any = None,
+    sensitive: tuple[str, ...] | list[str] = (),
 ) -> list[Any]:
     """Evaluate every window (``"hour"``, ``"day"`` or a number of rows) of a deployment's
     logged traffic against the data its model was trained on.
@@ -27,6 +28,8 @@ def monitor(
     Alert ``rules`` (default: ``[[alerts]]`` in shipway.toml) judge the newest window, or every
     window in order with ``replay=True``; alerts are stored (``sw.alerts()``). ``reference`` (a
     DataFrame with the inputs and the label) replaces the training data, e.g. a held-out set.
+    ``sensitive`` names input columns whose groups are compared for fairness (``extra["fairness"]``);
+    ``extra["health"]`` has requests, rate and latency per version.
     """
     from shipway.monitoring.alerting import AlertManager
     from shipway.monitoring.rules import load_rules
@@ -37,7 +40,7 @@ def monitor(
     ctx = current()
     deployments = Deployments(Registry(ctx.tracking))
     reports = run_monitors(deployments, ctx.stores.artifacts, deployment, window=window, label=label,
-                           reference=reference)  # fmt: skip
+                           reference=reference, sensitive=tuple(sensitive))  # fmt: skip
     chosen = load_rules(ctx.settings.config_file) if rules is None else rules
     if chosen and reports:
         manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen)

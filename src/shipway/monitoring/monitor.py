@@ -16,6 +16,7 @@ import numpy as np
 from shipway.errors import InvalidArgument
 from shipway.stats.cbpe import CBPE
 from shipway.stats.drift import DriftDetector
+from shipway.stats.fairness import fairness
 from shipway.stats.performance import classification_metrics, regression_metrics
 
 
@@ -50,9 +51,12 @@ class WindowReport:
 class Monitor:
     """Fit on a :class:`Reference`, then ``evaluate`` windows of logged traffic."""
 
-    def __init__(self, *, drift_share: float = 0.5, min_rows: int = 30) -> None:
+    def __init__(
+        self, *, drift_share: float = 0.5, min_rows: int = 30, sensitive: tuple[str, ...] = ()
+    ) -> None:
         self.drift_share = drift_share
         self.min_rows = min_rows
+        self.sensitive = sensitive  # input columns whose groups are compared for fairness
 
     def fit(self, reference: Reference) -> Monitor:
         if reference.task not in ("classification", "regression"):
@@ -104,6 +108,13 @@ class Monitor:
             quality=self._quality(inputs),
             realised=self._realised(rows[labelled]) if np.any(labelled) else None,
         )  # fmt: skip
+        report.extra["health"] = _health(rows)
+        if self.sensitive and self.reference_.task == "classification":
+            report.extra["fairness"] = {
+                column: fairness(rows[f"input.{column}"], _as_binary(outputs),
+                                 _as_binary(rows["label"]) if "label" in rows else None)
+                for column in self.sensitive if f"input.{column}" in rows
+            }  # fmt: skip
         if self.cbpe_ is not None and "score" in rows and rows["score"].notna().any():
             scored = rows[rows["score"].notna()]
             report.estimated = self.cbpe_.estimate(
@@ -174,6 +185,22 @@ class Monitor:
         absent = [c for c in self.columns_ if c not in inputs.columns]
         return {"missing": missing, "out_of_range": out_of_range, "unseen_categories": unseen,
                 "absent_columns": absent}  # fmt: skip
+
+
+def _health(rows: Any) -> dict[str, Any]:
+    """Traffic and latency per version, from the log (each request's latency, once)."""
+    out: dict[str, Any] = {}
+    span = float(rows["timestamp"].max() - rows["timestamp"].min()) if len(rows) > 1 else 0.0
+    for version, part in rows.groupby("model_version"):
+        requests = part.drop_duplicates("request_id")
+        latency = requests["latency_ms"].to_numpy(dtype=float)
+        out[str(int(version))] = {
+            "requests": int(len(requests)), "rows": int(len(part)),
+            "requests_per_second": float(len(requests) / span) if span > 0 else None,
+            "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,
+            "latency_p99_ms": float(np.percentile(latency, 99)) if len(latency) else None,
+        }  # fmt: skip
+    return out
 
 
 def _frame(name: str, values: Any) -> Any:

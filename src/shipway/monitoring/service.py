@@ -42,8 +42,11 @@ def reference_for(deployments: Any, deployment: str, *, version: int | None = No
 
 
 def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: str | int = "day",
-                 label: str | None = None, reference: Any = None) -> list[WindowReport]:  # fmt: skip
+                 label: str | None = None, reference: Any = None,
+                 sensitive: tuple[str, ...] = ()) -> list[WindowReport]:  # fmt: skip
     """Every window of a deployment's logged traffic, evaluated against its reference."""
-    monitor = Monitor().fit(reference_for(deployments, deployment, label=label, frame=reference))
+    monitor = Monitor(sensitive=tuple(sensitive)).fit(
+        reference_for(deployments, deployment, label=label, frame=reference)
+    )
     traffic = load_traffic(artifacts, deployment)
     return [monitor.evaluate(name, rows) for name, rows in windows(traffic, window)]

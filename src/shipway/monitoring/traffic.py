@@ -39,10 +39,13 @@ def load_traffic(artifacts: Any, deployment: str) -> Any:
         index = dict(
             zip(
                 zip(latest["request_id"], latest["row"].astype(int), strict=False),
-                zip(latest["label"], latest["timestamp"], strict=False), strict=False,
+                zip(latest["label"], latest["timestamp"], strict=False),
+                strict=False,
             )
         )
-        for i, key in enumerate(zip(predictions["request_id"], predictions["row"].astype(int), strict=False)):
+        for i, key in enumerate(
+            zip(predictions["request_id"], predictions["row"].astype(int), strict=False)
+        ):
             if key in index:
                 labels[i], times[i] = index[key]
     if len(by_id):

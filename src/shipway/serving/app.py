@@ -330,7 +330,9 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
                 )
             row = record.get("row")
             if row is not None and (not isinstance(row, int) or isinstance(row, bool) or row < 0):
-                raise InvalidArgument(f"feedback record {i}: 'row' is the row's position in its request (0, 1, …)")
+                raise InvalidArgument(
+                    f"feedback record {i}: 'row' is the row's position in its request (0, 1, …)"
+                )
             rows.append({"deployment": deployment, "request_id": record.get("request_id"), "row": row,
                          "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
                          "label": _cell(record["label"]), "timestamp": time.time()})  # fmt: skip
