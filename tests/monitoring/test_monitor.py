@@ -180,3 +180,36 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
     assert "inputs drifted" in {a["rule"] for a in listed}
     assert json.loads(cli("alerts", "list", "--json")) == [], "none left open"
     assert "no alert 999" in cli("alerts", "ack", "999", code=1)
+
+
+def test_a_monitoring_round_judges_every_deployment_from_the_config(
+    sw: Any, served: Any, tmp_path: Any
+) -> None:
+    from shipway.config import Settings
+    from shipway.monitoring.scheduler import MonitorScheduler
+    from shipway.server.app import create_app
+    from shipway.tracking.client import open_local
+
+    rng, client, server = served
+    for _, row in _world(rng, 300, shift=2.5).iterrows():
+        client.post("/v1/models/live/predict", json=[{"x": row["x"], "colour": row["colour"]}])
+    server.log.flush()
+    sw.deploy("idle", model="churn", version=1)  # no traffic: skipped, not an error
+    (tmp_path / "shipway.toml").write_text(
+        '[monitoring]\ninterval_minutes = 0.5\nwindow = "day"\nlabels = {live = "churned"}\n\n'
+        '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\nthreshold = 0.5\n'
+    )  # fmt: skip
+    home = sw.tracking.context.current().settings.home
+    settings = Settings.resolve({"home": home, "user": "ops"}, environ={}, cwd=tmp_path)
+    tracking = open_local(settings)
+    try:
+        scheduler = MonitorScheduler(tracking)
+        assert scheduler.interval == 30
+        (alert,) = scheduler.run_once()
+        assert (alert.deployment, alert.rule, alert.status) == ("live", "drift", "open")
+        assert scheduler.run_once() == [], "the next round holds the open alert"
+        assert scheduler.rounds == 2
+    finally:
+        tracking.close()
+    app = create_app(settings, monitor_minutes=0)
+    assert app.state.monitoring.interval == 0, "--monitor-every 0 turns the rounds off"

@@ -26,7 +26,9 @@ def _metric(found: dict | None, name: str) -> str:  # type: ignore[type-arg]
 
 @app.command("run")
 def run(
-    deployment: str,
+    deployment: str = typer.Argument(
+        None, help="One deployment (default: every deployment's newest window)."
+    ),
     window: str = typer.Option("day", "--window", "-w", help="hour, day, or a number of rows."),
     label: str = typer.Option(
         None, "--label", help="The label column of the training data (enables CBPE)."
@@ -36,6 +38,24 @@ def run(
 ) -> None:
     """Evaluate every window of a deployment's traffic against its training data."""
     from shipway.monitoring.fluent import monitor
+
+    if deployment is None:  # a monitoring round, as `shipway server` runs it
+        from shipway.monitoring.scheduler import MonitorScheduler
+        from shipway.tracking.context import current
+
+        ctx = current()
+        ctx.stores  # noqa: B018 - says clearly when the tracking URI is a server
+        with console.status("monitoring every deployment"):
+            changed = MonitorScheduler(ctx.tracking, interval_minutes=0).run_once()
+        if as_json:
+            emit_json(changed)
+        else:
+            for alert in changed:
+                console.print(
+                    f"alert {alert.alert_id} {alert.status}: [bold]{alert.deployment}[/] {alert.rule} ({alert.metric} = {alert.value})"
+                )
+            console.print(f"{len(changed)} alert(s) opened or resolved")
+        return
 
     with console.status(f"monitoring {deployment}"):
         reports = monitor(deployment, window=window, label=label)

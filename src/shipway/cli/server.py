@@ -28,6 +28,12 @@ def server(
     insecure: bool = typer.Option(
         False, "--insecure", help="Allow binding beyond loopback without authentication."
     ),
+    monitor_every: float = typer.Option(
+        None,
+        "--monitor-every",
+        min=0,
+        help="Minutes between monitoring rounds (default 5, or [monitoring] in shipway.toml; 0: off).",
+    ),
 ) -> None:
     """Run the REST API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``), health checks and metrics."""
     from shipway.config import Settings
@@ -56,6 +62,17 @@ def server(
     console.print(
         f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})"
     )
+    import os
+
     from shipway.server.runner import serve
+
+    if workers > 1 and (monitor_every is None or monitor_every > 0):
+        # Every worker would run its own rounds and alert twice: one process judges.
+        console.print(
+            "monitoring rounds are off with several workers; run `shipway monitor run` on a schedule"
+        )
+        monitor_every = 0
+    if monitor_every is not None:
+        os.environ["SHIPWAY_MONITOR_MINUTES"] = str(monitor_every)
 
     serve("shipway.server.main:app", host=host, port=port, workers=workers, log_level="warning")

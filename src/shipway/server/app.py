@@ -13,7 +13,7 @@ API = "/api/v1"
 MAX_BODY = 32 * 2**20
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> FastAPI:
     """The REST API, health checks and metrics over the stores ``settings`` names."""
     from shipway import __version__
     from shipway.server import errors
@@ -32,9 +32,15 @@ def create_app(settings: Settings) -> FastAPI:
     )  # opened here so a bad store URL fails at start, not on first request
     tracking = TrackingClient(stores)
 
+    from shipway.monitoring.scheduler import MonitorScheduler
+
+    scheduler = MonitorScheduler(tracking, interval_minutes=monitor_minutes)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
+        scheduler.start()  # evaluates every deployment's monitors and alert rules
         yield
+        scheduler.stop()
         stores.close()
 
     app = FastAPI(
@@ -46,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.tracking = tracking
+    app.state.monitoring = scheduler
     app.state.tokens = TokenStore(stores.db)
     metrics = ApiMetrics()
     errors.install(app)

@@ -1,0 +1,104 @@
+"""Monitoring on a schedule: what ``shipway server`` runs every few minutes.
+
+Each round judges the newest window of every deployment with the alert rules of
+``shipway.toml``. A ``[monitoring]`` table sets the round's interval and window, and per
+deployment the training data's label column (for CBPE) and the sensitive columns:
+
+    [monitoring]
+    interval_minutes = 5
+    window = "hour"
+    labels = {churn-live = "churned"}
+    sensitive = {churn-live = ["region"]}
+
+A deployment that cannot be judged (no traffic, no reference) is skipped and said once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from shipway.errors import ShipwayError
+
+log = logging.getLogger("shipway.monitoring")
+
+
+def monitoring_config(config_file: Any) -> dict[str, Any]:
+    if config_file is None or not Path(config_file).is_file():
+        return {}
+    with Path(config_file).open("rb") as f:
+        found = tomllib.load(f).get("monitoring", {})
+    return found if isinstance(found, dict) else {}
+
+
+class MonitorScheduler:
+    def __init__(self, tracking: Any, *, interval_minutes: float | None = None) -> None:
+        self.tracking = tracking
+        self.config = monitoring_config(tracking.settings.config_file)
+        minutes = (
+            interval_minutes
+            if interval_minutes is not None
+            else self.config.get("interval_minutes", 5)
+        )
+        self.interval = float(minutes) * 60
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._said: set[tuple[str, str]] = set()
+
+    def run_once(self) -> list[Any]:
+        """Judge every deployment's newest window now; returns the alerts that changed."""
+        from shipway.monitoring.alerting import AlertManager
+        from shipway.monitoring.rules import load_rules
+        from shipway.monitoring.service import run_monitors
+        from shipway.registry.service import Registry
+        from shipway.serving.deployments import Deployments
+        from shipway.store.alert_store import AlertStore
+
+        deployments = Deployments(Registry(self.tracking))
+        rules = load_rules(self.tracking.settings.config_file)
+        labels = self.config.get("labels", {})
+        sensitive = self.config.get("sensitive", {})
+        manager = AlertManager(AlertStore(self.tracking.stores.db), deployments, rules)
+        changed: list[Any] = []
+        try:
+            for deployment in deployments.list():
+                name = deployment.name
+                try:
+                    reports = run_monitors(
+                        deployments, self.tracking.stores.artifacts, name,
+                        window=self.config.get("window", "hour"), label=labels.get(name),
+                        sensitive=tuple(sensitive.get(name, ())),
+                    )  # fmt: skip
+                except ShipwayError as exc:
+                    if (name, str(exc)) not in self._said:
+                        self._said.add((name, str(exc)))
+                        log.warning("not monitoring %s: %s", name, exc)
+                    continue
+                if reports and rules:
+                    changed += manager.process(name, reports)
+        finally:
+            manager.close()
+            self.rounds += 1
+        return changed
+
+    def start(self) -> None:
+        if self.interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._loop, name="shipway-monitoring", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception as exc:  # a broken round must not stop the next one
+                log.exception("a monitoring round failed: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
