@@ -86,3 +86,10 @@ def test_a_year_of_flights_through_the_monitors(sw: Any, serve: Any, flights: An
     assert (
         np.mean(list(errors.values())) < 0.1
     )  # it cannot see summer's concept drift: see the README
+
+    # The same year as one page a person can read.
+    from shipway.monitoring.report_html import render
+
+    page = render("live", reports, alerts)
+    assert page.count("<svg") >= 5 and "<script" not in page and "http" not in page
+    assert "temp" in page and "accuracy estimated (CBPE)" in page and "weather drift" in page

@@ -108,7 +108,7 @@ def test_quality_problems_and_key_labels(sw: Any, served: Any) -> None:
     assert report.label_coverage == 1.0, "the key label matched every row with that key"
 
 
-def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any) -> None:  # noqa: F811
+def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path: Any) -> None:  # noqa: F811
     rng, client, server = served
     _send(client, _world(rng, 100))
     server.log.flush()
@@ -127,6 +127,16 @@ def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any) -> None:
     assert [r["rows"] for r in reports] == [50, 50] and reports[0]["estimated"]["accuracy"][
         "value"
     ] > 0.5
+    report = tmp_path / "report.html"
+    assert "2 window(s)" in cli("monitor", "report", "live", "--out", str(report), "--window", "50",
+                                "--from", "2000-01-01", "--sensitive", "colour")  # fmt: skip
+    assert report.read_text().startswith("<!doctype html>") and "Fairness" in report.read_text()
+    assert "0 window(s)" in cli(
+        "monitor", "report", "live", "--out", str(report), "--to", "2000-01-01"
+    )
+    assert "cannot read the time" in cli(
+        "monitor", "report", "live", "--out", str(report), "--from", "soon", code=1
+    )
     out = cli("monitor", "run", "nope", code=1)
     assert "no deployment 'nope'" in out and "Traceback" not in out
 

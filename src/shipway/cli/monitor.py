@@ -79,3 +79,57 @@ def run(
     table(f"{deployment}: {len(reports)} window(s)",
           ["window", "rows", "versions", "labels", "drifted columns", "prediction drift",
            f"{metric} (labels)", f"{metric} (estimated)", "quality"], rows)  # fmt: skip
+
+
+@app.command("report")
+def report(
+    deployment: str,
+    out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write."),
+    window: str = typer.Option("day", "--window", "-w", help="hour, day, or a number of rows."),
+    label: str = typer.Option(
+        None, "--label", help="The label column of the training data (enables CBPE)."
+    ),
+    start: str = typer.Option(
+        None, "--from", help="Only traffic from this time (ISO date or time, UTC)."
+    ),
+    end: str = typer.Option(
+        None, "--to", help="Only traffic before this time (ISO date or time, UTC)."
+    ),
+    sensitive: list[str] = typer.Option(
+        [], "--sensitive", help="A column to check fairness across (repeatable)."
+    ),
+) -> None:
+    """Write a self-contained HTML report: drift heat map, performance, coverage, latency, fairness, alerts."""
+    from shipway.monitoring.fluent import alerts, monitor
+    from shipway.monitoring.report_html import render
+
+    with console.status(f"monitoring {deployment}"):
+        reports = monitor(
+            deployment,
+            window=window,
+            label=label,
+            sensitive=sensitive,
+            start=_time(start),
+            end=_time(end),
+        )
+    out.write_text(
+        render(deployment, reports, alerts(deployment=deployment, include_resolved=True))
+    )
+    console.print(f"wrote {out}: {len(reports)} window(s)")
+
+
+def _time(value: str | None) -> float | None:
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    from shipway.errors import InvalidArgument
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidArgument(
+            f"cannot read the time {value!r}",
+            hint="use an ISO date such as 2026-11-30 or 2026-11-30T12:00",
+        ) from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()

@@ -17,6 +17,8 @@ def monitor(
     replay: bool = False,
     reference: Any = None,
     sensitive: tuple[str, ...] | list[str] = (),
+    start: float | None = None,
+    end: float | None = None,
 ) -> list[Any]:
     """Evaluate every window (``"hour"``, ``"day"`` or a number of rows) of a deployment's
     logged traffic against the data its model was trained on.
@@ -40,7 +42,7 @@ def monitor(
     ctx = current()
     deployments = Deployments(Registry(ctx.tracking))
     reports = run_monitors(deployments, ctx.stores.artifacts, deployment, window=window, label=label,
-                           reference=reference, sensitive=tuple(sensitive))  # fmt: skip
+                           reference=reference, sensitive=tuple(sensitive), start=start, end=end)  # fmt: skip
     chosen = load_rules(ctx.settings.config_file) if rules is None else rules
     if chosen and reports:
         manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen)

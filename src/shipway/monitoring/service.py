@@ -43,10 +43,16 @@ def reference_for(deployments: Any, deployment: str, *, version: int | None = No
 
 def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: str | int = "day",
                  label: str | None = None, reference: Any = None,
-                 sensitive: tuple[str, ...] = ()) -> list[WindowReport]:  # fmt: skip
+                 sensitive: tuple[str, ...] = (), start: float | None = None,
+                 end: float | None = None) -> list[WindowReport]:  # fmt: skip
     """Every window of a deployment's logged traffic, evaluated against its reference."""
     monitor = Monitor(sensitive=tuple(sensitive)).fit(
         reference_for(deployments, deployment, label=label, frame=reference)
     )
     traffic = load_traffic(artifacts, deployment)
+    if not traffic.empty and (start is not None or end is not None):  # a time range: [start, end)
+        keep = (traffic["timestamp"] >= (start if start is not None else -float("inf"))) & (
+            traffic["timestamp"] < (end if end is not None else float("inf"))
+        )
+        traffic = traffic[keep].reset_index(drop=True)
     return [monitor.evaluate(name, rows) for name, rows in windows(traffic, window)]
