@@ -223,3 +223,30 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
         tracking.close()
     app = create_app(settings, monitor_minutes=0)
     assert app.state.monitoring.interval == 0, "--monitor-every 0 turns the rounds off"
+
+
+def test_a_regressor_gets_realised_and_estimated_error(sw: Any, serve: Any) -> None:  # noqa: F811
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(11)
+    train = pd.DataFrame({"x": rng.normal(size=2000)})
+    train["y"] = 2 * train["x"] + rng.normal(0, 0.5, 2000)
+    model = LinearRegression().fit(train[["x"]], train["y"])
+    with sw.start_run(experiment="reg") as run:
+        sw.log_dataset("reg-train", train, role="train")
+        run.log_model(model, "model", input_example=train[["x"]].head())
+    sw.register_model(run, "reg")
+    sw.deploy("reg-live", model="reg", version=1)
+    client, server = serve("reg-live")
+    live = pd.DataFrame({"x": rng.normal(size=300)})
+    answer = client.post(
+        "/v1/models/reg-live/predict", json={"records": live.to_dict("records")}
+    ).json()
+    truth = 2 * live["x"] + rng.normal(0, 0.5, 300)
+    sw.log_ground_truth("reg-live", [{"request_id": answer["request_id"], "row": i, "label": float(v)}
+                                     for i, v in enumerate(truth)])  # fmt: skip
+    server.log.flush()
+    (report,) = sw.monitor("reg-live", label="y")
+    assert report.realised["rows"] == 300 and 0.3 < report.realised["mae"] < 0.5
+    assert abs(report.estimated["mae"]["value"] - report.realised["mae"]) < 0.06
+    assert "score" not in sw.read_predictions("reg-live").columns, "a regressor has no confidence"

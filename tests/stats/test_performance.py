@@ -117,3 +117,32 @@ def test_fairness_gaps_between_groups() -> None:
         only_predictions["groups"]["a"]["tpr"] is None
         and only_predictions["equalised_odds_difference"] is None
     )
+
+
+def test_dle_estimates_a_regressors_error_under_covariate_shift() -> None:
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from shipway.stats.dle import DLE
+    from shipway.stats.performance import regression_metrics
+
+    rng = np.random.default_rng(5)
+
+    def world(n: int, loc: float) -> tuple[pd.DataFrame, np.ndarray]:
+        x = rng.normal(loc, 1, n)
+        kind = rng.choice(["a", "b"], n)
+        noise = rng.normal(0, 0.2 + 0.5 * np.abs(x), n)  # the error grows with |x|: shift matters
+        return pd.DataFrame({"x": x, "kind": kind}), 3 * x + (kind == "a") + noise
+
+    X, y = world(6000, 0.0)
+    model = LinearRegression().fit(pd.get_dummies(X), y)
+    predict = lambda frame: model.predict(pd.get_dummies(frame))  # noqa: E731
+    dle = DLE().fit(X, predict(X), y)
+    for loc in (0.0, 1.5):
+        window, truth = world(2000, loc)
+        estimate = dle.estimate(window, predict(window))
+        realised = regression_metrics(truth, predict(window))
+        assert abs(estimate["mae"]["value"] - realised["mae"]) < 0.08 * realised["mae"], loc
+        assert abs(estimate["rmse"]["value"] - realised["rmse"]) < 0.1 * realised["rmse"], loc
+    with pytest.raises(InvalidArgument, match="fit DLE"):
+        DLE().estimate(X, predict(X))

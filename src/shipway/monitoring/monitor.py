@@ -1,5 +1,6 @@
 """The monitors of one deployment, window by window: drift, prediction drift, data quality,
-realised performance from late labels and, for classifiers, estimated performance (CBPE).
+realised performance from late labels, and estimated performance without them: CBPE for
+classifiers, direct loss estimation (DLE) for regressors.
 
 The reference is what the model was trained on: the training data recorded at registration
 (``lineage["reference"]``), scored by the model itself, so the reference predictions, and
@@ -15,6 +16,7 @@ import numpy as np
 
 from shipway.errors import InvalidArgument
 from shipway.stats.cbpe import CBPE
+from shipway.stats.dle import DLE
 from shipway.stats.drift import DriftDetector
 from shipway.stats.fairness import fairness
 from shipway.stats.performance import classification_metrics, regression_metrics
@@ -69,6 +71,9 @@ class Monitor:
         if (reference.task == "classification" and reference.scores is not None
                 and reference.labels is not None and _binary(reference.labels, reference.predictions)):  # fmt: skip
             self.cbpe_ = CBPE().fit(reference.scores, reference.labels, reference.predictions)
+        self.dle_ = None
+        if reference.task == "regression" and reference.labels is not None:
+            self.dle_ = DLE().fit(reference.inputs, reference.predictions, reference.labels)
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
         numeric = [
@@ -115,6 +120,10 @@ class Monitor:
                                  _as_binary(rows["label"]) if "label" in rows else None)
                 for column in self.sensitive if f"input.{column}" in rows
             }  # fmt: skip
+        if self.dle_ is not None and len(inputs):
+            report.estimated = self.dle_.estimate(
+                inputs[self.columns_], outputs.astype(float).to_numpy()
+            )
         if self.cbpe_ is not None and "score" in rows and rows["score"].notna().any():
             scored = rows[rows["score"].notna()]
             report.estimated = self.cbpe_.estimate(
