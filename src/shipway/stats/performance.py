@@ -29,15 +29,9 @@ def roc_auc(labels: Any, scores: Any) -> float | None:
     positives, negatives = int((y == 1).sum()), int((y == 0).sum())
     if positives == 0 or negatives == 0:
         return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    sorted_scores = s[order]
-    # Average ranks over ties.
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(s)]])
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + end + 1) / 2
+    from scipy.stats import rankdata
+
+    ranks = rankdata(s)  # ties get their average rank
     return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
