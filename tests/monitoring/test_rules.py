@@ -51,3 +51,40 @@ def test_bad_rules_are_refused(tmp_path: Path) -> None:
     (rule,) = load_rules(config)
     assert rule.sinks == ("log", "webhook:http://127.0.0.1:9/x") and rule.threshold == 0.5
     assert load_rules(None) == []
+
+
+def test_the_email_sink_sends_one_mail_over_smtp() -> None:
+    from aiosmtpd.controller import Controller
+
+    from shipway.monitoring.alerting import send
+
+    received = []
+
+    class Inbox:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+            received.append(envelope)
+            return "250 OK"
+
+    from tests.client.conftest import free_port
+
+    port = free_port()
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        payload = {
+            "text": "[critical] live: accuracy drop fired",
+            "severity": "critical",
+            "alert_id": 1,
+        }
+        send(
+            "email:oncall@example.com",
+            payload,
+            {"host": "127.0.0.1", "port": port, "from": "shipway@example.com"},
+        )
+    finally:
+        controller.stop()
+    (mail,) = received
+    assert mail.rcpt_tos == ["oncall@example.com"] and mail.mail_from == "shipway@example.com"
+    assert b"Subject: [critical] live: accuracy drop fired" in mail.content
+    with pytest.raises(ValueError, match="unknown alert sink"):
+        send("pager:123", payload)

@@ -1,7 +1,8 @@
 """Alerts from window reports: open, hold, resolve, act, and tell the sinks.
 
 Sinks are named in a rule as ``log``, ``webhook:URL`` (generic JSON), ``slack:URL`` (a Slack
-incoming webhook) or ``command:CMD`` (the alert as JSON on its standard input). They are
+incoming webhook), ``email:ADDRESS`` (over SMTP, as ``[monitoring.smtp]`` says) or
+``command:CMD`` (the alert as JSON on its standard input). They are
 called from a background thread with retries, so a failing sink never blocks monitoring;
 :meth:`AlertManager.drain` waits (bounded) for deliveries before a command exits.
 Actions: ``notify`` only tells; ``rollback`` rolls the deployment back at once (audited);
@@ -30,10 +31,19 @@ RETRIES = 3
 
 
 class AlertManager:
-    def __init__(self, store: Any, deployments: Any, rules: Iterable[AlertRule]) -> None:
+    def __init__(
+        self,
+        store: Any,
+        deployments: Any,
+        rules: Iterable[AlertRule],
+        smtp: dict[str, Any] | None = None,
+    ) -> None:
         self.store = store
         self.deployments = deployments
         self.rules = list(rules)
+        self.smtp = (
+            smtp or {}
+        )  # host, port, from, user, starttls; the password from SHIPWAY_SMTP_PASSWORD
         self.failed_deliveries = 0
         self._outbox: queue.Queue[tuple[str, str, dict[str, Any]] | None] = queue.Queue()
         self._worker = threading.Thread(target=self._deliver, name="shipway-alerts", daemon=True)
@@ -93,7 +103,7 @@ class AlertManager:
             sink, event, payload = item
             for attempt in range(RETRIES):
                 try:
-                    send(sink, payload)
+                    send(sink, payload, self.smtp)
                     break
                 except Exception as exc:
                     if attempt == RETRIES - 1:
@@ -115,7 +125,7 @@ class AlertManager:
         self._outbox.put(None)
 
 
-def send(sink: str, payload: dict[str, Any]) -> None:
+def send(sink: str, payload: dict[str, Any], smtp: dict[str, Any] | None = None) -> None:
     kind, _, target = sink.partition(":")
     if kind == "log":
         level = logging.ERROR if payload["severity"] == "critical" else logging.WARNING
@@ -129,9 +139,11 @@ def send(sink: str, payload: dict[str, Any]) -> None:
         subprocess.run(
             shlex.split(target), input=json.dumps(payload).encode(), check=True, timeout=60
         )
+    elif kind == "email":
+        _email(target, payload, smtp or {})
     else:
         raise ValueError(
-            f"unknown alert sink {sink!r}: use log, webhook:URL, slack:URL or command:CMD"
+            f"unknown alert sink {sink!r}: use log, webhook:URL, slack:URL, email:ADDRESS or command:CMD"
         )
 
 
@@ -151,3 +163,23 @@ def _evidence(report: dict[str, Any]) -> dict[str, Any]:
     keep = ("window", "rows", "versions", "label_coverage", "data_drift", "prediction_drift",
             "quality", "realised", "estimated")  # fmt: skip
     return json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))
+
+
+def _email(to: str, payload: dict[str, Any], smtp: dict[str, Any]) -> None:
+    """One mail over SMTP; ``[monitoring.smtp]`` in shipway.toml says where."""
+    import smtplib
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = smtp.get("from", "shipway@localhost")
+    message["To"] = to
+    message["Subject"] = payload["text"][:200]
+    message.set_content(json.dumps(payload, indent=2, default=str))
+    with smtplib.SMTP(
+        smtp.get("host", "localhost"), int(smtp.get("port", 25)), timeout=10
+    ) as client:
+        if smtp.get("starttls"):
+            client.starttls()
+        if smtp.get("user"):
+            client.login(smtp["user"], os.environ.get("SHIPWAY_SMTP_PASSWORD", ""))
+        client.send_message(message)

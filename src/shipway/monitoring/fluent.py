@@ -45,7 +45,10 @@ def monitor(
                            reference=reference, sensitive=tuple(sensitive), start=start, end=end)  # fmt: skip
     chosen = load_rules(ctx.settings.config_file) if rules is None else rules
     if chosen and reports:
-        manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen)
+        from shipway.monitoring.scheduler import monitoring_config
+
+        smtp = monitoring_config(ctx.settings.config_file).get("smtp")
+        manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen, smtp)
         try:
             manager.process(deployment, reports, replay=replay)
         finally:

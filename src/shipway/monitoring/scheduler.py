@@ -62,7 +62,8 @@ class MonitorScheduler:
         rules = load_rules(self.tracking.settings.config_file)
         labels = self.config.get("labels", {})
         sensitive = self.config.get("sensitive", {})
-        manager = AlertManager(AlertStore(self.tracking.stores.db), deployments, rules)
+        smtp = self.config.get("smtp")
+        manager = AlertManager(AlertStore(self.tracking.stores.db), deployments, rules, smtp)
         changed: list[Any] = []
         try:
             for deployment in deployments.list():
