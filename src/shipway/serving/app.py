@@ -33,7 +33,7 @@ from starlette.routing import Route
 from shipway.errors import InvalidArgument, NotFound, ShipwayError
 from shipway.serving import codecs, routing
 from shipway.serving.batching import MicroBatcher
-from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog
+from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog, cell
 from shipway.serving.state import Loaded, ServerState, Serving
 
 MAX_BODY = 32 * 2**20
@@ -142,6 +142,8 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             raise _ModelRefused(name, chosen.version, exc) from exc
         elapsed = time.perf_counter() - started
         _observe(name, chosen.version, outputs, elapsed, len(frame))
+        if log is None and shadow is None:  # nothing runs after the answer: no task to schedule
+            return chosen, outputs, None
         task = BackgroundTask(
             _after, served, prepared, outputs, chosen, shadow, request_id, elapsed
         )
@@ -335,7 +337,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
                 )
             rows.append({"deployment": deployment, "request_id": record.get("request_id"), "row": row,
                          "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
-                         "label": _cell(record["label"]), "timestamp": time.time()})  # fmt: skip
+                         "label": cell(record["label"]), "timestamp": time.time()})  # fmt: skip
         if log is not None:
             frame = pd.DataFrame(rows)
             for deployment, part in frame.groupby("deployment"):
@@ -456,9 +458,3 @@ def _numbers(outputs: Any) -> list[float]:
     if array.dtype.kind not in "biuf":
         return []
     return array.reshape(-1).astype(float).tolist()  # type: ignore[no-any-return]
-
-
-def _cell(value: Any) -> Any:
-    from shipway.serving.prediction_log import cell
-
-    return cell(value)

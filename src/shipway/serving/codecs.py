@@ -79,9 +79,7 @@ def _flat(values: list[Any]) -> list[Any]:
     return values
 
 
-def oip_response(
-    name: str, version: int, request_id: str, predictions: Any, shadow: bool = False
-) -> dict[str, Any]:
+def oip_response(name: str, version: int, request_id: str, predictions: Any) -> dict[str, Any]:
     import numpy as np
 
     array = np.asarray(predictions)
