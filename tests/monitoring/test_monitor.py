@@ -91,7 +91,7 @@ def test_drift_and_performance_window_by_window(sw: Any, served: Any) -> None:
         and groups["red"]["selection_rate"] > groups["blue"]["selection_rate"]
     )
     assert first.extra["fairness"]["colour"]["demographic_parity_difference"] > 0
-    (health,) = first.extra["health"].values()
+    (health,) = first.extra["health"]["versions"].values()
     assert health["requests"] == 400 and health["latency_p99_ms"] >= health["latency_p50_ms"] > 0
 
 
@@ -106,6 +106,42 @@ def test_quality_problems_and_key_labels(sw: Any, served: Any) -> None:
         "colour": 1.0
     }
     assert report.label_coverage == 1.0, "the key label matched every row with that key"
+    assert report.extra["source"] == "profile", "a day window reads the servers' profiles"
+    (from_rows,) = sw.monitor("live", window="day", label="churned", source="rows")
+    assert from_rows.extra["source"] == "rows" and from_rows.quality == report.quality
+    assert from_rows.label_coverage == 1.0 and from_rows.realised == report.realised
+    with pytest.raises(InvalidArgument, match="unknown source"):
+        sw.monitor("live", source="parquet")
+    with pytest.raises(InvalidArgument, match="profiles cover hours"):
+        sw.monitor("live", window=10, source="profiles")
+
+
+def test_health_counts_errors_and_dropped_rows(sw: Any, served: Any, cli: Any) -> None:  # noqa: F811
+    rng, client, server = served
+    _send(client, _world(rng, 100))  # two requests, logged
+    for _ in range(3):  # refused: a column is missing
+        answer = client.post("/v1/models/live/predict", json={"records": [{"x": 1.0}]})
+        assert answer.status_code == 400
+    server.log.max_pending = 10  # the log cannot keep up: this request is answered, not logged
+    assert client.post("/v1/models/live/predict",
+                       json={"records": _world(rng, 50)[["x", "colour"]].to_dict("records")}).status_code == 200  # fmt: skip
+    server.log.max_pending = 200_000
+    server.log.flush()
+    server.log.write_health(force=True)
+    rule = sw.AlertRule("errors", "extra.health.error_rate", ">", 0.2, min_rows=50)
+    (report,) = sw.monitor("live", window="day", rules=[rule])
+    health = report.extra["health"]
+    assert health["errors"] == 3 and health["errors_by_status"] == {"400": 3}
+    assert health["error_rate"] == pytest.approx(3 / 5) and health["server_errors"] == 0
+    assert health["dropped_rows"] == 50 and health["versions"]["1"]["requests"] == 2
+    (alert,) = sw.alerts(deployment="live")
+    assert alert.rule == "errors" and alert.value == pytest.approx(0.6)
+    (from_rows,) = sw.monitor("live", window=1000, source="rows", rules=[])
+    assert from_rows.extra["health"] == health
+    import json
+
+    (listed,) = json.loads(cli("monitor", "run", "live", "--window", "day", "--json"))
+    assert listed["extra"]["health"]["error_rate"] == pytest.approx(0.6)
 
 
 def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path: Any) -> None:  # noqa: F811

@@ -88,3 +88,11 @@ def test_the_email_sink_sends_one_mail_over_smtp() -> None:
     assert b"Subject: [critical] live: accuracy drop fired" in mail.content
     with pytest.raises(ValueError, match="unknown alert sink"):
         send("pager:123", payload)
+
+
+def test_a_round_reads_only_the_recent_hours_or_days() -> None:
+    from shipway.monitoring.scheduler import recent
+
+    assert recent("hour", now=3 * 3600 + 100) == 2 * 3600, "the previous hour and this one"
+    assert recent("day", now=3 * 86400 + 5) == 2 * 86400
+    assert recent(500, now=10**9) is None, "windows of rows need the whole log"

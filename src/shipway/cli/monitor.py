@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table
+
+SOURCE_HELP = "auto: drift from the servers' traffic profiles where they exist; rows: read every logged input."
 
 app = typer.Typer(
     help="Monitor deployments: drift, data quality, performance.", no_args_is_help=True
@@ -34,6 +37,7 @@ def run(
         None, "--label", help="The label column of the training data (enables CBPE)."
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Write the reports as JSON here."),
+    source: str = typer.Option("auto", "--source", help=SOURCE_HELP),
     as_json: bool = JSON,
 ) -> None:
     """Evaluate every window of a deployment's traffic against its training data."""
@@ -58,7 +62,7 @@ def run(
         return
 
     with console.status(f"monitoring {deployment}"):
-        reports = monitor(deployment, window=window, label=label)
+        reports = monitor(deployment, window=window, label=label, source=source)
     if out is not None:
         out.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
     if as_json:
@@ -74,11 +78,18 @@ def run(
             r.window, r.rows, ",".join(map(str, r.versions)), f"{r.label_coverage:.0%}",
             ", ".join(r.data_drift["drifted_columns"]) or "-",
             "yes" if r.prediction_drift["drifted"] else "-",
-            _metric(r.realised, metric), _metric(r.estimated, metric), "; ".join(issues) or "-",
+            _metric(r.realised, metric), _metric(r.estimated, metric), _errors(r.extra["health"]),
+            "; ".join(issues) or "-",
         ))  # fmt: skip
     table(f"{deployment}: {len(reports)} window(s)",
           ["window", "rows", "versions", "labels", "drifted columns", "prediction drift",
-           f"{metric} (labels)", f"{metric} (estimated)", "quality"], rows)  # fmt: skip
+           f"{metric} (labels)", f"{metric} (estimated)", "errors", "quality"], rows)  # fmt: skip
+
+
+def _errors(health: dict[str, Any]) -> str:
+    rate = health.get("error_rate")
+    text = "-" if not rate else f"{rate:.1%}"
+    return text + (f", {health['dropped_rows']} dropped" if health.get("dropped_rows") else "")
 
 
 @app.command("report")
@@ -98,6 +109,7 @@ def report(
     sensitive: list[str] = typer.Option(
         [], "--sensitive", help="A column to check fairness across (repeatable)."
     ),
+    source: str = typer.Option("auto", "--source", help=SOURCE_HELP),
 ) -> None:
     """Write a self-contained HTML report: drift heat map, performance, coverage, latency, fairness, alerts."""
     from shipway.monitoring.fluent import alerts, monitor
@@ -111,6 +123,7 @@ def report(
             sensitive=sensitive,
             start=_time(start),
             end=_time(end),
+            source=source,
         )
     out.write_text(
         render(deployment, reports, alerts(deployment=deployment, include_resolved=True))

@@ -19,6 +19,7 @@ def monitor(
     sensitive: tuple[str, ...] | list[str] = (),
     start: float | None = None,
     end: float | None = None,
+    source: str = "auto",
 ) -> list[Any]:
     """Evaluate every window (``"hour"``, ``"day"`` or a number of rows) of a deployment's
     logged traffic against the data its model was trained on.
@@ -31,7 +32,12 @@ def monitor(
     window in order with ``replay=True``; alerts are stored (``sw.alerts()``). ``reference`` (a
     DataFrame with the inputs and the label) replaces the training data, e.g. a held-out set.
     ``sensitive`` names input columns whose groups are compared for fairness (``extra["fairness"]``);
-    ``extra["health"]`` has requests, rate and latency per version.
+    ``extra["health"]`` has the error rate (by status), dropped log rows, and requests, rate
+    and latency per version. ``start``/``end`` (epoch seconds) bound the traffic read.
+
+    ``source="auto"`` takes data drift and quality of hourly and daily windows from the
+    servers' traffic profiles, reading only the log's narrow columns; ``"rows"`` reads every
+    logged input.
     """
     from shipway.monitoring.alerting import AlertManager
     from shipway.monitoring.rules import load_rules
@@ -42,7 +48,8 @@ def monitor(
     ctx = current()
     deployments = Deployments(Registry(ctx.tracking))
     reports = run_monitors(deployments, ctx.stores.artifacts, deployment, window=window, label=label,
-                           reference=reference, sensitive=tuple(sensitive), start=start, end=end)  # fmt: skip
+                           reference=reference, sensitive=tuple(sensitive), start=start, end=end,
+                           source=source)  # fmt: skip
     chosen = load_rules(ctx.settings.config_file) if rules is None else rules
     if chosen and reports:
         from shipway.monitoring.scheduler import monitoring_config

@@ -5,6 +5,10 @@ classifiers, direct loss estimation (DLE) for regressors.
 The reference is what the model was trained on: the training data recorded at registration
 (``lineage["reference"]``), scored by the model itself, so the reference predictions, and
 with a ``label`` column the calibration of CBPE, come from the same rows.
+
+Data drift and data quality come from the window's merged traffic profile when there is one
+(the servers write them as they log), so the wide input columns are never re-read; what needs
+each row (prediction drift, labels, CBPE, fairness, latency) reads only the narrow columns.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import numpy as np
 
 from shipway.errors import InvalidArgument
 from shipway.stats.cbpe import CBPE
+from shipway.stats.columns import CATEGORICAL
 from shipway.stats.dle import DLE
-from shipway.stats.drift import DriftDetector
+from shipway.stats.drift import ColumnDrift, DriftDetector, DriftResult
 from shipway.stats.fairness import fairness
 from shipway.stats.performance import classification_metrics, regression_metrics
+from shipway.stats.profile import DatasetProfile, build_profile, profile_distance
 
 
 @dataclass
@@ -91,13 +97,32 @@ class Monitor:
         }
         return self
 
-    def evaluate(self, window: str, rows: Any) -> WindowReport:
+    def row_inputs(self) -> list[str]:
+        """The input columns :meth:`evaluate` needs from each row when it has a profile."""
+        return list(self.columns_) if self.dle_ is not None else list(self.sensitive)
+
+    def evaluate(
+        self,
+        window: str,
+        rows: Any,
+        *,
+        profile: DatasetProfile | None = None,
+        health: list[dict[str, Any]] | None = None,
+    ) -> WindowReport:
+        """Judge one window's ``rows``; with its ``profile``, data drift and quality come from
+        the profile and ``rows`` need only :meth:`row_inputs`. ``health`` are the servers'
+        records of errors and dropped rows in the window."""
         inputs = rows[[f"input.{c}" for c in self.columns_ if f"input.{c}" in rows]]
         inputs = inputs.rename(columns=lambda c: c.removeprefix("input."))
         outputs = rows["output"]
         labelled = rows["label"].notna() if "label" in rows else np.zeros(len(rows), dtype=bool)
         enough = len(rows) >= self.min_rows
-        drift = self._judged(self.data_detector_.score(inputs))
+        if profile is not None:
+            drift = self._judged(self._profile_drift(profile))
+            quality = self._profile_quality(profile)
+        else:
+            drift = self._judged(self.data_detector_.score(inputs))
+            quality = self._quality(inputs)
         prediction = self._judged(
             self.prediction_detector_.score(_frame("prediction", outputs))
         ).columns[0]
@@ -110,17 +135,18 @@ class Monitor:
                         "scores": {c.column: c.score for c in drift.columns}},
             prediction_drift={"drifted": prediction.drifted and enough, "method": prediction.method,
                               "score": prediction.score},
-            quality=self._quality(inputs),
+            quality=quality,
             realised=self._realised(rows[labelled]) if np.any(labelled) else None,
         )  # fmt: skip
-        report.extra["health"] = _health(rows)
+        report.extra["health"] = _health(rows, health or [])
+        report.extra["source"] = "profile" if profile is not None else "rows"
         if self.sensitive and self.reference_.task == "classification":
             report.extra["fairness"] = {
                 column: fairness(rows[f"input.{column}"], _as_binary(outputs),
                                  _as_binary(rows["label"]) if "label" in rows else None)
                 for column in self.sensitive if f"input.{column}" in rows
             }  # fmt: skip
-        if self.dle_ is not None and len(inputs):
+        if self.dle_ is not None and len(inputs) and all(c in inputs for c in self.columns_):
             report.estimated = self.dle_.estimate(
                 inputs[self.columns_], outputs.astype(float).to_numpy()
             )
@@ -167,6 +193,75 @@ class Monitor:
         return dataclasses.replace(result, columns=columns, n_drifted=drifted, share_drifted=share,
                                    dataset_drift=share >= result.drift_share)  # fmt: skip
 
+    def _reference_profile(self, like: DatasetProfile) -> DatasetProfile:
+        """The reference binned like the traffic profile (cached per set of bin edges)."""
+        key = tuple(
+            (c, p.kind, tuple(p.edges)) for c, p in like.columns.items() if c in self.columns_
+        )
+        cached = getattr(self, "_reference_profiles", {})
+        if key not in cached:
+            present = [c for c in self.columns_ if c in like.columns]
+            cached[key] = build_profile(self.reference_.inputs[present], like=like)
+            self._reference_profiles = cached
+        return cached[key]
+
+    def _profile_drift(self, profile: DatasetProfile) -> DriftResult:
+        """Per-column distances between the window's profile and the reference's: the
+        detector's own choice of distance, with its p-value tests (small references) replaced by
+        their distance counterparts, since binned summaries give no honest p-values."""
+        reference = self._reference_profile(profile)
+        detector = self.data_detector_
+        verdicts: list[ColumnDrift] = []
+        for name in self.columns_:
+            ref, cur = reference.columns.get(name), profile.columns.get(name)
+            learned = detector.reference_[name]
+            if cur is None or ref is None:
+                verdicts.append(ColumnDrift(name, learned.kind, None, None, None, False, learned.n, 0,
+                                            status="missing_in_current", note="the column is not in the current data"))  # fmt: skip
+                continue
+            method = detector._choose(name, learned)
+            method = {"ks": "wasserstein", "chisquare": "jensenshannon", "z": "jensenshannon"}.get(
+                method, method
+            )
+            if ref.kind != cur.kind:  # the servers binned it as another kind: not comparable
+                verdicts.append(ColumnDrift(name, ref.kind, None, None, None, False, ref.count, cur.count,
+                                            status="empty_current", note="profiled as another kind of column"))  # fmt: skip
+                continue
+            if cur.count == 0:
+                verdicts.append(ColumnDrift(name, ref.kind, method, None, None, False, ref.count, 0,
+                                            missing_current=cur.missing_share, status="empty_current",
+                                            note="no values in the current data"))  # fmt: skip
+                continue
+            if ref.kind == CATEGORICAL and method not in ("jensenshannon", "psi"):
+                method = "jensenshannon"
+            _, score = profile_distance(ref, cur, method)
+            threshold = detector._threshold(name, method)
+            verdicts.append(ColumnDrift(name, ref.kind, method, score, threshold, score >= threshold,
+                                        ref.count, cur.count, ref.missing_share, cur.missing_share))  # fmt: skip
+        compared = [v for v in verdicts if v.status == "ok"]
+        drifted = sum(v.drifted for v in compared)
+        share = drifted / len(compared) if compared else 0.0
+        return DriftResult(verdicts, self.drift_share, drifted, share,
+                           bool(compared) and share >= self.drift_share)  # fmt: skip
+
+    def _profile_quality(self, profile: DatasetProfile) -> dict[str, Any]:
+        missing, out_of_range, unseen = {}, {}, {}
+        for c in self.columns_:
+            found = profile.columns.get(c)
+            if found is None:
+                continue
+            if found.missing:
+                missing[c] = found.missing_share
+            if c in self.ranges_ and found.out_of_range and found.rows:
+                out_of_range[c] = found.out_of_range / found.rows
+            if c in self.categories_ and found.count:
+                new = sum(n for k, n in found.categories.items() if k not in self.categories_[c])
+                if new:
+                    unseen[c] = new / found.count
+        absent = [c for c in self.columns_ if c not in profile.columns]
+        return {"missing": missing, "out_of_range": out_of_range, "unseen_categories": unseen,
+                "absent_columns": absent}  # fmt: skip
+
     def _realised(self, rows: Any) -> dict[str, Any]:
         if self.reference_.task == "regression":
             return regression_metrics(rows["label"].astype(float), rows["output"].astype(float))
@@ -196,14 +291,29 @@ class Monitor:
                 "absent_columns": absent}  # fmt: skip
 
 
-def _health(rows: Any) -> dict[str, Any]:
-    """Traffic and latency per version, from the log (each request's latency, once)."""
-    out: dict[str, Any] = {}
+def _health(rows: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Traffic and latency per version, from the log (each request's latency, once); errors
+    and dropped rows from the servers' health records. The error rate is of all requests:
+    those answered (and logged) and those refused or failed."""
+    versions: dict[str, Any] = {}
     span = float(rows["timestamp"].max() - rows["timestamp"].min()) if len(rows) > 1 else 0.0
+    by_code: dict[str, int] = {}
+    for record in records:
+        for code, n in record.get("errors", {}).items():
+            by_code[code] = by_code.get(code, 0) + int(n)
+    errors = sum(by_code.values())
+    answered = int(rows["request_id"].nunique()) if len(rows) else 0
+    out: dict[str, Any] = {
+        "requests": answered + errors, "errors": errors, "errors_by_status": by_code,
+        "error_rate": errors / (answered + errors) if answered + errors else None,
+        "server_errors": sum(n for code, n in by_code.items() if code.startswith("5")),
+        "dropped_rows": sum(int(r.get("dropped_rows", 0)) for r in records),
+        "versions": versions,
+    }  # fmt: skip
     for version, part in rows.groupby("model_version"):
         requests = part.drop_duplicates("request_id")
         latency = requests["latency_ms"].to_numpy(dtype=float)
-        out[str(int(version))] = {
+        versions[str(int(version))] = {
             "requests": int(len(requests)), "rows": int(len(part)),
             "requests_per_second": float(len(requests) / span) if span > 0 else None,
             "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,

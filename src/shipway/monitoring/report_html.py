@@ -126,13 +126,21 @@ def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
     labels = [r.window for r in reports]
     latency: dict[str, list[float | None]] = {}
     for r in reports:
-        for version in r.extra.get("health", {}):
+        for version in r.extra.get("health", {}).get("versions", {}):
             for q in ("p50", "p99"):
                 latency.setdefault(f"v{version} {q}", [None] * len(reports))
     for i, r in enumerate(reports):
-        for version, health in r.extra.get("health", {}).items():
+        for version, health in r.extra.get("health", {}).get("versions", {}).items():
             latency[f"v{version} p50"][i] = health["latency_p50_ms"]
             latency[f"v{version} p99"][i] = health["latency_p99_ms"]
+    errors = {
+        "error rate": [r.extra.get("health", {}).get("error_rate") for r in reports],
+    }
+    dropped = {
+        "dropped log rows": [
+            float(r.extra.get("health", {}).get("dropped_rows", 0)) for r in reports
+        ]
+    }
     fairness: dict[str, list[float | None]] = {}
     for i, r in enumerate(reports):
         for column, found in r.extra.get("fairness", {}).items():
@@ -164,6 +172,9 @@ table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom
 <h2>Rows and label coverage</h2>{_lines({"rows": [float(r.rows) for r in reports]}, labels)}
 {_lines({"label coverage": [r.label_coverage for r in reports]}, labels)}
 <h2>Latency</h2>{_lines(latency, labels, unit=" ms")}
+<h2>Errors</h2><p class=muted>requests refused or failed, of all requests; rows the servers' log could not keep up with</p>
+{_lines(errors, labels)}
+{_lines(dropped, labels)}
 {"<h2>Fairness</h2>" + _lines(fairness, labels) if fairness else ""}
 <h2>Windows</h2><table><tr><th>window</th><th>rows</th><th>labels</th><th>drifted columns</th><th>prediction drift</th><th>quality</th></tr>{"".join(rows)}</table>
 <h2>Alerts</h2>{"<table><tr><th>id</th><th>rule</th><th>severity</th><th>status</th><th>window</th><th>value</th></tr>" + "".join(alert_rows) + "</table>" if alert_rows else "<p class=muted>none</p>"}

@@ -34,6 +34,18 @@ def monitoring_config(config_file: Any) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def recent(window: Any, now: float | None = None) -> float | None:
+    """Where a round starts reading: the previous and the current hour or day (a round judges
+    the newest window only, so older traffic need not be read); None for row-count windows."""
+    import time
+
+    length = {"hour": 3600, "day": 86400}.get(str(window))
+    if length is None:
+        return None
+    now = time.time() if now is None else now
+    return (now // length - 1) * length
+
+
 class MonitorScheduler:
     def __init__(self, tracking: Any, *, interval_minutes: float | None = None) -> None:
         self.tracking = tracking
@@ -68,11 +80,12 @@ class MonitorScheduler:
         try:
             for deployment in deployments.list():
                 name = deployment.name
+                window = self.config.get("window", "hour")
                 try:
                     reports = run_monitors(
                         deployments, self.tracking.stores.artifacts, name,
-                        window=self.config.get("window", "hour"), label=labels.get(name),
-                        sensitive=tuple(sensitive.get(name, ())),
+                        window=window, label=labels.get(name),
+                        sensitive=tuple(sensitive.get(name, ())), start=recent(window),
                     )  # fmt: skip
                 except ShipwayError as exc:
                     if (name, str(exc)) not in self._said:

@@ -7,6 +7,8 @@ from typing import Any
 from shipway.errors import InvalidArgument
 from shipway.monitoring.monitor import Monitor, Reference, WindowReport
 from shipway.monitoring.traffic import load_traffic, windows
+from shipway.serving.prediction_log import read_health
+from shipway.serving.profiles import window_profiles
 
 REFERENCE_ROWS = 50_000  # a larger training set is sampled: drift tests need no more
 
@@ -44,15 +46,60 @@ def reference_for(deployments: Any, deployment: str, *, version: int | None = No
 def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: str | int = "day",
                  label: str | None = None, reference: Any = None,
                  sensitive: tuple[str, ...] = (), start: float | None = None,
-                 end: float | None = None) -> list[WindowReport]:  # fmt: skip
-    """Every window of a deployment's logged traffic, evaluated against its reference."""
+                 end: float | None = None, source: str = "auto") -> list[WindowReport]:  # fmt: skip
+    """Every window of a deployment's logged traffic in [start, end), judged against its reference.
+
+    ``source="auto"`` takes data drift and quality of hourly and daily windows from the traffic
+    profiles the servers wrote, reading only the log's narrow columns, and reads a window's
+    full rows only where it has no usable profile; ``"rows"`` always reads full rows;
+    ``"profiles"`` refuses windows without profiles.
+    """
+    if source not in ("auto", "profiles", "rows"):
+        raise InvalidArgument(f"unknown source {source!r}", hint="use auto, profiles or rows")
+    by_rows = isinstance(window, int) or str(window).isdigit()
+    if source == "profiles" and by_rows:
+        raise InvalidArgument("profiles cover hours: use window hour or day with source profiles")
     monitor = Monitor(sensitive=tuple(sensitive)).fit(
         reference_for(deployments, deployment, label=label, frame=reference)
     )
-    traffic = load_traffic(artifacts, deployment)
-    if not traffic.empty and (start is not None or end is not None):  # a time range: [start, end)
-        keep = (traffic["timestamp"] >= (start if start is not None else -float("inf"))) & (
-            traffic["timestamp"] < (end if end is not None else float("inf"))
-        )
-        traffic = traffic[keep].reset_index(drop=True)
-    return [monitor.evaluate(name, rows) for name, rows in windows(traffic, window)]
+    records = read_health(artifacts, deployment, start=start, end=end)
+    if source == "rows" or by_rows:
+        traffic = load_traffic(artifacts, deployment, start=start, end=end)
+        found = windows(traffic, window)
+        if by_rows:  # a window of rows runs from its first row to the next window's first
+            firsts = [float(rows["timestamp"].iloc[0]) for _, rows in found]
+            spans = list(zip(firsts, [*firsts[1:], float("inf")], strict=True))
+        else:
+            spans = [_span(name, str(window)) for name, _ in found]
+        return [monitor.evaluate(name, rows, health=_within(records, span))
+                for (name, rows), span in zip(found, spans, strict=True)]  # fmt: skip
+    profiles = window_profiles(artifacts, deployment, str(window), start=start, end=end)
+    traffic = load_traffic(artifacts, deployment, start=start, end=end, inputs=monitor.row_inputs())
+    reports = []
+    for name, rows in windows(traffic, window):
+        profile = profiles.get(name)
+        if profile is None:
+            if source == "profiles":
+                raise InvalidArgument(f"window {name} of {deployment!r} has no usable traffic profile",
+                                      hint="use source auto or rows")  # fmt: skip
+            low, high = _span(name, str(window))  # no profile: this window's full rows
+            rows = load_traffic(artifacts, deployment, start=max(low, start or low),
+                                end=min(high, end or high))  # fmt: skip
+        health = _within(records, _span(name, str(window)))
+        reports.append(monitor.evaluate(name, rows, profile=profile, health=health))
+    return reports
+
+
+def _span(name: str, every: str) -> tuple[float, float]:
+    import calendar
+    import time
+
+    fmt = "%Y-%m-%d %H:00" if every == "hour" else "%Y-%m-%d"
+    low = float(calendar.timegm(time.strptime(name, fmt)))
+    return low, low + (3600 if every == "hour" else 86400)
+
+
+def _within(records: list[dict[str, Any]], span: tuple[float, float]) -> list[dict[str, Any]]:
+    """The health records written in [low, high): each is counted in exactly one window."""
+    low, high = span
+    return [r for r in records if low <= r["time"] < high]

@@ -1,7 +1,9 @@
 """A deployment's logged traffic with its late labels joined: one row per prediction.
 
 Labels join by request id, or by a user key (``{"customer_id": 7}``) matched against the
-logged inputs; when a row gets several labels, the latest wins.
+logged inputs; when a row gets several labels, the latest wins. A time range reads only the
+log's hour partitions that meet it (labels: from its start on, since a label follows its
+prediction), and ``inputs`` only the input columns a question needs.
 """
 
 from __future__ import annotations
@@ -11,20 +13,43 @@ from typing import Any
 
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, read_log
 
+BASE_COLUMNS = ["request_id", "row", "timestamp", "model_version", "latency_ms", "output", "score"]
 
-def load_traffic(artifacts: Any, deployment: str) -> Any:
-    """Predictions (``timestamp``, ``model_version``, ``input.*``, ``output``, ``score``) with
-    ``label`` and ``label_time`` where a label arrived (NaN elsewhere)."""
+
+def load_traffic(
+    artifacts: Any,
+    deployment: str,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    inputs: list[str] | None = None,
+) -> Any:
+    """Predictions (``timestamp``, ``model_version``, ``input.*``, ``output``, ``score``) in
+    [start, end), with ``label`` and ``label_time`` where a label arrived (NaN elsewhere).
+    ``inputs`` names the input columns to read (default: all of them)."""
     import numpy as np
 
-    predictions = read_log(artifacts, PREDICTIONS, deployment)
+    truth = read_log(artifacts, GROUND_TRUTH, deployment, start=start)
+    keyed = truth.dropna(subset=["key"]) if "key" in truth else truth.iloc[:0]
+    key_groups = _by_key_columns(keyed)
+    columns = None
+    if inputs is not None:  # the inputs asked for, and those that user keys match against
+        wanted = [*inputs, *(c for cols, _ in key_groups for c in cols)]
+        columns = [*BASE_COLUMNS, *(f"input.{c}" for c in dict.fromkeys(wanted))]
+    predictions = read_log(
+        artifacts, PREDICTIONS, deployment, columns=columns, start=start, end=end
+    )
     if predictions.empty:
         return predictions
+    if start is not None or end is not None:  # partitions are whole hours: cut to the range
+        keep = (predictions["timestamp"] >= (start if start is not None else -np.inf)) & (
+            predictions["timestamp"] < (end if end is not None else np.inf)
+        )
+        predictions = predictions[keep]
     predictions = predictions.sort_values(["timestamp", "request_id", "row"], ignore_index=True)
     predictions["label"] = np.nan
     predictions["label_time"] = np.nan
-    truth = read_log(artifacts, GROUND_TRUTH, deployment)
-    if truth.empty:
+    if truth.empty or predictions.empty:
         return predictions
     truth = truth.sort_values("timestamp")
     labels = predictions["label"].astype(object)
@@ -57,12 +82,11 @@ def load_traffic(artifacts: Any, deployment: str) -> Any:
         )
         hit = found.notna().to_numpy()
         labels[hit], times[hit] = found[hit], when[hit]
-    keyed = truth.dropna(subset=["key"]) if "key" in truth else truth.iloc[:0]
-    for columns, group in _by_key_columns(keyed):
-        present = [f"input.{c}" for c in columns]
+    for key_columns, group in key_groups:
+        present = [f"input.{c}" for c in key_columns]
         if not all(c in predictions for c in present):
             continue
-        row_keys = [json.dumps(dict(zip(columns, values, strict=True)), sort_keys=True, default=_plain)
+        row_keys = [json.dumps(dict(zip(key_columns, values, strict=True)), sort_keys=True, default=_plain)
                     for values in predictions[present].itertuples(index=False, name=None)]  # fmt: skip
         latest = group.drop_duplicates("key", keep="last")
         mapping = dict(
@@ -77,6 +101,8 @@ def load_traffic(artifacts: Any, deployment: str) -> Any:
 
 
 def _by_key_columns(keyed: Any) -> list[tuple[list[str], Any]]:
+    if keyed.empty:
+        return []
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, key in zip(keyed.index, keyed["key"], strict=True):
         groups.setdefault(tuple(sorted(json.loads(key))), []).append(index)

@@ -44,6 +44,7 @@ _SIGNATURE_TO_OIP = {"boolean": "BOOL", "integer": "INT32", "long": "INT64", "fl
 class ServingMetrics:
     def __init__(self, log: PredictionLog | None) -> None:
         self.registry = r = CollectorRegistry()
+        self.log = log
         labels = ["deployment", "version"]
         self.requests = Counter(
             "shipway_predict_requests_total", "prediction requests", labels, registry=r
@@ -428,10 +429,17 @@ def _error(code: str, message: str, status: int, details: Any = None) -> JSONRes
 
 async def _shipway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShipwayError)
+    _count_error(request, exc.http_status)
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+
+def _count_error(request: Request, status: int) -> None:
+    """In /metrics, and in the log's health record so monitoring sees the error rate."""
     metrics = request.app.state.metrics
     name = request.path_params.get("name") or "-"
-    metrics.errors.labels(name, str(exc.http_status)).inc()
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+    metrics.errors.labels(name, str(status)).inc()
+    if metrics.log is not None and name != "-":
+        metrics.log.note_error(name, status)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -448,6 +456,7 @@ async def _bug(request: Request, exc: Exception) -> Response:
     import logging
 
     logging.getLogger(__name__).exception("unhandled error in the model server")
+    _count_error(request, 500)
     return _error("INTERNAL", "the model server failed; this is a bug, please report it", 500)
 
 

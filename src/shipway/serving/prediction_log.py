@@ -10,6 +10,10 @@ A request only appends its rows to a list; a background thread writes once a sec
 more than ``max_pending`` rows wait, new rows are dropped and counted, so memory stays bounded
 and the server keeps answering. A clean shutdown writes everything; a kill loses at most the
 last second.
+
+What the log cannot hold, requests refused or failed and rows dropped, is counted per
+deployment and written at most once a minute as a small JSON record under ``health/…``
+(same partitions), so monitoring sees error rates and losses beside the traffic.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PREDICTIONS = "predictions"
 GROUND_TRUTH = "ground_truth"
+HEALTH = "health"  # refused or failed requests and dropped rows, per deployment and minute
 
 
 @dataclass
@@ -128,6 +133,7 @@ class PredictionLog:
         flush_seconds: float = 1.0,
         max_pending: int = 200_000,
         profiles: Any = None,
+        health_seconds: float = 60.0,
     ) -> None:
         self.artifacts = artifacts
         self.profiles = profiles  # a ProfileWriter: profiles each predictions segment
@@ -138,6 +144,9 @@ class PredictionLog:
         self.failed_writes = 0
         self.failed_profiles = 0
         self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
+        self.health_seconds = health_seconds
+        self._health: dict[str, dict[str, Any]] = {}  # deployment -> counts not yet written
+        self._health_written = time.monotonic()
         self._count = 0
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -153,7 +162,7 @@ class PredictionLog:
         rows = len(frame)
         with self._lock:
             if self._count + rows > self.max_pending:
-                self.dropped += rows
+                self._drop(deployment, rows)
                 return False
             pending = self._pending[(kind, partition(kind, deployment, when or time.time()))]
             pending.rows.append(frame)
@@ -166,7 +175,7 @@ class PredictionLog:
         rows = len(item.versions)
         with self._lock:
             if self._count + rows > self.max_pending:
-                self.dropped += rows
+                self._drop(deployment, rows)
                 return False
             pending = self._pending[
                 (PREDICTIONS, partition(PREDICTIONS, deployment, item.timestamp))
@@ -176,11 +185,45 @@ class PredictionLog:
             self._count += rows
         return True
 
+    def _drop(self, deployment: str, rows: int) -> None:  # called holding the lock
+        self.dropped += rows
+        counts = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
+        counts["dropped_rows"] += rows
+
+    def note_error(self, deployment: str, code: int | str) -> None:
+        """Count a refused or failed request (by HTTP status) for the health record."""
+        with self._lock:
+            counts = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
+            counts["errors"][str(code)] = counts["errors"].get(str(code), 0) + 1
+
+    def write_health(self, force: bool = False) -> None:
+        """Write the counts of errors and dropped rows (at most once a minute unless forced)."""
+        if not force and time.monotonic() - self._health_written < self.health_seconds:
+            return
+        with self._lock:
+            counts, self._health = self._health, {}
+        self._health_written = time.monotonic()
+        now = time.time()
+        for deployment, found in counts.items():
+            record = {"time": now, "seconds": self.health_seconds, **found}
+            key = (f"{partition(HEALTH, deployment, now)}/"
+                   f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json")  # fmt: skip
+            try:
+                self.artifacts.put_bytes(json.dumps(record).encode(), key)
+            except Exception:  # counted again next time rather than lost
+                with self._lock:
+                    merged = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
+                    merged["dropped_rows"] += found["dropped_rows"]
+                    for code, n in found["errors"].items():
+                        merged["errors"][code] = merged["errors"].get(code, 0) + n
+                raise
+
     def _loop(self) -> None:
         while not self._closed:
             self._wake.wait(self.flush_seconds)
             try:
                 self.flush()
+                self.write_health()
             except Exception as exc:  # a failing store must never stop serving
                 log.warning("could not write the prediction log (will retry): %s", exc)
 
@@ -210,7 +253,9 @@ class PredictionLog:
                                 self._pending[k].count += p.count
                                 self._count += p.count
                             else:
-                                self.dropped += p.count
+                                self._drop(
+                                    k[1].split("/", 2)[1].removeprefix("deployment="), p.count
+                                )
                     raise
                 self.written += pending.count
                 if self.profiles is not None and isinstance(pending.rows[0], Logged):
@@ -232,12 +277,65 @@ class PredictionLog:
         self._wake.set()
         self._thread.join(timeout=10)
         self.flush()
+        self.write_health(force=True)
 
 
-def read_log(artifacts: Any, kind: str, deployment: str) -> Any:
-    """Every logged row of one deployment as a DataFrame (empty when nothing was logged)."""
+def hour_of(key: str) -> float | None:
+    """The start (epoch seconds) of the hour partition a log key lies in."""
+    import calendar
+
+    parts = dict(p.split("=", 1) for p in key.split("/") if "=" in p)
+    if "date" not in parts or "hour" not in parts:
+        return None
+    return float(calendar.timegm(time.strptime(f"{parts['date']} {parts['hour']}", "%Y-%m-%d %H")))
+
+
+def log_keys(artifacts: Any, kind: str, deployment: str, suffix: str, *,
+             start: float | None = None, end: float | None = None) -> list[str]:  # fmt: skip
+    """The keys of one deployment's log, only the hour partitions that meet [start, end)."""
+    keys = []
+    for key in artifacts.list(f"{kind}/deployment={deployment}"):
+        if not key.endswith(suffix):
+            continue
+        hour = hour_of(key)
+        if hour is not None and (
+            (start is not None and hour + 3600 <= start) or (end is not None and hour >= end)
+        ):
+            continue
+        keys.append(key)
+    return sorted(keys)
+
+
+def read_log(
+    artifacts: Any,
+    kind: str,
+    deployment: str,
+    *,
+    columns: list[str] | None = None,
+    start: float | None = None,
+    end: float | None = None,
+) -> Any:
+    """One deployment's logged rows as a DataFrame (empty when nothing was logged).
+
+    ``columns`` reads only those (where a segment has them), and ``start``/``end`` only the
+    hour partitions that meet that range, so a narrow question reads a small part of the log.
+    """
     import pandas as pd
+    import pyarrow.parquet as pq
 
-    keys = [k for k in artifacts.list(f"{kind}/deployment={deployment}") if k.endswith(".parquet")]
-    frames = [pd.read_parquet(io.BytesIO(artifacts.read_bytes(k))) for k in sorted(keys)]
+    frames = []
+    for key in log_keys(artifacts, kind, deployment, ".parquet", start=start, end=end):
+        source = pq.ParquetFile(io.BytesIO(artifacts.read_bytes(key)))
+        present = (
+            None if columns is None else [c for c in columns if c in source.schema_arrow.names]
+        )
+        frames.append(source.read(columns=present).to_pandas())
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def read_health(artifacts: Any, deployment: str, *, start: float | None = None,
+                end: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The health records (errors by status, dropped rows) of one deployment, oldest first."""
+    records = [json.loads(artifacts.read_bytes(key))
+               for key in log_keys(artifacts, HEALTH, deployment, ".json", start=start, end=end)]  # fmt: skip
+    return sorted(records, key=lambda r: r["time"])

@@ -11,13 +11,14 @@ merges any range of them, so monitoring reads a month of traffic without its raw
 
 from __future__ import annotations
 
-import calendar
 import json
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from shipway.errors import InvalidArgument
+from shipway.serving.prediction_log import hour_of, log_keys
 from shipway.stats.profile import DatasetProfile, build_profile
 
 PROFILES = "profiles"
@@ -65,19 +66,39 @@ def read_profile(
 ) -> DatasetProfile | None:
     """The merged profile of a deployment's traffic (one version, hours in [start, end))."""
     found = None
-    for key in artifacts.list(f"{PROFILES}/deployment={deployment}"):
-        if not key.endswith(".json"):
-            continue
-        parts = dict(p.split("=", 1) for p in key.split("/")[1:-1] if "=" in p)
-        if version is not None and parts.get("version") != str(version):
-            continue
-        hour_start = calendar.timegm(
-            time.strptime(f"{parts['date']} {parts['hour']}", "%Y-%m-%d %H")
-        )
-        if (start is not None and hour_start + 3600 <= start) or (
-            end is not None and hour_start >= end
-        ):
+    for key in log_keys(artifacts, PROFILES, deployment, ".json", start=start, end=end):
+        if version is not None and f"/version={version}/" not in key:
             continue
         profile = DatasetProfile.from_dict(json.loads(artifacts.read_bytes(key)))
         found = profile if found is None else found.merge(profile)
     return found
+
+
+def window_profiles(
+    artifacts: Any,
+    deployment: str,
+    every: str,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+) -> dict[str, DatasetProfile | None]:
+    """The merged profile of each ``"hour"`` or ``"day"`` window of traffic, all versions
+    together, keyed like :func:`shipway.monitoring.traffic.windows` names windows. A window
+    whose profiles do not merge (versions binned differently) maps to None: read its rows.
+    Only whole hours are profiled, so a range that cuts an hour counts all of that hour."""
+    fmt = "%Y-%m-%d %H:00" if every == "hour" else "%Y-%m-%d"
+    merged: dict[str, DatasetProfile | None] = {}
+    for key in log_keys(artifacts, PROFILES, deployment, ".json", start=start, end=end):
+        hour = hour_of(key)
+        if hour is None:
+            continue
+        label = time.strftime(fmt, time.gmtime(hour))
+        profile = DatasetProfile.from_dict(json.loads(artifacts.read_bytes(key)))
+        if label not in merged:
+            merged[label] = profile
+        elif merged[label] is not None:
+            try:
+                merged[label] = merged[label].merge(profile)  # type: ignore[union-attr]
+            except InvalidArgument:
+                merged[label] = None
+    return merged

@@ -36,7 +36,9 @@ class ColumnProfile:
         default_factory=list
     )  # inner bin edges; len(counts) == len(edges) + 1
     bins: list[int] = field(default_factory=list)
+    sums: list[float] = field(default_factory=list)  # per bin: where its mass sits (empty: unknown)
     categories: dict[str, int] = field(default_factory=dict)
+    out_of_range: int = 0  # values outside the range of the profile built ``like`` (a reference's)
 
     @property
     def rows(self) -> int:
@@ -89,6 +91,9 @@ class ColumnProfile:
             merged.maximum = max(maxs) if maxs else None
             merged.edges = list(self.edges)
             merged.bins = [a + b for a, b in zip(self.bins, other.bins, strict=True)]
+            if self.sums and other.sums:  # a profile from before sums were kept lacks them
+                merged.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
+            merged.out_of_range = self.out_of_range + other.out_of_range
         else:
             categories = dict(self.categories)
             for key, value in other.categories.items():
@@ -124,6 +129,7 @@ class DatasetProfile:
                     missing=absent_rows,
                     edges=list(present.edges),
                     bins=[0] * len(present.bins),
+                    sums=[0.0] * len(present.sums),
                 )
                 merged[name] = present.merge(extra)
             else:
@@ -173,9 +179,9 @@ def build_profile(
                     if values.size
                     else np.array([])
                 )
-            counts = np.bincount(
-                np.searchsorted(edges, values, side="right"), minlength=edges.size + 1
-            )
+            which = np.searchsorted(edges, values, side="right")
+            counts = np.bincount(which, minlength=edges.size + 1)
+            sums = np.bincount(which, weights=values, minlength=edges.size + 1)
             profile = ColumnProfile(
                 NUMERIC,
                 int(values.size),
@@ -183,7 +189,14 @@ def build_profile(
                 infinite,
                 edges=[float(e) for e in edges],
                 bins=[int(c) for c in counts],
+                sums=[float(v) for v in sums],
             )
+            if template is not None and template.minimum is not None and values.size:
+                # sorted values: two binary searches count those outside the template's range
+                inside = np.searchsorted(values, template.maximum, side="right") - np.searchsorted(
+                    values, template.minimum, side="left"
+                )
+                profile.out_of_range = int(values.size - inside)
             if values.size:
                 profile.mean = float(values.mean())
                 profile.m2 = float(((values - profile.mean) ** 2).sum())
@@ -204,6 +217,10 @@ def profile_distance(
     reference: ColumnProfile, current: ColumnProfile, method: str = "auto"
 ) -> tuple[str, float]:
     """A drift distance between two profiles of one column (bins must match).
+
+    The Wasserstein distance from bins puts each bin's mass at its mean (profiles keep each
+    bin's sum), which keeps long tails in place; profiles without sums assume values spread
+    evenly inside each bin.
 
     Distances only: p-values from binned summaries of large samples are noise.
     ``auto`` is the normalised Wasserstein distance for numbers, Jensen–Shannon for categories.
@@ -227,13 +244,24 @@ def profile_distance(
         highs = [v for v in (reference.maximum, current.maximum) if v is not None]
         if not lows or not reference.count or not current.count:
             return chosen, 0.0
+        if reference.sums and current.sums:
+            return chosen, _atoms_distance(reference, current) / max(
+                reference.std, measures.MIN_STD
+            )
         bounds = np.array([min(lows), *reference.edges, max(highs)])
         widths = np.diff(bounds)
-        cdf_gap = np.abs(
-            np.cumsum(measures.shares(ref_bins)) - np.cumsum(measures.shares(cur_bins))
+        # The CDFs' gap at every bin boundary, and between boundaries as if values spread
+        # evenly inside their bin: the gap is linear there, and so is its integral.
+        gap = np.r_[
+            0.0, np.cumsum(measures.shares(ref_bins)) - np.cumsum(measures.shares(cur_bins))
+        ]
+        left, right = gap[:-1], gap[1:]
+        same_sign = left * right >= 0
+        total = np.abs(left) + np.abs(right)
+        area = np.where(
+            same_sign, total / 2, (left**2 + right**2) / (2 * np.where(total > 0, total, 1.0))
         )
-        # The CDFs differ by at most this much inside each bin: a bound tight at the edges.
-        return chosen, float(np.sum(cdf_gap * widths)) / max(reference.std, measures.MIN_STD)
+        return chosen, float(np.sum(area * widths)) / max(reference.std, measures.MIN_STD)
     keys = sorted(set(reference.categories) | set(current.categories))
     ref_counts = np.array([reference.categories.get(k, 0) for k in keys], float)
     cur_counts = np.array([current.categories.get(k, 0) for k in keys], float)
@@ -243,3 +271,18 @@ def profile_distance(
     if chosen != "jensenshannon":
         raise InvalidArgument(f"categorical profiles support jensenshannon and psi, not {method!r}")
     return chosen, measures.jensen_shannon(ref_counts, cur_counts)
+
+
+def _atoms_distance(reference: ColumnProfile, current: ColumnProfile) -> float:
+    """Wasserstein-1 between the two profiles with every bin's mass at the bin's mean."""
+    atoms, weights = [], []
+    for profile, sign in ((reference, 1.0), (current, -1.0)):
+        counts = np.asarray(profile.bins, float)
+        filled = counts > 0
+        atoms.append(np.asarray(profile.sums, float)[filled] / counts[filled])
+        weights.append(sign * counts[filled] / counts.sum())
+    points, mass = np.concatenate(atoms), np.concatenate(weights)
+    order = np.argsort(points, kind="mergesort")
+    points, mass = points[order], mass[order]
+    # between consecutive atoms the CDFs differ by the running sum of signed masses
+    return float(np.sum(np.abs(np.cumsum(mass)[:-1]) * np.diff(points)))
