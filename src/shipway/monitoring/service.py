@@ -73,7 +73,9 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
             spans = [_span(name, str(window)) for name, _ in found]
         return [monitor.evaluate(name, rows, health=_within(records, span))
                 for (name, rows), span in zip(found, spans, strict=True)]  # fmt: skip
-    profiles = window_profiles(artifacts, deployment, str(window), start=start, end=end)
+    profiles = window_profiles(
+        artifacts, deployment, str(window), start=start, end=end, columns=monitor.columns_
+    )
     traffic = load_traffic(artifacts, deployment, start=start, end=end, inputs=monitor.row_inputs())
     reports = []
     for name, rows in windows(traffic, window):

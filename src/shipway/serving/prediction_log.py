@@ -222,12 +222,21 @@ class PredictionLog:
         while not self._closed:
             self._wake.wait(self.flush_seconds)
             try:
-                self.flush()
+                self._write_segments()
                 self.write_health()
+                if self.profiles is not None:
+                    self.profiles.save()
             except Exception as exc:  # a failing store must never stop serving
                 log.warning("could not write the prediction log (will retry): %s", exc)
 
     def flush(self) -> None:
+        """Write everything now: pending rows, the hour's profiles and the health counts."""
+        self._write_segments()
+        self.write_health(force=True)
+        if self.profiles is not None:
+            self.profiles.save(force=True)
+
+    def _write_segments(self) -> None:
         import pandas as pd
 
         with self._flush_lock:
@@ -261,7 +270,7 @@ class PredictionLog:
                 if self.profiles is not None and isinstance(pending.rows[0], Logged):
                     deployment = prefix.split("/", 2)[1].removeprefix("deployment=")
                     try:
-                        self.profiles.write(deployment, prefix, frame)
+                        self.profiles.add(deployment, prefix, frame)
                     except Exception as exc:  # the log is written; a profile can be rebuilt from it
                         self.failed_profiles += 1
                         log.warning("could not profile %s: %s", prefix, exc)
@@ -277,7 +286,6 @@ class PredictionLog:
         self._wake.set()
         self._thread.join(timeout=10)
         self.flush()
-        self.write_health(force=True)
 
 
 def hour_of(key: str) -> float | None:

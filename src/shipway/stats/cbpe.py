@@ -25,37 +25,48 @@ _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy 2 renamed it
 
 
 def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
+    """Sum over ten score bins of |mean label - mean score|, weighted by the bin's share."""
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            total += abs(labels[inside].mean() - scores[inside].mean()) * inside.mean()
-    return float(total)
+    # |mean(y) - mean(s)| * count / n is |sum(y) - sum(s)| / n, bin by bin
+    gap = np.bincount(which, weights=labels, minlength=bins) - np.bincount(
+        which, weights=scores, minlength=bins
+    )
+    return float(np.abs(gap).sum() / len(scores)) if len(scores) else 0.0
 
 
 def expected_metrics(
     probabilities: np.ndarray, predicted: np.ndarray, scores: np.ndarray
 ) -> dict[str, float | None]:
     """The metrics of the expected confusion matrix (and expected ROC curve) of one window."""
-    p, yhat = probabilities, predicted == 1
-    tp, fp = float(p[yhat].sum()), float((1 - p[yhat]).sum())
-    fn, tn = float(p[~yhat].sum()), float((1 - p[~yhat]).sum())
+    order = np.argsort(scores)
+    return _expected_sorted(probabilities[order], predicted[order], scores[order])
+
+
+def _expected_sorted(
+    p: np.ndarray, predicted: np.ndarray, sorted_scores: np.ndarray
+) -> dict[str, float | None]:
+    """:func:`expected_metrics` on rows in ascending order of score."""
+    yhat = (predicted == 1).astype(float)
+    tp = float(p @ yhat)
+    fp = float(yhat.sum()) - tp
+    fn = float(p.sum()) - tp
     n = len(p)
+    tn = n - tp - fp - fn
     out: dict[str, float | None] = {
         "accuracy": (tp + tn) / n if n else None,
         "precision": tp / (tp + fp) if tp + fp else None,
         "recall": tp / (tp + fn) if tp + fn else None,
         "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None,
     }
-    positives, negatives = p.sum(), (1 - p).sum()
+    positives, negatives = tp + fn, n - tp - fn
     if n and positives > 0 and negatives > 0:
-        order = np.argsort(-scores, kind="mergesort")
-        sorted_scores = scores[order]
-        last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_scores)), n - 1]
-        tpr = np.r_[0.0, np.cumsum(p[order])[last_of_tie] / positives]
-        fpr = np.r_[0.0, np.cumsum(1 - p[order])[last_of_tie] / negatives]
+        # the ROC curve walks from the highest score down; tied scores move it in one step
+        descending, p_down = sorted_scores[::-1], p[::-1]
+        last_of_tie = np.r_[np.flatnonzero(np.diff(descending)), n - 1]
+        caught = np.cumsum(p_down)[last_of_tie]
+        tpr = np.r_[0.0, caught / positives]
+        fpr = np.r_[0.0, (last_of_tie + 1 - caught) / negatives]
         out["roc_auc"] = float(_trapezoid(tpr, fpr))
     else:
         out["roc_auc"] = None
@@ -89,11 +100,12 @@ class CBPE:
             from sklearn.isotonic import IsotonicRegression
 
             calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(s, y)
+            self.calibrator_ = calibrator
             better = expected_calibration_error(
-                y, calibrator.predict(s)
+                y, self.probabilities(s)
             ) < expected_calibration_error(y, s)
-            if self.calibrate == "isotonic" or better:
-                self.calibrator_ = calibrator
+            if self.calibrate != "isotonic" and not better:
+                self.calibrator_ = None
         chunks = max(len(s) // self.chunk_size, 1)
         realised = [classification_metrics(y[c], yhat[c], s[c])
                     for c in np.array_split(np.arange(len(s)), chunks)]  # fmt: skip
@@ -106,18 +118,28 @@ class CBPE:
         self.reference_ = classification_metrics(y, yhat, s)
         return self
 
-    def probabilities(self, scores: Any) -> np.ndarray:
+    def probabilities(self, scores: Any, *, ascending: bool = False) -> np.ndarray:
+        """Each score's calibrated chance of being positive. The isotonic fit is piecewise
+        linear, so this is one interpolation, much faster on scores already in order."""
         s = np.asarray(scores, dtype=float)
-        return (
-            s if self.calibrator_ is None else np.asarray(self.calibrator_.predict(s), dtype=float)
-        )
+        if self.calibrator_ is None:
+            return s
+        x, y = self.calibrator_.X_thresholds_, self.calibrator_.y_thresholds_
+        if ascending:
+            return np.interp(s, x, y)
+        order = np.argsort(s)
+        out = np.empty_like(s)
+        out[order] = np.interp(s[order], x, y)
+        return out
 
     def estimate(self, scores: Any, predicted: Any) -> dict[str, dict[str, float | None]]:
         """Each metric's estimate for one window, with a band of three standard errors."""
         if not hasattr(self, "reference_"):
             raise InvalidArgument("fit CBPE on reference data before estimating")
         s, yhat = np.asarray(scores, dtype=float), np.asarray(predicted, dtype=float)
-        values = expected_metrics(self.probabilities(s), yhat, s)
+        order = np.argsort(s)
+        s = s[order]
+        values = _expected_sorted(self.probabilities(s, ascending=True), yhat[order], s)
         out: dict[str, dict[str, float | None]] = {}
         for metric, value in values.items():
             std = self.sampling_std_.get(metric)

@@ -29,10 +29,13 @@ def roc_auc(labels: Any, scores: Any) -> float | None:
     positives, negatives = int((y == 1).sum()), int((y == 0).sum())
     if positives == 0 or negatives == 0:
         return None
-    from scipy.stats import rankdata
-
-    ranks = rankdata(s)  # ties get their average rank
-    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    order = np.argsort(s)  # not a stable sort: tied scores share their average rank below
+    ranked, positive = s[order], y[order] == 1
+    starts_tie = np.r_[True, ranked[1:] != ranked[:-1]]
+    starts = np.flatnonzero(starts_tie)
+    average_rank = (starts + np.r_[starts[1:], len(s)] + 1) / 2  # of the 1-based ranks in a tie
+    rank_sum = float(average_rank[np.cumsum(starts_tie)[positive] - 1].sum())
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
 def classification_metrics(labels: Any, predicted: Any, scores: Any = None) -> dict[str, Any]:
