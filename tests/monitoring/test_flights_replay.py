@@ -85,6 +85,11 @@ def test_a_year_of_flights_through_the_monitors(
     alerts = sw.alerts(deployment="live", include_resolved=True)
     assert not [a for a in alerts if a.evidence["window"] in (months[1].window, months[2].window)]
 
+    # The labels themselves move in the stormy months: more flights are late.
+    winter_target = max(months[m].target_drift["score"] for m in (1, 2))
+    assert not any(months[m].target_drift["drifted"] for m in (1, 2))
+    assert min(months[m].target_drift["score"] for m in (6, 7)) > 3 * winter_target
+
     # Summer weather drifts, and the monitors say which columns.
     for month in (6, 7, 8):
         assert {"temp", "humid"} <= set(months[month].data_drift["drifted_columns"]), month

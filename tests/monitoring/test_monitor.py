@@ -74,6 +74,9 @@ def test_drift_and_performance_window_by_window(sw: Any, served: Any) -> None:
     first, second = reports
     assert first.data_drift["drifted_columns"] == [] and not first.prediction_drift["drifted"]
     assert second.data_drift["drifted_columns"] == ["x"] and second.prediction_drift["drifted"]
+    assert first.target_drift is not None and not first.target_drift["drifted"]
+    assert second.target_drift["drifted"], "the shift raised the churn rate, and the labels show it"
+    assert second.target_drift["rows"] == second.realised["rows"]
     for report in reports:
         assert 0.4 < report.label_coverage < 0.6
         assert report.realised["rows"] == round(report.label_coverage * 400)

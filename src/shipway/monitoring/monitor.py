@@ -48,6 +48,7 @@ class WindowReport:
     quality: dict[str, Any]
     realised: dict[str, Any] | None
     estimated: dict[str, Any] | None = None
+    target_drift: dict[str, Any] | None = None  # the labels that arrived vs the reference's
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +74,12 @@ class Monitor:
         self.columns_ = [str(c) for c in reference.inputs.columns]
         self.data_detector_ = DriftDetector(drift_share=self.drift_share).fit(reference.inputs)
         self.prediction_detector_ = DriftDetector().fit(_frame("prediction", reference.predictions))
+        self.target_detector_ = None
+        if reference.labels is not None:
+            self.binary_target_ = reference.task == "classification" and _binary(reference.labels)
+            self.target_detector_ = DriftDetector().fit(
+                _frame("label", self._target(reference.labels))
+            )
         self.cbpe_ = None
         if (reference.task == "classification" and reference.scores is not None
                 and reference.labels is not None and _binary(reference.labels, reference.predictions)):  # fmt: skip
@@ -138,6 +145,11 @@ class Monitor:
             quality=quality,
             realised=self._realised(rows[labelled]) if np.any(labelled) else None,
         )  # fmt: skip
+        if self.target_detector_ is not None and np.any(labelled):
+            labels = self._target(rows.loc[labelled, "label"])
+            target = self._judged(self.target_detector_.score(_frame("label", labels))).columns[0]
+            report.target_drift = {"drifted": bool(target.drifted and len(labels) >= self.min_rows),
+                                   "method": target.method, "score": target.score, "rows": int(len(labels))}  # fmt: skip
         report.extra["health"] = _health(rows, health or [])
         report.extra["source"] = "profile" if profile is not None else "rows"
         if self.sensitive and self.reference_.task == "classification":
@@ -261,6 +273,12 @@ class Monitor:
         absent = [c for c in self.columns_ if c not in profile.columns]
         return {"missing": missing, "out_of_range": out_of_range, "unseen_categories": unseen,
                 "absent_columns": absent}  # fmt: skip
+
+    def _target(self, labels: Any) -> np.ndarray:
+        """Labels as numbers, whichever way they were logged (``1``, ``1.0``, ``"1"``, ``true``)."""
+        if self.reference_.task == "regression":
+            return np.asarray(labels, dtype=float)
+        return _as_binary(labels) if self.binary_target_ else np.asarray(labels).astype(str)
 
     def _realised(self, rows: Any) -> dict[str, Any]:
         if self.reference_.task == "regression":

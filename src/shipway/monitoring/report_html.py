@@ -154,6 +154,7 @@ def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
         f"<tr><td>{_e(r.window)}</td><td>{r.rows:,}</td><td>{r.label_coverage:.0%}</td>"
         f"<td>{_e(', '.join(r.data_drift['drifted_columns']) or '-')}</td>"
         f"<td>{'yes' if r.prediction_drift['drifted'] else '-'}</td>"
+        f"<td>{'yes' if r.target_drift and r.target_drift['drifted'] else '-'}</td>"
         f"<td>{_e(_quality(r.quality))}</td></tr>"
         for r in reports
     ]  # fmt: skip
@@ -176,6 +177,6 @@ table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom
 {_lines(errors, labels)}
 {_lines(dropped, labels)}
 {"<h2>Fairness</h2>" + _lines(fairness, labels) if fairness else ""}
-<h2>Windows</h2><table><tr><th>window</th><th>rows</th><th>labels</th><th>drifted columns</th><th>prediction drift</th><th>quality</th></tr>{"".join(rows)}</table>
+<h2>Windows</h2><table><tr><th>window</th><th>rows</th><th>labels</th><th>drifted columns</th><th>prediction drift</th><th>target drift</th><th>quality</th></tr>{"".join(rows)}</table>
 <h2>Alerts</h2>{"<table><tr><th>id</th><th>rule</th><th>severity</th><th>status</th><th>window</th><th>value</th></tr>" + "".join(alert_rows) + "</table>" if alert_rows else "<p class=muted>none</p>"}
 </body></html>"""
