@@ -119,12 +119,27 @@ def test_quality_problems_and_key_labels(sw: Any, served: Any) -> None:
         sw.monitor("live", window=10, source="profiles")
 
 
-def test_health_counts_errors_and_dropped_rows(sw: Any, served: Any, cli: Any) -> None:  # noqa: F811
+def test_health_counts_errors_and_dropped_rows(
+    sw: Any,
+    served: Any,
+    cli: Any,  # noqa: F811
+    monkeypatch: Any,
+) -> None:
     rng, client, server = served
     _send(client, _world(rng, 100))  # two requests, logged
     for _ in range(3):  # refused: a column is missing
         answer = client.post("/v1/models/live/predict", json={"records": [{"x": 1.0}]})
         assert answer.status_code == 400
+    model = server.state.get("live").versions[1].model
+
+    def broken(frame: Any) -> Any:
+        raise RuntimeError("out of memory")
+
+    with monkeypatch.context() as patch:  # the model itself fails once
+        patch.setattr(model, "predict_prepared", broken)
+        answer = client.post("/v1/models/live/predict", json=[{"x": 1.0, "colour": "red"}])
+    assert answer.status_code == 500 and answer.json()["error"]["code"] == "MODEL_FAILED"
+    assert "version 1 failed: RuntimeError: out of memory" in answer.json()["error"]["message"]
     server.log.max_pending = 10  # the log cannot keep up: this request is answered, not logged
     assert client.post("/v1/models/live/predict",
                        json={"records": _world(rng, 50)[["x", "colour"]].to_dict("records")}).status_code == 200  # fmt: skip
@@ -134,17 +149,19 @@ def test_health_counts_errors_and_dropped_rows(sw: Any, served: Any, cli: Any) -
     rule = sw.AlertRule("errors", "extra.health.error_rate", ">", 0.2, min_rows=50)
     (report,) = sw.monitor("live", window="day", rules=[rule])
     health = report.extra["health"]
-    assert health["errors"] == 3 and health["errors_by_status"] == {"400": 3}
-    assert health["error_rate"] == pytest.approx(3 / 5) and health["server_errors"] == 0
-    assert health["dropped_rows"] == 50 and health["versions"]["1"]["requests"] == 2
+    assert health["errors"] == 4 and health["errors_by_status"] == {"400": 3, "500": 1}
+    assert health["error_rate"] == pytest.approx(4 / 6) and health["server_errors"] == 1
+    assert health["dropped_rows"] == 50
+    version = health["versions"]["1"]
+    assert version["requests"] == 3 and version["errors"] == 1, "the 400s never reached a version"
     (alert,) = sw.alerts(deployment="live")
-    assert alert.rule == "errors" and alert.value == pytest.approx(0.6)
+    assert alert.rule == "errors" and alert.value == pytest.approx(4 / 6)
     (from_rows,) = sw.monitor("live", window=1000, source="rows", rules=[])
     assert from_rows.extra["health"] == health
     import json
 
     (listed,) = json.loads(cli("monitor", "run", "live", "--window", "day", "--json"))
-    assert listed["extra"]["health"]["error_rate"] == pytest.approx(0.6)
+    assert listed["extra"]["health"]["error_rate"] == pytest.approx(4 / 6)
 
 
 def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path: Any) -> None:  # noqa: F811

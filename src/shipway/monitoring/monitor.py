@@ -328,15 +328,25 @@ def _health(rows: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
         "dropped_rows": sum(int(r.get("dropped_rows", 0)) for r in records),
         "versions": versions,
     }  # fmt: skip
+    by_version: dict[str, int] = {}
+    for record in records:
+        for version, n in record.get("errors_by_version", {}).items():
+            by_version[version] = by_version.get(version, 0) + int(n)
     for version, part in rows.groupby("model_version"):
         requests = part.drop_duplicates("request_id")
         latency = requests["latency_ms"].to_numpy(dtype=float)
+        failed = by_version.get(str(int(version)), 0)
         versions[str(int(version))] = {
-            "requests": int(len(requests)), "rows": int(len(part)),
+            "errors": failed, "error_rate": failed / (len(requests) + failed),
+            "requests": int(len(requests)) + failed, "rows": int(len(part)),
             "requests_per_second": float(len(requests) / span) if span > 0 else None,
             "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,
             "latency_p99_ms": float(np.percentile(latency, 99)) if len(latency) else None,
         }  # fmt: skip
+    for version, failed in by_version.items():  # a version that failed every request it got
+        versions.setdefault(version, {"errors": failed, "error_rate": 1.0, "requests": failed, "rows": 0,
+                                      "requests_per_second": None, "latency_p50_ms": None,
+                                      "latency_p99_ms": None})  # fmt: skip
     return out
 
 

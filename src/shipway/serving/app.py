@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import random
 import time
 import uuid
@@ -141,6 +142,9 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             KeyError,
         ) as exc:  # the model refused input the signature let in
             raise _ModelRefused(name, chosen.version, exc) from exc
+        except Exception as exc:  # the model itself broke: a 500, counted against its version
+            logging.getLogger(__name__).exception("%s version %s failed", name, chosen.version)
+            raise _ModelFailed(name, chosen.version, exc) from exc
         elapsed = time.perf_counter() - started
         _observe(name, chosen.version, outputs, elapsed, len(frame))
         if log is None and shadow is None:  # nothing runs after the answer: no task to schedule
@@ -407,10 +411,21 @@ class _ModelRefused(ShipwayError):
     http_status = 422
 
     def __init__(self, name: str, version: int, exc: Exception) -> None:
+        self.version = version
         super().__init__(
             f"{name} version {version} could not predict this input: {exc}",
             hint="the values passed the signature's checks, but the model does not accept them",
         )
+
+
+class _ModelFailed(ShipwayError):
+    code = "MODEL_FAILED"
+    http_status = 500
+
+    def __init__(self, name: str, version: int, exc: Exception) -> None:
+        self.version = version
+        super().__init__(f"{name} version {version} failed: {type(exc).__name__}: {exc}",
+                         hint="the model raised an error; the server log has its traceback")  # fmt: skip
 
 
 class _NotReady(ShipwayError):
@@ -429,17 +444,17 @@ def _error(code: str, message: str, status: int, details: Any = None) -> JSONRes
 
 async def _shipway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShipwayError)
-    _count_error(request, exc.http_status)
+    _count_error(request, exc.http_status, getattr(exc, "version", None))
     return JSONResponse(exc.to_dict(), status_code=exc.http_status)
 
 
-def _count_error(request: Request, status: int) -> None:
+def _count_error(request: Request, status: int, version: int | None = None) -> None:
     """In /metrics, and in the log's health record so monitoring sees the error rate."""
     metrics = request.app.state.metrics
     name = request.path_params.get("name") or "-"
     metrics.errors.labels(name, str(status)).inc()
     if metrics.log is not None and name != "-":
-        metrics.log.note_error(name, status)
+        metrics.log.note_error(name, status, version)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

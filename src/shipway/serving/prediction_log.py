@@ -190,11 +190,15 @@ class PredictionLog:
         counts = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
         counts["dropped_rows"] += rows
 
-    def note_error(self, deployment: str, code: int | str) -> None:
-        """Count a refused or failed request (by HTTP status) for the health record."""
+    def note_error(self, deployment: str, code: int | str, version: int | None = None) -> None:
+        """Count a refused or failed request (by HTTP status, and by the model version when
+        the request reached one) for the health record."""
         with self._lock:
             counts = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
             counts["errors"][str(code)] = counts["errors"].get(str(code), 0) + 1
+            if version is not None:
+                by_version = counts.setdefault("errors_by_version", {})
+                by_version[str(version)] = by_version.get(str(version), 0) + 1
 
     def write_health(self, force: bool = False) -> None:
         """Write the counts of errors and dropped rows (at most once a minute unless forced)."""
@@ -214,6 +218,9 @@ class PredictionLog:
                 with self._lock:
                     merged = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
                     merged["dropped_rows"] += found["dropped_rows"]
+                    for version, n in found.get("errors_by_version", {}).items():
+                        by_version = merged.setdefault("errors_by_version", {})
+                        by_version[version] = by_version.get(version, 0) + n
                     for code, n in found["errors"].items():
                         merged["errors"][code] = merged["errors"].get(code, 0) + n
                 raise
