@@ -306,3 +306,59 @@ def test_a_regressor_gets_realised_and_estimated_error(sw: Any, serve: Any) -> N
     assert report.realised["rows"] == 300 and 0.3 < report.realised["mae"] < 0.5
     assert abs(report.estimated["mae"]["value"] - report.realised["mae"]) < 0.06
     assert "score" not in sw.read_predictions("reg-live").columns, "a regressor has no confidence"
+
+
+def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_path: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from shipway.config import Settings
+    from shipway.server.app import create_app
+
+    rng, client, server = served
+    for _, row in _world(rng, 300, shift=2.5).iterrows():
+        client.post("/v1/models/live/predict", json=[{"x": row["x"], "colour": row["colour"]}])
+    server.log.flush()
+    (tmp_path / "shipway.toml").write_text(
+        '[monitoring]\nwindow = "day"\nbase_url = "https://shipway.example.com/"\nlabels = {live = "churned"}\n\n'
+        '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\nthreshold = 0.5\n'
+    )  # fmt: skip
+    home = sw.tracking.context.current().settings.home
+    settings = Settings.resolve({"home": home, "user": "ops"}, environ={}, cwd=tmp_path)
+    app = create_app(settings, monitor_minutes=0)
+    with TestClient(app) as api:
+        (window,) = api.get("/api/v1/monitoring/live/windows", params={"window": "day"}).json()
+        assert window["data_drift"]["drifted_columns"] == ["x"] and window["rows"] == 300
+        assert window["estimated"]["accuracy"]["value"] > 0.5, (
+            "the label column came from the config"
+        )
+        page = api.get("/api/v1/monitoring/live/report")
+        assert page.status_code == 200 and page.text.startswith("<!doctype html>")
+        for params, status, says in (({"window": "week"}, 400, "unknown window"),
+                                     ({"from": "soon"}, 400, "cannot read the time"),
+                                     ({"source": "parquet"}, 400, "unknown source")):  # fmt: skip
+            answer = api.get("/api/v1/monitoring/live/windows", params=params)
+            assert answer.status_code == status and says in answer.json()["error"]["message"]
+        assert api.get("/api/v1/monitoring/nope/windows").status_code == 404
+
+        (alert,) = app.state.monitoring.run_once()
+        link = alert.evidence["report"]
+        assert link.startswith(
+            "https://shipway.example.com/api/v1/monitoring/live/report?window=day&from="
+        )
+        assert "shipway monitor report live --window day" in alert.evidence["report_command"]
+        from shipway.monitoring.alerting import _payload
+
+        assert _payload("fired", alert)["text"].endswith(f"(report: {link})"), "one click from chat"
+        linked = api.get(link.removeprefix("https://shipway.example.com"))
+        assert linked.status_code == 200 and "drift" in linked.text, "the link opens the report"
+        assert [a["alert_id"] for a in api.get("/api/v1/alerts").json()] == [alert.alert_id]
+        acked = api.post(f"/api/v1/alerts/{alert.alert_id}/ack").json()
+        assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "ops"
+        assert api.post(f"/api/v1/alerts/{alert.alert_id}/resolve").json()["status"] == "resolved"
+        again = api.post(f"/api/v1/alerts/{alert.alert_id}/resolve")
+        assert again.status_code == 400 and "already resolved" in again.json()["error"]["message"]
+        assert (
+            api.get("/api/v1/alerts").json() == []
+            and len(api.get("/api/v1/alerts?all=true").json()) == 1
+        )
+        assert api.get("/api/v1/alerts/999").status_code == 404

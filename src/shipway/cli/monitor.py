@@ -132,17 +132,6 @@ def report(
 
 
 def _time(value: str | None) -> float | None:
-    if value is None:
-        return None
-    from datetime import UTC, datetime
+    from shipway.monitoring.service import parse_time
 
-    from shipway.errors import InvalidArgument
-
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidArgument(
-            f"cannot read the time {value!r}",
-            hint="use an ISO date such as 2026-11-30 or 2026-11-30T12:00",
-        ) from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    return parse_time(value)

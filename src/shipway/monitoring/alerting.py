@@ -37,8 +37,10 @@ class AlertManager:
         deployments: Any,
         rules: Iterable[AlertRule],
         smtp: dict[str, Any] | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.store = store
+        self.base_url = base_url  # where the platform server answers, for the report's link
         self.deployments = deployments
         self.rules = list(rules)
         self.smtp = (
@@ -64,7 +66,7 @@ class AlertManager:
                     alert = self.store.open(
                         rule=rule.name, deployment=deployment, severity=rule.severity,
                         metric=rule.metric, value=value, threshold=rule.threshold,
-                        window=data["window"], evidence=_evidence(data),
+                        window=data["window"], evidence=_evidence(data, deployment, self.base_url),
                     )  # fmt: skip
                     changed.append(alert)
                     self._act(rule, alert)
@@ -156,13 +158,41 @@ def _payload(event: str, alert: Alert) -> dict[str, Any]:
     data = dataclasses.asdict(alert)
     data["event"] = event
     data["text"] = (f"[{alert.severity}] {alert.deployment}: {alert.rule} {event}: {_summary(alert)}")  # fmt: skip
+    link = (alert.evidence or {}).get("report", "")
+    if link.startswith(("http://", "https://")):  # with [monitoring] base_url: a link to click
+        data["text"] += f" (report: {link})"
     return data
 
 
-def _evidence(report: dict[str, Any]) -> dict[str, Any]:
+def _evidence(report: dict[str, Any], deployment: str, base_url: str | None) -> dict[str, Any]:
     keep = ("window", "rows", "versions", "label_coverage", "data_drift", "prediction_drift",
-            "quality", "realised", "estimated")  # fmt: skip
-    return json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))
+            "target_drift", "quality", "realised", "estimated", "extra")  # fmt: skip
+    evidence = json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))
+    evidence.update(report_link(deployment, report, base_url))
+    return evidence
+
+
+def report_link(deployment: str, report: dict[str, Any], base_url: str | None) -> dict[str, str]:
+    """Where to see the alert's window in context: the week before it, up to its end, as the
+    server's report URL and as the command that writes the same page."""
+    from datetime import UTC, datetime
+    from urllib.parse import quote, urlencode
+
+    span = report.get("extra", {}).get("span")
+    if not span:
+        return {}
+    window = str(report.get("window", ""))
+    every = "hour" if window.endswith(":00") else "day"  # a window of rows: its days
+    start, end = float(span[0]) - 7 * 86400, float(span[1]) + 1
+
+    def iso(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    query = urlencode({"window": every, "from": iso(start), "to": iso(end)})
+    path = f"/api/v1/monitoring/{quote(deployment)}/report?{query}"
+    command = (f"shipway monitor report {deployment} --window {every} --from {iso(start)} "
+               f"--to {iso(end)} --out report.html")  # fmt: skip
+    return {"report": (base_url or "").rstrip("/") + path, "report_command": command}
 
 
 def _email(to: str, payload: dict[str, Any], smtp: dict[str, Any]) -> None:

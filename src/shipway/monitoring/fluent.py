@@ -54,8 +54,9 @@ def monitor(
     if chosen and reports:
         from shipway.monitoring.scheduler import monitoring_config
 
-        smtp = monitoring_config(ctx.settings.config_file).get("smtp")
-        manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen, smtp)
+        config = monitoring_config(ctx.settings.config_file)
+        manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen, config.get("smtp"),
+                               config.get("base_url"))  # fmt: skip
         try:
             manager.process(deployment, reports, replay=replay)
         finally:

@@ -152,6 +152,8 @@ class Monitor:
                                    "method": target.method, "score": target.score, "rows": int(len(labels))}  # fmt: skip
         report.extra["health"] = _health(rows, health or [])
         report.extra["source"] = "profile" if profile is not None else "rows"
+        if len(rows):  # the time the window's rows cover, for links to it
+            report.extra["span"] = [float(rows["timestamp"].min()), float(rows["timestamp"].max())]
         if self.sensitive and self.reference_.task == "classification":
             report.extra["fairness"] = {
                 column: fairness(rows[f"input.{column}"], _as_binary(outputs),

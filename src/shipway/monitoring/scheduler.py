@@ -75,7 +75,8 @@ class MonitorScheduler:
         labels = self.config.get("labels", {})
         sensitive = self.config.get("sensitive", {})
         smtp = self.config.get("smtp")
-        manager = AlertManager(AlertStore(self.tracking.stores.db), deployments, rules, smtp)
+        manager = AlertManager(AlertStore(self.tracking.stores.db), deployments, rules, smtp,
+                               self.config.get("base_url"))  # fmt: skip
         changed: list[Any] = []
         try:
             for deployment in deployments.list():

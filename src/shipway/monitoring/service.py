@@ -105,3 +105,43 @@ def _within(records: list[dict[str, Any]], span: tuple[float, float]) -> list[di
     """The health records written in [low, high): each is counted in exactly one window."""
     low, high = span
     return [r for r in records if low <= r["time"] < high]
+
+
+def parse_time(value: str | float | None) -> float | None:
+    """Epoch seconds, or an ISO date or time (UTC unless it says otherwise)."""
+    if value is None or value == "":
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidArgument(
+            f"cannot read the time {value!r}",
+            hint="use an ISO date such as 2026-11-30 or 2026-11-30T12:00, or epoch seconds",
+        ) from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def monitor_with_config(tracking: Any, deployment: str, *, window: str | int = "day",
+                        label: str | None = None, sensitive: tuple[str, ...] | None = None,
+                        start: float | None = None, end: float | None = None,
+                        source: str = "auto") -> list[WindowReport]:  # fmt: skip
+    """:func:`run_monitors` with the label column and sensitive columns of ``[monitoring]``
+    in shipway.toml for what the caller leaves out (the server's monitoring API)."""
+    from shipway.monitoring.scheduler import monitoring_config
+    from shipway.registry.service import Registry
+    from shipway.serving.deployments import Deployments
+
+    config = monitoring_config(tracking.settings.config_file)
+    if label is None:
+        label = config.get("labels", {}).get(deployment)
+    if sensitive is None:
+        sensitive = tuple(config.get("sensitive", {}).get(deployment, ()))
+    return run_monitors(Deployments(Registry(tracking)), tracking.stores.artifacts, deployment,
+                        window=window, label=label, sensitive=sensitive, start=start, end=end,
+                        source=source)  # fmt: skip

@@ -20,7 +20,7 @@ def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> F
     from shipway.server.idempotency import Idempotency
     from shipway.server.limits import BodySizeLimit
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
-    from shipway.server.routes import environments, experiments, health, registry, runs
+    from shipway.server.routes import environments, experiments, health, monitoring, registry, runs
     from shipway.server.schemas import ERROR_RESPONSES
     from shipway.store import open_stores
     from shipway.store.idempotency_store import IdempotencyStore
@@ -61,6 +61,6 @@ def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> F
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY)
     app.add_route("/metrics", metrics.render, include_in_schema=False)
     app.include_router(health.router)
-    for module in (experiments, runs, registry, environments):
+    for module in (experiments, runs, registry, environments, monitoring):
         app.include_router(module.router, prefix=API, responses=ERROR_RESPONSES)
     return app

@@ -1,0 +1,88 @@
+"""``/api/v1/monitoring`` and ``/api/v1/alerts``: a deployment's windows as JSON or as the HTML
+report, and its alerts, listed, acknowledged and resolved."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from shipway.server.auth import Principal, requires
+from shipway.server.routes.common import plain, tracking
+from shipway.server.schemas import ERROR_RESPONSES, ErrorBody
+
+router = APIRouter(tags=["monitoring"])
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+WINDOW = Query("day", description="hour, day, or a number of rows")
+FROM = Query(None, alias="from", description="only traffic from this time (ISO or epoch seconds)")
+TO = Query(None, alias="to", description="only traffic before this time (ISO or epoch seconds)")
+LABEL = Query(None, description="the training data's label column (default: [monitoring] labels)")
+SENSITIVE = Query(None, description="columns to compare groups of for fairness (repeatable)")
+SOURCE = Query("auto", description="auto (profiles where they exist) or rows")
+
+
+def _reports(request: Request, deployment: str, window: str, start: str | None, end: str | None,
+             label: str | None, sensitive: list[str] | None, source: str) -> list[Any]:  # fmt: skip
+    from shipway.monitoring.service import monitor_with_config, parse_time
+
+    return monitor_with_config(tracking(request), deployment, window=window, label=label,
+                               sensitive=tuple(sensitive) if sensitive else None,
+                               start=parse_time(start), end=parse_time(end), source=source)  # fmt: skip
+
+
+@router.get("/monitoring/{deployment}/windows")
+def windows(deployment: str, request: Request, window: str = WINDOW, start: str | None = FROM,
+            end: str | None = TO, label: str | None = LABEL, sensitive: list[str] | None = SENSITIVE,
+            source: str = SOURCE, who: Principal = Depends(requires("viewer"))) -> list[dict[str, Any]]:  # fmt: skip
+    """Each window's report: drift, quality, performance realised and estimated, fairness, health."""
+    reports = _reports(request, deployment, window, start, end, label, sensitive, source)
+    return [plain(r.to_dict()) for r in reports]
+
+
+@router.get(
+    "/monitoring/{deployment}/report",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "the report page"}}
+    | {status: {"model": ErrorBody, "content": {"application/json": {}}, "description": about["description"]}
+       for status, about in ERROR_RESPONSES.items()},
+)  # fmt: skip
+def report(deployment: str, request: Request, window: str = WINDOW, start: str | None = FROM,
+           end: str | None = TO, label: str | None = LABEL, sensitive: list[str] | None = SENSITIVE,
+           source: str = SOURCE, who: Principal = Depends(requires("viewer"))) -> HTMLResponse:  # fmt: skip
+    """The self-contained HTML report, the same page as ``shipway monitor report``."""
+    from shipway.monitoring.report_html import render
+
+    reports = _reports(request, deployment, window, start, end, label, sensitive, source)
+    alerts = _alerts(request).list(include_resolved=True, deployment=deployment)
+    return HTMLResponse(render(deployment, reports, alerts))
+
+
+def _alerts(request: Request) -> Any:
+    from shipway.store.alert_store import AlertStore
+
+    return AlertStore(tracking(request).stores.db)
+
+
+@router.get("/alerts")
+def list_alerts(request: Request, deployment: str | None = None, all: bool = False,
+                who: Principal = Depends(requires("viewer"))) -> list[dict[str, Any]]:  # fmt: skip
+    """Open and acknowledged alerts, newest first; resolved ones too with ``all=true``."""
+    return [plain(a) for a in _alerts(request).list(include_resolved=all, deployment=deployment)]
+
+
+@router.get("/alerts/{alert_id}")
+def get_alert(alert_id: AlertId, request: Request, who: Principal = Depends(requires("viewer"))) -> dict[str, Any]:  # fmt: skip
+    return plain(_alerts(request).get(alert_id))  # type: ignore[no-any-return]
+
+
+@router.post("/alerts/{alert_id}/ack")
+def ack_alert(alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))) -> dict[str, Any]:  # fmt: skip
+    """Acknowledge: someone is on it. It stays open until its condition clears or it is resolved."""
+    return plain(_alerts(request).set_status(alert_id, "acknowledged", user=who.user))  # type: ignore[no-any-return]
+
+
+@router.post("/alerts/{alert_id}/resolve")
+def resolve_alert(alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))) -> dict[str, Any]:  # fmt: skip
+    return plain(_alerts(request).set_status(alert_id, "resolved", user=who.user))  # type: ignore[no-any-return]
