@@ -275,6 +275,12 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
         assert (alert.deployment, alert.rule, alert.status) == ("live", "drift", "open")
         assert scheduler.run_once() == [], "the next round holds the open alert"
         assert scheduler.rounds == 2
+        # Two workers over one store: only the lease holder runs the scheduled rounds.
+        other = MonitorScheduler(tracking)
+        assert scheduler.scheduled_round() == [] and other.scheduled_round() is None
+        assert (scheduler.rounds, other.rounds, other.skipped) == (3, 0, 1)
+        scheduler.stop()  # a clean shutdown hands the rounds on at once
+        assert other.scheduled_round() == [] and other.rounds == 1
     finally:
         tracking.close()
     app = create_app(settings, monitor_minutes=0)

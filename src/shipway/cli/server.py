@@ -66,12 +66,6 @@ def server(
 
     from shipway.server.runner import serve
 
-    if workers > 1 and (monitor_every is None or monitor_every > 0):
-        # Every worker would run its own rounds and alert twice: one process judges.
-        console.print(
-            "monitoring rounds are off with several workers; run `shipway monitor run` on a schedule"
-        )
-        monitor_every = 0
     if monitor_every is not None:
         os.environ["SHIPWAY_MONITOR_MINUTES"] = str(monitor_every)
 

@@ -11,6 +11,10 @@ deployment the training data's label column (for CBPE) and the sensitive columns
     sensitive = {churn-live = ["region"]}
 
 A deployment that cannot be judged (no traffic, no reference) is skipped and said once.
+
+Several workers or servers over one metadata store each run the loop, but a round runs only in
+the holder of the ``monitoring`` lease, renewed every round. If the holder dies, another
+takes over within two intervals, so alerts fire once and never stop firing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from shipway.errors import ShipwayError
 
 log = logging.getLogger("shipway.monitoring")
+LEASE = "monitoring"
 
 
 def monitoring_config(config_file: Any) -> dict[str, Any]:
@@ -60,6 +65,12 @@ class MonitorScheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._said: set[tuple[str, str]] = set()
+        import os
+        import socket
+        import uuid
+
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.skipped = 0  # rounds another process ran
 
     def run_once(self) -> list[Any]:
         """Judge every deployment's newest window now; returns the alerts that changed."""
@@ -106,10 +117,20 @@ class MonitorScheduler:
         self._thread = threading.Thread(target=self._loop, name="shipway-monitoring", daemon=True)
         self._thread.start()
 
+    def scheduled_round(self) -> list[Any] | None:
+        """One round if this process holds the lease (taking or renewing it); None otherwise."""
+        from shipway.store.lease_store import LeaseStore
+
+        seconds = max(2 * self.interval, 60.0)
+        if not LeaseStore(self.tracking.stores.db).claim(LEASE, self.holder, seconds):
+            self.skipped += 1
+            return None
+        return self.run_once()
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.run_once()
+                self.scheduled_round()
             except Exception as exc:  # a broken round must not stop the next one
                 log.exception("a monitoring round failed: %s", exc)
 
@@ -117,3 +138,9 @@ class MonitorScheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        from shipway.store.lease_store import LeaseStore
+
+        try:  # hand the rounds on now rather than when the lease runs out
+            LeaseStore(self.tracking.stores.db).release(LEASE, self.holder)
+        except Exception as exc:
+            log.warning("could not release the monitoring lease: %s", exc)

@@ -271,6 +271,15 @@ alerts = sa.Table(
     sa.Index("ix_alerts_open", "deployment", "rule", "status"),
 )
 
+# Who does a job that only one process may do (the monitoring rounds), and until when.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("holder", sa.String(250), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
 
 def append_only_ddl(dialect: str) -> list[str]:
     """Triggers that make the audit log append-only in the database itself."""
