@@ -248,25 +248,31 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
     assert "no alert 999" in cli("alerts", "ack", "999", code=1)
 
 
-def test_a_monitoring_round_judges_every_deployment_from_the_config(
-    sw: Any, served: Any, tmp_path: Any
-) -> None:
+def _drifted_with_config(sw: Any, served: Any, tmp_path: Any, extra: str) -> Any:
+    """300 drifted predictions, and settings whose shipway.toml labels them and alerts on drift."""
     from shipway.config import Settings
-    from shipway.monitoring.scheduler import MonitorScheduler
-    from shipway.server.app import create_app
-    from shipway.tracking.client import open_local
 
     rng, client, server = served
     for _, row in _world(rng, 300, shift=2.5).iterrows():
         client.post("/v1/models/live/predict", json=[{"x": row["x"], "colour": row["colour"]}])
     server.log.flush()
-    sw.deploy("idle", model="churn", version=1)  # no traffic: skipped, not an error
     (tmp_path / "shipway.toml").write_text(
-        '[monitoring]\ninterval_minutes = 0.5\nwindow = "day"\nlabels = {live = "churned"}\n\n'
+        f'[monitoring]\n{extra}\nwindow = "day"\nlabels = {{live = "churned"}}\n\n'
         '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\nthreshold = 0.5\n'
     )  # fmt: skip
     home = sw.tracking.context.current().settings.home
-    settings = Settings.resolve({"home": home, "user": "ops"}, environ={}, cwd=tmp_path)
+    return Settings.resolve({"home": home, "user": "ops"}, environ={}, cwd=tmp_path)
+
+
+def test_a_monitoring_round_judges_every_deployment_from_the_config(
+    sw: Any, served: Any, tmp_path: Any
+) -> None:
+    from shipway.monitoring.scheduler import MonitorScheduler
+    from shipway.server.app import create_app
+    from shipway.tracking.client import open_local
+
+    settings = _drifted_with_config(sw, served, tmp_path, "interval_minutes = 0.5")
+    sw.deploy("idle", model="churn", version=1)  # no traffic: skipped, not an error
     tracking = open_local(settings)
     try:
         scheduler = MonitorScheduler(tracking)
@@ -317,19 +323,11 @@ def test_a_regressor_gets_realised_and_estimated_error(sw: Any, serve: Any) -> N
 def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_path: Any) -> None:
     from starlette.testclient import TestClient
 
-    from shipway.config import Settings
     from shipway.server.app import create_app
 
-    rng, client, server = served
-    for _, row in _world(rng, 300, shift=2.5).iterrows():
-        client.post("/v1/models/live/predict", json=[{"x": row["x"], "colour": row["colour"]}])
-    server.log.flush()
-    (tmp_path / "shipway.toml").write_text(
-        '[monitoring]\nwindow = "day"\nbase_url = "https://shipway.example.com/"\nlabels = {live = "churned"}\n\n'
-        '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\nthreshold = 0.5\n'
-    )  # fmt: skip
-    home = sw.tracking.context.current().settings.home
-    settings = Settings.resolve({"home": home, "user": "ops"}, environ={}, cwd=tmp_path)
+    settings = _drifted_with_config(
+        sw, served, tmp_path, 'base_url = "https://shipway.example.com/"'
+    )
     app = create_app(settings, monitor_minutes=0)
     with TestClient(app) as api:
         (window,) = api.get("/api/v1/monitoring/live/windows", params={"window": "day"}).json()
