@@ -339,6 +339,7 @@ def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_
         assert page.status_code == 200 and page.text.startswith("<!doctype html>")
         for params, status, says in (({"window": "week"}, 400, "unknown window"),
                                      ({"from": "soon"}, 400, "cannot read the time"),
+                                     ({"to": "inf"}, 400, "cannot read the time"),
                                      ({"source": "parquet"}, 400, "unknown source")):  # fmt: skip
             answer = api.get("/api/v1/monitoring/live/windows", params=params)
             assert answer.status_code == status and says in answer.json()["error"]["message"]

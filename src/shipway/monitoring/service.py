@@ -111,12 +111,19 @@ def parse_time(value: str | float | None) -> float | None:
     """Epoch seconds, or an ISO date or time (UTC unless it says otherwise)."""
     if value is None or value == "":
         return None
+    import math
     from datetime import UTC, datetime
 
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(number):
+            raise InvalidArgument(
+                f"cannot read the time {value!r}", hint="a time is a finite number of seconds"
+            )
+        return number
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError as exc:
