@@ -216,9 +216,13 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
                      sinks=("log", f"command:sh -c 'cat >> {delivered}; echo >> {delivered}'",
                             "webhook:http://127.0.0.1:9/unreachable")),
         sw.AlertRule("predictions moved", "prediction_drift.drifted", ">=", 1, min_rows=100, action="rollback"),
+        sw.AlertRule("daily drift", "data_drift.share_drifted", ">=", 0.5, min_rows=100, window="day"),
     ]  # fmt: skip
     sw.monitor("live", window=400, rules=rules, replay=True)
     history = sw.alerts(deployment="live", include_resolved=True)
+    assert "daily drift" not in {a.rule for a in history}, (
+        "a daily rule does not judge 400-row windows"
+    )
     drift = [a for a in history if a.rule == "inputs drifted"]
     assert len(drift) == 1, "it fired once and stayed open through the second drifted window"
     assert drift[0].status == "resolved" and drift[0].window == "rows 800-1199", (
@@ -273,12 +277,17 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
 
     settings = _drifted_with_config(sw, served, tmp_path, "interval_minutes = 0.5")
     sw.deploy("idle", model="churn", version=1)  # no traffic: skipped, not an error
+    with (tmp_path / "shipway.toml").open("a") as config:  # a rule judged on windows of its own
+        config.write('\n[[alerts]]\nname = "drift per 150"\nmetric = "data_drift.share_drifted"\n'
+                     'op = ">="\nthreshold = 0.5\nwindow = "150"\n')  # fmt: skip
     tracking = open_local(settings)
     try:
         scheduler = MonitorScheduler(tracking)
         assert scheduler.interval == 30
-        (alert,) = scheduler.run_once()
-        assert (alert.deployment, alert.rule, alert.status) == ("live", "drift", "open")
+        daily, rows = sorted(scheduler.run_once(), key=lambda a: a.rule)
+        assert (daily.deployment, daily.rule, daily.status) == ("live", "drift", "open")
+        assert rows.rule == "drift per 150" and rows.window == "rows 150-299", "its own windows"
+        assert daily.window != rows.window
         assert scheduler.run_once() == [], "the next round holds the open alert"
         assert scheduler.rounds == 2
         # Two workers over one store: only the lease holder runs the scheduled rounds.

@@ -96,3 +96,15 @@ def test_a_round_reads_only_the_recent_hours_or_days() -> None:
     assert recent("hour", now=3 * 3600 + 100) == 2 * 3600, "the previous hour and this one"
     assert recent("day", now=3 * 86400 + 5) == 2 * 86400
     assert recent(500, now=10**9) is None, "windows of rows need the whole log"
+
+
+def test_a_rule_may_name_its_own_window() -> None:
+    hourly = AlertRule("r", "rows", ">", 1, window="hour")
+    anywhere = AlertRule("r", "rows", ">", 1)
+    assert hourly.judges("hour", default="day") and not hourly.judges("day", default="day")
+    assert anywhere.judges("day", default="day") and not anywhere.judges("hour", default="day")
+    assert AlertRule.from_dict(
+        {"name": "r", "metric": "rows", "op": ">", "threshold": 1, "window": "500"}
+    ).judges(500, "day")
+    with pytest.raises(InvalidArgument, match="window is hour, day or a number of rows"):
+        AlertRule("r", "rows", ">", 1, window="week")

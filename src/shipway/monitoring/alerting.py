@@ -51,14 +51,20 @@ class AlertManager:
         self._worker = threading.Thread(target=self._deliver, name="shipway-alerts", daemon=True)
         self._worker.start()
 
-    def process(self, deployment: str, reports: list[Any], *, replay: bool = False) -> list[Alert]:
+    def process(self, deployment: str, reports: list[Any], *, replay: bool = False,
+                window: str | int | None = None, default: str | int | None = None) -> list[Alert]:  # fmt: skip
         """Judge the newest window (every window in order with ``replay``); returns the alerts
-        that fired or resolved."""
+        that fired or resolved. With ``window``, only the rules for that kind of window judge
+        (those naming none judge the ``default`` kind)."""
         changed: list[Alert] = []
         for report in reports if replay else reports[-1:]:
             data = report.to_dict() if hasattr(report, "to_dict") else report
             for rule in self.rules:
                 if rule.deployment not in ("*", deployment):
+                    continue
+                if window is not None and not rule.judges(
+                    window, window if default is None else default
+                ):
                     continue
                 current = self.store.open_alert(deployment, rule.name)
                 verdict, value = decide(rule, data, current is not None)

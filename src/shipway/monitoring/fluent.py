@@ -58,7 +58,7 @@ def monitor(
         manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen, config.get("smtp"),
                                config.get("base_url"))  # fmt: skip
         try:
-            manager.process(deployment, reports, replay=replay)
+            manager.process(deployment, reports, replay=replay, window=window)
         finally:
             manager.close()
     return reports

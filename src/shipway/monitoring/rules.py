@@ -33,6 +33,12 @@ class AlertRule:
     clear: float | None = None  # where the alert resolves; None: 10% of the threshold inside
     sinks: tuple[str, ...] = ("log",)
     command: str | None = None  # what the retrain action runs
+    window: str | None = None  # hour, day or a number of rows; None: the round's window
+
+    def judges(self, window: str | int, default: str | int) -> bool:
+        """Whether this rule judges reports of ``window``; a rule that names no window judges
+        the ``default`` one (the round's, or the one ``sw.monitor`` was asked for)."""
+        return str(self.window if self.window is not None else default) == str(window)
 
     def __post_init__(self) -> None:
         if self.op not in OPERATORS:
@@ -45,6 +51,12 @@ class AlertRule:
             raise InvalidArgument(f"rule {self.name!r}: action is one of {', '.join(ACTIONS)}")
         if not self.name or not self.metric:
             raise InvalidArgument("an alert rule needs a name and a metric")
+        if (
+            self.window is not None
+            and self.window not in ("hour", "day")
+            and not (str(self.window).isdigit() and int(self.window) > 0)
+        ):
+            raise InvalidArgument(f"rule {self.name!r}: window is hour, day or a number of rows")
 
     @property
     def clear_at(self) -> float:
@@ -56,7 +68,7 @@ class AlertRule:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlertRule:
         known = {"name", "metric", "op", "threshold", "deployment", "min_rows", "severity", "action",
-                 "clear", "sinks", "command"}  # fmt: skip
+                 "clear", "sinks", "command", "window"}  # fmt: skip
         unknown = set(data) - known
         if unknown:
             raise InvalidArgument(f"unknown alert rule field(s): {', '.join(sorted(unknown))}")

@@ -90,22 +90,27 @@ class MonitorScheduler:
                                self.config.get("base_url"))  # fmt: skip
         changed: list[Any] = []
         try:
+            default = self.config.get("window", "hour")
+            # each kind of window the rules ask for is evaluated once per deployment
+            kinds = list(
+                dict.fromkeys([default, *(r.window for r in rules if r.window is not None)])
+            )
             for deployment in deployments.list():
                 name = deployment.name
-                window = self.config.get("window", "hour")
-                try:
-                    reports = run_monitors(
-                        deployments, self.tracking.stores.artifacts, name,
-                        window=window, label=labels.get(name),
-                        sensitive=tuple(sensitive.get(name, ())), start=recent(window),
-                    )  # fmt: skip
-                except ShipwayError as exc:
-                    if (name, str(exc)) not in self._said:
-                        self._said.add((name, str(exc)))
-                        log.warning("not monitoring %s: %s", name, exc)
-                    continue
-                if reports and rules:
-                    changed += manager.process(name, reports)
+                for window in kinds:
+                    try:
+                        reports = run_monitors(
+                            deployments, self.tracking.stores.artifacts, name,
+                            window=window, label=labels.get(name),
+                            sensitive=tuple(sensitive.get(name, ())), start=recent(window),
+                        )  # fmt: skip
+                    except ShipwayError as exc:
+                        if (name, str(exc)) not in self._said:
+                            self._said.add((name, str(exc)))
+                            log.warning("not monitoring %s: %s", name, exc)
+                        break
+                    if reports and rules:
+                        changed += manager.process(name, reports, window=window, default=default)
         finally:
             manager.close()
             self.rounds += 1

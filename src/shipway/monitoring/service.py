@@ -66,6 +66,8 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
     if source == "rows" or by_rows:
         traffic = load_traffic(artifacts, deployment, start=start, end=end)
         found = windows(traffic, window)
+        if not found:
+            return []
         if by_rows:  # a window of rows runs from its first row to the next window's first
             firsts = [float(rows["timestamp"].iloc[0]) for _, rows in found]
             spans = list(zip(firsts, [*firsts[1:], float("inf")], strict=True))
