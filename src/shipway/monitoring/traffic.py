@@ -28,6 +28,7 @@ def load_traffic(
     [start, end), with ``label`` and ``label_time`` where a label arrived (NaN elsewhere).
     ``inputs`` names the input columns to read (default: all of them)."""
     import numpy as np
+    import pandas as pd
 
     truth = read_log(artifacts, GROUND_TRUTH, deployment, start=start)
     keyed = truth.dropna(subset=["key"]) if "key" in truth else truth.iloc[:0]
@@ -61,18 +62,9 @@ def load_traffic(
     by_id = by_id.drop_duplicates("request_id", keep="last")
     if len(by_row):  # one label per row of a multi-row request
         latest = by_row.drop_duplicates(["request_id", "row"], keep="last")
-        index = dict(
-            zip(
-                zip(latest["request_id"], latest["row"].astype(int), strict=False),
-                zip(latest["label"], latest["timestamp"], strict=False),
-                strict=False,
-            )
-        )
-        for i, key in enumerate(
-            zip(predictions["request_id"], predictions["row"].astype(int), strict=False)
-        ):
-            if key in index:
-                labels[i], times[i] = index[key]
+        latest = latest.astype({"row": "int64"})[["request_id", "row", "label", "timestamp"]]
+        _apply(labels, times, predictions[["request_id", "row"]].astype({"row": "int64"}), latest,
+               ["request_id", "row"])  # fmt: skip
     if len(by_id):
         found = predictions["request_id"].map(
             dict(zip(by_id["request_id"], by_id["label"], strict=True))
@@ -86,18 +78,28 @@ def load_traffic(
         present = [f"input.{c}" for c in key_columns]
         if not all(c in predictions for c in present):
             continue
-        row_keys = [json.dumps(dict(zip(key_columns, values, strict=True)), sort_keys=True, default=_plain)
-                    for values in predictions[present].itertuples(index=False, name=None)]  # fmt: skip
         latest = group.drop_duplicates("key", keep="last")
-        mapping = dict(
-            zip(latest["key"], zip(latest["label"], latest["timestamp"], strict=True), strict=True)
-        )
-        for i, key in enumerate(row_keys):
-            if key in mapping:
-                labels[i], times[i] = mapping[key]
+        keys = pd.DataFrame([json.loads(k) for k in latest["key"]], index=latest.index)[key_columns]
+        keys = keys.assign(label=latest["label"], timestamp=latest["timestamp"])
+        keys = keys.drop_duplicates(
+            key_columns, keep="last"
+        )  # {"id": 7} and {"id": 7.0} are one key
+        rows = predictions[present].set_axis(key_columns, axis=1)
+        _apply(labels, times, rows, keys, key_columns)
     predictions["label"] = labels.infer_objects()
     predictions["label_time"] = times
     return predictions
+
+
+def _apply(labels: Any, times: Any, rows: Any, found: Any, on: list[str]) -> None:
+    """Set the label and its time of every row of ``rows`` that matches ``found`` on ``on``."""
+    try:
+        joined = rows.merge(found, how="left", on=on, validate="many_to_one")
+    except (ValueError, TypeError):  # key values of another type than the logged column: no match
+        return
+    hit = joined["timestamp"].notna().to_numpy()
+    labels[hit] = joined["label"].to_numpy()[hit]
+    times[hit] = joined["timestamp"].to_numpy()[hit]
 
 
 def _by_key_columns(keyed: Any) -> list[tuple[list[str], Any]]:
@@ -107,10 +109,6 @@ def _by_key_columns(keyed: Any) -> list[tuple[list[str], Any]]:
     for index, key in zip(keyed.index, keyed["key"], strict=True):
         groups.setdefault(tuple(sorted(json.loads(key))), []).append(index)
     return [(list(cols), keyed.loc[rows]) for cols, rows in groups.items()]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else str(value)
 
 
 def windows(traffic: Any, every: str | int) -> list[tuple[str, Any]]:
