@@ -27,3 +27,18 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
     assert "weather drift" in fired, "spring weather is not winter's"
     report = sw.tracking.context.current().settings.home / "reports" / f"{DEPLOYMENT}.html"
     assert report.read_text().startswith("<!doctype html>")
+
+    # run again on the same store: it judges its own traffic, and its alerts fire anew
+    first = {a.alert_id for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)}
+    run_demo(quick=True)
+    again = [
+        a
+        for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)
+        if a.alert_id not in first
+    ]
+    assert "weather drift" in {a.rule for a in again}
+    assert all(
+        a.status == "resolved"
+        for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)
+        if a.alert_id in first
+    ), "the first run's alerts were closed, not left open"
