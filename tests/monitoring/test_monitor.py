@@ -269,8 +269,9 @@ def _drifted_with_config(sw: Any, served: Any, tmp_path: Any, extra: str) -> Any
 
 
 def test_a_monitoring_round_judges_every_deployment_from_the_config(
-    sw: Any, served: Any, tmp_path: Any
+    sw: Any, served: Any, tmp_path: Any, monkeypatch: Any
 ) -> None:
+    from shipway.monitoring import service
     from shipway.monitoring.scheduler import MonitorScheduler
     from shipway.server.app import create_app
     from shipway.tracking.client import open_local
@@ -288,8 +289,14 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
         assert (daily.deployment, daily.rule, daily.status) == ("live", "drift", "open")
         assert rows.rule == "drift per 150" and rows.window == "rows 150-299", "its own windows"
         assert daily.window != rows.window
+        loaded: list[str] = []
+        reference_for = service.reference_for
+        monkeypatch.setattr(
+            service, "reference_for", lambda *a, **k: loaded.append(a[1]) or reference_for(*a, **k)
+        )
         assert scheduler.run_once() == [], "the next round holds the open alert"
         assert scheduler.rounds == 2
+        assert loaded == [], "each reference was loaded and fitted once, in the first round"
         # Two workers over one store: only the lease holder runs the scheduled rounds.
         other = MonitorScheduler(tracking)
         assert scheduler.scheduled_round() == [] and other.scheduled_round() is None

@@ -71,6 +71,7 @@ class MonitorScheduler:
 
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.skipped = 0  # rounds another process ran
+        self.fitted: dict[Any, Any] = {}  # monitors fitted per deployment and version
 
     def run_once(self) -> list[Any]:
         """Judge every deployment's newest window now; returns the alerts that changed."""
@@ -103,6 +104,7 @@ class MonitorScheduler:
                             deployments, self.tracking.stores.artifacts, name,
                             window=window, label=labels.get(name),
                             sensitive=tuple(sensitive.get(name, ())), start=recent(window),
+                            fitted=self.fitted,
                         )  # fmt: skip
                     except ShipwayError as exc:
                         if (name, str(exc)) not in self._said:

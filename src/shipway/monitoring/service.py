@@ -46,8 +46,12 @@ def reference_for(deployments: Any, deployment: str, *, version: int | None = No
 def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: str | int = "day",
                  label: str | None = None, reference: Any = None,
                  sensitive: tuple[str, ...] = (), start: float | None = None,
-                 end: float | None = None, source: str = "auto") -> list[WindowReport]:  # fmt: skip
+                 end: float | None = None, source: str = "auto",
+                 fitted: dict[Any, Monitor] | None = None) -> list[WindowReport]:  # fmt: skip
     """Every window of a deployment's logged traffic in [start, end), judged against its reference.
+
+    ``fitted`` keeps monitors fitted on a version's training data between calls (the server's
+    rounds), so the reference is loaded and scored once per version, not once per round.
 
     ``source="auto"`` takes data drift and quality of hourly and daily windows from the traffic
     profiles the servers wrote, reading only the log's narrow columns, and reads a window's
@@ -59,9 +63,7 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
     by_rows = isinstance(window, int) or str(window).isdigit()
     if source == "profiles" and by_rows:
         raise InvalidArgument("profiles cover hours: use window hour or day with source profiles")
-    monitor = Monitor(sensitive=tuple(sensitive)).fit(
-        reference_for(deployments, deployment, label=label, frame=reference)
-    )
+    monitor = _monitor(deployments, deployment, label, tuple(sensitive), reference, fitted)
     records = read_health(artifacts, deployment, start=start, end=end)
     if source == "rows" or by_rows:
         traffic = load_traffic(artifacts, deployment, start=start, end=end)
@@ -92,6 +94,21 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
         health = _within(records, _span(name, str(window)))
         reports.append(monitor.evaluate(name, rows, profile=profile, health=health))
     return reports
+
+
+def _monitor(deployments: Any, deployment: str, label: str | None, sensitive: tuple[str, ...],
+             reference: Any, fitted: dict[Any, Monitor] | None) -> Monitor:  # fmt: skip
+    if reference is not None or fitted is None:
+        return Monitor(sensitive=sensitive).fit(
+            reference_for(deployments, deployment, label=label, frame=reference)
+        )
+    found = deployments.get(deployment)
+    key = (deployment, found.model, found.stable, label, sensitive)
+    if key not in fitted:
+        fitted[key] = Monitor(sensitive=sensitive).fit(
+            reference_for(deployments, deployment, label=label)
+        )
+    return fitted[key]
 
 
 def _span(name: str, every: str) -> tuple[float, float]:
