@@ -208,22 +208,27 @@ class PredictionLog:
             counts, self._health = self._health, {}
         self._health_written = time.monotonic()
         now = time.time()
+        failed: Exception | None = None
         for deployment, found in counts.items():
             record = {"time": now, "seconds": self.health_seconds, **found}
             key = (f"{partition(HEALTH, deployment, now)}/"
                    f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json")  # fmt: skip
             try:
                 self.artifacts.put_bytes(json.dumps(record).encode(), key)
-            except Exception:  # counted again next time rather than lost
-                with self._lock:
-                    merged = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
-                    merged["dropped_rows"] += found["dropped_rows"]
-                    for version, n in found.get("errors_by_version", {}).items():
-                        by_version = merged.setdefault("errors_by_version", {})
-                        by_version[version] = by_version.get(version, 0) + n
-                    for code, n in found["errors"].items():
-                        merged["errors"][code] = merged["errors"].get(code, 0) + n
-                raise
+            except Exception as exc:  # counted again next time rather than lost
+                failed = exc
+                self._restore(deployment, found)
+        if failed is not None:
+            raise failed
+
+    def _restore(self, deployment: str, found: dict[str, Any]) -> None:
+        with self._lock:
+            merged = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
+            merged["dropped_rows"] += found["dropped_rows"]
+            for group in ("errors", "errors_by_version"):
+                into = merged.setdefault(group, {})
+                for name, n in found.get(group, {}).items():
+                    into[name] = into.get(name, 0) + n
 
     def _loop(self) -> None:
         while not self._closed:

@@ -33,6 +33,7 @@ Reference = Callable[[str, int], DatasetProfile | None]  # (deployment, version)
 
 
 Slot = tuple[str, str, int]  # (deployment, "date=…/hour=…", version)
+Running = tuple[str, DatasetProfile]  # a slot's file key, and its profile so far
 
 
 class ProfileWriter:
@@ -42,9 +43,7 @@ class ProfileWriter:
         self.save_seconds = save_seconds
         self.writer = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"  # this server's files
         self._templates: dict[tuple[str, int], DatasetProfile] = {}
-        self._open: dict[
-            Slot, tuple[str, DatasetProfile]
-        ] = {}  # slot -> (its key, running profile)
+        self._open: dict[Slot, Running] = {}
         self._dirty: set[Slot] = set()
         self._files = 0
         self._lock = threading.Lock()
@@ -79,12 +78,12 @@ class ProfileWriter:
         with self._lock:
             changed = {slot: self._open[slot] for slot in self._dirty}
             self._dirty.clear()
-        for slot, (key, profile) in changed.items():
+        for index, (key, profile) in enumerate(changed.values()):
             try:
                 self._put(key, profile)
             except Exception:
-                with self._lock:
-                    self._dirty.add(slot)  # tried again next time
+                with self._lock:  # this one and those after it: tried again next time
+                    self._dirty.update(list(changed)[index:])
                 raise
         with self._lock:
             for slot in list(self._open):
