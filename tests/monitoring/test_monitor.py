@@ -195,6 +195,13 @@ def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path
     )
     out = cli("monitor", "run", "nope", code=1)
     assert "no deployment 'nope'" in out and "Traceback" not in out
+    with sw.start_run(experiment="churn"):  # held-out rows, logged: a reference by name
+        sw.log_dataset("churn-holdout", _world(rng, 1000))
+    held = json.loads(cli("monitor", "run", "live", "--window", "50", "--label", "churned",
+                          "--reference", "churn-holdout@1", "--json"))  # fmt: skip
+    assert [r["rows"] for r in held] == [50, 50] and held[0]["estimated"] != reports[0]["estimated"]
+    out = cli("monitor", "run", "live", "--reference", "nope@1", code=1)
+    assert "nope" in out and "Traceback" not in out
 
 
 def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, cli: Any) -> None:  # noqa: F811

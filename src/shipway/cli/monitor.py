@@ -11,6 +11,7 @@ import typer
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table
 
+REFERENCE_HELP = "A logged dataset NAME@VERSION to judge against (default: the training data); held-out rows calibrate the estimate honestly."
 SOURCE_HELP = "auto: drift from the servers' traffic profiles where they exist; rows: read every logged input."
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ def run(
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Write the reports as JSON here."),
     source: str = typer.Option("auto", "--source", help=SOURCE_HELP),
+    reference: str = typer.Option(None, "--reference", help=REFERENCE_HELP),
     as_json: bool = JSON,
 ) -> None:
     """Evaluate every window of a deployment's traffic against its training data."""
@@ -62,7 +64,9 @@ def run(
         return
 
     with console.status(f"monitoring {deployment}"):
-        reports = monitor(deployment, window=window, label=label, source=source)
+        reports = monitor(
+            deployment, window=window, label=label, source=source, reference=reference
+        )
     if out is not None:
         out.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
     if as_json:
@@ -120,6 +124,7 @@ def report(
         [], "--sensitive", help="A column to check fairness across (repeatable)."
     ),
     source: str = typer.Option("auto", "--source", help=SOURCE_HELP),
+    reference: str = typer.Option(None, "--reference", help=REFERENCE_HELP),
 ) -> None:
     """Write a self-contained HTML report: drift heat map, performance, coverage, latency, fairness, alerts."""
     from shipway.monitoring.fluent import alerts, monitor
@@ -134,6 +139,7 @@ def report(
             start=_time(start),
             end=_time(end),
             source=source,
+            reference=reference,
         )
     out.write_text(
         render(deployment, reports, alerts(deployment=deployment, include_resolved=True))

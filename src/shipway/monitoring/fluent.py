@@ -30,7 +30,8 @@ def monitor(
 
     Alert ``rules`` (default: ``[[alerts]]`` in shipway.toml) judge the newest window, or every
     window in order with ``replay=True``; alerts are stored (``sw.alerts()``). ``reference`` (a
-    DataFrame with the inputs and the label) replaces the training data, e.g. a held-out set.
+    DataFrame with the inputs and the label, or a logged dataset ``"NAME@VERSION"``) replaces
+    the training data, e.g. a held-out set.
     ``sensitive`` names input columns whose groups are compared for fairness (``extra["fairness"]``);
     ``extra["health"]`` has the error rate (by status), dropped log rows, and requests, rate
     and latency per version. ``start``/``end`` (epoch seconds) bound the traffic read.

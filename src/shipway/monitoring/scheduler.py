@@ -9,6 +9,7 @@ deployment the training data's label column (for CBPE) and the sensitive columns
     window = "hour"
     labels = {churn-live = "churned"}
     sensitive = {churn-live = ["region"]}
+    reference = {churn-live = "churn-holdout@3"}   # a logged held-out dataset (default: training data)
 
 A deployment that cannot be judged (no traffic, no reference) is skipped and said once.
 
@@ -86,6 +87,7 @@ class MonitorScheduler:
         rules = load_rules(self.tracking.settings.config_file)
         labels = self.config.get("labels", {})
         sensitive = self.config.get("sensitive", {})
+        references = self.config.get("reference", {})
         smtp = self.config.get("smtp")
         manager = AlertManager(AlertStore(self.tracking.stores.db), deployments, rules, smtp,
                                self.config.get("base_url"))  # fmt: skip
@@ -104,7 +106,7 @@ class MonitorScheduler:
                             deployments, self.tracking.stores.artifacts, name,
                             window=window, label=labels.get(name),
                             sensitive=tuple(sensitive.get(name, ())), start=recent(window),
-                            fitted=self.fitted,
+                            fitted=self.fitted, reference=references.get(name),
                         )  # fmt: skip
                     except ShipwayError as exc:
                         if (name, str(exc)) not in self._said:

@@ -98,16 +98,25 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
 
 def _monitor(deployments: Any, deployment: str, label: str | None, sensitive: tuple[str, ...],
              reference: Any, fitted: dict[Any, Monitor] | None) -> Monitor:  # fmt: skip
-    if reference is not None or fitted is None:
+    """A monitor fitted on the deployment's reference: its training data, a DataFrame, or a
+    logged dataset named ``NAME@VERSION`` (a held-out set calibrates CBPE honestly)."""
+
+    def fit() -> Monitor:
+        frame = reference
+        if isinstance(reference, str):
+            from shipway.data.versions import DatasetRegistry
+
+            frame = DatasetRegistry(deployments.registry.tracking).load(reference)
         return Monitor(sensitive=sensitive).fit(
-            reference_for(deployments, deployment, label=label, frame=reference)
+            reference_for(deployments, deployment, label=label, frame=frame)
         )
+
+    if fitted is None or (reference is not None and not isinstance(reference, str)):
+        return fit()
     found = deployments.get(deployment)
-    key = (deployment, found.model, found.stable, label, sensitive)
+    key = (deployment, found.model, found.stable, label, sensitive, reference)
     if key not in fitted:
-        fitted[key] = Monitor(sensitive=sensitive).fit(
-            reference_for(deployments, deployment, label=label)
-        )
+        fitted[key] = fit()
     return fitted[key]
 
 
@@ -156,7 +165,7 @@ def parse_time(value: str | float | None) -> float | None:
 def monitor_with_config(tracking: Any, deployment: str, *, window: str | int = "day",
                         label: str | None = None, sensitive: tuple[str, ...] | None = None,
                         start: float | None = None, end: float | None = None,
-                        source: str = "auto") -> list[WindowReport]:  # fmt: skip
+                        source: str = "auto", reference: str | None = None) -> list[WindowReport]:  # fmt: skip
     """:func:`run_monitors` with the label column and sensitive columns of ``[monitoring]``
     in shipway.toml for what the caller leaves out (the server's monitoring API)."""
     from shipway.monitoring.scheduler import monitoring_config
@@ -168,6 +177,8 @@ def monitor_with_config(tracking: Any, deployment: str, *, window: str | int = "
         label = config.get("labels", {}).get(deployment)
     if sensitive is None:
         sensitive = tuple(config.get("sensitive", {}).get(deployment, ()))
+    if reference is None:
+        reference = config.get("reference", {}).get(deployment)
     return run_monitors(Deployments(Registry(tracking)), tracking.stores.artifacts, deployment,
                         window=window, label=label, sensitive=sensitive, start=start, end=end,
-                        source=source)  # fmt: skip
+                        source=source, reference=reference)  # fmt: skip

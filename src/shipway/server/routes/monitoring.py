@@ -21,23 +21,29 @@ TO = Query(None, alias="to", description="only traffic before this time (ISO or 
 LABEL = Query(None, description="the training data's label column (default: [monitoring] labels)")
 SENSITIVE = Query(None, description="columns to compare groups of for fairness (repeatable)")
 SOURCE = Query("auto", description="auto (profiles where they exist) or rows")
+REFERENCE = Query(
+    None,
+    description="a logged dataset NAME@VERSION (default: [monitoring] reference, or the training data)",
+)
 
 
 def _reports(request: Request, deployment: str, window: str, start: str | None, end: str | None,
-             label: str | None, sensitive: list[str] | None, source: str) -> list[Any]:  # fmt: skip
+             label: str | None, sensitive: list[str] | None, source: str,
+             reference: str | None) -> list[Any]:  # fmt: skip
     from shipway.monitoring.service import monitor_with_config, parse_time
 
     return monitor_with_config(tracking(request), deployment, window=window, label=label,
                                sensitive=tuple(sensitive) if sensitive else None,
-                               start=parse_time(start), end=parse_time(end), source=source)  # fmt: skip
+                               start=parse_time(start), end=parse_time(end), source=source,
+                               reference=reference)  # fmt: skip
 
 
 @router.get("/monitoring/{deployment}/windows")
 def windows(deployment: str, request: Request, window: str = WINDOW, start: str | None = FROM,
             end: str | None = TO, label: str | None = LABEL, sensitive: list[str] | None = SENSITIVE,
-            source: str = SOURCE, who: Principal = Depends(requires("viewer"))) -> list[dict[str, Any]]:  # fmt: skip
+            source: str = SOURCE, reference: str | None = REFERENCE, who: Principal = Depends(requires("viewer"))) -> list[dict[str, Any]]:  # fmt: skip
     """Each window's report: drift, quality, performance realised and estimated, fairness, health."""
-    reports = _reports(request, deployment, window, start, end, label, sensitive, source)
+    reports = _reports(request, deployment, window, start, end, label, sensitive, source, reference)
     return [plain(r.to_dict()) for r in reports]
 
 
@@ -50,11 +56,11 @@ def windows(deployment: str, request: Request, window: str = WINDOW, start: str 
 )  # fmt: skip
 def report(deployment: str, request: Request, window: str = WINDOW, start: str | None = FROM,
            end: str | None = TO, label: str | None = LABEL, sensitive: list[str] | None = SENSITIVE,
-           source: str = SOURCE, who: Principal = Depends(requires("viewer"))) -> HTMLResponse:  # fmt: skip
+           source: str = SOURCE, reference: str | None = REFERENCE, who: Principal = Depends(requires("viewer"))) -> HTMLResponse:  # fmt: skip
     """The self-contained HTML report, the same page as ``shipway monitor report``."""
     from shipway.monitoring.report_html import render
 
-    reports = _reports(request, deployment, window, start, end, label, sensitive, source)
+    reports = _reports(request, deployment, window, start, end, label, sensitive, source, reference)
     alerts = _alerts(request).list(include_resolved=True, deployment=deployment)
     return HTMLResponse(render(deployment, reports, alerts))
 
