@@ -390,3 +390,6 @@ def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_
             and len(api.get("/api/v1/alerts?all=true").json()) == 1
         )
         assert api.get("/api/v1/alerts/999").status_code == 404
+    from shipway.server.routes.monitoring import _finite
+
+    assert _finite({"a": [float("nan"), 1.5], "b": float("inf")}) == {"a": [None, 1.5], "b": None}

@@ -44,7 +44,20 @@ def windows(deployment: str, request: Request, window: str = WINDOW, start: str 
             source: str = SOURCE, reference: str | None = REFERENCE, who: Principal = Depends(requires("viewer"))) -> list[dict[str, Any]]:  # fmt: skip
     """Each window's report: drift, quality, performance realised and estimated, fairness, health."""
     reports = _reports(request, deployment, window, start, end, label, sensitive, source, reference)
-    return [plain(r.to_dict()) for r in reports]
+    return [_finite(plain(r.to_dict())) for r in reports]
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: a value that is not a number says so with null."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 @router.get(
