@@ -11,22 +11,30 @@ from starlette.testclient import TestClient
 from shipway.config import Settings
 
 
-@pytest.fixture
-def churn(sw: Any) -> Any:
-    """``churn`` versions 1 and 2: two classifiers that disagree, so answers show who answered."""
+def register_churn(sw: Any, rows: int = 40) -> Any:
+    """``churn`` versions 1 and 2: two classifiers that disagree, so answers show who answered;
+    returns the frame they were fitted on."""
     import numpy as np
     import pandas as pd
     from sklearn.dummy import DummyClassifier
 
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"customer_id": np.arange(40), "spend": rng.normal(size=40),
-                          "plan": rng.choice(["a", "b"], size=40)})  # fmt: skip
+    frame = pd.DataFrame({"customer_id": np.arange(rows), "spend": rng.normal(size=rows),
+                          "plan": rng.choice(["a", "b"], size=rows)})  # fmt: skip
     for label in (0, 1):
-        model = DummyClassifier(strategy="constant", constant=label).fit(frame, np.full(40, label))
+        model = DummyClassifier(strategy="constant", constant=label).fit(
+            frame, np.full(rows, label)
+        )
         with sw.start_run(experiment="churn") as run:
             run.log_model(model, "model", input_example=frame.head())
         sw.register_model(run, "churn")
     return frame
+
+
+@pytest.fixture
+def churn(sw: Any) -> Any:
+    """``churn`` versions 1 and 2 in the test's store (see :func:`register_churn`)."""
+    return register_churn(sw)
 
 
 @pytest.fixture

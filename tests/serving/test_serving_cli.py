@@ -15,25 +15,13 @@ import pandas as pd
 
 from tests.cli.conftest import cli  # noqa: F401 - the fixture
 from tests.client.conftest import free_port, wait_until_ready
-
-
-def _register_two(sw: Any) -> pd.DataFrame:
-    import numpy as np
-    from sklearn.dummy import DummyClassifier
-
-    frame = pd.DataFrame({"customer_id": np.arange(30), "spend": np.linspace(0, 1, 30)})
-    for label in (0, 1):
-        model = DummyClassifier(strategy="constant", constant=label).fit(frame, np.full(30, label))
-        with sw.start_run(experiment="churn") as run:
-            run.log_model(model, "model", input_example=frame.head())
-        sw.register_model(run, "churn")
-    return frame
+from tests.serving.conftest import register_churn
 
 
 def test_deploy_commands(cli: Any) -> None:  # noqa: F811
     import shipway as sw
 
-    _register_two(sw)
+    register_churn(sw, rows=30)
     assert "live serves churn version 1" in cli(
         "deploy", "live", "--model", "churn", "--version", "1"
     )
@@ -63,7 +51,7 @@ def test_deploy_commands(cli: Any) -> None:  # noqa: F811
 def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # noqa: F811
     import shipway as sw
 
-    frame = _register_two(sw)
+    frame = register_churn(sw, rows=30)
     sw.promote("churn", 2, to="production")
     big = pd.concat([frame] * 10, ignore_index=True)
     big.to_parquet(tmp_path / "in.parquet")
@@ -104,7 +92,7 @@ def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> No
     monkeypatch.setenv("SHIPWAY_HOME", str(tmp_path / "home"))
     context._current = None
     try:
-        frame = _register_two(sw)
+        frame = register_churn(sw, rows=30)
         sw.promote("churn", 1, to="production")
         port = free_port()
         env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home")}
@@ -145,7 +133,7 @@ def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> No
 def test_predict_on_ray_scores_each_file_as_a_task(cli: Any, tmp_path: Path) -> None:  # noqa: F811
     import shipway as sw
 
-    frame = _register_two(sw)
+    frame = register_churn(sw, rows=30)
     folder = tmp_path / "parts"
     (folder / "2026-11").mkdir(parents=True)
     for i in range(3):

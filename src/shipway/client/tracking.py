@@ -8,9 +8,7 @@ them in batches, so a training loop never waits on a round trip. Memory stays bo
 from __future__ import annotations
 
 import io
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +17,7 @@ from urllib.parse import quote
 from shipway.client.transport import Transport
 from shipway.config import Settings
 from shipway.errors import IntegrityError, InvalidArgument, NotFound
-from shipway.store.artifacts import clean_key, new_hasher
+from shipway.store.artifacts import clean_key, save_checked
 from shipway.tracking import datasets, environment
 from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.buffer import MetricBuffer
@@ -233,23 +231,12 @@ class RemoteTracking(TrackingBackend):
 
     def _download(self, run_id: str, info: ArtifactInfo, local: Path) -> None:
         """Stream one file down into a temporary name; it gets its name only if its hash matches."""
-        local.parent.mkdir(parents=True, exist_ok=True)
-        tmp = local.with_name(f".{local.name}.{uuid.uuid4().hex}.part")
-        hasher = new_hasher()
-        try:
-            _, stream = self.open_artifact(run_id, info.path)
-            with stream, tmp.open("wb") as out:
-                while chunk := stream.read(_CHUNK):
-                    hasher.update(chunk)
-                    out.write(chunk)
-            if "blake3:" + hasher.hexdigest() != info.digest:
-                raise IntegrityError(
-                    f"artifact {info.path!r} of run {run_id} does not match its recorded hash",
-                    hint="it was altered in the server's store after it was logged",
-                )
-            os.replace(tmp, local)
-        finally:
-            tmp.unlink(missing_ok=True)
+        _, stream = self.open_artifact(run_id, info.path)
+        with stream:
+            save_checked(stream, local, info.digest, IntegrityError(
+                f"artifact {info.path!r} of run {run_id} does not match its recorded hash",
+                hint="it was altered in the server's store after it was logged",
+            ))  # fmt: skip
 
     # -- datasets ----------------------------------------------------------------------
     def log_dataset(self, run_id: str, name: str, data: Any, role: str = "train") -> str:

@@ -60,6 +60,25 @@ def clean_key(key: str) -> str:
     return "/".join(p for p in parts if p != ".")
 
 
+def save_checked(source: IO[bytes], target: Path, digest: str | None, mismatch: Exception) -> Path:
+    """Stream ``source`` into ``target`` through a temporary name: the file gets its name only
+    when its hash matches ``digest`` (when given); otherwise ``mismatch`` is raised."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    hasher = new_hasher()
+    try:
+        with tmp.open("wb") as out:
+            while chunk := source.read(_CHUNK):
+                hasher.update(chunk)
+                out.write(chunk)
+        if digest is not None and "blake3:" + hasher.hexdigest() != digest:
+            raise mismatch
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
 class ArtifactStore:
     """Files under a root URL, hashed on the way in."""
 
@@ -178,24 +197,12 @@ class ArtifactStore:
 
     def get_file(self, key: str, local_path: str | Path, *, digest: str | None = None) -> Path:
         """Download ``key`` to ``local_path``; with ``digest``, refuse bytes that do not match."""
-        target = Path(local_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        hasher = new_hasher()
-        try:
-            with self.open(key) as source, tmp.open("wb") as out:
-                while chunk := source.read(_CHUNK):
-                    hasher.update(chunk)
-                    out.write(chunk)
-            if digest is not None and "blake3:" + hasher.hexdigest() != digest:
-                raise IntegrityError(
-                    f"artifact {key!r} does not match its recorded hash: it was altered after it was logged",
-                    hint="re-log it from the original, or restore the file",
-                )
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return target
+        with self.open(key) as source:
+            return save_checked(
+                source, Path(local_path), digest,
+                IntegrityError(f"artifact {key!r} does not match its recorded hash: it was altered after it was logged",
+                               hint="re-log it from the original, or restore the file"),
+            )  # fmt: skip
 
     def list(self, prefix: str = "") -> list[str]:
         """Every key under ``prefix`` (recursively), relative to the root."""
