@@ -314,6 +314,15 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
         tracking.close()
     app = create_app(settings, monitor_minutes=0)
     assert app.state.monitoring.interval == 0, "--monitor-every 0 turns the rounds off"
+    from shipway.tracking import context
+
+    previous, context._current = context._current, context.Context(settings)
+    try:  # sw.monitor takes the label column from [monitoring] too
+        (window,) = sw.monitor("live", window="day", rules=[])
+        assert window.estimated is not None, "CBPE needs the label column: it came from the config"
+    finally:
+        context._current.close()
+        context._current = previous
 
 
 def test_a_regressor_gets_realised_and_estimated_error(sw: Any, serve: Any) -> None:  # noqa: F811

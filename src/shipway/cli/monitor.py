@@ -135,7 +135,7 @@ def report(
             deployment,
             window=window,
             label=label,
-            sensitive=sensitive,
+            sensitive=sensitive or None,
             start=_time(start),
             end=_time(end),
             source=source,

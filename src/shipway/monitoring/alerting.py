@@ -30,6 +30,16 @@ log = logging.getLogger("shipway.alerts")
 RETRIES = 3
 
 
+def alert_manager(tracking: Any, deployments: Any, rules: Iterable[AlertRule],
+                  config: dict[str, Any]) -> AlertManager:  # fmt: skip
+    """An :class:`AlertManager` over the tracking stores, with the SMTP settings and the base URL
+    of ``[monitoring]``."""
+    from shipway.store.alert_store import AlertStore
+
+    return AlertManager(AlertStore(tracking.stores.db), deployments, rules, config.get("smtp"),
+                        config.get("base_url"))  # fmt: skip
+
+
 class AlertManager:
     def __init__(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.monitoring.service import run_monitors
+from shipway.monitoring.service import monitor_with_config
 from shipway.tracking.context import current
 
 
@@ -16,7 +16,7 @@ def monitor(
     rules: list[Any] | None = None,
     replay: bool = False,
     reference: Any = None,
-    sensitive: tuple[str, ...] | list[str] = (),
+    sensitive: tuple[str, ...] | list[str] | None = None,
     start: float | None = None,
     end: float | None = None,
     source: str = "auto",
@@ -36,28 +36,28 @@ def monitor(
     ``extra["health"]`` has the error rate (by status), dropped log rows, and requests, rate
     and latency per version. ``start``/``end`` (epoch seconds) bound the traffic read.
 
+    ``label``, ``sensitive`` and ``reference`` default to the deployment's entries in
+    ``[monitoring]`` of shipway.toml (``labels``, ``sensitive``, ``reference``).
+
     ``source="auto"`` takes data drift and quality of hourly and daily windows from the
     servers' traffic profiles, reading only the log's narrow columns; ``"rows"`` reads every
     logged input.
     """
-    from shipway.monitoring.alerting import AlertManager
+    from shipway.monitoring.alerting import alert_manager
     from shipway.monitoring.rules import load_rules
+    from shipway.monitoring.scheduler import monitoring_config
     from shipway.registry.service import Registry
     from shipway.serving.deployments import Deployments
-    from shipway.store.alert_store import AlertStore
 
     ctx = current()
     deployments = Deployments(Registry(ctx.tracking))
-    reports = run_monitors(deployments, ctx.stores.artifacts, deployment, window=window, label=label,
-                           reference=reference, sensitive=tuple(sensitive), start=start, end=end,
-                           source=source)  # fmt: skip
+    config = monitoring_config(ctx.settings.config_file)
+    reports = monitor_with_config(ctx.tracking, deployment, window=window, label=label,
+                                  sensitive=sensitive, reference=reference, start=start, end=end,
+                                  source=source, deployments=deployments, config=config)  # fmt: skip
     chosen = load_rules(ctx.settings.config_file) if rules is None else rules
     if chosen and reports:
-        from shipway.monitoring.scheduler import monitoring_config
-
-        config = monitoring_config(ctx.settings.config_file)
-        manager = AlertManager(AlertStore(ctx.stores.db), deployments, chosen, config.get("smtp"),
-                               config.get("base_url"))  # fmt: skip
+        manager = alert_manager(ctx.tracking, deployments, chosen, config)
         try:
             manager.process(deployment, reports, replay=replay, window=window)
         finally:

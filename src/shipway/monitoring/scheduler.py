@@ -76,21 +76,15 @@ class MonitorScheduler:
 
     def run_once(self) -> list[Any]:
         """Judge every deployment's newest window now; returns the alerts that changed."""
-        from shipway.monitoring.alerting import AlertManager
+        from shipway.monitoring.alerting import alert_manager
         from shipway.monitoring.rules import load_rules
-        from shipway.monitoring.service import run_monitors
+        from shipway.monitoring.service import monitor_with_config
         from shipway.registry.service import Registry
         from shipway.serving.deployments import Deployments
-        from shipway.store.alert_store import AlertStore
 
         deployments = Deployments(Registry(self.tracking))
         rules = load_rules(self.tracking.settings.config_file)
-        labels = self.config.get("labels", {})
-        sensitive = self.config.get("sensitive", {})
-        references = self.config.get("reference", {})
-        smtp = self.config.get("smtp")
-        manager = AlertManager(AlertStore(self.tracking.stores.db), deployments, rules, smtp,
-                               self.config.get("base_url"))  # fmt: skip
+        manager = alert_manager(self.tracking, deployments, rules, self.config)
         changed: list[Any] = []
         try:
             default = self.config.get("window", "hour")
@@ -102,11 +96,9 @@ class MonitorScheduler:
                 name = deployment.name
                 for window in kinds:
                     try:
-                        reports = run_monitors(
-                            deployments, self.tracking.stores.artifacts, name,
-                            window=window, label=labels.get(name),
-                            sensitive=tuple(sensitive.get(name, ())), start=recent(window),
-                            fitted=self.fitted, reference=references.get(name),
+                        reports = monitor_with_config(
+                            self.tracking, name, window=window, start=recent(window),
+                            fitted=self.fitted, deployments=deployments, config=self.config,
                         )  # fmt: skip
                     except ShipwayError as exc:
                         if (name, str(exc)) not in self._said:

@@ -163,22 +163,25 @@ def parse_time(value: str | float | None) -> float | None:
 
 
 def monitor_with_config(tracking: Any, deployment: str, *, window: str | int = "day",
-                        label: str | None = None, sensitive: tuple[str, ...] | None = None,
-                        start: float | None = None, end: float | None = None,
-                        source: str = "auto", reference: str | None = None) -> list[WindowReport]:  # fmt: skip
-    """:func:`run_monitors` with the label column and sensitive columns of ``[monitoring]``
-    in shipway.toml for what the caller leaves out (the server's monitoring API)."""
+                        label: str | None = None, sensitive: tuple[str, ...] | list[str] | None = None,
+                        reference: Any = None, start: float | None = None, end: float | None = None,
+                        source: str = "auto", fitted: dict[Any, Monitor] | None = None,
+                        deployments: Any = None, config: dict[str, Any] | None = None) -> list[WindowReport]:  # fmt: skip
+    """:func:`run_monitors`, with what the caller leaves out (the label column, the sensitive
+    columns, the reference) taken per deployment from ``[monitoring]`` in shipway.toml. The
+    fluent API, the CLI, the server's API and the scheduled rounds all come through here."""
     from shipway.monitoring.scheduler import monitoring_config
     from shipway.registry.service import Registry
     from shipway.serving.deployments import Deployments
 
-    config = monitoring_config(tracking.settings.config_file)
+    if config is None:
+        config = monitoring_config(tracking.settings.config_file)
     if label is None:
         label = config.get("labels", {}).get(deployment)
     if sensitive is None:
-        sensitive = tuple(config.get("sensitive", {}).get(deployment, ()))
+        sensitive = config.get("sensitive", {}).get(deployment, ())
     if reference is None:
         reference = config.get("reference", {}).get(deployment)
-    return run_monitors(Deployments(Registry(tracking)), tracking.stores.artifacts, deployment,
-                        window=window, label=label, sensitive=sensitive, start=start, end=end,
-                        source=source, reference=reference)  # fmt: skip
+    return run_monitors(deployments or Deployments(Registry(tracking)), tracking.stores.artifacts,
+                        deployment, window=window, label=label, sensitive=tuple(sensitive),
+                        start=start, end=end, source=source, reference=reference, fitted=fitted)  # fmt: skip
