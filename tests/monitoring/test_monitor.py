@@ -113,6 +113,14 @@ def test_quality_problems_and_key_labels(sw: Any, served: Any) -> None:
     (from_rows,) = sw.monitor("live", window="day", label="churned", source="rows")
     assert from_rows.extra["source"] == "rows" and from_rows.quality == report.quality
     assert from_rows.label_coverage == 1.0 and from_rows.realised == report.realised
+    from shipway.monitoring import service
+
+    with pytest.MonkeyPatch.context() as patch:  # a window whose profiles do not merge
+        patch.setattr(service, "window_profiles", lambda *a, **k: {report.window: None})
+        (fallback,) = sw.monitor("live", window="day", label="churned")
+        assert fallback.extra["source"] == "rows" and fallback.quality == report.quality
+        with pytest.raises(InvalidArgument, match="no usable traffic profile"):
+            sw.monitor("live", window="day", source="profiles")
     with pytest.raises(InvalidArgument, match="unknown source"):
         sw.monitor("live", source="parquet")
     with pytest.raises(InvalidArgument, match="profiles cover hours"):

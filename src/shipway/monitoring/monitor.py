@@ -72,6 +72,7 @@ class Monitor:
             raise InvalidArgument("task is classification or regression")
         self.reference_ = reference
         self.columns_ = [str(c) for c in reference.inputs.columns]
+        self.reference_profiles_: dict[Any, DatasetProfile] = {}  # binned like each traffic profile
         self.data_detector_ = DriftDetector(drift_share=self.drift_share).fit(reference.inputs)
         self.prediction_detector_ = DriftDetector().fit(_frame("prediction", reference.predictions))
         self.target_detector_ = None
@@ -212,12 +213,12 @@ class Monitor:
         key = tuple(
             (c, p.kind, tuple(p.edges)) for c, p in like.columns.items() if c in self.columns_
         )
-        cached = getattr(self, "_reference_profiles", {})
-        if key not in cached:
+        if key not in self.reference_profiles_:
             present = [c for c in self.columns_ if c in like.columns]
-            cached[key] = build_profile(self.reference_.inputs[present], like=like)
-            self._reference_profiles = cached
-        return cached[key]
+            self.reference_profiles_[key] = build_profile(
+                self.reference_.inputs[present], like=like
+            )
+        return self.reference_profiles_[key]
 
     def _profile_drift(self, profile: DatasetProfile) -> DriftResult:
         """Per-column distances between the window's profile and the reference's: the
@@ -233,7 +234,7 @@ class Monitor:
                 verdicts.append(ColumnDrift(name, learned.kind, None, None, None, False, learned.n, 0,
                                             status="missing_in_current", note="the column is not in the current data"))  # fmt: skip
                 continue
-            method = detector._choose(name, learned)
+            method = detector.method_for(name)
             method = {"ks": "wasserstein", "chisquare": "jensenshannon", "z": "jensenshannon"}.get(
                 method, method
             )
@@ -249,7 +250,7 @@ class Monitor:
             if ref.kind == CATEGORICAL and method not in ("jensenshannon", "psi"):
                 method = "jensenshannon"
             _, score = profile_distance(ref, cur, method)
-            threshold = detector._threshold(name, method)
+            threshold = detector.threshold_for(name, method)
             verdicts.append(ColumnDrift(name, ref.kind, method, score, threshold, score >= threshold,
                                         ref.count, cur.count, ref.missing_share, cur.missing_share))  # fmt: skip
         compared = [v for v in verdicts if v.status == "ok"]

@@ -238,6 +238,14 @@ class DriftDetector:
             settings={k: v for k, v in self.get_params().items() if v is not None},
         )  # fmt: skip
 
+    def method_for(self, name: str) -> str:
+        """The test this fitted detector applies to reference column ``name``."""
+        return self._choose(name, self.reference_[name])
+
+    def threshold_for(self, name: str, method: str) -> float:
+        """The threshold of ``method`` on column ``name`` (per column, global, or default)."""
+        return self._threshold(name, method)
+
     def _choose(self, name: str, ref: _Reference) -> str:
         chosen = (self.per_column_method or {}).get(name)
         if chosen is None:
