@@ -65,3 +65,22 @@ def report(title: str, rows: list[dict[str, Any]], name: str) -> None:
     (RESULTS / f"{name}.json").write_text(
         json.dumps({"load_average": load(), "rows": rows}, indent=2)
     )
+
+
+def wait_until_up(
+    name: str, process: subprocess.Popen, url: str, *, seconds: float, poll: float
+) -> None:  # type: ignore[type-arg]
+    """Poll ``url`` until it answers 200; the deadline only bounds a broken start."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            err = process.stderr.read().decode()[-2000:] if process.stderr else ""
+            raise RuntimeError(f"{name} did not start: {err}")
+        time.sleep(poll)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import console, load, report
+from common import console, load, report, wait_until_up
 
 BIN = Path(__file__).parent / ".venv" / "bin"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -53,16 +53,7 @@ class Server:
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = start + 120
-        while True:  # poll until healthy; the deadline only bounds a broken start
-            try:
-                if httpx.get(health, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.perf_counter() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"{name} did not start")
-            time.sleep(0.02)
+        wait_until_up(name, self.process, health, seconds=120, poll=0.02)
         self.startup = time.perf_counter() - start
 
     def cpu(self) -> float:

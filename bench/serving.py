@@ -20,12 +20,10 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-from common import console, load
+from common import console, load, wait_until_up
 from rich.table import Table
 from server import BIN, free_port, tree_cpu
 
@@ -116,17 +114,7 @@ class Proc:
         self.name = name
         self.process = subprocess.Popen(["taskset", "-c", "0", *command], env=env, cwd=cwd,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-        deadline = time.monotonic() + 180
-        while True:  # poll until ready; the deadline only bounds a broken start
-            try:
-                if httpx.get(ready, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                err = self.process.stderr.read().decode()[-2000:] if self.process.stderr else ""
-                raise RuntimeError(f"{name} did not start: {err}")
-            time.sleep(0.1)
+        wait_until_up(name, self.process, ready, seconds=180, poll=0.1)
 
     def stop(self) -> None:
         self.process.terminate()
