@@ -92,6 +92,9 @@ class ModelVersion:
     description: str = ""
     aliases: tuple[str, ...] = ()
     lineage: dict[str, Any] = field(default_factory=dict)
+    # Every file of the model (the run's artifact path -> hash) as it was registered: loading
+    # checks these, so what a version is cannot change after registration.
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def uri(self) -> str:

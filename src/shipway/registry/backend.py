@@ -84,6 +84,7 @@ class ModelRegistry(ABC):
         ref = parse_uri(uri)
         if isinstance(ref, RunRef):
             return load_run_model(self.tracking, ref.run_id, ref.path)
-        source = parse_uri(self.resolve(uri).source)
+        version = self.resolve(uri)
+        source = parse_uri(version.source)
         assert isinstance(source, RunRef)
-        return load_run_model(self.tracking, source.run_id, source.path)
+        return load_run_model(self.tracking, source.run_id, source.path, pinned=version)

@@ -78,12 +78,15 @@ class Registry(ModelRegistry):
             lineage["schema"] = training.pop("schema")
         for entry in lineage["datasets"]:
             entry.pop("schema", None)
+        # The hashes as they are now are what this version is, whatever happens to the run later.
+        files = {i.path: i.digest for i in self.tracking.list_artifacts(run_id, path)}
         return self.store.create_version(
             name,
             source=f"runs:/{run_id}/{path}",
             run_id=run_id,
             actor=self.actor,
             lineage=lineage,
+            files=files,
             description=description,
         )
 

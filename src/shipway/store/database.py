@@ -21,7 +21,7 @@ from shipway.errors import StoreUnavailable
 from shipway.store import schema
 
 # The newest Alembic revision; a fresh database is created at it directly.
-HEAD_REVISION = "0007_leases"
+HEAD_REVISION = "0008_model_files"
 _BUSY_TIMEOUT_MS = 60_000
 
 

@@ -112,9 +112,12 @@ class RegistryStore:
         run_id: str | None,
         actor: str,
         lineage: dict[str, Any],
+        files: dict[str, str] | None = None,
         description: str = "",
     ) -> ModelVersion:
-        """Register the next version; concurrent registrations get distinct numbers."""
+        """Register the next version; concurrent registrations get distinct numbers.
+
+        ``files`` (artifact path -> hash) pins what the version is: loading checks them."""
         check_key(name, "model")
         now = time.time()
         with self.db.write() as conn:
@@ -153,7 +156,8 @@ class RegistryStore:
                     created_by=actor,
                     description=description,
                     lineage=lineage,
-                )  # fmt: skip
+                    files=files or {},
+                )
             )
             self._audit(
                 conn,
@@ -223,7 +227,7 @@ class RegistryStore:
         )
         return ModelVersion(
             row.name, row.version, Stage(row.stage), row.source, row.run_id, row.created_at, row.created_by,
-            row.description, aliases, dict(row.lineage or {}),
+            row.description, aliases, dict(row.lineage or {}), dict(row.files or {}),
         )  # fmt: skip
 
     # -- stages ------------------------------------------------------------------------

@@ -132,6 +132,8 @@ model_versions = sa.Table(
     sa.Column("created_by", sa.String(250), nullable=False),
     sa.Column("description", sa.Text, nullable=False, default=""),
     sa.Column("lineage", sa.JSON, nullable=False),
+    # Every file of the model (artifact path -> hash) as registered: what loading checks.
+    sa.Column("files", sa.JSON),
     sa.Index("ix_model_versions_stage", "name", "stage"),
 )
 

@@ -371,6 +371,12 @@ class TrackingStore:
             )
 
     # -- artifact records --------------------------------------------------------------
+    def check_artifact_writes(self, run_id: str, paths: Sequence[str]) -> None:
+        """Refuse, before a byte is written, a write to files that may no longer change: those
+        of a registered model version, and those a finished run already recorded."""
+        with self.db.read() as conn:
+            self._guard_artifacts(conn, run_id, {p: None for p in paths})
+
     def record_artifacts(self, run_id: str, infos: Iterable[ArtifactInfo]) -> None:
         rows = [
             {"run_id": run_id, "path": i.path, "size": i.size, "digest": i.digest} for i in infos
@@ -378,8 +384,47 @@ class TrackingStore:
         if not rows:
             return
         with self.db.write() as conn:
-            self._require_run(conn, run_id)
+            # Checked again inside the transaction: a registration may have happened meanwhile.
+            self._guard_artifacts(conn, run_id, {r["path"]: r["digest"] for r in rows})
             conn.execute(upsert(conn, t.artifacts, rows, ["run_id", "path"], ["size", "digest"]))
+
+    def _guard_artifacts(
+        self, conn: Connection, run_id: str, digests: Mapping[str, str | None]
+    ) -> None:
+        """``digests`` maps each path to write to its new hash (None: not known yet, which only
+        an unchanged record would allow)."""
+        status = conn.execute(sa.select(t.runs.c.status).where(t.runs.c.run_id == run_id)).scalar()
+        if status is None:
+            raise NotFound(f"no run {run_id!r}")
+        versions = conn.execute(
+            sa.select(t.model_versions.c.name, t.model_versions.c.version, t.model_versions.c.source)
+            .where(t.model_versions.c.run_id == run_id)
+            .order_by(t.model_versions.c.name, t.model_versions.c.version)
+        ).all()
+        for name, version, source in versions:
+            folder = source.split("/", 2)[2].strip("/") if source.startswith("runs:/") else ""
+            for path in digests:
+                if folder and (path == folder or path.startswith(folder + "/")):
+                    raise Conflict(
+                        f"{path!r} is a file of {name} version {version}; the files of a "
+                        "registered version never change",
+                        hint="log the new model in a new run and register it as a new version",
+                        details={"model": name, "version": version, "path": path},
+                    )
+        if status == RunStatus.RUNNING.value:
+            return
+        recorded = conn.execute(
+            sa.select(t.artifacts.c.path, t.artifacts.c.digest).where(
+                t.artifacts.c.run_id == run_id, t.artifacts.c.path.in_(list(digests))
+            )
+        ).all()
+        for path, digest in recorded:
+            if digests[path] != digest:
+                raise Conflict(
+                    f"run {run_id} is {status}, and the artifact {path!r} it recorded cannot change",
+                    hint="log the new file under another path, or in a new run",
+                    details={"run_id": run_id, "path": path},
+                )
 
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]:
         with self.db.read() as conn:

@@ -146,6 +146,7 @@ class TrackingClient(TrackingBackend):
             infos = self._upload_dir(run, local, base)
         else:
             rel = f"{prefix}/{local.name}" if prefix else local.name
+            self.store.check_artifact_writes(run_id, [rel])
             info = self.stores.artifacts.put_file(local, self._key(run, rel))
             infos = [ArtifactInfo(rel, info.size, info.digest)]
         self.store.record_artifacts(run_id, infos)
@@ -164,13 +165,11 @@ class TrackingClient(TrackingBackend):
         return infos
 
     def _upload_dir(self, run: Run, local: Path, base: str) -> list[ArtifactInfo]:
+        files = sorted(p for p in local.rglob("*") if p.is_file())
+        paths = [f"{base}/{f.relative_to(local).as_posix()}".lstrip("/") for f in files]
+        self.store.check_artifact_writes(run.run_id, paths)
         infos = []
-        for file in sorted(p for p in local.rglob("*") if p.is_file()):
-            rel = (
-                f"{base}/{file.relative_to(local).as_posix()}"
-                if base
-                else file.relative_to(local).as_posix()
-            )
+        for file, rel in zip(files, paths, strict=True):
             info = self.stores.artifacts.put_file(file, self._key(run, rel))
             infos.append(ArtifactInfo(rel, info.size, info.digest))
         return infos
@@ -179,6 +178,7 @@ class TrackingClient(TrackingBackend):
         """Store a readable binary stream as one artifact: hashed on the way, atomic at the end."""
         run = self.store.get_run(run_id)
         rel = clean_key(artifact_file)
+        self.store.check_artifact_writes(run_id, [rel])
         info = self.stores.artifacts.put_stream(source, self._key(run, rel))
         record = ArtifactInfo(rel, info.size, info.digest)
         self.store.record_artifacts(run_id, [record])
@@ -196,6 +196,7 @@ class TrackingClient(TrackingBackend):
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> ArtifactInfo:
         run = self.store.get_run(run_id)
         rel = clean_key(artifact_file)
+        self.store.check_artifact_writes(run_id, [rel])
         info = self.stores.artifacts.put_bytes(data, self._key(run, rel))
         record = ArtifactInfo(rel, info.size, info.digest)
         self.store.record_artifacts(run_id, [record])

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import NotFound
+from shipway.errors import IntegrityError, NotFound
 from shipway.tracking.backend import TrackingBackend
+from shipway.types import ModelVersion
 
 MODELS_TAG = "shipway.logged_models"
 MODEL_FILE = "MODEL.json"
@@ -59,14 +60,29 @@ def logged_model_paths(client: TrackingBackend, run_id: str) -> list[str]:
     return [m for m in run.tags.get(MODELS_TAG, "").split(",") if m]
 
 
-def load_run_model(client: TrackingBackend, run_id: str, path: str) -> Any:
-    """Download the model at ``runs:/run_id/path`` (verifying hashes) and load it."""
+def load_run_model(
+    client: TrackingBackend, run_id: str, path: str, pinned: ModelVersion | None = None
+) -> Any:
+    """Download the model at ``runs:/run_id/path`` (verifying hashes) and load it.
+
+    For a registered version (``pinned``), the run's files must still be the ones registered:
+    a file added, removed or changed since is refused before anything is downloaded."""
     from shipway.models import load_model
 
-    files = {i.path for i in client.list_artifacts(run_id, path)}
-    if f"{path.strip('/')}/{MODEL_FILE}" not in files:
+    records = {i.path: i.digest for i in client.list_artifacts(run_id, path)}
+    if f"{path.strip('/')}/{MODEL_FILE}" not in records:
         raise NotFound(
             f"run {run_id} has no model at {path!r}", hint="log one with run.log_model(model, name)"
+        )
+    if pinned is not None and pinned.files and records != pinned.files:
+        changed = sorted(
+            p for p in records.keys() | pinned.files.keys() if records.get(p) != pinned.files.get(p)
+        )
+        raise IntegrityError(
+            f"the files of {pinned.name} version {pinned.version} changed after it was "
+            f"registered ({', '.join(changed[:5])}); refusing to load them",
+            hint="the version's files are pinned at registration; restore them or register anew",
+            details={"model": pinned.name, "version": pinned.version, "changed": changed},
         )
     target = Path(tempfile.mkdtemp(prefix="shipway-load-"))
     client.download_artifacts(run_id, path, target)

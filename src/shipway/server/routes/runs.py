@@ -14,6 +14,20 @@ from shipway.types import DatasetInput, Metric
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
+def writable_run(run_id: str, request: Request, who: Principal) -> None:
+    """A run is written by the user who started it, or by an admin."""
+    from shipway.errors import Forbidden
+
+    if who.role == "admin":
+        return
+    owner = tracking(request).get_run(run_id).user
+    if owner != who.user:
+        raise Forbidden(
+            f"run {run_id} belongs to {owner}; only {owner} or an admin may write to it",
+            hint="start a run of your own",
+        )
+
+
 @router.post("", status_code=201)
 def create_run(
     body: RunIn, request: Request, who: Principal = Depends(requires("editor"))
@@ -47,6 +61,7 @@ def get_run(
 def end_run(
     run_id: str, body: RunEnd, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
+    writable_run(run_id, request, who)
     client = tracking(request)
     client.end_run(run_id, body.status)
     return plain(client.get_run(run_id))
@@ -56,6 +71,7 @@ def end_run(
 def log_batch(
     run_id: str, body: LogBatch, request: Request, who: Principal = Depends(requires("editor"))
 ) -> None:
+    writable_run(run_id, request, who)
     metrics = [Metric(m.key, m.value, m.step, m.timestamp or 0.0) for m in body.metrics]
     tracking(request).log_batch(run_id, metrics, body.params, body.tags)
 
@@ -65,6 +81,7 @@ def log_inputs(
     run_id: str, body: InputsIn, request: Request, who: Principal = Depends(requires("editor"))
 ) -> None:
     """Record datasets (name, content hash, role, rows) as the run's inputs."""
+    writable_run(run_id, request, who)
     tracking(request).log_inputs(run_id, [DatasetInput(**i.model_dump()) for i in body.inputs])
 
 
@@ -95,6 +112,8 @@ async def upload_artifact(
     from shipway.store.artifacts import clean_key
 
     clean_key(path)  # refuse '..' and absolute paths before reading a byte
+    await run_in_threadpool(writable_run, run_id, request, who)
+    await run_in_threadpool(tracking(request).store.check_artifact_writes, run_id, [clean_key(path)])
     expected = request.headers.get("content-length")
     with tempfile.TemporaryFile() as spool:
         received = 0
