@@ -4,6 +4,11 @@ MLflow's filters parse unchanged (``metrics.auc > 0.9 and params.model = 'rf'``)
 language goes further: ``OR``, ``NOT``, parentheses, and numeric comparison of params.
 Precedence: NOT binds tighter than AND, AND tighter than OR. Every error names the
 offending token and its position.
+
+A search is bounded so that no input can exhaust the parser's stack or the databases' query
+planners (SQLite 3.40 crashes ordering by 31 joined keys): at most ``MAX_COMPARISONS``
+comparisons, nested at most ``MAX_DEPTH`` deep, ``MAX_IN_VALUES`` values in one IN list,
+``MAX_ORDER_KEYS`` order keys and ``MAX_FILTER_CHARS`` characters.
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ ORDERING = {"=", "!=", "<", "<=", ">", ">="}
 STRING_OPS = {"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}
 
 Value = str | float | tuple[str | float, ...] | None
+
+MAX_COMPARISONS = 100
+MAX_DEPTH = 32
+MAX_IN_VALUES = 1000
+MAX_ORDER_KEYS = 10
+MAX_FILTER_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,8 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0  # NOTs and parentheses open around the current token
+        self.comparisons = 0
 
     @property
     def token(self) -> Token:
@@ -173,22 +186,36 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def parse_not(self) -> Node:
+        if self.token.kind == "lparen" or (
+            self.token.kind == "word" and self.token.text.upper() == "NOT"
+        ):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"the filter nests NOT and parentheses more than {MAX_DEPTH} deep")
+            try:
+                return self._parse_nested()
+            finally:
+                self.depth -= 1
+        return self.parse_comparison()
+
+    def _parse_nested(self) -> Node:
         if self.keyword("NOT"):
             return Not(self.parse_not())
-        if self.token.kind == "lparen":
-            opening = self.token
-            self.i += 1
-            node = self.parse_or()
-            if self.token.kind != "rparen":
-                raise self.fail(
-                    f"expected ')' to close the '(' at position {opening.position} but found {self.token.text!r}"
-                )
-            self.i += 1
-            return node
-        return self.parse_comparison()
+        opening = self.token
+        self.i += 1
+        node = self.parse_or()
+        if self.token.kind != "rparen":
+            raise self.fail(
+                f"expected ')' to close the '(' at position {opening.position} but found {self.token.text!r}"
+            )
+        self.i += 1
+        return node
 
     def parse_comparison(self) -> Comparison:
         ident = self.token
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise self.fail(f"the filter has more than {MAX_COMPARISONS} comparisons")
         if ident.kind != "word":
             raise self.fail(f"expected an identifier such as metrics.auc but found {ident.text!r}")
         kind, key = self.identifier(ident)
@@ -261,6 +288,8 @@ class _Parser:
                 if item.kind not in ("string", "number"):
                     raise self.fail(f"expected a value in the {op} list but found {item.text!r}")
                 items.append(item.value)  # type: ignore[arg-type]
+                if len(items) > MAX_IN_VALUES:
+                    raise self.fail(f"an {op} list has at most {MAX_IN_VALUES} values", item)
                 self.i += 1
                 if self.token.kind == "comma":
                     self.i += 1
@@ -307,11 +336,20 @@ def parse_filter(text: str | None) -> Node | None:
         return None
     if not isinstance(text, str):
         raise FilterSyntaxError(f"a filter is a string, not {type(text).__name__}")
+    if len(text) > MAX_FILTER_CHARS:
+        raise FilterSyntaxError(
+            f"a filter has at most {MAX_FILTER_CHARS:,} characters; this one has {len(text):,}"
+        )
     return _Parser(text).parse()
 
 
 def parse_order_by(items: list[str] | None) -> list[OrderKey]:
     """``["metrics.auc DESC", "params.model", "start_time ASC"]`` as order keys."""
+    if len(items or []) > MAX_ORDER_KEYS:
+        raise FilterSyntaxError(
+            f"runs can be ordered by at most {MAX_ORDER_KEYS} keys; {len(items or [])} were given",
+            details={"limit": MAX_ORDER_KEYS},
+        )
     keys = []
     for item in items or []:
         parser = _Parser(item)
