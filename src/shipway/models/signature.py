@@ -66,7 +66,9 @@ class Signature:
         # Fast path: when every column already has a fitting dtype (the usual case for a
         # serving request), only reorder. Touching each column costs ~40 µs in pandas.
         dtypes = dict(zip(df.columns, df.dtypes, strict=True))
-        if all(c.name in dtypes and _fits(dtypes[c.name], c) for c in self.inputs):
+        if all(c.name in dtypes and _fits(dtypes[c.name], c) for c in self.inputs) and all(
+            _all_text(df[c.name]) for c in self.inputs if c.type == "string"
+        ):
             return df if list(df.columns) == self.columns else df[self.columns]
         out = {}
         for spec in self.inputs:
@@ -88,7 +90,7 @@ class Signature:
                     )
                 clean[spec.name] = None
                 continue
-            clean[spec.name] = _check_value(spec, record[spec.name])
+            clean[spec.name] = check_value(spec, record[spec.name])
         return clean
 
 
@@ -99,7 +101,8 @@ def _type_error(spec: ColumnSpec, found: str, example: Any) -> InvalidArgument:
     )
 
 
-def _check_value(spec: ColumnSpec, value: Any) -> Any:
+def check_value(spec: ColumnSpec, value: Any) -> Any:
+    """One value checked (and converted, e.g. numeric text to a number) for its column."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return value
     if spec.type in _NUMERIC:
@@ -165,10 +168,34 @@ def _convert(series: Any, spec: ColumnSpec) -> Any:
             return pd.to_datetime(series)
         except (ValueError, TypeError):
             raise _type_error(spec, "values that are not dates", series.iloc[0]) from None
-    if spec.type == "string" and not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)
-                                      or isinstance(series.dtype, pd.CategoricalDtype)):  # fmt: skip
-        return series.astype(str)
+    if spec.type == "string":
+        if isinstance(series.dtype, pd.CategoricalDtype) or _all_text(series):
+            return series
+        if not pd.api.types.is_object_dtype(series.dtype):
+            return series.astype(str)
+        values = series.tolist()
+        for value in values:  # numbers and booleans become text, as one value would
+            if not (value is None or isinstance(value, str | bool | int | float)):
+                raise _type_error(spec, type(value).__name__, value)
+        return pd.Series([_as_text(v) for v in values], index=series.index, dtype=object)
     return series
+
+
+def _all_text(series: Any) -> bool:
+    """Whether every value of a text column is text or missing (no objects, lists, numbers)."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.StringDtype):
+        return True
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return False
+    return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+
+
+def _as_text(value: Any) -> Any:
+    if value is None or isinstance(value, str) or (isinstance(value, float) and math.isnan(value)):
+        return value
+    return str(value)
 
 
 def _spec_for(name: str, dtype: Any) -> ColumnSpec:

@@ -34,7 +34,8 @@ from starlette.routing import Route
 from shipway.errors import InvalidArgument, NotFound, ShipwayError
 from shipway.serving import codecs, routing
 from shipway.serving.batching import MicroBatcher
-from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog, cell
+from shipway.serving.log_encoding import arrow_type
+from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog
 from shipway.serving.state import Loaded, ServerState, Serving
 
 MAX_BODY = 32 * 2**20
@@ -183,7 +184,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         versions = prepared.pop("_version").tolist()
         prepared = prepared.drop(columns="_row")
         task = BackgroundTask(_log_rows, served.deployment.name, prepared, outputs, versions,
-                              request_id, elapsed)  # fmt: skip
+                              request_id, elapsed, declared=first.log_types)  # fmt: skip
         return first, outputs, task
 
     def _observe(name: str, version: int, outputs: Any, elapsed: float, rows: int) -> None:
@@ -207,14 +208,17 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
                 metrics.shadow_errors.labels(served.deployment.name, str(shadow.version)).inc()
         _log_rows(served.deployment.name, prepared, codecs.predictions_list(outputs),
                   [chosen.version] * len(prepared), request_id, elapsed,
-                  shadow.version if shadow else None, shadow_outputs, chosen.scorer)  # fmt: skip
+                  shadow.version if shadow else None, shadow_outputs, chosen.scorer,
+                  chosen.log_types)  # fmt: skip
 
     def _log_rows(name: str, prepared: Any, outputs: list[Any], versions: list[int], request_id: str,
                   elapsed: float, shadow_version: int | None = None,
-                  shadow_outputs: list[Any] | None = None, scorer: Any = None) -> None:  # fmt: skip
+                  shadow_outputs: list[Any] | None = None, scorer: Any = None,
+                  declared: dict[str, Any] | None = None) -> None:  # fmt: skip
         if log is not None:  # a tuple now; the writer builds the table once a second
             log.append_predictions(name, Logged(request_id, time.time(), versions, elapsed * 1e3,
-                                                prepared, outputs, shadow_version, shadow_outputs, scorer))  # fmt: skip
+                                                prepared, outputs, shadow_version, shadow_outputs, scorer,
+                                                declared))  # fmt: skip
 
     def answer(
         body: dict[str, Any], chosen: Loaded, request_id: str, task: BackgroundTask | None
@@ -311,6 +315,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         import pandas as pd
 
         body = await body_of(request)
+        output_specs: dict[str, Any] = {}  # deployment -> the output a label must match
         records = body.get("records") if isinstance(body, dict) and "records" in body else [body]
         if not isinstance(records, list) or not records:
             raise InvalidArgument(
@@ -340,14 +345,25 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
                 raise InvalidArgument(
                     f"feedback record {i}: 'row' is the row's position in its request (0, 1, …)"
                 )
+            if isinstance(record.get("request_id"), str) and len(record["request_id"]) > 128:
+                raise InvalidArgument(f"feedback record {i}: a request id has at most 128 characters")
+            label = _checked_label(record["label"], output_specs.setdefault(deployment, _output_of(deployment)), i)
             rows.append({"deployment": deployment, "request_id": record.get("request_id"), "row": row,
                          "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
-                         "label": cell(record["label"]), "timestamp": time.time()})  # fmt: skip
+                         "label": label, "timestamp": time.time()})  # fmt: skip
         if log is not None:
             frame = pd.DataFrame(rows)
             for deployment, part in frame.groupby("deployment"):
-                log.append(GROUND_TRUTH, str(deployment), part.drop(columns="deployment"))
+                spec = output_specs[str(deployment)]
+                declared = {"label": arrow_type(spec.type)} if spec is not None else {}
+                log.append(GROUND_TRUTH, str(deployment), part.drop(columns="deployment"),
+                           declared={k: v for k, v in declared.items() if v is not None})  # fmt: skip
         return JSONResponse({"accepted": len(rows)}, status_code=202)
+
+    def _output_of(deployment: str) -> Any:
+        served = state.get(deployment)
+        loaded = served.versions.get(served.deployment.stable or -1)
+        return loaded.output_spec if loaded is not None else None
 
     async def status(_: Request) -> Response:
         batching = [{"deployment": k[0], "version": k[1], "batches": b.batches, "rows": b.rows}
@@ -473,6 +489,33 @@ async def _bug(request: Request, exc: Exception) -> Response:
     logging.getLogger(__name__).exception("unhandled error in the model server")
     _count_error(request, 500)
     return _error("INTERNAL", "the model server failed; this is a bug, please report it", 500)
+
+
+def _checked_label(value: Any, spec: Any, index: int) -> Any:
+    """A label as the model's output would be: a number for a model that predicts numbers,
+    text for one that predicts text; never an object, a list or a non-finite number."""
+    import math
+
+    from shipway.models.signature import ColumnSpec, check_value
+
+    if value is None or isinstance(value, dict | list):
+        raise InvalidArgument(
+            f"feedback record {index}: 'label' is one value (a number, text or a boolean), "
+            f"not {type(value).__name__ if value is not None else 'null'}"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(f"feedback record {index}: 'label' is a finite number, not {value}")
+    if spec is None:
+        return value
+    if isinstance(value, bool) and spec.type in ("integer", "long", "float", "double"):
+        value = int(value)  # true/false for a model that predicts 1/0
+    try:
+        return check_value(ColumnSpec("label", spec.type), value)
+    except InvalidArgument as exc:
+        raise InvalidArgument(
+            f"feedback record {index}: {exc.message}; the model predicts {spec.type} values",
+            details=exc.details,
+        ) from None
 
 
 def _numbers(outputs: Any) -> list[float]:

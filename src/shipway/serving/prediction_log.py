@@ -39,6 +39,18 @@ HEALTH = "health"  # refused or failed requests and dropped rows, per deployment
 class _Pending:
     rows: list[Any] = field(default_factory=list)  # DataFrames, or Logged predictions
     count: int = 0
+    declared: dict[str, Any] = field(default_factory=dict)  # column -> Arrow type
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Rows encoded as Parquet, waiting to be stored."""
+
+    kind: str
+    prefix: str
+    deployment: str
+    frame: Any  # the rows the bytes hold (the profiles are built from them)
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class Logged:
     shadow_version: int | None = None
     shadow_outputs: list[Any] | None = None
     scorer: Any = None  # frame -> confidence per row (a classifier's); run in bulk by the writer
+    declared: dict[str, Any] | None = None  # ``input.NAME`` -> Arrow type, from the signature
 
 
 def cell(value: Any) -> Any:
@@ -139,11 +152,13 @@ class PredictionLog:
         self.profiles = profiles  # a ProfileWriter: profiles each predictions segment
         self.flush_seconds = flush_seconds
         self.max_pending = max_pending
-        self.dropped = 0  # rows refused because the writer could not keep up
+        self.dropped = 0  # rows answered but not logged: the writer could not keep up, or ...
+        self.unencodable = 0  # ... a value did not fit its column (counted in ``dropped`` too)
         self.written = 0
         self.failed_writes = 0
         self.failed_profiles = 0
         self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
+        self._unwritten: list[_Segment] = []  # encoded segments a failed write left behind
         self.health_seconds = health_seconds
         self._health: dict[str, dict[str, Any]] = {}  # deployment -> counts not yet written
         self._health_written = time.monotonic()
@@ -157,8 +172,16 @@ class PredictionLog:
         )
         self._thread.start()
 
-    def append(self, kind: str, deployment: str, frame: Any, when: float | None = None) -> bool:
-        """Queue rows for writing; False (and counted) when the log is full."""
+    def append(
+        self,
+        kind: str,
+        deployment: str,
+        frame: Any,
+        when: float | None = None,
+        declared: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue rows for writing (``declared``: column -> Arrow type); False (and counted)
+        when the log is full."""
         rows = len(frame)
         with self._lock:
             if self._count + rows > self.max_pending:
@@ -167,6 +190,7 @@ class PredictionLog:
             pending = self._pending[(kind, partition(kind, deployment, when or time.time()))]
             pending.rows.append(frame)
             pending.count += rows
+            pending.declared.update(declared or {})
             self._count += rows
         return True
 
@@ -185,10 +209,16 @@ class PredictionLog:
             self._count += rows
         return True
 
-    def _drop(self, deployment: str, rows: int) -> None:  # called holding the lock
+    def _drop(self, deployment: str, rows: int, reason: str = "full") -> None:  # holding the lock
+        """Count rows answered but not logged: the log was ``full``, or a value was
+        ``unencodable`` in its column's type."""
         self.dropped += rows
+        if reason == "unencodable":
+            self.unencodable += rows
         counts = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
         counts["dropped_rows"] += rows
+        by_reason = counts.setdefault("dropped_by_reason", {})
+        by_reason[reason] = by_reason.get(reason, 0) + rows
 
     def note_error(self, deployment: str, code: int | str, version: int | None = None) -> None:
         """Count a refused or failed request (by HTTP status, and by the model version when
@@ -225,7 +255,7 @@ class PredictionLog:
         with self._lock:
             merged = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
             merged["dropped_rows"] += found["dropped_rows"]
-            for group in ("errors", "errors_by_version"):
+            for group in ("errors", "errors_by_version", "dropped_by_reason"):
                 into = merged.setdefault(group, {})
                 for name, n in found.get(group, {}).items():
                     into[name] = into.get(name, 0) + n
@@ -249,43 +279,76 @@ class PredictionLog:
             self.profiles.save(force=True)
 
     def _write_segments(self) -> None:
-        import pandas as pd
-
         with self._flush_lock:
             with self._lock:
                 batch, self._pending = self._pending, defaultdict(_Pending)
-                self._count = 0
-            for index, ((_kind, prefix), pending) in enumerate(batch.items()):
-                if isinstance(pending.rows[0], Logged):
-                    frame = predictions_table(pending.rows)
-                else:
-                    frame = pd.concat(pending.rows, ignore_index=True)
-                buffer = io.BytesIO()
-                frame.to_parquet(buffer, index=False, compression="zstd")
-                key = f"{prefix}/{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+                segments, self._unwritten = self._unwritten, []
+                self._count = 0  # rows being written count toward no bound
+            for (kind, prefix), pending in batch.items():
+                segment = self._encode(kind, prefix, pending)
+                if segment is not None:
+                    segments.append(segment)
+            for index, segment in enumerate(segments):
+                key = f"{segment.prefix}/{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
                 try:
-                    self.artifacts.put_bytes(buffer.getvalue(), key)
+                    self.artifacts.put_bytes(segment.data, key)
                 except Exception:
                     self.failed_writes += 1
-                    with self._lock:  # put back what was not written, within the bound
-                        for k, p in list(batch.items())[index:]:
-                            if self._count + p.count <= self.max_pending:
-                                self._pending[k].rows[:0] = p.rows
-                                self._pending[k].count += p.count
-                                self._count += p.count
-                            else:
-                                self._drop(
-                                    k[1].split("/", 2)[1].removeprefix("deployment="), p.count
-                                )
+                    self._keep_for_retry(segments[index:])
                     raise
-                self.written += pending.count
-                if self.profiles is not None and isinstance(pending.rows[0], Logged):
-                    deployment = prefix.split("/", 2)[1].removeprefix("deployment=")
+                self.written += len(segment.frame)
+                if self.profiles is not None and segment.kind == PREDICTIONS:
                     try:
-                        self.profiles.add(deployment, prefix, frame)
+                        self.profiles.add(segment.deployment, segment.prefix, segment.frame)
                     except Exception as exc:  # the log is written; a profile can be rebuilt from it
                         self.failed_profiles += 1
-                        log.warning("could not profile %s: %s", prefix, exc)
+                        log.warning("could not profile %s: %s", segment.prefix, exc)
+
+    def _encode(self, kind: str, prefix: str, pending: _Pending) -> _Segment | None:
+        """The segment's rows that fit their columns, as Parquet; the rest are counted as
+        dropped (``unencodable``) and said in the server's log."""
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        from shipway.serving.log_encoding import encode
+
+        deployment = prefix.split("/", 2)[1].removeprefix("deployment=")
+        try:
+            if isinstance(pending.rows[0], Logged):
+                frame = predictions_table(pending.rows)
+                declared = {k: v for item in pending.rows for k, v in (item.declared or {}).items()}
+            else:
+                frame = pd.concat(pending.rows, ignore_index=True)
+                declared = pending.declared
+            encoded = encode(frame, declared)
+        except Exception:  # a bug, not bad input: say so, and count the rows it cost
+            log.exception("could not encode %s rows of %s; they are dropped", kind, deployment)
+            with self._lock:
+                self._drop(deployment, pending.count, "unencodable")
+            return None
+        if encoded.bad_rows:
+            bad = len(encoded.bad_rows)
+            log.warning("%d %s row(s) of %s left out: %s", bad, kind, deployment, encoded.problem)
+            with self._lock:
+                self._drop(deployment, len(encoded.bad_rows), "unencodable")
+            frame = frame.drop(index=frame.index[encoded.bad_rows]).reset_index(drop=True)
+        if encoded.table is None:
+            return None
+        buffer = io.BytesIO()
+        pq.write_table(encoded.table, buffer, compression="zstd")
+        return _Segment(kind, prefix, deployment, frame, buffer.getvalue())
+
+    def _keep_for_retry(self, segments: list[_Segment]) -> None:
+        """Keep what a failed write did not store, already encoded, for the next round; what
+        does not fit in the bound is dropped (and counted)."""
+        with self._lock:
+            for segment in segments:
+                rows = len(segment.frame)
+                if self._count + rows <= self.max_pending:
+                    self._unwritten.append(segment)
+                    self._count += rows
+                else:
+                    self._drop(segment.deployment, rows)
 
     @property
     def pending(self) -> int:
@@ -297,7 +360,15 @@ class PredictionLog:
         self._closed = True
         self._wake.set()
         self._thread.join(timeout=10)
-        self.flush()
+        try:
+            self.flush()
+        except Exception:
+            with self._lock:  # the store is still failing: say what that cost
+                for segment in self._unwritten:
+                    self._drop(segment.deployment, len(segment.frame), "store_failed")
+                self._unwritten = []
+            log.exception("the prediction log could not be written at shutdown")
+            raise
 
 
 def hour_of(key: str) -> float | None:

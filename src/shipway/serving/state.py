@@ -34,6 +34,19 @@ class Loaded:
         """Confidence per row for the prediction log, when the model is a classifier."""
         return self.model.score_prepared if hasattr(self.model.raw, "predict_proba") else None
 
+    @functools.cached_property
+    def log_types(self) -> dict[str, Any]:
+        """The prediction log's Arrow type of each input the signature declares."""
+        from shipway.serving.log_encoding import input_types
+
+        return input_types(self.model.signature)
+
+    @property
+    def output_spec(self) -> Any:
+        """The signature's one output column (a ``ColumnSpec``), when it declares exactly one."""
+        signature = self.model.signature
+        return signature.outputs[0] if signature and len(signature.outputs) == 1 else None
+
 
 @dataclass(frozen=True)
 class Serving:
