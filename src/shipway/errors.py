@@ -7,6 +7,7 @@ ShipwayError                 base: a message that says what to fix, an exit code
 ├── NotFound                 an experiment, run, model, version, alias or artifact that does not exist
 ├── AlreadyExists            a name that is taken
 ├── Conflict                 a write that contradicts what is stored (a param logged twice)
+│   └── AnswerLost           a retried write that the server applied but never answered
 ├── PolicyViolation          a transition the model's policy forbids (missing approvals)
 ├── Unauthenticated          a server that needs a token got none, or an unknown one
 ├── Forbidden                a token whose role does not allow the operation
@@ -65,6 +66,10 @@ class AlreadyExists(ShipwayError):
 class Conflict(ShipwayError):
     code = "CONFLICT"
     http_status = 409
+
+
+class AnswerLost(Conflict):
+    code = "ANSWER_LOST"
 
 
 class PolicyViolation(ShipwayError):

@@ -13,6 +13,7 @@ import pytest
 
 from shipway.config import Settings
 from tests.client.conftest import LiveServer, client_settings
+from tests.client.conftest import live_server as live_server  # the fixture, for these tests too
 from tests.conftest import METADATA_BACKENDS, make_settings
 
 ROLES = {"vera": "viewer", "ed": "editor", "alice": "editor", "apollo": "approver", "ada": "admin"}

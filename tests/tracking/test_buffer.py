@@ -15,7 +15,7 @@ def test_concurrent_adds_and_flushes_lose_nothing() -> None:
     written: list[Metric] = []
     lock = threading.Lock()
 
-    def writer(run_id: str, metrics: Sequence[Metric]) -> None:
+    def writer(run_id: str, metrics: Sequence[Metric], key: str) -> None:
         with lock:
             written.extend(metrics)
 
@@ -46,15 +46,17 @@ def test_concurrent_adds_and_flushes_lose_nothing() -> None:
     )
 
 
-def test_a_failed_write_is_retried_in_order() -> None:
-    calls: list[list[int]] = []
+def test_a_failed_batch_is_sent_again_unchanged_with_its_key() -> None:
+    """A server may have stored a batch whose answer was lost: the second send must be the
+    same request under the same key, so the server recognises it."""
+    attempts: list[tuple[list[int], str]] = []
     fail = {"once": True}
 
-    def writer(run_id: str, metrics: Sequence[Metric]) -> None:
+    def writer(run_id: str, metrics: Sequence[Metric], key: str) -> None:
+        attempts.append(([m.step for m in metrics], key))
         if fail["once"]:
             fail["once"] = False
             raise OSError("store briefly unavailable")
-        calls.append([m.step for m in metrics])
 
     buffer = MetricBuffer(writer, interval=3600)
     for step in range(3):
@@ -63,7 +65,9 @@ def test_a_failed_write_is_retried_in_order() -> None:
         buffer.flush()
     buffer.add("run", Metric("m", 1.0, 3))
     buffer.flush()
-    assert calls == [[0, 1, 2, 3]]
+    (failed, first_key), (again, again_key), (newer, newer_key) = attempts
+    assert failed == again == [0, 1, 2] and again_key == first_key
+    assert newer == [3] and newer_key != first_key
     buffer.close()
 
 
@@ -72,7 +76,7 @@ def test_pending_values_are_bounded() -> None:
     written: list[int] = []
     high_water = [0]
     buffer = MetricBuffer(
-        lambda _, metrics: written.append(len(metrics)), interval=3600, max_pending=500
+        lambda _, metrics, _key: written.append(len(metrics)), interval=3600, max_pending=500
     )
     for step in range(2_000):
         buffer.add("run", Metric("m", 1.0, step))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -95,7 +96,9 @@ class RemoteTracking(TrackingBackend):
         return self.transport.json("GET", f"/environments/{_seg(digest)}")  # type: ignore[no-any-return]
 
     def _end_run(self, run_id: str, status: RunStatus) -> None:
-        self.transport.request("POST", f"/runs/{_seg(run_id)}/end", json={"status": status.value})
+        self.transport.request(
+            "POST", f"/runs/{_seg(run_id)}/end", json={"status": status.value}, answer_optional=True
+        )
 
     def _get_run(self, run_id: str) -> Run:
         return from_plain(Run, self.transport.json("GET", f"/runs/{_seg(run_id)}"))
@@ -109,17 +112,34 @@ class RemoteTracking(TrackingBackend):
         tags: Mapping[str, Any] | None = None,
     ) -> None:
         """Sent now. Over ``BATCH`` values go in several requests, params and tags in the first."""
+        self._log_batch(run_id, metrics, params, tags, uuid.uuid4().hex)
+
+    def _log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric],
+        params: Mapping[str, Any] | None,
+        tags: Mapping[str, Any] | None,
+        key: str,
+    ) -> None:
+        """Each request of the batch has a key derived from ``key``, so sending the same
+        batch again with the same key stores nothing twice."""
         rows = [_metric(m) for m in metrics]
         first = {"metrics": rows[:BATCH], "params": _jsonable(params), "tags": _jsonable(tags)}
         if not (rows or params or tags):
             return
-        self.transport.request("POST", f"/runs/{_seg(run_id)}/log-batch", json=first)
-        for start in range(BATCH, len(rows), BATCH):
+        path = f"/runs/{_seg(run_id)}/log-batch"
+        self.transport.request(
+            "POST", path, json=first, idempotency_key=f"{key}-0", answer_optional=True
+        )
+        for part, start in enumerate(range(BATCH, len(rows), BATCH), start=1):
             body = {"metrics": rows[start : start + BATCH]}
-            self.transport.request("POST", f"/runs/{_seg(run_id)}/log-batch", json=body)
+            self.transport.request(
+                "POST", path, json=body, idempotency_key=f"{key}-{part}", answer_optional=True
+            )
 
-    def _send_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
-        self.log_batch(run_id, metrics)
+    def _send_metrics(self, run_id: str, metrics: Sequence[Metric], key: str) -> None:
+        self._log_batch(run_id, metrics, None, None, key)
 
     def _metric_history(self, run_id: str, key: str) -> list[Metric]:
         found = self.transport.json("GET", f"/runs/{_seg(run_id)}/metrics/{_seg(key)}")

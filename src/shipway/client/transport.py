@@ -2,9 +2,11 @@
 
 Every write carries a fresh ``Idempotency-Key`` and its retries carry the same one, so the
 server answers a retry with the first answer: a response lost on the way never doubles a
-metric or a model version. Connection errors, timeouts, 502/503/504 and a 409
-``REQUEST_IN_PROGRESS`` are retried with exponential backoff and jitter; any other error
-is the server's verdict and is raised at once as the same ShipwayError the local store raises.
+metric or a model version. Connection errors, timeouts and 502/503/504 are retried with
+exponential backoff and jitter; a 409 ``REQUEST_IN_PROGRESS`` is waited out for up to
+``in_progress_seconds`` (its server renews its claim while it works, and a dead server's
+claim lapses within seconds). Any other error is the server's verdict and is raised at once
+as the same ShipwayError the local store raises.
 """
 
 from __future__ import annotations
@@ -53,11 +55,12 @@ class Transport:
         url: str,
         token: str | None = None,
         *,
-        retries: int = 6,
+        retries: int = 8,
         backoff: float = 0.1,
         max_backoff: float = 5.0,
         timeout: float = 60.0,
         client: httpx.Client | None = None,
+        in_progress_seconds: float = 60.0,
     ) -> None:
         self.url = url.rstrip("/")
         headers = {"user-agent": "shipway-client"}
@@ -69,6 +72,7 @@ class Transport:
         if client is not None:
             self.http.headers.update(headers)
         self.retries = retries
+        self.in_progress_seconds = in_progress_seconds
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._codes = _error_classes()
@@ -82,13 +86,23 @@ class Transport:
         params: dict[str, Any] | None = None,
         content: Callable[[], Any] | None = None,
         headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+        answer_optional: bool = False,
     ) -> httpx.Response:
-        """Send, retrying what can be retried; ``content`` makes a fresh body for each attempt."""
+        """Send, retrying what can be retried; ``content`` makes a fresh body for each attempt.
+
+        A write carries ``idempotency_key`` (a fresh one by default): whoever sends the same
+        request again later passes the same key. With ``answer_optional`` (writes whose
+        answer the caller does not read), a write the server applied but could not answer
+        counts as done."""
         sent_headers = dict(headers or {})
         if method in _WRITES:
-            sent_headers["idempotency-key"] = uuid.uuid4().hex
+            sent_headers["idempotency-key"] = idempotency_key or uuid.uuid4().hex
         last: Exception | None = None
-        for attempt in range(self.retries + 1):
+        attempt, tries = 0, 0
+        waiting_since: float | None = None  # while the first request with the key still runs
+        while attempt <= self.retries:
+            tries += 1
             try:
                 response = self.http.request(
                     method, path, json=json, params=params,
@@ -97,16 +111,29 @@ class Transport:
             except _RETRY_ERRORS as exc:
                 last = exc
                 self._pause(attempt, None)
+                attempt += 1
+                continue
+            if response.status_code == 409 and _code(response) == "REQUEST_IN_PROGRESS":
+                # Not a failure: its server holds the claim, or it lapses within its lease.
+                waiting_since = waiting_since or time.monotonic()
+                last = self._error(response)
+                if time.monotonic() - waiting_since < self.in_progress_seconds:
+                    self._pause(0, response.headers.get("retry-after"))
+                    continue
+                attempt = self.retries + 1
                 continue
             if self._retryable(response):
                 last = self._error(response)
                 self._pause(attempt, response.headers.get("retry-after"))
+                attempt += 1
                 continue
             if response.is_error:
+                if answer_optional and _code(response) == errors.AnswerLost.code:
+                    return response
                 raise self._error(response)
             return response
         raise StoreUnavailable(
-            f"the shipway server at {self.url} did not answer after {self.retries + 1} tries: {last}",
+            f"the shipway server at {self.url} did not answer after {tries} tries: {last}",
             hint="check that `shipway server` runs there and that SHIPWAY_TRACKING_URI is right",
         )
 
@@ -140,9 +167,9 @@ class Transport:
 
     # -- helpers -----------------------------------------------------------------------
     def _retryable(self, response: httpx.Response) -> bool:
-        if response.status_code in _RETRY_STATUS:
-            return True
-        return response.status_code == 409 and _code(response) == "REQUEST_IN_PROGRESS"
+        return response.status_code in _RETRY_STATUS or (
+            response.status_code == 409 and _code(response) == "REQUEST_IN_PROGRESS"
+        )
 
     def _pause(self, attempt: int, retry_after: str | None) -> None:
         if attempt >= self.retries:

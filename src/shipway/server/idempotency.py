@@ -4,20 +4,30 @@ The remote client sends a fresh key with every write and the same key with its r
 first request with a key runs and its answer (any status below 500) is stored; a retry gets
 that answer back with ``idempotent-replay: true``, so a lost response never doubles a metric,
 a run or a model version. A retry that arrives while the first is still running gets 409
-``REQUEST_IN_PROGRESS`` with ``Retry-After``. The same key with a different request is a 422.
-Artifact uploads are exempt: a PUT of the same bytes to the same path is idempotent anyway.
+``REQUEST_IN_PROGRESS`` with ``Retry-After``; the first request's server renews its claim
+while it runs, so a claim left by a server that died lapses within seconds and the retry
+runs then, unless the dead request's changes were already stored, in which case the retry
+gets 409 ``ANSWER_LOST`` and nothing is applied twice. The same key with a different request
+is a 422. Artifact uploads are exempt: a PUT of the same bytes to the same path is
+idempotent anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+import math
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipway.server.errors import error_body
+from shipway.store.database import applying
 from shipway.store.idempotency_store import IdempotencyStore
+
+log = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -68,12 +78,18 @@ class Idempotency:
                 "IDEMPOTENCY_KEY_REUSED",
                 "this Idempotency-Key was used for a different request; send a new key",
             ))  # fmt: skip
+        elif stored.status is None and stored.applied:
+            message = (
+                "the first request with this Idempotency-Key was applied, but its server "
+                "stopped before answering; it was not applied again"
+            )
+            body = error_body("ANSWER_LOST", message)
+            await _answer(send, 409, body)
         elif stored.status is None:
-            await _answer(
-                send, 409,
-                error_body("REQUEST_IN_PROGRESS", "the first request with this Idempotency-Key is still running; retry shortly"),
-                extra=[(b"retry-after", b"1")],
-            )  # fmt: skip
+            wait = str(max(1, math.ceil(stored.retry_after))).encode()
+            message = "the first request with this Idempotency-Key is still running; retry shortly"
+            body = error_body("REQUEST_IN_PROGRESS", message)
+            await _answer(send, 409, body, extra=[(b"retry-after", wait)])
         else:
             await send({"type": "http.response.start", "status": stored.status, "headers": [
                 (b"content-type", stored.content_type.encode()),
@@ -103,15 +119,27 @@ class Idempotency:
                 chunks.append(message.get("body", b""))
             await send(message)
 
+        renewing = asyncio.ensure_future(self._renew(key))  # created before the key is set
+        token = applying.set(key)  # the request's write transactions mark the key applied
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
             await run_in_threadpool(self.store.release, key)
             raise
-        if status >= 500:  # nothing was written (a failed write rolls back): let a retry run again
-            await run_in_threadpool(self.store.release, key)
-        else:
-            await run_in_threadpool(self.store.finish, key, status, b"".join(chunks), content_type)
+        finally:
+            applying.reset(token)
+            renewing.cancel()
+        # A 5xx that changed nothing is forgotten, so that a retry runs the request again.
+        await run_in_threadpool(self.store.settle, key, status, b"".join(chunks), content_type)
+
+    async def _renew(self, key: str) -> None:
+        """Keep the claim's lease while the request runs (a third of the lease apart)."""
+        while True:
+            await asyncio.sleep(self.store.lease_seconds / 3)
+            try:
+                await run_in_threadpool(self.store.renew, key)
+            except Exception as exc:  # the store is briefly away: the next renewal may succeed
+                log.warning("could not renew the claim of an idempotency key: %s", exc)
 
 
 def _fingerprint(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,11 @@ from sqlalchemy.engine import Connection, Engine
 from shipway.errors import StoreUnavailable
 from shipway.store import schema
 
+# The idempotency key of the request this context serves, if any (see ``Database.write``).
+applying: ContextVar[str | None] = ContextVar("shipway_applying_key", default=None)
+
 # The newest Alembic revision; a fresh database is created at it directly.
-HEAD_REVISION = "0008_model_files"
+HEAD_REVISION = "0009_idempotency_leases"
 _BUSY_TIMEOUT_MS = 60_000
 
 
@@ -78,9 +82,19 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: all of it is stored, or none of it."""
+        """One write transaction: all of it is stored, or none of it.
+
+        Inside a request that holds an idempotency key (:data:`applying`), the transaction
+        also marks that key as applied, so the mark and the change commit together."""
         with self._translate(), self._writer.begin() as conn:
             yield conn
+            key = applying.get()
+            if key is not None:
+                conn.execute(
+                    schema.idempotency_keys.update()
+                    .where(schema.idempotency_keys.c.key == key)
+                    .values(applied=True)
+                )
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -227,6 +227,10 @@ idempotency_keys = sa.Table(
     sa.Column("body", sa.LargeBinary),
     sa.Column("content_type", sa.String(100)),
     sa.Column("created_at", sa.Float, nullable=False),
+    # While the first request runs, its server renews the lease; a lapsed lease means it died.
+    sa.Column("lease_until", sa.Float),
+    # Set inside the request's own write transaction: the request changed the store.
+    sa.Column("applied", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_idempotency_keys_created_at", "created_at"),
 )
 

@@ -27,7 +27,10 @@ class TrackingClient(TrackingBackend):
     def __init__(self, stores: Stores) -> None:
         self.stores = stores
         self.store = stores.tracking
-        self.buffer = MetricBuffer(self.store.log_batch, stores.settings.flush_seconds)
+        self.buffer = MetricBuffer(
+            lambda run_id, metrics, _key: self.store.log_batch(run_id, metrics),
+            stores.settings.flush_seconds,
+        )
         self._experiments: dict[str, Experiment] = {}
         self._stored_environments: set[str] = set()
 
