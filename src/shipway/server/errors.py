@@ -39,13 +39,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+        codes = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+                 413: "PAYLOAD_TOO_LARGE"}  # fmt: skip
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             # The router names only the first route that matched the path; a path served by
             # several routes (GET and POST /experiments) must list all its methods.
             headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
-        body = error_body(codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "the body is not JSON, or is nested too deeply to read"
+        body = error_body(codes.get(exc.status_code, "HTTP_ERROR"), message)
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)

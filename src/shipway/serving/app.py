@@ -37,6 +37,7 @@ from shipway.serving.batching import MicroBatcher
 from shipway.serving.log_encoding import arrow_type
 from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog
 from shipway.serving.state import Loaded, ServerState, Serving
+from shipway.web.bodies import parse_json
 
 MAX_BODY = 32 * 2**20
 _SIGNATURE_TO_OIP = {"boolean": "BOOL", "integer": "INT32", "long": "INT64", "float": "FP32",
@@ -78,10 +79,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         raw = await request.body()
         if len(raw) > MAX_BODY:
             raise _TooLarge()
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise InvalidArgument(f"the body is not JSON: {exc}") from exc
+        return parse_json(raw)
 
     batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
     arriving = [0]  # requests being read and checked, not yet at the model: batching waits for them
@@ -226,9 +224,13 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         headers = {"x-request-id": request_id, "x-model-version": str(chosen.version)}
         return JSONResponse(body, headers=headers, background=task)
 
-    def request_id_of(request: Request) -> str:
-        given = request.headers.get("x-request-id", "")
-        return given if 0 < len(given) <= 128 else uuid.uuid4().hex
+    def request_id_of(request: Request, given: Any = None) -> str:
+        """The caller's request id (the OIP ``id``, else ``x-request-id``) when it is at most
+        128 printable ASCII characters, as a header can carry it; else a new one."""
+        for candidate in (given, request.headers.get("x-request-id")):
+            if _printable_id(candidate):
+                return str(candidate)
+        return uuid.uuid4().hex
 
     # -- routes ------------------------------------------------------------------------
     async def live(_: Request) -> Response:
@@ -266,7 +268,7 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
         frame, given_id = codecs.oip_request(
             await body_of(request), loaded.columns if loaded else None
         )
-        request_id = given_id or request_id_of(request)
+        request_id = request_id_of(request, given_id)
         chosen, outputs, task = await predict(
             name, frame, int(pinned) if pinned else None, request_id, arrival
         )
@@ -344,6 +346,12 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
             if row is not None and (not isinstance(row, int) or isinstance(row, bool) or row < 0):
                 raise InvalidArgument(
                     f"feedback record {i}: 'row' is the row's position in its request (0, 1, …)"
+                )
+            if isinstance(record.get("key"), dict) and not all(
+                isinstance(v, str | int | float | bool) for v in record["key"].values()
+            ):
+                raise InvalidArgument(
+                    f"feedback record {i}: each value of 'key' is one number or text, as logged"
                 )
             if isinstance(record.get("request_id"), str) and len(record["request_id"]) > 128:
                 raise InvalidArgument(f"feedback record {i}: a request id has at most 128 characters")
@@ -489,6 +497,10 @@ async def _bug(request: Request, exc: Exception) -> Response:
     logging.getLogger(__name__).exception("unhandled error in the model server")
     _count_error(request, 500)
     return _error("INTERNAL", "the model server failed; this is a bug, please report it", 500)
+
+
+def _printable_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 128 and value.isascii() and value.isprintable()
 
 
 def _checked_label(value: Any, spec: Any, index: int) -> Any:

@@ -32,8 +32,8 @@ def _require_dict(body: Any, what: str) -> dict[str, Any]:
     return body
 
 
-def oip_request(body: Any, columns: list[str] | None) -> tuple[Any, str | None]:
-    """An OIP inference request as a DataFrame, and its ``id`` if it has one."""
+def oip_request(body: Any, columns: list[str] | None) -> tuple[Any, Any]:
+    """An OIP inference request as a DataFrame, and its ``id`` as sent (None without one)."""
     body = _require_dict(body, "an inference request")
     tensors = body.get("inputs")
     if not isinstance(tensors, list) or not tensors:
@@ -58,7 +58,7 @@ def oip_request(body: Any, columns: list[str] | None) -> tuple[Any, str | None]:
                 f"inputs[0] has {width} columns; the model takes {len(columns)}: {', '.join(columns)}"
             )
         matrix = [flat[r * width : (r + 1) * width] for r in range(rows)]
-        return _frame(matrix, columns), str(request_id) if request_id is not None else None
+        return _frame(matrix, columns), request_id
     data: dict[str, list[Any]] = {}
     lengths = set()
     for i, tensor in enumerate(tensors):
@@ -70,7 +70,7 @@ def oip_request(body: Any, columns: list[str] | None) -> tuple[Any, str | None]:
         lengths.add(len(values))
     if len(lengths) > 1:
         raise InvalidArgument(f"the input columns have different lengths: {sorted(lengths)}")
-    return _frame(data), str(request_id) if request_id is not None else None
+    return _frame(data), request_id
 
 
 def _flat(values: list[Any]) -> list[Any]:

@@ -118,3 +118,5 @@ def _text(value: Any) -> str | None:
         return json.dumps(value, default=str)
     except (TypeError, ValueError):
         return str(value)
+    except RecursionError:
+        return "<a value nested too deeply to log>"

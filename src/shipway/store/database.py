@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from shipway.errors import StoreUnavailable
+from shipway.errors import Conflict, InvalidArgument, StoreUnavailable
 from shipway.store import schema
 
 # The idempotency key of the request this context serves, if any (see ``Database.write``).
@@ -103,8 +103,22 @@ class Database:
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
+        """The database's refusals as the errors users get: what the input did wrong."""
         try:
             yield
+        except sa.exc.IntegrityError as exc:
+            if not _unique_violation(exc):
+                raise  # a broken rule of the schema (the append-only audit log): a bug
+            raise Conflict(  # a concurrent writer stored the same key first
+                "another writer stored the same thing at the same moment; nothing was written",
+                hint="retry",
+            ) from exc
+        except sa.exc.DataError as exc:  # values PostgreSQL cannot store (SQLite takes them)
+            if "NUL" in str(exc.orig):
+                raise InvalidArgument(
+                    "text may not contain a NUL character (\\x00)", hint="remove it"
+                ) from exc
+            raise InvalidArgument(f"the metadata store refused a value: {exc.orig}") from exc
         except sa.exc.OperationalError as exc:
             if (
                 "locked" in str(exc)
@@ -169,3 +183,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    """Whether the database refused a duplicate key (SQLite's message, PostgreSQL's 23505)."""
+    return (
+        "UNIQUE constraint failed" in str(exc.orig) or getattr(exc.orig, "sqlstate", "") == "23505"
+    )

@@ -109,6 +109,8 @@ def _fail(text: str, position: int, message: str, token: str) -> FilterSyntaxErr
 
 
 def tokenize(text: str) -> list[Token]:
+    if "\x00" in text:  # PostgreSQL cannot compare it, so neither store takes it
+        raise _fail(text, text.index("\x00"), "a filter may not contain a NUL character", "\\x00")
     tokens: list[Token] = []
     position = 0
     while position < len(text):

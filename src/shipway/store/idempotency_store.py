@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from shipway.errors import Conflict
 from shipway.store import schema as t
 from shipway.store.database import Database
 
@@ -46,7 +47,7 @@ class IdempotencyStore:
         self._purge(now)
         try:
             return self._claim(key, fingerprint, now)
-        except sa.exc.IntegrityError:  # a concurrent request claimed it first (PostgreSQL)
+        except Conflict:  # a concurrent request claimed it first (PostgreSQL)
             return self._claim(key, fingerprint, now)
 
     def _claim(self, key: str, fingerprint: str, now: float) -> StoredAnswer | None:

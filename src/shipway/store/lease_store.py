@@ -12,6 +12,7 @@ import time
 
 import sqlalchemy as sa
 
+from shipway.errors import Conflict
 from shipway.store import schema as t
 from shipway.store.database import Database
 
@@ -42,7 +43,7 @@ class LeaseStore:
                 conn.execute(
                     table.insert().values(name=name, holder=holder, expires_at=now + seconds)
                 )
-        except sa.exc.IntegrityError:
+        except Conflict:  # another holder inserted first
             return False
         return True
 

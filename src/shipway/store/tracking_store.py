@@ -15,10 +15,13 @@ from shipway.store import schema as t
 from shipway.store.database import Database
 from shipway.store.statements import upsert
 from shipway.store.validation import (
+    MAX_KEY,
     as_number,
     check_key,
     check_metric_value,
     check_step,
+    check_text,
+    check_timestamp,
     param_text,
     tag_text,
 )
@@ -44,11 +47,14 @@ class TrackingStore:
                 sa.select(t.experiments.c.experiment_id).where(t.experiments.c.name == name)
             ).first():
                 raise AlreadyExists(f"experiment {name!r} already exists")
-            conn.execute(
-                t.experiments.insert().values(
-                    experiment_id=experiment_id, name=name, created_at=now
+            try:
+                conn.execute(
+                    t.experiments.insert().values(
+                        experiment_id=experiment_id, name=name, created_at=now
+                    )
                 )
-            )
+            except sa.exc.IntegrityError as exc:  # created by another writer since the check
+                raise AlreadyExists(f"experiment {name!r} already exists") from exc
             if clean_tags:
                 conn.execute(
                     t.experiment_tags.insert(),
@@ -132,7 +138,7 @@ class TrackingStore:
         clean_params = {check_key(k, "param"): param_text(k, v) for k, v in (params or {}).items()}
         clean_tags = {check_key(k, "tag"): tag_text(k, v) for k, v in (tags or {}).items()}
         start = time.time() if start_time is None else start_time
-        run_name = name or f"run-{run_id[:8]}"
+        run_name = check_text(name, "a run name", MAX_KEY) if name else f"run-{run_id[:8]}"
         artifact_uri = f"{artifact_root.rstrip('/')}/{experiment_id}/{run_id}/artifacts"
         with self.db.write() as conn:
             if not conn.execute(
@@ -270,7 +276,7 @@ class TrackingStore:
                 "key": check_key(m.key, "metric"),
                 "value": check_metric_value(m.key, m.value),
                 "step": check_step(m.step),
-                "timestamp": float(m.timestamp or time.time()),
+                "timestamp": check_timestamp(m.timestamp) if m.timestamp else time.time(),
             }
             for m in metrics
         ]

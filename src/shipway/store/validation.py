@@ -39,6 +39,17 @@ def check_metric_value(key: str, value: Any) -> float:
     return number
 
 
+def check_timestamp(value: Any) -> float:
+    """A time in seconds since the epoch: a finite, non-negative number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"a timestamp is a number of seconds, got {value!r}") from exc
+    if not math.isfinite(number) or number < 0:
+        raise InvalidArgument(f"a timestamp is a finite, non-negative number, got {value!r}")
+    return number
+
+
 def check_step(step: Any) -> int:
     if isinstance(step, bool) or not isinstance(step, int):
         try:
@@ -52,8 +63,21 @@ def check_step(step: Any) -> int:
     return step
 
 
+def check_text(value: Any, what: str, limit: int = MAX_TAG_VALUE) -> str:
+    """Free text (a name, a reason, a comment): at most ``limit`` characters, and no NUL, which
+    PostgreSQL cannot store, so both stores refuse it alike."""
+    text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        raise InvalidArgument(f"{what} contains a NUL character (\\x00)", hint="remove it")
+    if len(text) > limit:
+        raise InvalidArgument(f"{what} is longer than {limit:,} characters")
+    return text
+
+
 def param_text(key: str, value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        raise InvalidArgument(f"param {key!r} contains a NUL character (\\x00)", hint="remove it")
     if len(text) > MAX_PARAM_VALUE:
         raise InvalidArgument(
             f"param {key!r} is longer than {MAX_PARAM_VALUE} characters",
@@ -64,6 +88,8 @@ def param_text(key: str, value: Any) -> str:
 
 def tag_text(key: str, value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        raise InvalidArgument(f"tag {key!r} contains a NUL character (\\x00)", hint="remove it")
     if len(text) > MAX_TAG_VALUE:
         raise InvalidArgument(f"tag {key!r} is longer than {MAX_TAG_VALUE} characters")
     return text

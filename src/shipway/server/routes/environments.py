@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from shipway.errors import InvalidArgument
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import tracking
+from shipway.web.bodies import parse_json
 
 router = APIRouter(prefix="/environments", tags=["runs"])
 _KEY = re.compile(r"^[0-9a-f]{64}$")
@@ -32,11 +32,8 @@ async def put_environment(
     from starlette.concurrency import run_in_threadpool
 
     data = await request.body()
-    try:
-        if not isinstance(json.loads(data), dict):
-            raise ValueError
-    except ValueError as exc:
-        raise InvalidArgument("an environment document is a JSON object") from exc
+    if not isinstance(parse_json(data, "an environment document"), dict):
+        raise InvalidArgument("an environment document is a JSON object")
     key = await run_in_threadpool(tracking(request).put_environment, data)
     return {"key": key}
 
