@@ -23,7 +23,9 @@ FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
 
-_TEXT = st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Z", "Cc"]), max_size=40)
+_TEXT = st.text(
+    st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Z", "Cc"]), max_size=40
+)
 _SCALAR = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True), _TEXT,
     st.sampled_from(["\x00", "a\x00b", "\u202e", "'; DROP TABLE runs; --", "../../etc/passwd"]),

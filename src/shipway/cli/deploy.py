@@ -139,18 +139,30 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write the prediction log."),
     poll: float = typer.Option(2.0, "--poll", min=0.1, help="Seconds between routing checks."),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Allow binding beyond loopback without authentication."
+    ),
 ) -> None:
     """Serve deployments: Open Inference Protocol, plain JSON and MLflow's /invocations."""
     import json
     import os
 
+    from shipway.cli.server import is_loopback
     from shipway.config import Settings
     from shipway.server.runner import serve as run
     from shipway.serving.server import open_model_server
 
     settings = Settings.resolve()
     # Check the targets here, so a typo is one line now rather than a failing worker later.
-    open_model_server(settings, targets, log_predictions=False).tracking.close()
+    checked = open_model_server(settings, targets, log_predictions=False)
+    authenticated = checked.auth.required()
+    checked.tracking.close()
+    if not is_loopback(host) and not authenticated and not insecure:
+        raise InvalidArgument(
+            f"refusing to serve on {host} without authentication",
+            hint="create a token with `shipway tokens create --role predict`, bind to "
+            "127.0.0.1, or pass --insecure",
+        )
     os.environ["SHIPWAY_SERVE"] = json.dumps({"targets": targets, "log": not no_log, "poll": poll})
     console.print(
         f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)"

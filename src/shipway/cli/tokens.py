@@ -10,7 +10,7 @@ from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
 
 app = typer.Typer(
-    help="API tokens for `shipway server` (stored hashed; roles viewer < editor < approver < admin).",
+    help="API tokens for `shipway server` (stored hashed; roles predict < viewer < editor < approver < admin).",
     no_args_is_help=True,
 )
 
@@ -27,7 +27,7 @@ def create(
     user: str = typer.Option(
         ..., "--user", "-u", help="Who the token acts as (written to the audit log)."
     ),
-    role: str = typer.Option("viewer", "--role", "-r", help="viewer, editor, approver or admin."),
+    role: str = typer.Option("viewer", "--role", "-r", help="predict (model servers only), viewer, editor, approver or admin."),
     as_json: bool = JSON,
 ) -> None:
     """Create a token; its secret is printed once, and only its hash is stored."""

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from shipway.errors import InvalidArgument, NotFound, ShipwayError
 from shipway.serving import codecs, routing
+from shipway.serving.auth import ServingAuth
 from shipway.serving.batching import MicroBatcher
 from shipway.serving.log_encoding import arrow_type
 from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog
@@ -69,8 +70,21 @@ class ServingMetrics:
                   registry=r).set_function(lambda: log.pending)  # fmt: skip
 
 
-def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> Starlette:
+def create_serving_app(
+    state: ServerState, log: PredictionLog | None = None, auth: ServingAuth | None = None
+) -> Starlette:
     metrics = ServingMetrics(log)
+
+    def authorized(handler: Any) -> Any:
+        """The handler, behind the store's tokens (see ``shipway.serving.auth``)."""
+        if auth is None:
+            return handler
+
+        async def endpoint(request: Request, *args: Any) -> Response:
+            auth.check(request.headers.get("authorization"))
+            return await handler(request, *args)  # type: ignore[no-any-return]
+
+        return endpoint
 
     async def body_of(request: Request) -> Any:
         length = request.headers.get("content-length")
@@ -383,16 +397,18 @@ def create_serving_app(state: ServerState, log: PredictionLog | None = None) -> 
     async def render_metrics(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
-    routes = [
+    infer, plain, invocations = authorized(infer), authorized(plain), authorized(invocations)
+    routes = [  # health and /metrics stay open, for probes and scrapers
         Route("/v2/health/live", live), Route("/v2/health/ready", ready),
-        Route("/v2/models/{name}", model_metadata), Route("/v2/models/{name}/versions/{version:int}", model_metadata),
+        Route("/v2/models/{name}", authorized(model_metadata)),
+        Route("/v2/models/{name}/versions/{version:int}", authorized(model_metadata)),
         Route("/v2/models/{name}/ready", model_ready), Route("/v2/models/{name}/versions/{version:int}/ready", model_ready),
         Route("/v2/models/{name}/infer", counted(infer), methods=["POST"]),
         Route("/v2/models/{name}/versions/{version:int}/infer", counted(infer), methods=["POST"]),
         Route("/v1/models/{name}/predict", counted(plain), methods=["POST"]),
         Route("/invocations", counted(invocations), methods=["POST"]),
-        Route("/v1/feedback", feedback, methods=["POST"]),
-        Route("/v1/status", status), Route("/metrics", render_metrics),
+        Route("/v1/feedback", authorized(feedback), methods=["POST"]),
+        Route("/v1/status", authorized(status)), Route("/metrics", render_metrics),
     ]  # fmt: skip
 
     @contextlib.asynccontextmanager

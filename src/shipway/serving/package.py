@@ -129,7 +129,9 @@ COPY store/ store/
 ENV SHIPWAY_HOME=/app/store
 EXPOSE {PORT}
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{PORT}/v2/health/ready')"
-CMD ["shipway", "serve", "{deployment}", "--host", "0.0.0.0", "--port", "{PORT}"]
+# The bundle's store has no tokens, so the server takes calls from anyone who can reach the
+# container (--insecure): keep it behind your gateway, or create tokens in the bundle's store.
+CMD ["shipway", "serve", "{deployment}", "--host", "0.0.0.0", "--port", "{PORT}", "--insecure"]
 """
 
 

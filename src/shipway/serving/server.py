@@ -13,10 +13,12 @@ from shipway.config import Settings
 from shipway.errors import InvalidArgument
 from shipway.registry.service import Registry
 from shipway.registry.uris import ModelRef, parse_uri
+from shipway.serving.auth import ServingAuth
 from shipway.serving.deployments import Deployments
 from shipway.serving.prediction_log import PredictionLog
 from shipway.serving.profiles import ProfileWriter
 from shipway.serving.state import ServerState
+from shipway.store.token_store import TokenStore
 
 
 @dataclass
@@ -25,6 +27,7 @@ class ModelServer:
     state: ServerState
     log: PredictionLog | None
     tracking: Any
+    auth: ServingAuth
 
 
 def open_model_server(
@@ -70,7 +73,8 @@ def open_model_server(
     if log_predictions:
         profiles = ProfileWriter(tracking.stores.artifacts, reference_profiles(deployments))
         log = PredictionLog(tracking.stores.artifacts, profiles=profiles)
-    return ModelServer(create_serving_app(state, log), state, log, tracking)
+    auth = ServingAuth(TokenStore(tracking.stores.db), ttl=min(poll_seconds, 2.0))
+    return ModelServer(create_serving_app(state, log, auth), state, log, tracking, auth)
 
 
 def reference_profiles(deployments: Deployments) -> Any:

@@ -16,7 +16,8 @@ from shipway.store import schema as t
 from shipway.store.database import Database
 from shipway.store.validation import check_key
 
-ROLES = ("viewer", "editor", "approver", "admin")  # each includes the ones before it
+# Each includes the ones before it. ``predict`` may only call model servers (predict, feedback).
+ROLES = ("predict", "viewer", "editor", "approver", "admin")
 
 
 @dataclass(frozen=True)
