@@ -97,6 +97,14 @@ class Settings:
             elif name in from_file:
                 values[name] = from_file[name]
         settings = cls(config_file=config_file)
+        for name, value in values.items():
+            if name != "flush_seconds" and not isinstance(value, str | Path):
+                section, key, var = _SOURCES[name]
+                where = f"{section}.{key}" if section else key
+                raise ConfigError(
+                    f"{where} must be text, not {value!r}",
+                    hint=f"quote it in {config_file}" if name in from_file else f"check {var}",
+                )
         try:
             if "home" in values:
                 home = Path(os.path.expanduser(str(values["home"])))
@@ -109,6 +117,12 @@ class Settings:
                 ):
                     home = config_file.parent / home  # relative to the file that says it
                 values["home"] = home
+            home = values.get("home", settings.home)
+            if Path(home).exists() and not Path(home).is_dir():
+                raise ConfigError(
+                    f"home is {home}, which is a file, not a folder",
+                    hint="point SHIPWAY_HOME (or home in shipway.toml) at a folder",
+                )
             if "flush_seconds" in values:
                 values["flush_seconds"] = float(values["flush_seconds"])
                 if values["flush_seconds"] <= 0:

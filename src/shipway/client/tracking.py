@@ -234,22 +234,7 @@ class RemoteTracking(TrackingBackend):
         found = self.transport.json("GET", f"/runs/{_seg(run_id)}/artifacts", params={"path": path})
         return [from_plain(ArtifactInfo, a) for a in found]
 
-    def download_artifacts(self, run_id: str, path: str, dst: str | Path | None = None) -> Path:
-        infos = self.list_artifacts(run_id, path)
-        if not infos:
-            raise NotFound(
-                f"run {run_id} has no artifact at {path!r}",
-                hint=f"see `shipway runs show {run_id}`",
-            )
-        target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="shipway-"))
-        clean = clean_key(path) if path else ""
-        base = target / Path(clean).name if clean else target
-        for info in infos:
-            rel = info.path[len(clean) + 1 if clean else 0 :]
-            self._download(run_id, info, base if info.path == clean else base / rel)
-        return base
-
-    def _download(self, run_id: str, info: ArtifactInfo, local: Path) -> None:
+    def _fetch(self, run_id: str, info: ArtifactInfo, local: Path) -> None:
         """Stream one file down into a temporary name; it gets its name only if its hash matches."""
         _, stream = self.open_artifact(run_id, info.path)
         with stream:

@@ -6,7 +6,7 @@ from typing import Any
 
 from shipway.errors import InvalidArgument
 from shipway.monitoring.monitor import Monitor, Reference, WindowReport
-from shipway.monitoring.traffic import load_traffic, windows
+from shipway.monitoring.traffic import check_window, load_traffic, windows
 from shipway.serving.prediction_log import read_health
 from shipway.serving.profiles import window_profiles
 
@@ -60,7 +60,8 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
     """
     if source not in ("auto", "profiles", "rows"):
         raise InvalidArgument(f"unknown source {source!r}", hint="use auto, profiles or rows")
-    by_rows = isinstance(window, int) or str(window).isdigit()
+    window = check_window(window)  # refused before anything is read, traffic or not
+    by_rows = isinstance(window, int)
     if source == "profiles" and by_rows:
         raise InvalidArgument("profiles cover hours: use window hour or day with source profiles")
     monitor = _monitor(deployments, deployment, label, tuple(sensitive), reference, fitted)

@@ -111,22 +111,33 @@ def _by_key_columns(keyed: Any) -> list[tuple[list[str], Any]]:
     return [(list(cols), keyed.loc[rows]) for cols, rows in groups.items()]
 
 
+def check_window(every: Any) -> str | int:
+    """``"hour"``, ``"day"``, or a number of rows (at least one), whatever the traffic."""
+    from shipway.errors import InvalidArgument
+
+    if isinstance(every, bool) or not isinstance(every, str | int):
+        raise InvalidArgument(f"unknown window {every!r}", hint="use hour, day or a number of rows")
+    if isinstance(every, int) or every.strip().lstrip("+-").isdigit():
+        size = int(every)
+        if size < 1:
+            raise InvalidArgument(f"a window has at least one row, not {size}")
+        return size
+    if every not in ("hour", "day"):
+        raise InvalidArgument(f"unknown window {every!r}", hint="use hour, day or a number of rows")
+    return every
+
+
 def windows(traffic: Any, every: str | int) -> list[tuple[str, Any]]:
     """``(label, rows)`` per window: ``"hour"``, ``"day"``, or a fixed number of rows."""
     import pandas as pd
 
-    from shipway.errors import InvalidArgument
-
+    every = check_window(every)
     if traffic.empty:
         return []
-    if isinstance(every, int) or str(every).isdigit():
-        size = int(every)
-        if size < 1:
-            raise InvalidArgument("a window has at least one row")
+    if isinstance(every, int):
+        size = every
         return [(f"rows {start}-{min(start + size, len(traffic)) - 1}", traffic.iloc[start : start + size])
                 for start in range(0, len(traffic), size)]  # fmt: skip
-    if every not in ("hour", "day"):
-        raise InvalidArgument(f"unknown window {every!r}", hint="use hour, day or a number of rows")
     stamps = pd.to_datetime(traffic["timestamp"], unit="s", utc=True).dt.floor(
         "h" if every == "hour" else "D"
     )

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from shipway.config import Settings
+from shipway.web.limits import BodySizeLimit
 
 API = "/api/v1"
-MAX_BODY = 32 * 2**20
 
 
 def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> FastAPI:
@@ -18,7 +18,6 @@ def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> F
     from shipway import __version__
     from shipway.server import errors
     from shipway.server.idempotency import Idempotency
-    from shipway.server.limits import BodySizeLimit
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
     from shipway.server.routes import environments, experiments, health, monitoring, registry, runs
     from shipway.server.schemas import ERROR_RESPONSES
@@ -58,9 +57,14 @@ def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> F
     errors.install(app)
     app.add_middleware(Idempotency, store=IdempotencyStore(stores.db))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY)
+    app.add_middleware(BodySizeLimit, exempt=_streamed_upload)
     app.add_route("/metrics", metrics.render, include_in_schema=False)
     app.include_router(health.router)
     for module in (experiments, runs, registry, environments, monitoring):
         app.include_router(module.router, prefix=API, responses=ERROR_RESPONSES)
     return app
+
+
+def _streamed_upload(scope: Any) -> bool:
+    """Artifact uploads stream to disk, whatever their size."""
+    return bool(scope["method"] == "PUT" and "/artifacts/" in scope["path"])

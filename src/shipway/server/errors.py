@@ -6,7 +6,6 @@ User errors are 4xx; anything else is a bug and answers 500 without internals.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,12 +13,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from shipway.errors import ShipwayError
+from shipway.web.errors import error_body
+
+__all__ = ["allowed_methods", "error_body", "install"]
 
 log = logging.getLogger(__name__)
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
 
 
 def install(app: FastAPI) -> None:

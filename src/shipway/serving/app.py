@@ -27,6 +27,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -39,8 +40,8 @@ from shipway.serving.log_encoding import arrow_type
 from shipway.serving.prediction_log import GROUND_TRUTH, Logged, PredictionLog
 from shipway.serving.state import Loaded, ServerState, Serving
 from shipway.web.bodies import parse_json
+from shipway.web.limits import BodySizeLimit
 
-MAX_BODY = 32 * 2**20
 _SIGNATURE_TO_OIP = {"boolean": "BOOL", "integer": "INT32", "long": "INT64", "float": "FP32",
                      "double": "FP64", "string": "BYTES", "binary": "BYTES", "datetime": "BYTES"}  # fmt: skip
 
@@ -87,13 +88,7 @@ def create_serving_app(
         return endpoint
 
     async def body_of(request: Request) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY:
-            raise _TooLarge()
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise _TooLarge()
-        return parse_json(raw)
+        return parse_json(await request.body())  # within MAX_BODY: BodySizeLimit saw to it
 
     batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
     arriving = [0]  # requests being read and checked, not yet at the model: batching waits for them
@@ -430,20 +425,10 @@ def create_serving_app(
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ShipwayError: _shipway_error, 404: _not_found, 405: _not_allowed, Exception: _bug,
-    })  # fmt: skip
+    }, middleware=[Middleware(BodySizeLimit)])  # fmt: skip
 
     app.state.metrics = metrics
     return app
-
-
-class _TooLarge(ShipwayError):
-    code = "PAYLOAD_TOO_LARGE"
-    http_status = 413
-
-    def __init__(self) -> None:
-        super().__init__(
-            f"the request body is over {MAX_BODY // 2**20} MB", hint="send fewer rows per request"
-        )
 
 
 class _ModelRefused(ShipwayError):

@@ -104,4 +104,21 @@ class Deployments:
                 f"{model} version {found.version} is archived and cannot be deployed",
                 hint="promote it out of archived first, or deploy another version",
             )
+        missing = self._missing_files(found)
+        if missing:
+            raise NotFound(
+                f"{model} version {found.version} cannot be served: {len(missing)} of its files "
+                f"are missing from the artifact store ({', '.join(missing[:3])})",
+                hint="restore them from a backup, or deploy another version",
+            )
         return found
+
+    def _missing_files(self, version: Any) -> list[str]:
+        """The version's registered files that the artifact store no longer has."""
+        if not version.files or not version.run_id:
+            return []
+        run = self.registry.tracking.get_run(version.run_id)
+        prefix = f"{run.experiment_id}/{run.run_id}/artifacts/"
+        folder = version.source.split("/", 2)[2].strip("/")
+        present = set(self.registry.tracking.stores.artifacts.list(prefix + folder))
+        return sorted(p for p in version.files if prefix + p not in present)

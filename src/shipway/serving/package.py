@@ -27,17 +27,30 @@ PORT = 8000
 
 def package_model(registry: Any, uri: str, out: Path, *, name: str | None = None) -> Path:
     """Write the bundle for ``uri`` (``models:/NAME/VERSION`` or ``models:/NAME@STAGE``) to ``out``."""
+    version = registry.resolve(uri)
+    deployment = _dns_name(name or version.name)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InvalidArgument(f"{out} is not empty", hint="package into a new, empty folder")
+    # Built beside ``out`` and moved there only when complete: a failure leaves nothing behind.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        _build(registry, uri, version, deployment, staging)
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _build(registry: Any, uri: str, version: Any, deployment: str, out: Path) -> None:
     from shipway.config import Settings
     from shipway.registry.service import Registry
     from shipway.serving.deployments import Deployments
     from shipway.tracking.client import open_local
     from shipway.tracking.model_logging import MODELS_TAG
 
-    version = registry.resolve(uri)
-    deployment = _dns_name(name or version.name)
-    if out.exists() and any(out.iterdir()):
-        raise InvalidArgument(f"{out} is not empty", hint="package into a new folder")
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="shipway-package-") as tmp:
         source = registry.tracking.download_artifacts(
             version.run_id, _model_path(version), Path(tmp)
@@ -68,7 +81,6 @@ def package_model(registry: Any, uri: str, out: Path, *, name: str | None = None
     (out / "Dockerfile").write_text(_dockerfile(deployment, wheels is not None))
     (out / "kubernetes.yaml").write_text(_manifest(deployment, f"{deployment}:{version.version}"))
     (out / ".dockerignore").write_text("store/predictions\nstore/ground_truth\nstore/profiles\n")
-    return out
 
 
 def _model_path(version: Any) -> str:

@@ -47,7 +47,13 @@ def create_engine(url: str) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     database = sa.engine.make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"cannot make the folder of the metadata store {database}: {exc.strerror}",
+                hint="point SHIPWAY_HOME or the tracking URI at a folder you can write",
+            ) from exc
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000}
     )
@@ -142,9 +148,10 @@ class Database:
                     if has_version
                     else None
                 )
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DatabaseError as exc:  # unreachable, or a file that is not SQLite
             raise StoreUnavailable(
-                f"cannot open the metadata store at {self._safe_url()}: {exc.orig}"
+                f"cannot open the metadata store at {self._safe_url()}: {exc.orig}",
+                hint="check the tracking URI; a SQLite store is a file shipway created",
             ) from exc
         if current == HEAD_REVISION:
             return

@@ -343,9 +343,16 @@ class RegistryStore:
         self, name: str, alias: str, version: int, *, actor: str, reason: str = ""
     ) -> ModelVersion:
         check_key(alias, "alias")
-        if alias.lower() in {s.value for s in Stage} or alias.isdigit():
+        meaning = (
+            "a stage name" if alias.lower() in {s.value for s in Stage}
+            else "how models:/NAME@latest names the newest version" if alias.lower() == "latest"
+            else "a version number" if alias.isdigit()
+            else None
+        )  # fmt: skip
+        if meaning is not None:
             raise InvalidArgument(
-                f"{alias!r} cannot be an alias: it is a stage name or a version number"
+                f"{alias!r} cannot be an alias: it is {meaning}",
+                hint="choose another name, such as champion",
             )
         with self.db.write() as conn:
             self._model(conn, name, lock=True)

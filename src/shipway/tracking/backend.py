@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -17,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from shipway.config import Settings
-from shipway.errors import InvalidArgument
+from shipway.errors import InvalidArgument, NotFound
+from shipway.store.artifacts import clean_key
 from shipway.store.validation import check_key, check_metric_value, check_step
 from shipway.tracking.buffer import MetricBuffer
 from shipway.types import ArtifactInfo, Experiment, Metric, Run, RunStatus
@@ -106,8 +110,8 @@ class TrackingBackend(ABC):
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]: ...
 
     @abstractmethod
-    def download_artifacts(self, run_id: str, path: str, dst: str | Path | None = None) -> Path:
-        """Download a file or folder of the run's artifacts, verifying every recorded hash."""
+    def _fetch(self, run_id: str, info: ArtifactInfo, local: Path) -> None:
+        """Download one artifact file to ``local``, refusing bytes that miss its hash."""
 
     @abstractmethod
     def log_dataset(self, run_id: str, name: str, data: Any, role: str = "train") -> str:
@@ -139,6 +143,33 @@ class TrackingBackend(ABC):
             ) from exc
         self.buffer.flush()
         self._end_run(run_id, status)
+
+    def download_artifacts(self, run_id: str, path: str, dst: str | Path | None = None) -> Path:
+        """Download a file or folder of the run's artifacts, verifying every recorded hash.
+
+        Like MLflow, a file lands as ``dst/<name>`` and a folder as ``dst/<folder>/…``. The
+        files arrive in a staging folder beside them and move into place only once all of
+        them matched their hashes, so a failed download leaves nothing behind."""
+        infos = self.list_artifacts(run_id, path)
+        if not infos:
+            raise NotFound(
+                f"run {run_id} has no artifact at {path!r}",
+                hint=f"see `shipway runs show {run_id}`",
+            )
+        target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="shipway-"))
+        target.mkdir(parents=True, exist_ok=True)
+        clean = clean_key(path) if path else ""
+        name = Path(clean).name if clean else ""
+        staging = Path(tempfile.mkdtemp(prefix=".shipway-partial-", dir=target))
+        try:
+            base = staging / (name or "all")
+            for info in infos:
+                rel = info.path[len(clean) + 1 if clean else 0 :]
+                self._fetch(run_id, info, base if info.path == clean else base / rel)
+            _move_into(base, target / name if name else target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target / name if name else target
 
     def get_run(self, run_id: str) -> Run:
         self.buffer.flush()
@@ -273,3 +304,15 @@ def runs_frame(runs: Sequence[Run]) -> Any:
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
     rest = sorted(c for c in frame.columns if c not in columns)
     return frame[columns + rest]
+
+
+def _move_into(source: Path, destination: Path) -> None:
+    """Move a downloaded file or folder into place, replacing files already there."""
+    if source.is_file() or not destination.is_dir():
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.is_dir():
+            shutil.rmtree(destination)
+        os.replace(source, destination)
+        return
+    for child in source.iterdir():
+        _move_into(child, destination / child.name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ class TrackingClient(TrackingBackend):
         )
         self._experiments: dict[str, Experiment] = {}
         self._stored_environments: set[str] = set()
+        self._experiment_of: dict[str, str] = {}
 
     @property
     def settings(self) -> Settings:  # type: ignore[override]
@@ -208,25 +208,11 @@ class TrackingClient(TrackingBackend):
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
         return self.store.list_artifacts(run_id, path)
 
-    def download_artifacts(self, run_id: str, path: str, dst: str | Path | None = None) -> Path:
-        """Download a file or folder of the run's artifacts, verifying every recorded hash."""
-        run = self.store.get_run(run_id)
-        infos = self.store.list_artifacts(run_id, path)
-        if not infos:
-            raise NotFound(
-                f"run {run_id} has no artifact at {path!r}",
-                hint=f"see `shipway runs show {run_id}`",
-            )
-        target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="shipway-"))
-        clean = clean_key(path) if path else ""
-        # Like MLflow: a file lands as target/<name>, a folder as target/<folder name>/...
-        base = target / Path(clean).name if clean else target
-        for info in infos:
-            local = (
-                base if info.path == clean else base / info.path[len(clean) + 1 if clean else 0 :]
-            )
-            self.stores.artifacts.get_file(self._key(run, info.path), local, digest=info.digest)
-        return base
+    def _fetch(self, run_id: str, info: ArtifactInfo, local: Path) -> None:
+        if run_id not in self._experiment_of:  # a run never moves: one lookup per run
+            self._experiment_of[run_id] = self.store.get_run(run_id).experiment_id
+        key = f"{self._experiment_of[run_id]}/{run_id}/artifacts/{clean_key(info.path)}"
+        self.stores.artifacts.get_file(key, local, digest=info.digest)
 
     # -- datasets ----------------------------------------------------------------------
     def log_dataset(self, run_id: str, name: str, data: Any, role: str = "train") -> str:
