@@ -19,6 +19,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: install

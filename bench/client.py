@@ -49,8 +49,13 @@ print(json.dumps({"run_id": run_id, "loop_wall": loop_wall, "loop_cpu": loop_cpu
 
 def run_loop(kind: str, url: str, n: int, home: Path) -> dict[str, float]:
     env = {**os.environ, "SHIPWAY_HOME": str(home / f"client-{kind}")}
-    out = subprocess.run([str(BIN / "python"), "-c", LOOP, str(n), url, kind], env=env,
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [str(BIN / "python"), "-c", LOOP, str(n), url, kind],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -64,8 +69,12 @@ def main() -> None:
     results = {}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    ours = Server("shipway", [str(BIN / "shipway"), "server", "--port", str(port)],
-                  f"{url}/health/ready", {**os.environ, "SHIPWAY_HOME": str(home / "shipway")})  # fmt: skip
+    ours = Server(
+        "shipway",
+        [str(BIN / "shipway"), "server", "--port", str(port)],
+        f"{url}/health/ready",
+        {**os.environ, "SHIPWAY_HOME": str(home / "shipway")},
+    )
     try:
         with console.status("shipway client → shipway server"):
             results["shipway"] = run_loop("shipway", url, n, home)
@@ -76,16 +85,33 @@ def main() -> None:
         ours.stop()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "--default-artifact-root", str(home / "mlartifacts")]  # fmt: skip
+    command = [
+        str(BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{home / 'mlflow.db'}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--default-artifact-root",
+        str(home / "mlartifacts"),
+    ]
     theirs = Server("mlflow", command, f"{url}/health", dict(os.environ))
     try:
         for kind in ("mlflow", "mlflow-async"):
             with console.status(f"{kind} client → mlflow server"):
                 results[kind] = run_loop(kind, url, n, home)
-            history = httpx.get(f"{url}/api/2.0/mlflow/metrics/get-history",
-                                params={"run_id": results[kind]["run_id"], "metric_key": "loss",
-                                        "max_results": 100_000}).json()  # fmt: skip
+            history = httpx.get(
+                f"{url}/api/2.0/mlflow/metrics/get-history",
+                params={
+                    "run_id": results[kind]["run_id"],
+                    "metric_key": "loss",
+                    "max_results": 100_000,
+                },
+            ).json()
             results[kind]["stored"] = len(history.get("metrics", []))
     finally:
         theirs.stop()
@@ -100,13 +126,25 @@ def main() -> None:
             "MLflow (synchronous, its default)" if peer == "mlflow" else "MLflow synchronous=False"
         )
         rows += [
-            {"task": f"vs {label}: wall per log_metric call in the loop", "unit": "ms",
-             "shipway": s["loop_wall"] / n * 1e3, "peer": m["loop_wall"] / n * 1e3},
-            {"task": f"vs {label}: client CPU per call in the loop", "unit": "ms",
-             "shipway": s["loop_cpu"] / n * 1e3, "peer": m["loop_cpu"] / n * 1e3},
-            {"task": f"vs {label}: first call to run ended, {n:,} values stored", "unit": "s",
-             "shipway": s["durable"], "peer": m["durable"]},
-        ]  # fmt: skip
+            {
+                "task": f"vs {label}: wall per log_metric call in the loop",
+                "unit": "ms",
+                "shipway": s["loop_wall"] / n * 1e3,
+                "peer": m["loop_wall"] / n * 1e3,
+            },
+            {
+                "task": f"vs {label}: client CPU per call in the loop",
+                "unit": "ms",
+                "shipway": s["loop_cpu"] / n * 1e3,
+                "peer": m["loop_cpu"] / n * 1e3,
+            },
+            {
+                "task": f"vs {label}: first call to run ended, {n:,} values stored",
+                "unit": "s",
+                "shipway": s["durable"],
+                "peer": m["durable"],
+            },
+        ]
     report(
         f"{n:,} log_metric calls through each Python client to its own server (loopback)",
         rows,

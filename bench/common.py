@@ -57,9 +57,13 @@ def report(title: str, rows: list[dict[str, Any]], name: str) -> None:
     for row in rows:
         ratio = row["peer"] / row["shipway"] if row.get("peer") and row["shipway"] else None
         table.add_row(
-            row["task"], f"{row['shipway']:.4g} {row['unit']}", f"{row['peer']:.4g} {row['unit']}" if row.get("peer") is not None else "-",
-            f"{ratio:.1f}×" if ratio else "-", row.get("target", ""), {True: "yes", False: "NO", None: ""}[row.get("met")],
-        )  # fmt: skip
+            row["task"],
+            f"{row['shipway']:.4g} {row['unit']}",
+            f"{row['peer']:.4g} {row['unit']}" if row.get("peer") is not None else "-",
+            f"{ratio:.1f}×" if ratio else "-",
+            row.get("target", ""),
+            {True: "yes", False: "NO", None: ""}[row.get("met")],
+        )
     console.print(table)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(

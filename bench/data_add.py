@@ -63,11 +63,27 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
     console.print(f"load average at end: {load()}")
     rows = [
-        {"task": f"add a {mib:,} MiB file, first time (wall)", "unit": "s", "shipway": ours[0][0], "peer": theirs[0][0],
-         "target": "≥ 3× faster", "met": theirs[0][0] / ours[0][0] >= 3},
-        {"task": f"add a {mib:,} MiB file, first time (CPU)", "unit": "s", "shipway": ours[0][1], "peer": theirs[0][1]},
-        {"task": "add it again, unchanged (wall)", "unit": "s", "shipway": ours[1][0], "peer": theirs[1][0]},
-    ]  # fmt: skip
+        {
+            "task": f"add a {mib:,} MiB file, first time (wall)",
+            "unit": "s",
+            "shipway": ours[0][0],
+            "peer": theirs[0][0],
+            "target": "≥ 3× faster",
+            "met": theirs[0][0] / ours[0][0] >= 3,
+        },
+        {
+            "task": f"add a {mib:,} MiB file, first time (CPU)",
+            "unit": "s",
+            "shipway": ours[0][1],
+            "peer": theirs[0][1],
+        },
+        {
+            "task": "add it again, unchanged (wall)",
+            "unit": "s",
+            "shipway": ours[1][0],
+            "peer": theirs[1][0],
+        },
+    ]
     report(
         f"shipway data add vs dvc add ({mib:,} MiB of random bytes; fresh stores)", rows, "data_add"
     )

@@ -80,9 +80,14 @@ def make_data(rows: int, folder: Path) -> tuple[Path, Path]:
     if ref_path.exists() and cur_path.exists():
         return ref_path, cur_path
     rng = np.random.default_rng(42)
-    makers = [lambda n, s=0.0, k=1.0: rng.normal(s, k, n), lambda n, s=0.0, k=1.0: rng.lognormal(s, 0.5 * k, n),
-              lambda n, s=0.0, k=1.0: rng.uniform(s, s + k * 3, n), lambda n, s=0.0, k=1.0: rng.exponential(k, n) + s,
-              lambda n, s=0.0, k=1.0: rng.gamma(2.0, k, n) + s, lambda n, s=0.0, k=1.0: rng.poisson(30, n) * k + s * 5.5]  # fmt: skip
+    makers = [
+        lambda n, s=0.0, k=1.0: rng.normal(s, k, n),
+        lambda n, s=0.0, k=1.0: rng.lognormal(s, 0.5 * k, n),
+        lambda n, s=0.0, k=1.0: rng.uniform(s, s + k * 3, n),
+        lambda n, s=0.0, k=1.0: rng.exponential(k, n) + s,
+        lambda n, s=0.0, k=1.0: rng.gamma(2.0, k, n) + s,
+        lambda n, s=0.0, k=1.0: rng.poisson(30, n) * k + s * 5.5,
+    ]
     ref, cur = {}, {}
     shifts = {0: (0.5, 1.0), 1: (0.0, 1.5), 2: (0.2, 1.0), 3: (0.02, 1.0), 4: (0.01, 1.0)}
     for i in range(30):
@@ -157,8 +162,16 @@ def main() -> None:
                 table.add_row(f"{rows:,}", name, "error", "", "", r["error"][:60], "", "")
                 continue
             drifted = set(r["drifted"])
-            table.add_row(f"{rows:,}", name, f"{r['cpu']:.2f}", f"{r['wall']:.2f}", f"{r['extra_mb']:.0f}", ", ".join(sorted(drifted)),
-                          "yes" if drifted == truth else "NO", ", ".join(sorted(drifted - REAL_DRIFT)) or "none")  # fmt: skip
+            table.add_row(
+                f"{rows:,}",
+                name,
+                f"{r['cpu']:.2f}",
+                f"{r['wall']:.2f}",
+                f"{r['extra_mb']:.0f}",
+                ", ".join(sorted(drifted)),
+                "yes" if drifted == truth else "NO",
+                ", ".join(sorted(drifted - REAL_DRIFT)) or "none",
+            )
         ours, evidently, floor = (
             by_name[n].get("cpu") for n in ("shipway", "evidently", "numpy/scipy")
         )

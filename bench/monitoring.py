@@ -43,8 +43,10 @@ def make_data(rows: int, work: Path) -> None:
         return frame
 
     reference = world(100_000, 0.0)
-    model = LogisticRegression().fit(reference[[f"num_{i}" for i in range(15)]],
-                                     (reference["num_0"] + reference["num_3"] + rng.normal(0, 1, 100_000)) > 0)  # fmt: skip
+    model = LogisticRegression().fit(
+        reference[[f"num_{i}" for i in range(15)]],
+        (reference["num_0"] + reference["num_3"] + rng.normal(0, 1, 100_000)) > 0,
+    )
     half = rows // 2
     traffic = pd.concat([world(half, 0.0), world(rows - half, 0.5)], ignore_index=True)
     for frame in (reference, traffic):
@@ -153,8 +155,12 @@ NANNY = textwrap.dedent("""
 
 
 def run(python: Path | str, code: str, work: Path) -> dict:  # type: ignore[type-arg]
-    out = subprocess.run([str(python), "-c", code, str(work), str(WINDOWS)], capture_output=True, text=True,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    out = subprocess.run(
+        [str(python), "-c", code, str(work), str(WINDOWS)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -190,17 +196,26 @@ def main() -> None:
     same = sum(
         sorted(a) == sorted(b) for a, b in zip(ours["drifted"], evidently["drifted"], strict=True)
     )
-    table.add_row("data drift per window vs Evidently 0.7.23", f"{ours['drift_cpu']:.2f}", f"{evidently['drift_cpu']:.2f}",
-                  f"{evidently['drift_cpu'] / ours['drift_cpu']:.1f}×", f"same drifted columns in {same}/{WINDOWS} windows")  # fmt: skip
+    table.add_row(
+        "data drift per window vs Evidently 0.7.23",
+        f"{ours['drift_cpu']:.2f}",
+        f"{evidently['drift_cpu']:.2f}",
+        f"{evidently['drift_cpu'] / ours['drift_cpu']:.1f}×",
+        f"same drifted columns in {same}/{WINDOWS} windows",
+    )
     same_profiles = sum(
         sorted(a) == sorted(b)
         for a, b in zip(ours["profile_drifted"], evidently["drifted"], strict=True)
     )
-    table.add_row("the same drift from the servers' hourly profiles", f"{ours['profile_cpu']:.2f}", f"{evidently['drift_cpu']:.2f}",
-                  f"{evidently['drift_cpu'] / ours['profile_cpu']:.0f}×",
-                  f"same drifted columns in {same_profiles}/{WINDOWS} windows; "
-                  f"reads {ours['profile_bytes'] / 1e3:.0f} kB of profiles, not {(work / 'traffic.parquet').stat().st_size / 1e6:.0f} MB of log "
-                  f"(servers spent {ours['profile_writer_cpu']:.2f} s writing them)")  # fmt: skip
+    table.add_row(
+        "the same drift from the servers' hourly profiles",
+        f"{ours['profile_cpu']:.2f}",
+        f"{evidently['drift_cpu']:.2f}",
+        f"{evidently['drift_cpu'] / ours['profile_cpu']:.0f}×",
+        f"same drifted columns in {same_profiles}/{WINDOWS} windows; "
+        f"reads {ours['profile_bytes'] / 1e3:.0f} kB of profiles, not {(work / 'traffic.parquet').stat().st_size / 1e6:.0f} MB of log "
+        f"(servers spent {ours['profile_writer_cpu']:.2f} s writing them)",
+    )
     result = {
         "rows": rows,
         "shipway": ours,
@@ -214,8 +229,13 @@ def main() -> None:
             for a, b in zip(ours["estimates"], nanny["estimates"], strict=True)
             for m in ("accuracy", "roc_auc")
         ]
-        table.add_row("CBPE accuracy and ROC AUC vs NannyML 0.13.1", f"{ours['cbpe_cpu']:.2f}", f"{nanny['cbpe_cpu']:.2f}",
-                      f"{nanny['cbpe_cpu'] / ours['cbpe_cpu']:.1f}×", f"largest difference {max(gaps):.5f}")  # fmt: skip
+        table.add_row(
+            "CBPE accuracy and ROC AUC vs NannyML 0.13.1",
+            f"{ours['cbpe_cpu']:.2f}",
+            f"{nanny['cbpe_cpu']:.2f}",
+            f"{nanny['cbpe_cpu'] / ours['cbpe_cpu']:.1f}×",
+            f"largest difference {max(gaps):.5f}",
+        )
         result["largest_cbpe_difference"] = max(gaps)
     console.print(table)
     drifted_windows = [i for i, d in enumerate(ours["drifted"]) if d]

@@ -204,8 +204,20 @@ def main() -> None:
     finally:
         ours.stop()
     port = free_port()
-    command = [str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "--default-artifact-root", str(home / "mlartifacts")]  # fmt: skip
+    command = [
+        str(BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{home / 'mlflow.db'}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--default-artifact-root",
+        str(home / "mlartifacts"),
+    ]
     theirs = Server("mlflow", command, f"http://127.0.0.1:{port}/health", dict(os.environ))
     try:
         with console.status("mlflow server"):
@@ -217,17 +229,55 @@ def main() -> None:
     console.print(f"load average at end: {load()}")
     s, m = results["shipway"], results["mlflow"]
     rows = [
-        {"task": "start-up to a healthy answer (wall)", "unit": "s", "shipway": s["startup"], "peer": m["startup"], "target": "< 2 s", "met": s["startup"] < 2},
-        {"task": "log_batch throughput, 10 × 1,000 values (values/s; peer/shipway < 1 is better)", "unit": "/s", "shipway": s["batch_values_per_s"],
-         "peer": m["batch_values_per_s"], "target": "≥ 5× MLflow", "met": s["batch_values_per_s"] >= 5 * m["batch_values_per_s"]},
-        {"task": "log_batch server CPU per value", "unit": "ms", "shipway": s["batch_server_cpu_ms_per_value"], "peer": m["batch_server_cpu_ms_per_value"]},
-        {"task": f"one metric per request, {singles} calls: latency", "unit": "ms", "shipway": s["one_latency_ms"], "peer": m["one_latency_ms"]},
-        {"task": "one metric per request: server CPU", "unit": "ms", "shipway": s["one_server_cpu_ms"], "peer": m["one_server_cpu_ms"]},
-        {"task": f"filtered search over {runs:,} runs (rows {int(s['search_rows'])} vs {int(m['search_rows'])})", "unit": "s",
-         "shipway": s["search_s"], "peer": m["search_s"]},
-        {"task": f"idle server CPU over {idle:.0f} s", "unit": "s", "shipway": s["idle_cpu_s"], "peer": m["idle_cpu_s"],
-         "target": "no measurable CPU", "met": s["idle_cpu_s"] <= 0.02},
-    ]  # fmt: skip
+        {
+            "task": "start-up to a healthy answer (wall)",
+            "unit": "s",
+            "shipway": s["startup"],
+            "peer": m["startup"],
+            "target": "< 2 s",
+            "met": s["startup"] < 2,
+        },
+        {
+            "task": "log_batch throughput, 10 × 1,000 values (values/s; peer/shipway < 1 is better)",
+            "unit": "/s",
+            "shipway": s["batch_values_per_s"],
+            "peer": m["batch_values_per_s"],
+            "target": "≥ 5× MLflow",
+            "met": s["batch_values_per_s"] >= 5 * m["batch_values_per_s"],
+        },
+        {
+            "task": "log_batch server CPU per value",
+            "unit": "ms",
+            "shipway": s["batch_server_cpu_ms_per_value"],
+            "peer": m["batch_server_cpu_ms_per_value"],
+        },
+        {
+            "task": f"one metric per request, {singles} calls: latency",
+            "unit": "ms",
+            "shipway": s["one_latency_ms"],
+            "peer": m["one_latency_ms"],
+        },
+        {
+            "task": "one metric per request: server CPU",
+            "unit": "ms",
+            "shipway": s["one_server_cpu_ms"],
+            "peer": m["one_server_cpu_ms"],
+        },
+        {
+            "task": f"filtered search over {runs:,} runs (rows {int(s['search_rows'])} vs {int(m['search_rows'])})",
+            "unit": "s",
+            "shipway": s["search_s"],
+            "peer": m["search_s"],
+        },
+        {
+            "task": f"idle server CPU over {idle:.0f} s",
+            "unit": "s",
+            "shipway": s["idle_cpu_s"],
+            "peer": m["idle_cpu_s"],
+            "target": "no measurable CPU",
+            "met": s["idle_cpu_s"] <= 0.02,
+        },
+    ]
     report("shipway server vs mlflow server 3.17.2 (SQLite, one worker, loopback)", rows, "server")
 
 

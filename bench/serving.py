@@ -112,8 +112,13 @@ class Proc:
         self, name: str, command: list[str], ready: str, env: dict[str, str], cwd: Path
     ) -> None:
         self.name = name
-        self.process = subprocess.Popen(["taskset", "-c", "0", *command], env=env, cwd=cwd,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        self.process = subprocess.Popen(
+            ["taskset", "-c", "0", *command],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         wait_until_up(name, self.process, ready, seconds=180, poll=0.1)
 
     def stop(self) -> None:
@@ -125,9 +130,24 @@ class Proc:
 
 
 def drive(proc: Proc, url: str, body: str, n: int, concurrency: int) -> dict[str, float]:
-    client = subprocess.Popen(["taskset", "-c", "1", str(BIN / "python"), "-c", LOAD, url, body, str(n),
-                               str(max(300, concurrency * 20)), str(concurrency)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    client = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            "1",
+            str(BIN / "python"),
+            "-c",
+            LOAD,
+            url,
+            body,
+            str(n),
+            str(max(300, concurrency * 20)),
+            str(concurrency),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert client.stdout is not None and client.stdin is not None
     assert client.stdout.readline().strip() == "warm"
     cpu = tree_cpu(proc.process.pid)
@@ -136,8 +156,13 @@ def drive(proc: Proc, url: str, body: str, n: int, concurrency: int) -> dict[str
     result = json.loads(client.stdout.readline())
     client.wait()
     used = tree_cpu(proc.process.pid) - cpu
-    return {"rps": result["n"] / result["wall"], "p50_ms": result["p50"] * 1e3, "p99_ms": result["p99"] * 1e3,
-            "cpu_ms": used / result["n"] * 1e3, "errors": result["errors"]}  # fmt: skip
+    return {
+        "rps": result["n"] / result["wall"],
+        "p50_ms": result["p50"] * 1e3,
+        "p99_ms": result["p99"] * 1e3,
+        "cpu_ms": used / result["n"] * 1e3,
+        "errors": result["errors"],
+    }
 
 
 def main() -> None:
@@ -178,23 +203,69 @@ def main() -> None:
         contenders.append((name, command, ready, path, body))
 
     port = free_port()
-    add("bare Starlette (floor)", [str(BIN / "python"), str(work / "floor.py"), str(work / "model.pkl"), str(port)],
-        f"http://127.0.0.1:{port}/ready", f"http://127.0.0.1:{port}/predict", single)  # fmt: skip
+    add(
+        "bare Starlette (floor)",
+        [str(BIN / "python"), str(work / "floor.py"), str(work / "model.pkl"), str(port)],
+        f"http://127.0.0.1:{port}/ready",
+        f"http://127.0.0.1:{port}/predict",
+        single,
+    )
     for label, extra in (("shipway serve", []), ("shipway serve --no-log", ["--no-log"])):
         port = free_port()
-        add(label, [str(BIN / "shipway"), "serve", "bench", "--port", str(port), *extra],
-            f"http://127.0.0.1:{port}/v2/health/ready", f"http://127.0.0.1:{port}/v1/models/bench/predict", single)  # fmt: skip
+        add(
+            label,
+            [str(BIN / "shipway"), "serve", "bench", "--port", str(port), *extra],
+            f"http://127.0.0.1:{port}/v2/health/ready",
+            f"http://127.0.0.1:{port}/v1/models/bench/predict",
+            single,
+        )
     port = free_port()
-    add("shipway serve, batching ≤ 16", [str(BIN / "shipway"), "serve", "batched", "--port", str(port)],
-        f"http://127.0.0.1:{port}/v2/health/ready", f"http://127.0.0.1:{port}/v1/models/batched/predict", single)  # fmt: skip
+    add(
+        "shipway serve, batching ≤ 16",
+        [str(BIN / "shipway"), "serve", "batched", "--port", str(port)],
+        f"http://127.0.0.1:{port}/v2/health/ready",
+        f"http://127.0.0.1:{port}/v1/models/batched/predict",
+        single,
+    )
     port = free_port()
-    add("mlflow models serve", [str(BIN / "mlflow"), "models", "serve", "-m", str(work / "mlflow-model"), "--env-manager",
-        "local", "-p", str(port), "-h", "127.0.0.1", "-w", "1"], f"http://127.0.0.1:{port}/ping",
-        f"http://127.0.0.1:{port}/invocations", json.dumps({"dataframe_records": [record]}))  # fmt: skip
+    add(
+        "mlflow models serve",
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(work / "mlflow-model"),
+            "--env-manager",
+            "local",
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-w",
+            "1",
+        ],
+        f"http://127.0.0.1:{port}/ping",
+        f"http://127.0.0.1:{port}/invocations",
+        json.dumps({"dataframe_records": [record]}),
+    )
     if (BENTO_BIN / "bentoml").exists():
         port = free_port()
-        add("BentoML 1.4.39", [str(BENTO_BIN / "bentoml"), "serve", "service:Churn", "--port", str(port), "--host", "127.0.0.1"],
-            f"http://127.0.0.1:{port}/readyz", f"http://127.0.0.1:{port}/predict", json.dumps({"records": [record]}))  # fmt: skip
+        add(
+            "BentoML 1.4.39",
+            [
+                str(BENTO_BIN / "bentoml"),
+                "serve",
+                "service:Churn",
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+            ],
+            f"http://127.0.0.1:{port}/readyz",
+            f"http://127.0.0.1:{port}/predict",
+            json.dumps({"records": [record]}),
+        )
     else:
         console.print(
             "[yellow]BentoML skipped: create bench/.venv-bentoml (see bench/README.md)[/]"
@@ -224,8 +295,16 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "server" else "right")
     for name, cells in results.items():
         for c, r in cells.items():
-            table.add_row(name, str(c), f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
-                          f"{r['cpu_ms']:.3f}", f"{r['cpu_ms'] / floor[c]['cpu_ms']:.2f}", str(int(r["errors"])))  # fmt: skip
+            table.add_row(
+                name,
+                str(c),
+                f"{r['rps']:.0f}",
+                f"{r['p50_ms']:.2f}",
+                f"{r['p99_ms']:.2f}",
+                f"{r['cpu_ms']:.3f}",
+                f"{r['cpu_ms'] / floor[c]['cpu_ms']:.2f}",
+                str(int(r["errors"])),
+            )
     console.print(table)
     ours, unlogged = results["shipway serve"], results["shipway serve --no-log"]
     checks = []
@@ -247,7 +326,14 @@ def main() -> None:
                     "≥",
                 )
             )
-        checks.append((f"c={c}: throughput lost to prediction logging < 15%", 1 - ours[c]["rps"] / unlogged[c]["rps"], 0.15, "<"))  # fmt: skip
+        checks.append(
+            (
+                f"c={c}: throughput lost to prediction logging < 15%",
+                1 - ours[c]["rps"] / unlogged[c]["rps"],
+                0.15,
+                "<",
+            )
+        )
     for label, value, target, op in checks:
         met = value <= target if op == "≤" else value >= target if op == "≥" else value < target
         console.print(f"{label}: {value:.2f} ({'met' if met else 'NOT met'})")

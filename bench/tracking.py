@@ -64,8 +64,14 @@ def per_call(n: int, n_mlflow: int) -> dict[str, Any]:
 
     ours_cpu = cpu_and_wall(ours)[0] / n * 1e3
     theirs_cpu = cpu_and_wall(theirs)[0] / n_mlflow * 1e3
-    return {"task": f"log_metric per call ({n:,} calls)", "unit": "ms", "shipway": ours_cpu, "peer": theirs_cpu,
-            "target": "≥ 50× cheaper", "met": theirs_cpu / ours_cpu >= 50}  # fmt: skip
+    return {
+        "task": f"log_metric per call ({n:,} calls)",
+        "unit": "ms",
+        "shipway": ours_cpu,
+        "peer": theirs_cpu,
+        "target": "≥ 50× cheaper",
+        "met": theirs_cpu / ours_cpu >= 50,
+    }
 
 
 def log_batch(n: int) -> dict[str, Any]:
@@ -90,8 +96,25 @@ def log_batch(n: int) -> dict[str, Any]:
 def create_runs(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
     sw, _ = shipway_home()
     rng = random.Random(0)
-    specs = [({"model": rng.choice("xyz"), "lr": rng.random(), "depth": rng.randint(1, 9), "seed": i, "opt": "adam"},
-              {"acc": rng.random(), "loss": rng.random(), "f1": rng.random(), "auc": rng.random(), "rmse": rng.random()}) for i in range(n)]  # fmt: skip
+    specs = [
+        (
+            {
+                "model": rng.choice("xyz"),
+                "lr": rng.random(),
+                "depth": rng.randint(1, 9),
+                "seed": i,
+                "opt": "adam",
+            },
+            {
+                "acc": rng.random(),
+                "loss": rng.random(),
+                "f1": rng.random(),
+                "auc": rng.random(),
+                "rmse": rng.random(),
+            },
+        )
+        for i in range(n)
+    ]
 
     def ours() -> None:
         for params, metrics in specs:
@@ -108,8 +131,11 @@ def create_runs(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
         for params, metrics in specs:
             run = mlclient.create_run(experiment)
             now = int(time.time() * 1000)
-            mlclient.log_batch(run.info.run_id, metrics=[MlflowMetric(k, v, now, 0) for k, v in metrics.items()],
-                               params=[Param(k, str(v)) for k, v in params.items()])  # fmt: skip
+            mlclient.log_batch(
+                run.info.run_id,
+                metrics=[MlflowMetric(k, v, now, 0) for k, v in metrics.items()],
+                params=[Param(k, str(v)) for k, v in params.items()],
+            )
             mlclient.set_terminated(run.info.run_id)
 
     ours_cpu = cpu_and_wall(ours)[0]
@@ -126,9 +152,15 @@ def create_runs(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
     theirs_best, theirs_median, theirs_rows = repeat(
         lambda: len(mlflow.search_runs(experiment_ids=[experiment], filter_string=FILTER))
     )
-    search = {"task": f"filtered search over {n:,} runs → DataFrame (best of 5; rows {ours_rows} vs {theirs_rows})", "unit": "s",
-              "shipway": ours_best, "peer": theirs_best, "shipway_median": ours_median, "peer_median": theirs_median,
-              "same_rows": ours_rows == theirs_rows}  # fmt: skip
+    search = {
+        "task": f"filtered search over {n:,} runs → DataFrame (best of 5; rows {ours_rows} vs {theirs_rows})",
+        "unit": "s",
+        "shipway": ours_best,
+        "peer": theirs_best,
+        "shipway_median": ours_median,
+        "peer_median": theirs_median,
+        "same_rows": ours_rows == theirs_rows,
+    }
     return create, search
 
 
@@ -166,11 +198,27 @@ def big_search(n: int) -> dict[str, Any]:
         task = progress.add_task("seeding shipway", total=n)
         for start in range(0, n, 10_000):
             chunk = runs[start : start + 10_000]
-            conn.executemany("INSERT INTO runs VALUES (?, ?, ?, 'FINISHED', ?, ?, 'bench', NULL, 'x')",
-                             [(r, experiment, f"run-{r[:8]}", now + i, now + i) for i, (r, _, _) in enumerate(chunk, start)])  # fmt: skip
-            conn.executemany("INSERT INTO params VALUES (?, ?, ?, ?)",
-                             [(r, k, v, n_) for r, model, m in chunk for k, v, n_ in
-                              (("model", model, None), ("lr", str(m[0]), m[0]), ("depth", "3", 3.0), ("seed", "1", 1.0), ("opt", "adam", None))])  # fmt: skip
+            conn.executemany(
+                "INSERT INTO runs VALUES (?, ?, ?, 'FINISHED', ?, ?, 'bench', NULL, 'x')",
+                [
+                    (r, experiment, f"run-{r[:8]}", now + i, now + i)
+                    for i, (r, _, _) in enumerate(chunk, start)
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO params VALUES (?, ?, ?, ?)",
+                [
+                    (r, k, v, n_)
+                    for r, model, m in chunk
+                    for k, v, n_ in (
+                        ("model", model, None),
+                        ("lr", str(m[0]), m[0]),
+                        ("depth", "3", 3.0),
+                        ("seed", "1", 1.0),
+                        ("opt", "adam", None),
+                    )
+                ],
+            )
             metric_rows = [
                 (r, k, v, 0, now)
                 for r, _, m in chunk
@@ -201,20 +249,49 @@ def big_search(n: int) -> dict[str, Any]:
     def rows_for(table: str, values: list[dict[str, Any]]) -> None:
         template = templates[table]
         columns = list(template)
-        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                         [tuple({**template, **v}[c] for c in columns) for v in values])  # fmt: skip
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [tuple({**template, **v}[c] for c in columns) for v in values],
+        )
 
     stamp = int(now * 1000)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("seeding mlflow", total=n)
         for start in range(0, n, 10_000):
             chunk = runs[start : start + 10_000]
-            rows_for("runs", [{"run_uuid": r, "name": f"run-{r[:8]}", "status": "FINISHED", "start_time": stamp + i, "end_time": stamp + i,
-                               "artifact_uri": f"x/{r}"} for i, (r, _, _) in enumerate(chunk, start)])  # fmt: skip
-            rows_for("params", [{"run_uuid": r, "key": k, "value": v} for r, model, m in chunk
-                                for k, v in (("model", model), ("lr", str(m[0])), ("depth", "3"), ("seed", "1"), ("opt", "adam"))])  # fmt: skip
-            metric_values = [{"run_uuid": r, "key": k, "value": v, "timestamp": stamp, "step": 0}
-                             for r, _, m in chunk for k, v in zip(("acc", "loss", "f1", "auc", "rmse"), m, strict=True)]  # fmt: skip
+            rows_for(
+                "runs",
+                [
+                    {
+                        "run_uuid": r,
+                        "name": f"run-{r[:8]}",
+                        "status": "FINISHED",
+                        "start_time": stamp + i,
+                        "end_time": stamp + i,
+                        "artifact_uri": f"x/{r}",
+                    }
+                    for i, (r, _, _) in enumerate(chunk, start)
+                ],
+            )
+            rows_for(
+                "params",
+                [
+                    {"run_uuid": r, "key": k, "value": v}
+                    for r, model, m in chunk
+                    for k, v in (
+                        ("model", model),
+                        ("lr", str(m[0])),
+                        ("depth", "3"),
+                        ("seed", "1"),
+                        ("opt", "adam"),
+                    )
+                ],
+            )
+            metric_values = [
+                {"run_uuid": r, "key": k, "value": v, "timestamp": stamp, "step": 0}
+                for r, _, m in chunk
+                for k, v in zip(("acc", "loss", "f1", "auc", "rmse"), m, strict=True)
+            ]
             rows_for("latest_metrics", metric_values)
             rows_for("metrics", metric_values)
             conn.commit()
@@ -223,10 +300,22 @@ def big_search(n: int) -> dict[str, Any]:
     expected = sum(1 for _, model, m in runs if model == "x" and m[0] > 0.5)
     ours_best, ours_median, ours_rows = repeat(lambda: len(sw.search_runs("big", filter=FILTER)))
     theirs_best, theirs_median, theirs_rows = repeat(
-        lambda: len(mlflow.search_runs(experiment_ids=[ml_experiment], filter_string=FILTER, max_results=1000)))  # fmt: skip
-    return {"task": f"filtered search over {n:,} runs, first 1,000 of {expected:,} matches (best of 5; rows {ours_rows} vs {theirs_rows})",
-            "unit": "s", "shipway": ours_best, "peer": theirs_best, "shipway_median": ours_median, "peer_median": theirs_median,
-            "target": "< 0.2 s", "met": ours_best < 0.2}  # fmt: skip
+        lambda: len(
+            mlflow.search_runs(
+                experiment_ids=[ml_experiment], filter_string=FILTER, max_results=1000
+            )
+        )
+    )
+    return {
+        "task": f"filtered search over {n:,} runs, first 1,000 of {expected:,} matches (best of 5; rows {ours_rows} vs {theirs_rows})",
+        "unit": "s",
+        "shipway": ours_best,
+        "peer": theirs_best,
+        "shipway_median": ours_median,
+        "peer_median": theirs_median,
+        "target": "< 0.2 s",
+        "met": ours_best < 0.2,
+    }
 
 
 def new_store() -> dict[str, Any]:

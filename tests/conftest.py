@@ -7,6 +7,7 @@ endpoint (moto's server, started here on loopback) when SHIPWAY_TEST_S3 is set.
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,18 @@ def s3_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+def stop_process(process: Any, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+    """Stop a process a test started (``sig``, then wait) and close its pipes."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def s3_bucket(endpoint: str) -> str:

@@ -58,8 +58,18 @@ def test_folder_versions_and_file_diff(cli: Any, tmp_path: Path) -> None:
 
 def test_drift_command_reports_and_gates(cli: Any, tmp_path: Path) -> None:
     ref, cur = _frames(tmp_path)
-    out = cli("drift", "--reference", str(ref), "--current", str(cur), "--report", str(tmp_path / "d.html"),
-              "--json-out", str(tmp_path / "d.json"), code=1)  # fmt: skip
+    out = cli(
+        "drift",
+        "--reference",
+        str(ref),
+        "--current",
+        str(cur),
+        "--report",
+        str(tmp_path / "d.html"),
+        "--json-out",
+        str(tmp_path / "d.json"),
+        code=1,
+    )
     assert "dataset drift" in out
     result = json.loads((tmp_path / "d.json").read_text())
     assert result["dataset_drift"] and {c["column"] for c in result["columns"] if c["drifted"]} == {

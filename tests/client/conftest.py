@@ -87,8 +87,11 @@ def start_server_process(tmp_path: Path) -> tuple[Any, str]:
     env.pop("SHIPWAY_TRACKING_URI", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "shipway.cli.app", "server", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_until_ready(f"{url}/health/ready", process)
     return process, url

@@ -169,8 +169,10 @@ def secured(settings: Settings) -> Iterator[tuple[LiveServer, dict[str, str]]]:
 
     stores = open_stores(settings)
     tokens = TokenStore(stores.db)
-    secrets = {user: tokens.create(user, role)[0] for user, role in
-               (("ed", "editor"), ("ann", "approver"), ("vic", "viewer"))}  # fmt: skip
+    secrets = {
+        user: tokens.create(user, role)[0]
+        for user, role in (("ed", "editor"), ("ann", "approver"), ("vic", "viewer"))
+    }
     stores.close()
     server = LiveServer(settings)
     yield server, secrets

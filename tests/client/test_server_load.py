@@ -12,6 +12,7 @@ from pathlib import Path
 from shipway.config import Settings
 from shipway.store import open_stores
 from tests.client.conftest import peak_rss_mb, start_server_process
+from tests.conftest import stop_process
 
 CLIENT = """
 import json, sys
@@ -46,7 +47,7 @@ def test_several_client_processes_lose_no_value(tmp_path: Path) -> None:
                 cwd=tmp_path,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-            )  # fmt: skip
+            )
             for job in range(4)
         ]
         run_ids = []
@@ -55,8 +56,7 @@ def test_several_client_processes_lose_no_value(tmp_path: Path) -> None:
             assert client.returncode == 0, err.decode()
             run_ids.append(json.loads(out.decode().strip().splitlines()[0])["run_id"])
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server)
     stores = open_stores(Settings.resolve({"home": tmp_path / "server-home"}, environ={}))
     try:
         for job, run_id in enumerate(run_ids):
@@ -99,13 +99,15 @@ def test_a_2gib_artifact_passes_through_with_flat_memory(tmp_path: Path) -> None
         before = peak_rss_mb(server.pid)
         client = subprocess.run(
             [sys.executable, "-c", TRANSFER, str(source), str(tmp_path / "back")],
-            env=_client_env(tmp_path, url), cwd=tmp_path, capture_output=True, timeout=600,
-        )  # fmt: skip
+            env=_client_env(tmp_path, url),
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=600,
+        )
         assert client.returncode == 0, client.stderr.decode()
         server_growth = peak_rss_mb(server.pid) - before
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server)
     report = json.loads(client.stdout.decode().strip().splitlines()[-1])
     assert report["size"] == size
     assert (tmp_path / "back" / "model.bin").stat().st_size == size

@@ -33,9 +33,14 @@ def test_inference(frame: pd.DataFrame) -> None:
     schema = infer_schema(frame)
     by_name = {c.name: c for c in schema.columns}
     assert {n: c.type for n, c in by_name.items()} == {
-        "customer_id": "integer", "amount": "float", "visits": "integer", "plan": "category",
-        "email": "string", "active": "boolean", "joined": "datetime",
-    }  # fmt: skip
+        "customer_id": "integer",
+        "amount": "float",
+        "visits": "integer",
+        "plan": "category",
+        "email": "string",
+        "active": "boolean",
+        "joined": "datetime",
+    }
     assert by_name["amount"].nullable and not by_name["visits"].nullable
     assert by_name["plan"].allowed == ["free", "pro", "team"]
     assert by_name["customer_id"].unique and not by_name["visits"].unique
@@ -105,10 +110,21 @@ def test_every_broken_expectation_is_reported(frame: pd.DataFrame) -> None:
 
 
 def test_custom_and_builtin_checks() -> None:
-    schema = Schema((
-        ColumnSchema("code", "string", checks=(Check("regex", r"[A-Z]{3}"), Check("max_length", 3))),
-        ColumnSchema("score", "float", checks=(Check("in_range", [0, 1]), Check("not_two_hundredths", fn=lambda s: s != 0.02))),
-    ))  # fmt: skip
+    schema = Schema(
+        (
+            ColumnSchema(
+                "code", "string", checks=(Check("regex", r"[A-Z]{3}"), Check("max_length", 3))
+            ),
+            ColumnSchema(
+                "score",
+                "float",
+                checks=(
+                    Check("in_range", [0, 1]),
+                    Check("not_two_hundredths", fn=lambda s: s != 0.02),
+                ),
+            ),
+        )
+    )
     df = pd.DataFrame({"code": ["ABC", "abcd", "XYZ"], "score": [0.5, 1.5, 0.02]})
     checks = {(f.column, f.check): f.failing_rows for f in validate(df, schema).failures}
     assert checks == {

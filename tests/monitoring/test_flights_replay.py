@@ -64,12 +64,18 @@ def test_a_year_of_flights_through_the_monitors(
             )
             answer = client.post("/v1/models/live/predict", json={"records": records})
             assert answer.status_code == 200, answer.text
-            labels += [{"request_id": answer.json()["request_id"], "row": i, "label": int(v)}
-                       for i, v in enumerate(part["delayed"])]  # fmt: skip
+            labels += [
+                {"request_id": answer.json()["request_id"], "row": i, "label": int(v)}
+                for i, v in enumerate(part["delayed"])
+            ]
     server.log.flush()
     sw.log_ground_truth("live", labels)  # late: after every prediction of the year
-    rules = [sw.AlertRule("accuracy drop", "realised.accuracy", "<", 0.72, min_rows=1000, sinks=("log",)),
-             sw.AlertRule("weather drift", "data_drift.share_drifted", ">=", 0.3, min_rows=1000)]  # fmt: skip
+    rules = [
+        sw.AlertRule(
+            "accuracy drop", "realised.accuracy", "<", 0.72, min_rows=1000, sinks=("log",)
+        ),
+        sw.AlertRule("weather drift", "data_drift.share_drifted", ">=", 0.3, min_rows=1000),
+    ]
     reference = held[[*FEATURES, "delayed"]].iloc[:3000]
     reports = sw.monitor(
         "live", window=PER_MONTH, label="delayed", reference=reference, rules=rules, replay=True
@@ -142,8 +148,15 @@ def test_a_year_of_flights_through_the_monitors(
         differ
     )
     june = first_hour + 5 * 3600  # a range reads only its hours
-    summer = sw.monitor("live", window="hour", label="delayed", reference=reference, rules=[],
-                        start=june, end=june + 2 * 3600)  # fmt: skip
+    summer = sw.monitor(
+        "live",
+        window="hour",
+        label="delayed",
+        reference=reference,
+        rules=[],
+        start=june,
+        end=june + 2 * 3600,
+    )
     assert [r.window for r in summer] == [by_hour[6].window, by_hour[7].window]
     assert (
         summer[0].data_drift == by_hour[6].data_drift and summer[1].realised == by_hour[7].realised

@@ -66,8 +66,10 @@ def test_drift_and_performance_window_by_window(sw: Any, served: Any) -> None:
             answer = client.post(
                 "/v1/models/live/predict", json=[{"x": row["x"], "colour": row["colour"]}]
             )
-            client.post("/v1/feedback", json={"request_id": answer.json()["request_id"], "label": int(row["churned"])}) \
-                if rng.random() < 0.5 else None  # fmt: skip
+            client.post(
+                "/v1/feedback",
+                json={"request_id": answer.json()["request_id"], "label": int(row["churned"])},
+            ) if rng.random() < 0.5 else None
     server.log.flush()
     reports = sw.monitor("live", window=400, label="churned", sensitive=["colour"])
     assert [r.rows for r in reports] == [400, 400]
@@ -149,8 +151,13 @@ def test_health_counts_errors_and_dropped_rows(
     assert answer.status_code == 500 and answer.json()["error"]["code"] == "MODEL_FAILED"
     assert "version 1 failed: RuntimeError: out of memory" in answer.json()["error"]["message"]
     server.log.max_pending = 10  # the log cannot keep up: this request is answered, not logged
-    assert client.post("/v1/models/live/predict",
-                       json={"records": _world(rng, 50)[["x", "colour"]].to_dict("records")}).status_code == 200  # fmt: skip
+    assert (
+        client.post(
+            "/v1/models/live/predict",
+            json={"records": _world(rng, 50)[["x", "colour"]].to_dict("records")},
+        ).status_code
+        == 200
+    )
     server.log.max_pending = 200_000
     server.log.flush()
     server.log.write_health(force=True)
@@ -192,8 +199,19 @@ def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path
         "value"
     ] > 0.5
     report = tmp_path / "report.html"
-    assert "2 window(s)" in cli("monitor", "report", "live", "--out", str(report), "--window", "50",
-                                "--from", "2000-01-01", "--sensitive", "colour")  # fmt: skip
+    assert "2 window(s)" in cli(
+        "monitor",
+        "report",
+        "live",
+        "--out",
+        str(report),
+        "--window",
+        "50",
+        "--from",
+        "2000-01-01",
+        "--sensitive",
+        "colour",
+    )
     assert report.read_text().startswith("<!doctype html>") and "Fairness" in report.read_text()
     assert "0 window(s)" in cli(
         "monitor", "report", "live", "--out", str(report), "--to", "2000-01-01"
@@ -205,8 +223,20 @@ def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path
     assert "no deployment 'nope'" in out and "Traceback" not in out
     with sw.start_run(experiment="churn"):  # held-out rows, logged: a reference by name
         sw.log_dataset("churn-holdout", _world(rng, 1000))
-    held = json.loads(cli("monitor", "run", "live", "--window", "50", "--label", "churned",
-                          "--reference", "churn-holdout@1", "--json"))  # fmt: skip
+    held = json.loads(
+        cli(
+            "monitor",
+            "run",
+            "live",
+            "--window",
+            "50",
+            "--label",
+            "churned",
+            "--reference",
+            "churn-holdout@1",
+            "--json",
+        )
+    )
     assert [r["rows"] for r in held] == [50, 50] and held[0]["estimated"] != reports[0]["estimated"]
     out = cli("monitor", "run", "live", "--reference", "nope@1", code=1)
     assert "nope" in out and "Traceback" not in out
@@ -227,12 +257,31 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
     server.log.flush()
     delivered = tmp_path / "delivered.jsonl"
     rules = [
-        sw.AlertRule("inputs drifted", "data_drift.share_drifted", ">=", 0.5, min_rows=100, severity="critical",
-                     sinks=("log", f"command:sh -c 'cat >> {delivered}; echo >> {delivered}'",
-                            "webhook:http://127.0.0.1:9/unreachable")),
-        sw.AlertRule("predictions moved", "prediction_drift.drifted", ">=", 1, min_rows=100, action="rollback"),
-        sw.AlertRule("daily drift", "data_drift.share_drifted", ">=", 0.5, min_rows=100, window="day"),
-    ]  # fmt: skip
+        sw.AlertRule(
+            "inputs drifted",
+            "data_drift.share_drifted",
+            ">=",
+            0.5,
+            min_rows=100,
+            severity="critical",
+            sinks=(
+                "log",
+                f"command:sh -c 'cat >> {delivered}; echo >> {delivered}'",
+                "webhook:http://127.0.0.1:9/unreachable",
+            ),
+        ),
+        sw.AlertRule(
+            "predictions moved",
+            "prediction_drift.drifted",
+            ">=",
+            1,
+            min_rows=100,
+            action="rollback",
+        ),
+        sw.AlertRule(
+            "daily drift", "data_drift.share_drifted", ">=", 0.5, min_rows=100, window="day"
+        ),
+    ]
     sw.monitor("live", window=400, rules=rules, replay=True)
     history = sw.alerts(deployment="live", include_resolved=True)
     assert "daily drift" not in {a.rule for a in history}, (
@@ -278,7 +327,7 @@ def _drifted_with_config(sw: Any, served: Any, tmp_path: Any, extra: str) -> Any
     (tmp_path / "shipway.toml").write_text(
         f'[monitoring]\n{extra}\nwindow = "day"\nlabels = {{live = "churned"}}\n\n'
         '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\nthreshold = 0.5\n'
-    )  # fmt: skip
+    )
     home = sw.tracking.context.current().settings.home
     return Settings.resolve({"home": home, "user": "ops"}, environ={}, cwd=tmp_path)
 
@@ -294,8 +343,10 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
     settings = _drifted_with_config(sw, served, tmp_path, "interval_minutes = 0.5")
     sw.deploy("idle", model="churn", version=1)  # no traffic: skipped, not an error
     with (tmp_path / "shipway.toml").open("a") as config:  # a rule judged on windows of its own
-        config.write('\n[[alerts]]\nname = "drift per 150"\nmetric = "data_drift.share_drifted"\n'
-                     'op = ">="\nthreshold = 0.5\nwindow = "150"\n')  # fmt: skip
+        config.write(
+            '\n[[alerts]]\nname = "drift per 150"\nmetric = "data_drift.share_drifted"\n'
+            'op = ">="\nthreshold = 0.5\nwindow = "150"\n'
+        )
     tracking = open_local(settings)
     try:
         scheduler = MonitorScheduler(tracking)
@@ -351,8 +402,13 @@ def test_a_regressor_gets_realised_and_estimated_error(sw: Any, serve: Any) -> N
         "/v1/models/reg-live/predict", json={"records": live.to_dict("records")}
     ).json()
     truth = 2 * live["x"] + rng.normal(0, 0.5, 300)
-    sw.log_ground_truth("reg-live", [{"request_id": answer["request_id"], "row": i, "label": float(v)}
-                                     for i, v in enumerate(truth)])  # fmt: skip
+    sw.log_ground_truth(
+        "reg-live",
+        [
+            {"request_id": answer["request_id"], "row": i, "label": float(v)}
+            for i, v in enumerate(truth)
+        ],
+    )
     server.log.flush()
     (report,) = sw.monitor("reg-live", label="y")
     assert report.realised["rows"] == 300 and 0.3 < report.realised["mae"] < 0.5
@@ -377,10 +433,12 @@ def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_
         )
         page = api.get("/api/v1/monitoring/live/report")
         assert page.status_code == 200 and page.text.startswith("<!doctype html>")
-        for params, status, says in (({"window": "week"}, 400, "unknown window"),
-                                     ({"from": "soon"}, 400, "cannot read the time"),
-                                     ({"to": "inf"}, 400, "cannot read the time"),
-                                     ({"source": "parquet"}, 400, "unknown source")):  # fmt: skip
+        for params, status, says in (
+            ({"window": "week"}, 400, "unknown window"),
+            ({"from": "soon"}, 400, "cannot read the time"),
+            ({"to": "inf"}, 400, "cannot read the time"),
+            ({"source": "parquet"}, 400, "unknown source"),
+        ):
             answer = api.get("/api/v1/monitoring/live/windows", params=params)
             assert answer.status_code == status and says in answer.json()["error"]["message"]
         assert api.get("/api/v1/monitoring/nope/windows").status_code == 404

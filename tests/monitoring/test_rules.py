@@ -11,8 +11,11 @@ from shipway.monitoring.rules import AlertRule, decide, load_rules, value_of
 
 
 def _report(value: float, rows: int = 500) -> dict[str, object]:
-    return {"rows": rows, "estimated": {"accuracy": {"value": value, "lower": 0, "upper": 1}},
-            "data_drift": {"dataset_drift": True, "share_drifted": value}}  # fmt: skip
+    return {
+        "rows": rows,
+        "estimated": {"accuracy": {"value": value, "lower": 0, "upper": 1}},
+        "data_drift": {"dataset_drift": True, "share_drifted": value},
+    }
 
 
 def test_fire_hold_clear_with_hysteresis() -> None:
@@ -46,8 +49,10 @@ def test_bad_rules_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="numeric threshold"):
         AlertRule.from_dict({"name": "r", "metric": "m", "op": ">", "threshold": "high"})
     config = tmp_path / "shipway.toml"
-    config.write_text('[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\n'
-                      'threshold = 0.5\nsinks = ["log", "webhook:http://127.0.0.1:9/x"]\n')  # fmt: skip
+    config.write_text(
+        '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\n'
+        'threshold = 0.5\nsinks = ["log", "webhook:http://127.0.0.1:9/x"]\n'
+    )
     (rule,) = load_rules(config)
     assert rule.sinks == ("log", "webhook:http://127.0.0.1:9/x") and rule.threshold == 0.5
     assert load_rules(None) == []

@@ -27,13 +27,18 @@ _TEXT = st.text(
     st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Z", "Cc"]), max_size=40
 )
 _SCALAR = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True), _TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True),
+    _TEXT,
     st.sampled_from(["\x00", "a\x00b", "\u202e", "'; DROP TABLE runs; --", "../../etc/passwd"]),
-)  # fmt: skip
+)
 _VALUE = st.recursive(
-    _SCALAR, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    _SCALAR,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
     max_leaves=12,
-)  # fmt: skip
+)
 
 
 def _deep(depth: int, kind: str) -> str:
@@ -64,20 +69,33 @@ def _platform_bases(run: str) -> dict[str, tuple[str, dict[str, Any]]]:
     metric = {"key": "m", "value": 1.0, "step": 0, "timestamp": 1.7e9}
     return {
         "/experiments": ("POST", {"name": "fz", "tags": {"a": "b"}}),
-        "/runs": ("POST", {"experiment": "fuzz", "name": "r", "params": {"p": "1"},
-                           "tags": {"t": "v"}}),
-        "/runs/search": ("POST", {"experiments": ["fuzz"], "filter": "metrics.m > 0",
-                                  "order_by": ["metrics.m DESC"], "max_results": 10}),
-        f"/runs/{run}/log-batch": ("POST", {"metrics": [metric], "params": {"q": "1"},
-                                            "tags": {"t": "v"}}),
-        f"/runs/{run}/inputs": ("POST", {"inputs": [{"name": "d", "digest": "blake3:00",
-                                                     "role": "train", "rows": 3}]}),
+        "/runs": (
+            "POST",
+            {"experiment": "fuzz", "name": "r", "params": {"p": "1"}, "tags": {"t": "v"}},
+        ),
+        "/runs/search": (
+            "POST",
+            {
+                "experiments": ["fuzz"],
+                "filter": "metrics.m > 0",
+                "order_by": ["metrics.m DESC"],
+                "max_results": 10,
+            },
+        ),
+        f"/runs/{run}/log-batch": (
+            "POST",
+            {"metrics": [metric], "params": {"q": "1"}, "tags": {"t": "v"}},
+        ),
+        f"/runs/{run}/inputs": (
+            "POST",
+            {"inputs": [{"name": "d", "digest": "blake3:00", "role": "train", "rows": 3}]},
+        ),
         "/models/m/versions": ("POST", {"source": run, "description": "d"}),
         "/models/m/versions/1/stage": ("POST", {"stage": "staging", "reason": "r"}),
         "/models/m/policy": ("PUT", {"required_approvals": 0, "two_person_rule": False}),
         "/models/m/aliases/champion": ("PUT", {"version": 1, "reason": "r"}),
         "/environments": ("POST", {"python": "3.11", "packages": {"a": "1"}}),
-    }  # fmt: skip
+    }
 
 
 def _every_shape(body: dict[str, Any]) -> list[bytes]:
@@ -92,32 +110,38 @@ def _every_shape(body: dict[str, Any]) -> list[bytes]:
 def _spoil(draw: Any, body: dict[str, Any]) -> bytes:
     """``body`` with one part spoiled: a field's value, a nested value, an extra field, or
     the whole document (nested too deep, duplicate keys, not an object, a hostile filter)."""
-    form = draw(st.sampled_from(["deep", "field", "nested", "extra", "duplicate", "not object",
-                                 "filter", "order"]))  # fmt: skip
-    spoiled = json.loads(json.dumps(body))
-    key = draw(st.sampled_from(sorted(spoiled)))
+    form = draw(
+        st.sampled_from(
+            ["deep", "field", "nested", "extra", "duplicate", "not object", "filter", "order"]
+        )
+    )
     if form == "deep":
         return draw(_DEEP).encode()  # type: ignore[no-any-return]
     if form == "not object":
         return _raw(draw(_VALUE))
-    if form == "field":
-        spoiled[key] = draw(_VALUE)
-    elif form == "nested" and isinstance(spoiled[key], dict | list) and spoiled[key]:
-        inner = spoiled[key][0] if isinstance(spoiled[key], list) else spoiled[key]
-        if isinstance(inner, dict) and inner:
-            inner[draw(st.sampled_from(sorted(inner)))] = draw(_VALUE)
-        elif isinstance(spoiled[key], list):
-            spoiled[key][0] = draw(_VALUE)
-    elif form == "extra":
-        spoiled[draw(_TEXT)] = draw(_VALUE)
-    elif form == "filter":
-        spoiled["filter"] = draw(_FILTER)
-    elif form == "order":
-        spoiled["order_by"] = draw(_ORDER)
+    spoiled = json.loads(json.dumps(body))
+    key = draw(st.sampled_from(sorted(spoiled)))
+    if form == "nested":
+        _spoil_nested(draw, spoiled[key])
+    elif form != "duplicate":
+        target = {"field": key, "extra": draw(_TEXT), "filter": "filter", "order": "order_by"}
+        source = {"filter": _FILTER, "order": _ORDER}.get(form, _VALUE)
+        spoiled[target[form]] = draw(source)
     raw = _raw(spoiled)
     if form == "duplicate":
         raw = raw[:-1] + b", " + json.dumps(key).encode() + b": " + _raw(draw(_VALUE)) + b"}"
     return raw
+
+
+def _spoil_nested(draw: Any, value: Any) -> None:
+    """One value inside a list or an object spoiled in place."""
+    if not isinstance(value, dict | list) or not value:
+        return
+    inner = value[0] if isinstance(value, list) else value
+    if isinstance(inner, dict) and inner:
+        inner[draw(st.sampled_from(sorted(inner)))] = draw(_VALUE)
+    elif isinstance(value, list):
+        value[0] = draw(_VALUE)
 
 
 @st.composite
@@ -160,8 +184,10 @@ _RECORD = {"customer_id": 7, "spend": 1.5, "plan": "a"}
 
 
 def _model_bases() -> dict[str, dict[str, Any]]:
-    tensors = [{"name": k, "shape": [1], "datatype": "BYTES" if k == "plan" else "FP64",
-                "data": [v]} for k, v in _RECORD.items()]  # fmt: skip
+    tensors = [
+        {"name": k, "shape": [1], "datatype": "BYTES" if k == "plan" else "FP64", "data": [v]}
+        for k, v in _RECORD.items()
+    ]
     return {
         "/v1/models/churn-live/predict": {"records": [dict(_RECORD)]},
         "/v2/models/churn-live/infer": {"id": "x", "inputs": tensors},

@@ -26,8 +26,14 @@ def _is_4xx(answer: httpx.Response, what: str) -> dict[str, Any]:
 def test_json_nested_a_thousand_deep_is_a_400(secured_any: Secured) -> None:
     with secured_any.http("ed") as http:
         run = http.post("/runs", json={"experiment": "deep"}).json()
-        for path in ("/environments", "/experiments", "/runs", "/runs/search",
-                     f"/runs/{run['run_id']}/log-batch", "/models/m/versions"):  # fmt: skip
+        for path in (
+            "/environments",
+            "/experiments",
+            "/runs",
+            "/runs/search",
+            f"/runs/{run['run_id']}/log-batch",
+            "/models/m/versions",
+        ):
             for body in (DEEP_ARRAY, DEEP_OBJECT):
                 answer = http.post(path, content=body, headers={"content-type": "application/json"})
                 _is_4xx(answer, path)
@@ -40,8 +46,12 @@ def test_json_nested_a_thousand_deep_is_a_400_on_the_model_server(
     sw.deploy("churn-live", model="churn", version=1)
     server = model_server("churn-live")
     with server.http() as http:
-        for path in ("/v1/models/churn-live/predict", "/v2/models/churn-live/infer",
-                     "/invocations", "/v1/feedback"):  # fmt: skip
+        for path in (
+            "/v1/models/churn-live/predict",
+            "/v2/models/churn-live/infer",
+            "/invocations",
+            "/v1/feedback",
+        ):
             for body in (DEEP_ARRAY, DEEP_OBJECT):
                 answer = http.post(path, content=body, headers={"content-type": "application/json"})
                 assert "nested too deeply" in _is_4xx(answer, path)["message"]

@@ -27,9 +27,9 @@ def test_an_editor_cannot_replace_a_registered_models_files(secured: Secured) ->
     with secured.fluent("alice") as sw:
         run_id, version = _registered(sw)
         assert sorted(version.files) == sorted(
-            f"model/{name}" for name in ("MODEL.json", "input_example.json", "model.pkl",
-                                         "requirements.txt")
-        )  # fmt: skip
+            f"model/{name}"
+            for name in ("MODEL.json", "input_example.json", "model.pkl", "requirements.txt")
+        )
     evil = cloudpickle.dumps(DummyClassifier(strategy="constant", constant=1).fit(FRAME, [1] * 4))
     with secured.http("alice") as http:
         for path in ("model/model.pkl", "model/MODEL.json", "model/extra.py"):

@@ -16,6 +16,7 @@ from shipway.serving.auth import ServingAuth
 from shipway.store import open_stores
 from shipway.store.token_store import TokenStore
 from tests.client.conftest import free_port, wait_until_ready
+from tests.conftest import stop_process
 from tests.security.conftest import Secured
 from tests.serving.conftest import register_churn
 
@@ -24,8 +25,10 @@ RECORD = {"customer_id": 1, "spend": 1.0, "plan": "a"}
 
 def _tokens(settings: Any) -> dict[str, str]:
     stores = open_stores(settings)
-    made = {role: TokenStore(stores.db).create(f"{role}-user", role)[0]
-            for role in ("predict", "viewer", "admin")}  # fmt: skip
+    made = {
+        role: TokenStore(stores.db).create(f"{role}-user", role)[0]
+        for role in ("predict", "viewer", "admin")
+    }
     stores.close()
     return made
 
@@ -40,12 +43,20 @@ def test_once_a_token_exists_predictions_and_feedback_need_one(
     calls = [
         ("POST", "/v1/models/churn-live/predict", {"records": [RECORD]}),
         ("POST", "/invocations", {"dataframe_records": [RECORD]}),
-        ("POST", "/v2/models/churn-live/infer", {"inputs": [
-            {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]} for k, v in RECORD.items()]}),
+        (
+            "POST",
+            "/v2/models/churn-live/infer",
+            {
+                "inputs": [
+                    {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]}
+                    for k, v in RECORD.items()
+                ]
+            },
+        ),
         ("POST", "/v1/feedback", {"request_id": "someone-elses", "label": 0}),
         ("GET", "/v1/status", None),
         ("GET", "/v2/models/churn-live", None),
-    ]  # fmt: skip
+    ]
     with server.http() as anonymous, server.http(Authorization="Bearer sw_forged_x") as forged:
         for method, path, body in calls:
             for client in (anonymous, forged):
@@ -97,14 +108,25 @@ def test_request_ids_are_echoed_only_when_short_and_printable(sw: Any, model_ser
     sw.deploy("churn-live", model="churn", version=1)
     server = model_server("churn-live")
     with server.http() as http:
-        for given, kept in (("abc-123", True), ("x" * 128, True), ("x" * 129, False),
-                            ("a\tb", False), ("\x7f", False)):  # fmt: skip
-            answer = http.post("/v1/models/churn-live/predict", json=[RECORD],
-                               headers={"x-request-id": given})  # fmt: skip
+        for given, kept in (
+            ("abc-123", True),
+            ("x" * 128, True),
+            ("x" * 129, False),
+            ("a\tb", False),
+            ("\x7f", False),
+        ):
+            answer = http.post(
+                "/v1/models/churn-live/predict", json=[RECORD], headers={"x-request-id": given}
+            )
             assert (answer.headers["x-request-id"] == given) is kept, given
             assert answer.json()["request_id"] == answer.headers["x-request-id"]
-        oip = {"id": "é" * 3, "inputs": [{"name": k, "shape": [1], "datatype": "BYTES", "data": [v]}
-                                         for k, v in RECORD.items()]}  # fmt: skip
+        oip = {
+            "id": "é" * 3,
+            "inputs": [
+                {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]}
+                for k, v in RECORD.items()
+            ],
+        }
         answer = http.post("/v2/models/churn-live/infer", json=oip)
         assert answer.status_code == 200 and answer.json()["id"] != "é" * 3
 
@@ -114,8 +136,11 @@ def _serve(tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
     env.pop("SHIPWAY_TRACKING_URI", None)
     return subprocess.Popen(
         [sys.executable, "-m", "shipway.cli.app", "serve", "churn-live", *args],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_shipway_serve_binds_beyond_loopback_only_with_tokens(
@@ -134,5 +159,4 @@ def test_shipway_serve_binds_beyond_loopback_only_with_tokens(
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/v2/health/ready", allowed)
     finally:
-        allowed.terminate()
-        allowed.wait(timeout=60)
+        stop_process(allowed)

@@ -29,10 +29,16 @@ def test_a_json_object_in_a_text_column_is_a_400_and_costs_no_other_row(
         for path, body in (
             ("/v1/models/churn-live/predict", {"records": [hostile]}),
             ("/invocations", {"dataframe_records": [hostile]}),
-            ("/v2/models/churn-live/infer", {"inputs": [
-                {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]} for k, v in hostile.items()
-            ]}),
-        ):  # fmt: skip
+            (
+                "/v2/models/churn-live/infer",
+                {
+                    "inputs": [
+                        {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]}
+                        for k, v in hostile.items()
+                    ]
+                },
+            ),
+        ):
             refused = http.post(path, json=body)
             assert refused.status_code == 400, (path, refused.text)
             assert "'plan'" in refused.json()["error"]["message"], path
@@ -111,8 +117,18 @@ def test_a_row_that_does_not_fit_its_column_is_left_out_and_counted(sw: Any) -> 
     log = PredictionLog(artifacts, flush_seconds=3600)
     declared = {"input.n": pa.int64()}
     for i, value in enumerate([1, 2, "three", 4]):
-        log.append_predictions("d", Logged(f"r{i}", 1_700_000_000.0 + i, [1], 1.0,
-                                           pd.DataFrame({"n": [value]}), [0], declared=declared))  # fmt: skip
+        log.append_predictions(
+            "d",
+            Logged(
+                f"r{i}",
+                1_700_000_000.0 + i,
+                [1],
+                1.0,
+                pd.DataFrame({"n": [value]}),
+                [0],
+                declared=declared,
+            ),
+        )
     log.close()
     logged = sw.read_predictions("d")
     assert (
@@ -124,8 +140,9 @@ def test_a_row_that_does_not_fit_its_column_is_left_out_and_counted(sw: Any) -> 
 
 
 def test_encoding_keeps_declared_types() -> None:
-    frame = pd.DataFrame({"request_id": ["a", "b"], "row": [0, 1], "input.f": [1, 2],
-                          "output": [1, "x"]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"request_id": ["a", "b"], "row": [0, 1], "input.f": [1, 2], "output": [1, "x"]}
+    )
     encoded = encode(frame, {"input.f": pa.float64()})
     assert encoded.bad_rows == [] and encoded.table is not None
     schema = encoded.table.schema
@@ -142,8 +159,9 @@ def test_a_store_that_fails_loses_nothing_once_it_is_back(sw: Any, failures: int
     store = _Flaky(current().stores.artifacts, PREDICTIONS, failures=failures)
     log = PredictionLog(store, flush_seconds=3600)
     for i in range(5):
-        log.append_predictions("d", Logged(f"r{i}", 1_700_000_000.0, [1], 1.0,
-                                           pd.DataFrame({"n": [i]}), [0]))  # fmt: skip
+        log.append_predictions(
+            "d", Logged(f"r{i}", 1_700_000_000.0, [1], 1.0, pd.DataFrame({"n": [i]}), [0])
+        )
         if store.failures:
             with pytest.raises(OSError):
                 log.flush()

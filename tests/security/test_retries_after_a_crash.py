@@ -21,7 +21,7 @@ from shipway.store import open_stores
 from shipway.store import schema as t
 from shipway.store.idempotency_store import IdempotencyStore
 from tests.client.conftest import client_settings, free_port, wait_until_ready
-from tests.conftest import METADATA_BACKENDS, make_settings
+from tests.conftest import METADATA_BACKENDS, make_settings, stop_process
 
 
 @pytest.mark.parametrize("metadata", METADATA_BACKENDS)
@@ -60,13 +60,27 @@ def _lapse(db: Any, key: str) -> None:
 
 
 def _server(tmp_path: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "server-home"),
-           "SHIPWAY_TRACKING_URI": database_url}  # fmt: skip
+    env = {
+        **os.environ,
+        "SHIPWAY_HOME": str(tmp_path / "server-home"),
+        "SHIPWAY_TRACKING_URI": database_url,
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "shipway.cli.app", "server", "--port", str(port),
-         "--monitor-every", "0"],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "shipway.cli.app",
+            "server",
+            "--port",
+            str(port),
+            "--monitor-every",
+            "0",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     wait_until_ready(f"http://127.0.0.1:{port}/health/ready", process)
     return process
 
@@ -76,9 +90,13 @@ def _wait_for_a_blocked_query(admin: Any, table: str) -> None:
     deadline = time.monotonic() + 60
     while True:  # readiness, not timing: the deadline bounds a request that never came
         with admin.connect() as conn:
-            waiting = conn.execute(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE :q"), {"q": f"%{table}%"}).scalar()  # fmt: skip
+            waiting = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query ILIKE :q"
+                ),
+                {"q": f"%{table}%"},
+            ).scalar()
         if waiting:
             return
         assert time.monotonic() < deadline, f"no query on {table} waited"
@@ -117,8 +135,7 @@ def test_a_server_killed_mid_request_doubles_nothing(
         worker = threading.Thread(target=act)
         worker.start()
         _wait_for_a_blocked_query(admin, table)
-        first.send_signal(signal.SIGKILL)  # mid-request, holding the claim
-        first.wait(timeout=30)
+        stop_process(first, signal.SIGKILL)  # mid-request, holding the claim
         locker.rollback()
     second = _server(tmp_path, postgres_url, port)  # the same address, as after a restart
     try:
@@ -129,8 +146,7 @@ def test_a_server_killed_mid_request_doubles_nothing(
         history = tracking.get_metric_history(run.run_id, "loss")
     finally:
         tracking.close()
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+        stop_process(second)
         admin.dispose()
     assert [m.step for m in history] == list(range(6)), "every value once"
     assert stored.status.value == "FINISHED"

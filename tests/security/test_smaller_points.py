@@ -15,6 +15,7 @@ import pytest
 
 from shipway.errors import InvalidArgument, NotFound
 from tests.client.conftest import free_port, peak_rss_mb, start_server_process, wait_until_ready
+from tests.conftest import stop_process
 from tests.security.conftest import Secured
 from tests.serving.conftest import register_churn
 
@@ -29,8 +30,9 @@ def _chunks(total: int) -> Iterator[bytes]:
 
 def _refused_and_memory(url: str, pid: int, total: int) -> float:
     before = peak_rss_mb(pid)
-    answer = httpx.post(url, content=_chunks(total), headers={"content-type": "application/json"},
-                        timeout=120)  # fmt: skip
+    answer = httpx.post(
+        url, content=_chunks(total), headers={"content-type": "application/json"}, timeout=120
+    )
     assert answer.status_code == 413, answer.text[:200]
     assert answer.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     return peak_rss_mb(pid) - before
@@ -43,8 +45,7 @@ def test_a_chunked_body_over_the_limit_is_a_413_read_no_further(
     try:
         grew = _refused_and_memory(f"{url}/api/v1/experiments", server.pid, 200 * MiB)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server)
     assert grew < 80, f"the platform server grew by {grew:.0f} MiB for a refused body"
 
     register_churn(sw)
@@ -54,15 +55,17 @@ def test_a_chunked_body_over_the_limit_is_a_413_read_no_further(
     env.pop("SHIPWAY_TRACKING_URI", None)
     model_server = subprocess.Popen(
         [sys.executable, "-m", "shipway.cli.app", "serve", "churn-live", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/v2/health/ready", model_server)
         predict = f"http://127.0.0.1:{port}/v1/models/churn-live/predict"
         grew = _refused_and_memory(predict, model_server.pid, 200 * MiB)
     finally:
-        model_server.terminate()
-        model_server.wait(timeout=30)
+        stop_process(model_server)
     assert grew < 80, f"the model server grew by {grew:.0f} MiB for a refused body"
 
 
@@ -91,8 +94,14 @@ def _shipway(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
     environ = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), **env}
     if "SHIPWAY_TRACKING_URI" not in env:
         environ.pop("SHIPWAY_TRACKING_URI", None)
-    return subprocess.run([sys.executable, "-m", "shipway.cli.app", *args], env=environ,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "shipway.cli.app", *args],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_unusable_settings_are_one_line_not_a_traceback(tmp_path: Path) -> None:
@@ -102,9 +111,12 @@ def test_unusable_settings_are_one_line_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x")
     cases = {
         "tracking_uri = 5": (tmp_path / "project", {}),
-        "not SQLite": (tmp_path, {"SHIPWAY_TRACKING_URI": f"sqlite:///{tmp_path / 'not-sqlite.db'}"}),
+        "not SQLite": (
+            tmp_path,
+            {"SHIPWAY_TRACKING_URI": f"sqlite:///{tmp_path / 'not-sqlite.db'}"},
+        ),
         "home is a file": (tmp_path, {"SHIPWAY_HOME": str(tmp_path / "a-file")}),
-    }  # fmt: skip
+    }
     for what, (where, env) in cases.items():
         done = _shipway(where, "runs", "list", **env)
         lines = done.stderr.strip().splitlines()

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.client.conftest import wait_until_ready
+from tests.conftest import stop_process
 
 
 def _free_port() -> int:
@@ -22,8 +23,12 @@ def _free_port() -> int:
 
 
 def test_two_workers_two_servers_one_postgres_store(postgres_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), "SHIPWAY_TRACKING_URI": postgres_url,
-           "SHIPWAY_ARTIFACT_URI": str(tmp_path / "artifacts")}  # fmt: skip
+    env = {
+        **os.environ,
+        "SHIPWAY_HOME": str(tmp_path / "home"),
+        "SHIPWAY_TRACKING_URI": postgres_url,
+        "SHIPWAY_ARTIFACT_URI": str(tmp_path / "artifacts"),
+    }
     ports = [_free_port(), _free_port()]
     servers = [
         subprocess.Popen(
@@ -41,7 +46,7 @@ def test_two_workers_two_servers_one_postgres_store(postgres_url: str, tmp_path:
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         for port, workers in zip(ports, (2, 1), strict=True)
     ]
     try:
@@ -107,5 +112,4 @@ def test_two_workers_two_servers_one_postgres_store(postgres_url: str, tmp_path:
         assert versions == list(range(1, 9))
     finally:
         for server in servers:
-            server.terminate()
-            server.wait(timeout=30)
+            stop_process(server)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import stop_process
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -21,8 +23,13 @@ def _free_port() -> int:
 def test_server_starts_and_answers(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home")}
-    process = subprocess.Popen([sys.executable, "-m", "shipway.cli.app", "server", "--port", str(port)], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipway.cli.app", "server", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:  # poll until it answers; the deadline only bounds a broken start
@@ -39,13 +46,17 @@ def test_server_starts_and_answers(tmp_path: Path) -> None:
         created = httpx.post(f"http://127.0.0.1:{port}/api/v1/experiments", json={"name": "remote"})
         assert created.status_code == 201
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_process(process)
 
 
 def test_refuses_public_bind_without_auth(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "shipway.cli.app", "server", "--host", "0.0.0.0"], capture_output=True, text=True,
-                          env={**os.environ, "SHIPWAY_HOME": str(tmp_path)}, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "shipway.cli.app", "server", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SHIPWAY_HOME": str(tmp_path)},
+        timeout=60,
+    )
     assert (
         done.returncode == 1
         and "refusing to serve on 0.0.0.0 without authentication" in done.stderr

@@ -19,8 +19,13 @@ def register_churn(sw: Any, rows: int = 40) -> Any:
     from sklearn.dummy import DummyClassifier
 
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"customer_id": np.arange(rows), "spend": rng.normal(size=rows),
-                          "plan": rng.choice(["a", "b"], size=rows)})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(rows),
+            "spend": rng.normal(size=rows),
+            "plan": rng.choice(["a", "b"], size=rows),
+        }
+    )
     for label in (0, 1):
         model = DummyClassifier(strategy="constant", constant=label).fit(
             frame, np.full(rows, label)

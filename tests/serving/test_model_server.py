@@ -26,16 +26,21 @@ def test_every_wire_format_answers_and_names_the_version(sw: Any, churn: Any, se
         "/v1/models/live/predict", json={"columns": churn.head(2).to_dict("list")}
     )
     assert by_columns.json()["predictions"] == [0, 0]
-    tensors = [{"name": c, "shape": [2], "datatype": "BYTES", "data": churn[c].head(2).tolist()}
-               for c in churn.columns]  # fmt: skip
+    tensors = [
+        {"name": c, "shape": [2], "datatype": "BYTES", "data": churn[c].head(2).tolist()}
+        for c in churn.columns
+    ]
     oip = client.post("/v2/models/live/infer", json={"id": "r-1", "inputs": tensors})
     assert oip.status_code == 200 and oip.json()["id"] == "r-1"
     assert oip.json()["outputs"][0]["data"] == [0, 0] and oip.json()["model_version"] == "1"
     pinned = client.post("/v2/models/live/versions/1/infer", json={"inputs": tensors})
     assert pinned.status_code == 200
-    for body in ({"dataframe_split": churn.head(2).to_dict("split")},
-                 {"dataframe_records": _records(churn, 2)}, {"instances": _records(churn, 2)},
-                 {"inputs": churn.head(2).to_dict("list")}):  # fmt: skip
+    for body in (
+        {"dataframe_split": churn.head(2).to_dict("split")},
+        {"dataframe_records": _records(churn, 2)},
+        {"instances": _records(churn, 2)},
+        {"inputs": churn.head(2).to_dict("list")},
+    ):
         answer = client.post("/invocations", json=body)
         assert answer.status_code == 200 and answer.json() == {"predictions": [0, 0]}, body
     mine = client.post(
@@ -57,17 +62,37 @@ def test_every_wire_format_answers_and_names_the_version(sw: Any, churn: Any, se
     ("path", "body", "status", "says"),
     [
         ("/v1/models/live/predict", {"records": [{"spend": 1.0, "plan": "a"}]}, 400, "customer_id"),
-        ("/v1/models/live/predict", {"records": [{"customer_id": 1, "spend": "lots", "plan": "a"}]}, 400, "spend"),
+        (
+            "/v1/models/live/predict",
+            {"records": [{"customer_id": 1, "spend": "lots", "plan": "a"}]},
+            400,
+            "spend",
+        ),
         ("/v1/models/live/predict", {"rows": []}, 400, "'records'"),
         ("/v1/models/live/predict", {"records": []}, 400, "non-empty"),
-        ("/v2/models/live/infer", {"inputs": [{"name": "x", "shape": "3", "data": [1]}]}, 400, "shape"),
-        ("/v2/models/live/infer", {"inputs": [{"shape": [1, 2], "datatype": "FP64", "data": [1]}]}, 400, "1 values for shape"),
+        (
+            "/v2/models/live/infer",
+            {"inputs": [{"name": "x", "shape": "3", "data": [1]}]},
+            400,
+            "shape",
+        ),
+        (
+            "/v2/models/live/infer",
+            {"inputs": [{"shape": [1, 2], "datatype": "FP64", "data": [1]}]},
+            400,
+            "1 values for shape",
+        ),
         ("/v2/models/live/infer", {"nothing": 1}, 400, "'inputs'"),
         ("/invocations", {"dataframe_split": {}, "instances": []}, 400, "exactly one"),
         ("/v1/models/nope/predict", {"records": [{"a": 1}]}, 404, "does not serve 'nope'"),
-        ("/v2/models/live/versions/9/infer", {"inputs": [{"name": "customer_id", "shape": [1], "datatype": "INT64", "data": [1]}]}, 404, "version 9"),
+        (
+            "/v2/models/live/versions/9/infer",
+            {"inputs": [{"name": "customer_id", "shape": [1], "datatype": "INT64", "data": [1]}]},
+            404,
+            "version 9",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_a_4xx_that_names_the_problem(
     sw: Any, churn: Any, serve: Any, path: str, body: Any, status: int, says: str
 ) -> None:
@@ -94,8 +119,14 @@ def test_malformed_and_oversized_bodies(sw: Any, churn: Any, serve: Any) -> None
 
 
 def _versions(client: Any, frame: Any, n: int = 200) -> list[int]:
-    return [int(client.post("/v1/models/live/predict", json=_records(frame, 1)).headers["x-model-version"])
-            for _ in range(n)]  # fmt: skip
+    return [
+        int(
+            client.post("/v1/models/live/predict", json=_records(frame, 1)).headers[
+                "x-model-version"
+            ]
+        )
+        for _ in range(n)
+    ]
 
 
 def test_canary_shadow_blue_green_and_rollback_without_a_restart(
@@ -124,8 +155,14 @@ def test_canary_shadow_blue_green_and_rollback_without_a_restart(
     server.state.refresh()
     assert set(_versions(client, churn, 20)) == {1}
     actions = [e.action for e in _deployments().history("live")]
-    assert actions == ["deploy:direct", "deploy:canary", "deploy:shadow", "deploy:blue-green",
-                       "promote", "rollback"]  # fmt: skip
+    assert actions == [
+        "deploy:direct",
+        "deploy:canary",
+        "deploy:shadow",
+        "deploy:blue-green",
+        "promote",
+        "rollback",
+    ]
 
 
 def test_ab_routes_each_user_to_one_variant(sw: Any, churn: Any, serve: Any) -> None:
@@ -173,8 +210,11 @@ def test_a_candidate_that_fails_to_load_gets_no_traffic(
     client, server = serve("live")
     run_id = sw.get_model_version("churn", 2).run_id
     run = sw.get_run(run_id)
-    files = [a for a in sw.tracking.context.current().tracking.list_artifacts(run_id, "model")
-             if not a.path.endswith(".json")]  # fmt: skip
+    files = [
+        a
+        for a in sw.tracking.context.current().tracking.list_artifacts(run_id, "model")
+        if not a.path.endswith(".json")
+    ]
     stores = sw.tracking.context.current().stores
     stores.artifacts.put_bytes(
         b"tampered", f"{run.experiment_id}/{run_id}/artifacts/{files[0].path}"
@@ -190,8 +230,12 @@ def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) ->
     sw.deploy("live", model="churn", version=1)
     sw.deploy("live", model="churn", version=2, strategy="shadow")
     client, server = serve("live")
-    ids = [client.post("/v1/models/live/predict", json={"records": _records(churn, 2)}).json()["request_id"]
-           for _ in range(5)]  # fmt: skip
+    ids = [
+        client.post("/v1/models/live/predict", json={"records": _records(churn, 2)}).json()[
+            "request_id"
+        ]
+        for _ in range(5)
+    ]
     accepted = client.post(
         "/v1/feedback", json={"records": [{"request_id": i, "label": 1} for i in ids]}
     )
@@ -213,8 +257,10 @@ def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) ->
     import duckdb
 
     root = sw.tracking.context.current().stores.artifacts.root
-    query = (f"SELECT deployment, model_version, count(*) AS n FROM read_parquet("
-             f"'{root}/predictions/**/*.parquet', hive_partitioning = true) GROUP BY ALL")  # fmt: skip
+    query = (
+        f"SELECT deployment, model_version, count(*) AS n FROM read_parquet("
+        f"'{root}/predictions/**/*.parquet', hive_partitioning = true) GROUP BY ALL"
+    )
     assert duckdb.sql(query).fetchall() == [("live", 1, 10)], "DuckDB reads the log as one table"
 
 

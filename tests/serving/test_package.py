@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.client.conftest import free_port, wait_until_ready
+from tests.conftest import stop_process
 
 
 def test_a_bundle_installs_in_a_fresh_venv_and_serves(sw: Any, churn: Any, tmp_path: Path) -> None:
@@ -40,14 +41,21 @@ def test_a_bundle_installs_in_a_fresh_venv_and_serves(sw: Any, churn: Any, tmp_p
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     installed = subprocess.run(
         [str(venv / "bin" / "pip"), "install", "--quiet", "-r", "requirements.txt"],
-        cwd=bundle, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=bundle,
+        capture_output=True,
+        text=True,
+    )
     assert installed.returncode == 0, installed.stderr[-3000:]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
     env["SHIPWAY_HOME"] = str(bundle / "store")
-    server = subprocess.Popen([str(venv / "bin" / "shipway"), "serve", "churn", "--port", str(port)],
-                              cwd=bundle, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    server = subprocess.Popen(
+        [str(venv / "bin" / "shipway"), "serve", "churn", "--port", str(port)],
+        cwd=bundle,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(f"{url}/v2/health/ready", server)
@@ -56,5 +64,4 @@ def test_a_bundle_installs_in_a_fresh_venv_and_serves(sw: Any, churn: Any, tmp_p
             "version 2's answers"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server)

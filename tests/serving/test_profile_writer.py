@@ -16,8 +16,14 @@ HOUR = 1_700_000_000 - 1_700_000_000 % 3600  # the start of an hour, long over
 
 
 def _segment(rng: np.random.Generator, rows: int, version: int = 1) -> pd.DataFrame:
-    return pd.DataFrame({"model_version": version, "input.x": rng.normal(size=rows),
-                         "input.colour": rng.choice(["red", "blue"], rows), "output": rng.integers(0, 2, rows)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "model_version": version,
+            "input.x": rng.normal(size=rows),
+            "input.colour": rng.choice(["red", "blue"], rows),
+            "output": rng.integers(0, 2, rows),
+        }
+    )
 
 
 def test_an_hour_of_segments_is_one_file_per_version(sw: Any) -> None:

@@ -12,8 +12,14 @@ from shipway.types import Deployment, Strategy
 def _deploy(
     current: Deployment | None, version: int, strategy: str = "direct", **kw: object
 ) -> Deployment:
-    return rollout.deploy(current, name="live", model="churn", version=version,
-                          strategy=rollout.strategy_of(strategy), **kw)  # type: ignore[arg-type]  # fmt: skip
+    return rollout.deploy(
+        current,
+        name="live",
+        model="churn",
+        version=version,
+        strategy=rollout.strategy_of(strategy),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_first_deploy_then_candidates_then_promote_and_rollback() -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from tests.cli.conftest import cli  # noqa: F401 - the fixture
 from tests.client.conftest import free_port, wait_until_ready
+from tests.conftest import stop_process
 from tests.serving.conftest import register_churn
 
 
@@ -35,12 +36,15 @@ def test_deploy_commands(cli: Any) -> None:  # noqa: F811
     assert "promote" in cli("deploy", "history", "live")
     for args, says in (
         (("deploy", "live", "-m", "churn", "-v", "9"), "version 9"),
-        (("deploy", "live", "-m", "churn", "-v", "2", "--strategy", "ab", "--weight", "5"), "sticky-key"),
+        (
+            ("deploy", "live", "-m", "churn", "-v", "2", "--strategy", "ab", "--weight", "5"),
+            "sticky-key",
+        ),
         (("deploy", "promote"), "needs the deployment's name"),
         (("deploy", "promote", "nope"), "no deployment 'nope'"),
         (("deploy", "other"), "needs --model and --version"),
         (("serve", "nope"), "no deployment 'nope'"),
-    ):  # fmt: skip
+    ):
         out = cli(*args, code=1)
         assert says in out and "Traceback" not in out, out
     assert json.loads(cli("deploy", "status", "live", "--json"))["revision"] == 5, (
@@ -55,8 +59,16 @@ def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # no
     sw.promote("churn", 2, to="production")
     big = pd.concat([frame] * 10, ignore_index=True)
     big.to_parquet(tmp_path / "in.parquet")
-    cli("predict", "models:/churn@production", "-i", str(tmp_path / "in.parquet"),
-        "-o", str(tmp_path / "out.parquet"), "--chunk-rows", "7")  # fmt: skip
+    cli(
+        "predict",
+        "models:/churn@production",
+        "-i",
+        str(tmp_path / "in.parquet"),
+        "-o",
+        str(tmp_path / "out.parquet"),
+        "--chunk-rows",
+        "7",
+    )
     scored = pd.read_parquet(tmp_path / "out.parquet")
     assert len(scored) == 300 and set(scored["prediction"]) == {1}
     assert list(scored["customer_id"]) == list(big["customer_id"])
@@ -97,10 +109,22 @@ def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> No
         port = free_port()
         env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home")}
         process = subprocess.Popen(
-            [sys.executable, "-m", "shipway.cli.app", "serve", "models:/churn@production",
-             "--port", str(port), "--poll", "0.2"],
-            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "shipway.cli.app",
+                "serve",
+                "models:/churn@production",
+                "--port",
+                str(port),
+                "--poll",
+                "0.2",
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_ready(f"{url}/v2/health/ready", process)
@@ -118,8 +142,7 @@ def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> No
                 )
                 time.sleep(0.1)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_process(process)
         logged = sw.read_predictions("churn")
         assert len(logged) >= 2 and {1, 2} <= set(logged["model_version"]), (
             "a clean stop wrote the log"
@@ -159,8 +182,17 @@ def test_predict_on_ray_scores_each_file_as_a_task(cli: Any, tmp_path: Path) -> 
         ]
         scored = pd.concat(pd.read_parquet(tmp_path / "scored" / name) for name in outputs)
         assert len(scored) == 35 and set(scored["prediction"]) == {1}
-        out = cli("predict", "models:/churn/2", "-i", str(folder), "-o", str(tmp_path / "x.parquet"),
-                  "--engine", "ray", code=1)  # fmt: skip
+        out = cli(
+            "predict",
+            "models:/churn/2",
+            "-i",
+            str(folder),
+            "-o",
+            str(tmp_path / "x.parquet"),
+            "--engine",
+            "ray",
+            code=1,
+        )
         assert "the output is a folder" in out
     finally:
         import ray

@@ -75,8 +75,10 @@ def test_errors_point_at_the_token(text: str, position: int, fragment: str) -> N
 
 def test_order_by() -> None:
     assert parse_order_by(["metrics.acc DESC", "params.model", "start_time asc"]) == [
-        OrderKey("metric", "acc", True), OrderKey("param", "model", False), OrderKey("attribute", "start_time", False),
-    ]  # fmt: skip
+        OrderKey("metric", "acc", True),
+        OrderKey("param", "model", False),
+        OrderKey("attribute", "start_time", False),
+    ]
     for bad, fragment in (
         ("metrics.acc DOWN", "expected ASC or DESC"),
         ("accuracy", "needs a prefix"),
@@ -207,6 +209,14 @@ def test_both_sql_forms_agree(populated: tuple[Any, str, dict[str, str]], text: 
     tracking, experiment_id, _ = populated
     node = parse_filter(text)
     with tracking.db.read() as conn:
-        found = [set(conn.execute(sa.select(runs.c.name).where(runs.c.experiment_id == experiment_id, compile_filter(node, correlated))).scalars())
-                 for correlated in (False, True)]  # fmt: skip
+        found = [
+            set(
+                conn.execute(
+                    sa.select(runs.c.name).where(
+                        runs.c.experiment_id == experiment_id, compile_filter(node, correlated)
+                    )
+                ).scalars()
+            )
+            for correlated in (False, True)
+        ]
     assert found[0] == found[1]

@@ -82,9 +82,17 @@ def test_buffered_metrics_survive_a_normal_exit(tmp_path: Path) -> None:
     assert len(stores.tracking.get_metric_history(run_id, "loss")) == 50
     assert stores.tracking.get_run(run_id).status.value == "FINISHED"
     crashed = subprocess.run(
-        [sys.executable, "-c", EXIT_WITHOUT_FLUSH.replace("print(run.run_id)", "print(run.run_id, flush=True); 1/0"), str(home)],
-        capture_output=True, text=True, env={"PYTHONPATH": src, "PATH": ""}, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            EXIT_WITHOUT_FLUSH.replace("print(run.run_id)", "print(run.run_id, flush=True); 1/0"),
+            str(home),
+        ],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": src, "PATH": ""},
+        timeout=120,
+    )
     assert crashed.returncode == 1 and "ZeroDivisionError" in crashed.stderr
     assert stores.tracking.get_run(crashed.stdout.strip()).status.value == "FAILED"
     stores.close()

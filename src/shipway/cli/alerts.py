@@ -28,10 +28,32 @@ def list_(
     if as_json:
         emit_json(found)
         return
-    table("alerts", ["id", "deployment", "rule", "severity", "status", "value (threshold)", "window", "opened (UTC)"],
-          [(a.alert_id, a.deployment, a.rule, a.severity, a.status,
-            ("-" if a.value is None else f"{a.value:.4g}") + f" ({a.threshold:g})", a.window,
-            when(a.opened_at)) for a in found])  # fmt: skip
+    table(
+        "alerts",
+        [
+            "id",
+            "deployment",
+            "rule",
+            "severity",
+            "status",
+            "value (threshold)",
+            "window",
+            "opened (UTC)",
+        ],
+        [
+            (
+                a.alert_id,
+                a.deployment,
+                a.rule,
+                a.severity,
+                a.status,
+                ("-" if a.value is None else f"{a.value:.4g}") + f" ({a.threshold:g})",
+                a.window,
+                when(a.opened_at),
+            )
+            for a in found
+        ],
+    )
 
 
 @app.command()

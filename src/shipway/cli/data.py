@@ -109,22 +109,42 @@ def show(
         if as_json:
             emit_json(versions)
             return
-        table(f"dataset {name}", ["version", "kind", "rows", "files", "bytes", "digest", "by", "created (UTC)"],
-              [(v.version, v.kind, v.rows, v.files, f"{v.size:,}", v.digest[:23], v.created_by, when(v.created_at)) for v in versions])  # fmt: skip
+        table(
+            f"dataset {name}",
+            ["version", "kind", "rows", "files", "bytes", "digest", "by", "created (UTC)"],
+            [
+                (
+                    v.version,
+                    v.kind,
+                    v.rows,
+                    v.files,
+                    f"{v.size:,}",
+                    v.digest[:23],
+                    v.created_by,
+                    when(v.created_at),
+                )
+                for v in versions
+            ],
+        )
         return
     found = registry.get(name, version)
     runs = registry.runs_using(found)
     if as_json:
         emit_json({"version": found, "runs": [{"run_id": r, "role": role} for r, role in runs]})
         return
-    console.print(f"[bold]{found.uri}[/]  {found.kind} ({found.format}), {found.rows if found.rows is not None else '?'} rows, "
-                  f"{found.size:,} bytes, {found.digest}")  # fmt: skip
+    console.print(
+        f"[bold]{found.uri}[/]  {found.kind} ({found.format}), {found.rows if found.rows is not None else '?'} rows, "
+        f"{found.size:,} bytes, {found.digest}"
+    )
     if found.profile:
         rows = []
         for column, p in found.profile["columns"].items():
             total = p["count"] + p["missing"] + p["infinite"]
-            summary = (f"mean {fmt_number(p['mean'])}, min {fmt_number(p['minimum'])}, max {fmt_number(p['maximum'])}"
-                       if p["kind"] == "numeric" else f"{len(p['categories'])} categories")  # fmt: skip
+            summary = (
+                f"mean {fmt_number(p['mean'])}, min {fmt_number(p['minimum'])}, max {fmt_number(p['maximum'])}"
+                if p["kind"] == "numeric"
+                else f"{len(p['categories'])} categories"
+            )
             rows.append(
                 (column, p["kind"], f"{p['missing'] / total:.1%}" if total else "-", summary)
             )
@@ -221,8 +241,15 @@ def drift(
     """Compare two datasets column by column; exits 1 when the dataset drifted."""
     from shipway.data.drift_report import drift_report
 
-    result = drift_report(read_table(reference), read_table(current), reference_name=reference, current_name=current,
-                          method=method, threshold=threshold, drift_share=drift_share)  # fmt: skip
+    result = drift_report(
+        read_table(reference),
+        read_table(current),
+        reference_name=reference,
+        current_name=current,
+        method=method,
+        threshold=threshold,
+        drift_share=drift_share,
+    )
     if report is not None:
         result.save_html(report)
     if json_out is not None:
@@ -230,11 +257,24 @@ def drift(
     if as_json:
         emit_json(result.to_dict())
     else:
-        table(None, ["column", "verdict", "test", "score", "threshold", "note"], [
-            (c.column, "DRIFT" if c.drifted else c.status, c.method, fmt_number(c.score) if c.score is not None else "-", c.threshold, c.note)
-            for c in result.columns
-        ])  # fmt: skip
-        console.print(f"{'dataset drift' if result.dataset_drift else 'no dataset drift'}: {result.result.n_drifted} column(s) drifted"
-                      + (f"; report: {report}" if report else ""))  # fmt: skip
+        table(
+            None,
+            ["column", "verdict", "test", "score", "threshold", "note"],
+            [
+                (
+                    c.column,
+                    "DRIFT" if c.drifted else c.status,
+                    c.method,
+                    fmt_number(c.score) if c.score is not None else "-",
+                    c.threshold,
+                    c.note,
+                )
+                for c in result.columns
+            ],
+        )
+        console.print(
+            f"{'dataset drift' if result.dataset_drift else 'no dataset drift'}: {result.result.n_drifted} column(s) drifted"
+            + (f"; report: {report}" if report else "")
+        )
     if result.dataset_drift:
         raise typer.Exit(1)

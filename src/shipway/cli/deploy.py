@@ -81,9 +81,34 @@ def deploy(
         if as_json:
             emit_json(found)
             return
-        table("deployments", ["name", "model", "stable", "candidate", "strategy", "weight", "revision", "changed (UTC)", "by"],
-              [(d.name, d.model, d.stable, d.candidate, d.strategy.value, f"{d.weight:g}%" if d.candidate else "",
-                d.revision, when(d.updated_at), d.updated_by) for d in found])  # fmt: skip
+        table(
+            "deployments",
+            [
+                "name",
+                "model",
+                "stable",
+                "candidate",
+                "strategy",
+                "weight",
+                "revision",
+                "changed (UTC)",
+                "by",
+            ],
+            [
+                (
+                    d.name,
+                    d.model,
+                    d.stable,
+                    d.candidate,
+                    d.strategy.value,
+                    f"{d.weight:g}%" if d.candidate else "",
+                    d.revision,
+                    when(d.updated_at),
+                    d.updated_by,
+                )
+                for d in found
+            ],
+        )
         return
     if name_or_action in ACTIONS:
         if not target:
@@ -93,8 +118,11 @@ def deploy(
             if as_json:
                 emit_json(events)
                 return
-            table(f"history of {target}", ["when (UTC)", "who", "action", "to", "reason"],
-                  [(when(e.timestamp), e.actor, e.action, e.to_value, e.reason) for e in events])  # fmt: skip
+            table(
+                f"history of {target}",
+                ["when (UTC)", "who", "action", "to", "reason"],
+                [(when(e.timestamp), e.actor, e.action, e.to_value, e.reason) for e in events],
+            )
             return
         if name_or_action == "weight":
             if value is None:
@@ -120,10 +148,19 @@ def deploy(
     if target is not None:
         raise InvalidArgument(f"unexpected argument {target!r}", hint="see `shipway deploy --help`")
     if model is None or version is None:
-        raise InvalidArgument("a deployment needs --model and --version",
-                              hint="e.g. shipway deploy churn-live --model churn --version 3")  # fmt: skip
-    result = deployments.deploy(name_or_action, model=model, version=version, strategy=strategy,
-                                weight=weight, sticky_key=sticky_key, reason=reason)  # fmt: skip
+        raise InvalidArgument(
+            "a deployment needs --model and --version",
+            hint="e.g. shipway deploy churn-live --model churn --version 3",
+        )
+    result = deployments.deploy(
+        name_or_action,
+        model=model,
+        version=version,
+        strategy=strategy,
+        weight=weight,
+        sticky_key=sticky_key,
+        reason=reason,
+    )
     if as_json:
         emit_json(result)
     else:
@@ -167,8 +204,14 @@ def serve(
     console.print(
         f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)"
     )
-    run("shipway.serving.main:create", host=host, port=port, workers=workers, factory=True,
-        log_level="warning")  # fmt: skip
+    run(
+        "shipway.serving.main:create",
+        host=host,
+        port=port,
+        workers=workers,
+        factory=True,
+        log_level="warning",
+    )
 
 
 def predict(
@@ -231,8 +274,9 @@ def package(
     )
 
 
-def _score_and_log(ctx: Any, model: Any, uri: str, source: Path, target: Path, chunk_rows: int,
-                   deployment: str) -> int:  # fmt: skip
+def _score_and_log(
+    ctx: Any, model: Any, uri: str, source: Path, target: Path, chunk_rows: int, deployment: str
+) -> int:
     """Batch scoring whose predictions also land in a deployment's prediction log."""
     import time
     import uuid
@@ -250,15 +294,28 @@ def _score_and_log(ctx: Any, model: Any, uri: str, source: Path, target: Path, c
     deployments = _deployments()
     deployments.get(deployment)
     artifacts = ctx.stores.artifacts
-    log = PredictionLog(artifacts, max_pending=10**9,  # batch: wait for the writer, drop nothing
-                        profiles=ProfileWriter(artifacts, reference_profiles(deployments)))  # fmt: skip
+    log = PredictionLog(
+        artifacts,
+        max_pending=10**9,  # batch: wait for the writer, drop nothing
+        profiles=ProfileWriter(artifacts, reference_profiles(deployments)),
+    )
     batch_id = f"batch-{uuid.uuid4().hex[:12]}"
     scorer = model.score_prepared if hasattr(model.raw, "predict_proba") else None
 
     def on_chunk(prepared: Any, predictions: Any) -> None:
         outputs = np.asarray(predictions).tolist()
-        log.append_predictions(deployment, Logged(batch_id, time.time(), [version] * len(outputs), 0.0,
-                                                  prepared.reset_index(drop=True), outputs, scorer=scorer))  # fmt: skip
+        log.append_predictions(
+            deployment,
+            Logged(
+                batch_id,
+                time.time(),
+                [version] * len(outputs),
+                0.0,
+                prepared.reset_index(drop=True),
+                outputs,
+                scorer=scorer,
+            ),
+        )
         log.flush()
 
     try:

@@ -178,6 +178,19 @@ def history(name: str, as_json: bool = JSON) -> None:
     if as_json:
         emit_json(events)
         return
-    table(f"audit log of {name}", ["when (UTC)", "who", "action", "version", "from", "to", "why"], [
-        (when(e.timestamp), e.actor, e.action, e.details.get("version", ""), e.from_value, e.to_value, e.reason) for e in events
-    ])  # fmt: skip
+    table(
+        f"audit log of {name}",
+        ["when (UTC)", "who", "action", "version", "from", "to", "why"],
+        [
+            (
+                when(e.timestamp),
+                e.actor,
+                e.action,
+                e.details.get("version", ""),
+                e.from_value,
+                e.to_value,
+                e.reason,
+            )
+            for e in events
+        ],
+    )

@@ -77,18 +77,41 @@ def run(
     )
     rows = []
     for r in reports:
-        short = {"missing": "missing", "out_of_range": "range", "unseen_categories": "unseen",
-                 "absent_columns": "absent"}  # fmt: skip
+        short = {
+            "missing": "missing",
+            "out_of_range": "range",
+            "unseen_categories": "unseen",
+            "absent_columns": "absent",
+        }
         issues = [f"{short.get(k, k)} {len(v)}" for k, v in r.quality.items() if v]
-        rows.append((
-            r.window, f"{r.rows:,}", f"{r.label_coverage:.0%}", _drifted(r.data_drift),
-            "yes" if r.prediction_drift["drifted"] else "-",
-            _metric(r.realised, metric), _metric(r.estimated, metric), _errors(r.extra["health"]),
-            ", ".join(issues) or "-",
-        ))  # fmt: skip
-    table(f"{deployment}: {len(reports)} window(s); --json for every value",
-          ["window", "rows", "labels", "drifted", "pred. drift", metric, "estimated", "errors",
-           "quality"], rows)  # fmt: skip
+        rows.append(
+            (
+                r.window,
+                f"{r.rows:,}",
+                f"{r.label_coverage:.0%}",
+                _drifted(r.data_drift),
+                "yes" if r.prediction_drift["drifted"] else "-",
+                _metric(r.realised, metric),
+                _metric(r.estimated, metric),
+                _errors(r.extra["health"]),
+                ", ".join(issues) or "-",
+            )
+        )
+    table(
+        f"{deployment}: {len(reports)} window(s); --json for every value",
+        [
+            "window",
+            "rows",
+            "labels",
+            "drifted",
+            "pred. drift",
+            metric,
+            "estimated",
+            "errors",
+            "quality",
+        ],
+        rows,
+    )
 
 
 def _drifted(drift: dict[str, Any]) -> str:

@@ -27,7 +27,12 @@ def create(
     user: str = typer.Option(
         ..., "--user", "-u", help="Who the token acts as (written to the audit log)."
     ),
-    role: str = typer.Option("viewer", "--role", "-r", help="predict (model servers only), viewer, editor, approver or admin."),
+    role: str = typer.Option(
+        "viewer",
+        "--role",
+        "-r",
+        help="predict (model servers only), viewer, editor, approver or admin.",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Create a token; its secret is printed once, and only its hash is stored."""
@@ -48,8 +53,20 @@ def list_(as_json: bool = JSON) -> None:
     if as_json:
         emit_json(found)
         return
-    table("tokens", ["id", "user", "role", "created (UTC)", "revoked (UTC)"],
-          [(t.token_id, t.user, t.role, when(t.created_at), when(t.revoked_at) if t.revoked_at else "") for t in found])  # fmt: skip
+    table(
+        "tokens",
+        ["id", "user", "role", "created (UTC)", "revoked (UTC)"],
+        [
+            (
+                t.token_id,
+                t.user,
+                t.role,
+                when(t.created_at),
+                when(t.revoked_at) if t.revoked_at else "",
+            )
+            for t in found
+        ],
+    )
 
 
 @app.command()

@@ -99,8 +99,11 @@ class RemoteRegistry(ModelRegistry):
         two_person_rule: bool = False,
         reason: str = "",
     ) -> RegisteredModel:
-        body = {"required_approvals": required_approvals, "two_person_rule": two_person_rule,
-                "reason": reason}  # fmt: skip
+        body = {
+            "required_approvals": required_approvals,
+            "two_person_rule": two_person_rule,
+            "reason": reason,
+        }
         answer = self.transport.json("PUT", f"{self._model(name)}/policy", json=body)
         return from_plain(RegisteredModel, answer)
 

@@ -74,9 +74,12 @@ class RemoteTracking(TrackingBackend):
             env_tags, full_env = environment.capture()
             env_tags["shipway.environment"] = self._store_environment(full_env)
         body = {
-            "experiment": experiment, "name": name, "params": _jsonable(params),
-            "tags": _jsonable({**env_tags, **(tags or {})}), "parent_run_id": parent_run_id,
-        }  # fmt: skip
+            "experiment": experiment,
+            "name": name,
+            "params": _jsonable(params),
+            "tags": _jsonable({**env_tags, **(tags or {})}),
+            "parent_run_id": parent_run_id,
+        }
         return from_plain(Run, self.transport.json("POST", "/runs", json=body))
 
     def _store_environment(self, full_env: dict[str, Any]) -> str:
@@ -238,10 +241,15 @@ class RemoteTracking(TrackingBackend):
         """Stream one file down into a temporary name; it gets its name only if its hash matches."""
         _, stream = self.open_artifact(run_id, info.path)
         with stream:
-            save_checked(stream, local, info.digest, IntegrityError(
-                f"artifact {info.path!r} of run {run_id} does not match its recorded hash",
-                hint="it was altered in the server's store after it was logged",
-            ))  # fmt: skip
+            save_checked(
+                stream,
+                local,
+                info.digest,
+                IntegrityError(
+                    f"artifact {info.path!r} of run {run_id} does not match its recorded hash",
+                    hint="it was altered in the server's store after it was logged",
+                ),
+            )
 
     # -- datasets ----------------------------------------------------------------------
     def log_dataset(self, run_id: str, name: str, data: Any, role: str = "train") -> str:
@@ -250,10 +258,18 @@ class RemoteTracking(TrackingBackend):
         return record.digest
 
     def log_inputs(self, run_id: str, inputs: Sequence[DatasetInput]) -> None:
-        body = {"inputs": [
-            {"name": i.name, "digest": i.digest, "role": i.role, "rows": i.rows, "source": i.source}
-            for i in inputs
-        ]}  # fmt: skip
+        body = {
+            "inputs": [
+                {
+                    "name": i.name,
+                    "digest": i.digest,
+                    "role": i.role,
+                    "rows": i.rows,
+                    "source": i.source,
+                }
+                for i in inputs
+            ]
+        }
         self.transport.request("POST", f"/runs/{_seg(run_id)}/inputs", json=body)
 
     # -- search ------------------------------------------------------------------------
@@ -264,8 +280,12 @@ class RemoteTracking(TrackingBackend):
         order_by: Sequence[str] | None,
         max_results: int,
     ) -> list[Run]:
-        body = {"experiments": experiments, "filter": filter,
-                "order_by": list(order_by or []), "max_results": max_results}  # fmt: skip
+        body = {
+            "experiments": experiments,
+            "filter": filter,
+            "order_by": list(order_by or []),
+            "max_results": max_results,
+        }
         return [from_plain(Run, r) for r in self.transport.json("POST", "/runs/search", json=body)]
 
     def close(self) -> None:

@@ -105,9 +105,13 @@ class Transport:
             tries += 1
             try:
                 response = self.http.request(
-                    method, path, json=json, params=params,
-                    content=content() if content is not None else None, headers=sent_headers,
-                )  # fmt: skip
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    content=content() if content is not None else None,
+                    headers=sent_headers,
+                )
             except _RETRY_ERRORS as exc:
                 last = exc
                 self._pause(attempt, None)

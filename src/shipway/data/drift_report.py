@@ -85,7 +85,7 @@ class DriftReport:
             summary=_e(
                 f"{r.n_drifted} of {sum(c.status == 'ok' for c in r.columns)} compared columns drifted "
                 f"({r.share_drifted:.0%}; the dataset drifts at ≥ {r.drift_share:.0%})"
-            ),  # fmt: skip
+            ),
             settings=_e(json.dumps(r.settings, default=_json_default)),
             rows="\n".join(rows),
             cls="bad" if r.dataset_drift else "good",
@@ -161,8 +161,10 @@ def _svg(chart: dict[str, Any] | None, width: int = 360, height: int = 90) -> st
                 f"<rect x='{x:.1f}' y='{height - 14 - h:.1f}' width='{max(slot / 2 - 1, 0.5):.1f}' height='{h:.1f}' fill='{colour}'/>"
             )
     if chart["kind"] == NUMERIC:
-        labels = (f"<text x='0' y='{height - 2}' font-size='9'>{_e(chart['labels'][0])}</text>"
-                  f"<text x='{width}' y='{height - 2}' font-size='9' text-anchor='end'>{_e(chart['labels'][1])}</text>")  # fmt: skip
+        labels = (
+            f"<text x='0' y='{height - 2}' font-size='9'>{_e(chart['labels'][0])}</text>"
+            f"<text x='{width}' y='{height - 2}' font-size='9' text-anchor='end'>{_e(chart['labels'][1])}</text>"
+        )
     else:
         labels = "".join(
             f"<text x='{(i + 0.5) * slot:.1f}' y='{height - 2}' font-size='8' text-anchor='middle'>{_e(str(k)[:8])}</text>"

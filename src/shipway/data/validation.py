@@ -119,9 +119,6 @@ def validate(df: Any, schema: Schema, *, max_examples: int = 5) -> ValidationRes
 
 
 def _check_column(series: Any, spec: ColumnSchema, rows: int, fail: Any) -> None:
-    import numpy as np
-    import pandas as pd
-
     missing = series.isna()
     if not spec.nullable:
         fail(spec.name, "not_null", missing, [], "missing values in a column that may not have any")
@@ -135,77 +132,13 @@ def _check_column(series: Any, spec: ColumnSchema, rows: int, fail: Any) -> None
             f"{missing.mean():.1%} missing, more than the allowed {spec.max_missing_share:.1%}",
         )
     present = series[~missing]
-    if spec.type in ("integer", "float"):
-        numbers = (
-            pd.to_numeric(present, errors="coerce")
-            if not pd.api.types.is_numeric_dtype(present.dtype)
-            or pd.api.types.is_bool_dtype(present.dtype)
-            else present
-        )
-        if pd.api.types.is_bool_dtype(present.dtype):
-            fail(
-                spec.name,
-                "type",
-                len(present),
-                present,
-                f"expected {spec.type} values, found booleans",
-            )
-            return
-        unparsable = numbers.isna()
-        fail(
-            spec.name,
-            "type",
-            unparsable,
-            present[unparsable],
-            f"expected {spec.type} values, found values that are not numbers",
-        )
-        numbers = numbers[~unparsable].astype(float)
-        infinite = np.isinf(numbers)
-        fail(spec.name, "finite", infinite, numbers[infinite], "infinite values")
-        numbers = numbers[~infinite]
-        if spec.type == "integer":
-            fractional = numbers % 1 != 0
-            fail(
-                spec.name,
-                "type",
-                fractional,
-                numbers[fractional],
-                "expected whole numbers, found fractions",
-            )
-        _range(spec, numbers, fail)
-    elif spec.type == "datetime":
-        moments = pd.to_datetime(
-            present, errors="coerce", utc=getattr(present.dtype, "tz", None) is not None
-        )
-        unparsable = moments.isna()
-        fail(
-            spec.name,
-            "type",
-            unparsable,
-            present[unparsable],
-            "expected dates, found values that are not dates",
-        )
-        moments = moments[~unparsable]
-        low = pd.Timestamp(spec.min) if spec.min is not None else None
-        high = pd.Timestamp(spec.max) if spec.max is not None else None
-        if low is not None:
-            below = moments < low
-            fail(spec.name, "min", below, moments[below], f"dates before {spec.min}")
-        if high is not None:
-            above = moments > high
-            fail(spec.name, "max", above, moments[above], f"dates after {spec.max}")
-    elif spec.type == "boolean":
-        if not pd.api.types.is_bool_dtype(present.dtype):
-            wrong = ~present.map(lambda v: isinstance(v, bool | np.bool_))
-            fail(spec.name, "type", wrong, present[wrong], "expected booleans")
-    else:  # string and category
-        if spec.allowed is not None:
-            allowed = {str(v) for v in spec.allowed}
-            text = present.astype(str)
-            unseen = ~text.isin(allowed)
-            fail(
-                spec.name, "allowed", unseen, text[unseen], "values outside the allowed categories"
-            )
+    by_type = {
+        "integer": _check_numbers,
+        "float": _check_numbers,
+        "datetime": _check_dates,
+        "boolean": _check_booleans,
+    }
+    by_type.get(spec.type, _check_categories)(spec, present, fail)
     if spec.unique:
         duplicated = present.duplicated(keep=False)
         fail(
@@ -215,6 +148,89 @@ def _check_column(series: Any, spec: ColumnSchema, rows: int, fail: Any) -> None
             present[duplicated],
             "duplicate values in a unique column",
         )
+    _run_checks(spec, present, fail)
+
+
+def _check_numbers(spec: ColumnSchema, present: Any, fail: Any) -> None:
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(present.dtype):
+        fail(
+            spec.name, "type", len(present), present, f"expected {spec.type} values, found booleans"
+        )
+        return
+    numbers = (
+        present
+        if pd.api.types.is_numeric_dtype(present.dtype)
+        else pd.to_numeric(present, errors="coerce")
+    )
+    unparsable = numbers.isna()
+    fail(
+        spec.name,
+        "type",
+        unparsable,
+        present[unparsable],
+        f"expected {spec.type} values, found values that are not numbers",
+    )
+    numbers = numbers[~unparsable].astype(float)
+    infinite = np.isinf(numbers)
+    fail(spec.name, "finite", infinite, numbers[infinite], "infinite values")
+    numbers = numbers[~infinite]
+    if spec.type == "integer":
+        fractional = numbers % 1 != 0
+        fail(
+            spec.name,
+            "type",
+            fractional,
+            numbers[fractional],
+            "expected whole numbers, found fractions",
+        )
+    _range(spec, numbers, fail)
+
+
+def _check_dates(spec: ColumnSchema, present: Any, fail: Any) -> None:
+    import pandas as pd
+
+    moments = pd.to_datetime(
+        present, errors="coerce", utc=getattr(present.dtype, "tz", None) is not None
+    )
+    unparsable = moments.isna()
+    fail(
+        spec.name,
+        "type",
+        unparsable,
+        present[unparsable],
+        "expected dates, found values that are not dates",
+    )
+    moments = moments[~unparsable]
+    if spec.min is not None:
+        below = moments < pd.Timestamp(spec.min)
+        fail(spec.name, "min", below, moments[below], f"dates before {spec.min}")
+    if spec.max is not None:
+        above = moments > pd.Timestamp(spec.max)
+        fail(spec.name, "max", above, moments[above], f"dates after {spec.max}")
+
+
+def _check_booleans(spec: ColumnSchema, present: Any, fail: Any) -> None:
+    import numpy as np
+    import pandas as pd
+
+    if not pd.api.types.is_bool_dtype(present.dtype):
+        wrong = ~present.map(lambda v: isinstance(v, bool | np.bool_))
+        fail(spec.name, "type", wrong, present[wrong], "expected booleans")
+
+
+def _check_categories(spec: ColumnSchema, present: Any, fail: Any) -> None:
+    """Strings and categories: only the allowed values, when the schema lists them."""
+    if spec.allowed is not None:
+        allowed = {str(v) for v in spec.allowed}
+        text = present.astype(str)
+        unseen = ~text.isin(allowed)
+        fail(spec.name, "allowed", unseen, text[unseen], "values outside the allowed categories")
+
+
+def _run_checks(spec: ColumnSchema, present: Any, fail: Any) -> None:
     for check in spec.checks:
         try:
             passes = check.passes(present).astype(bool)
@@ -281,30 +297,37 @@ def _record_problem(spec: ColumnSchema, value: Any) -> tuple[str, str] | None:
         )
     kind = spec.type
     if kind in ("integer", "float"):
-        if isinstance(value, bool):
-            return "type", f"expected {kind} values, found booleans"
-        if not isinstance(value, int | float):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return "type", f"expected {kind} values, found values that are not numbers"
-        if math.isinf(value):
-            return "finite", "infinite values"
-        if kind == "integer" and value % 1 != 0:
-            return "type", "expected whole numbers, found fractions"
-        if spec.min is not None and value < float(spec.min):
-            return "min", f"values below the minimum {spec.min}"
-        if spec.max is not None and value > float(spec.max):
-            return "max", f"values above the maximum {spec.max}"
+        problem = _number_problem(spec, value)
     elif kind == "boolean":
-        if not isinstance(value, bool):
-            return "type", "expected booleans"
-    elif (
-        kind in ("string", "category")
-        and spec.allowed is not None
-        and str(value) not in {str(v) for v in spec.allowed}
-    ):
-        return "allowed", "values outside the allowed categories"
+        problem = None if isinstance(value, bool) else ("type", "expected booleans")
+    elif kind in ("string", "category") and spec.allowed is not None:
+        allowed = str(value) in {str(v) for v in spec.allowed}
+        problem = None if allowed else ("allowed", "values outside the allowed categories")
+    else:
+        problem = None
+    return problem or _record_check_problem(spec, value)
+
+
+def _number_problem(spec: ColumnSchema, value: Any) -> tuple[str, str] | None:
+    if isinstance(value, bool):
+        return "type", f"expected {spec.type} values, found booleans"
+    if not isinstance(value, int | float):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return "type", f"expected {spec.type} values, found values that are not numbers"
+    if math.isinf(value):
+        return "finite", "infinite values"
+    if spec.type == "integer" and value % 1 != 0:
+        return "type", "expected whole numbers, found fractions"
+    if spec.min is not None and value < float(spec.min):
+        return "min", f"values below the minimum {spec.min}"
+    if spec.max is not None and value > float(spec.max):
+        return "max", f"values above the maximum {spec.max}"
+    return None
+
+
+def _record_check_problem(spec: ColumnSchema, value: Any) -> tuple[str, str] | None:
     for check in spec.checks:
         if check.fn is None and check.name in ("regex", "in_range", "max_length"):
             import pandas as pd

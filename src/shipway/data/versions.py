@@ -102,9 +102,19 @@ class DatasetRegistry:
         if not self.artifacts.exists(key):
             self.artifacts.put_bytes(data, key)
         return self.store.add_version(
-            name, actor=self.tracking.user, description=description, digest=digest, kind="frame", format="parquet",
-            size=len(data), files=1, rows=len(df), object_key=key, source=None, **_describe(df),
-        )  # fmt: skip
+            name,
+            actor=self.tracking.user,
+            description=description,
+            digest=digest,
+            kind="frame",
+            format="parquet",
+            size=len(data),
+            files=1,
+            rows=len(df),
+            object_key=key,
+            source=None,
+            **_describe(df),
+        )
 
     def hash_file(self, path: Path) -> str:
         cached = self.cache.get(path)
@@ -140,10 +150,19 @@ class DatasetRegistry:
         frame = _read_small(path, fmt)
         rows = len(frame) if frame is not None else _parquet_rows(path, fmt)
         return self.store.add_version(
-            name, actor=self.tracking.user, description=description, digest=digest, kind="file", format=fmt,
-            size=path.stat().st_size, files=1, rows=rows, object_key=key, source=str(path.resolve()),
+            name,
+            actor=self.tracking.user,
+            description=description,
+            digest=digest,
+            kind="file",
+            format=fmt,
+            size=path.stat().st_size,
+            files=1,
+            rows=rows,
+            object_key=key,
+            source=str(path.resolve()),
             **(_describe(frame) if frame is not None else {}),
-        )  # fmt: skip
+        )
 
     def _add_directory(
         self, name: str, root: Path, description: str, progress: Progress | None
@@ -180,9 +199,18 @@ class DatasetRegistry:
         if not self.artifacts.exists(key):
             self.artifacts.put_bytes(manifest, key)
         return self.store.add_version(
-            name, actor=self.tracking.user, description=description, digest=digest, kind="directory", format="directory",
-            size=sum(s for _, _, s in entries), files=len(entries), rows=None, object_key=key, source=str(root.resolve()),
-        )  # fmt: skip
+            name,
+            actor=self.tracking.user,
+            description=description,
+            digest=digest,
+            kind="directory",
+            format="directory",
+            size=sum(s for _, _, s in entries),
+            files=len(entries),
+            rows=None,
+            object_key=key,
+            source=str(root.resolve()),
+        )
 
     def _find(self, name: str, digest: str) -> DatasetVersion | None:
         return self.store.find(name, digest)

@@ -79,51 +79,91 @@ def run_loop(
     server = open_model_server(settings, [DEPLOYMENT])
     labels: list[dict[str, Any]] = []
     try:
-        with _Background(server.app) as url, httpx.Client(base_url=url, timeout=60) as client, Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-        ) as progress:  # fmt: skip
+        with (
+            _Background(server.app) as url,
+            httpx.Client(base_url=url, timeout=60) as client,
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress,
+        ):
             task = progress.add_task(f"serving March–August through {url}", total=len(MONTHS))
             for month in range(3, 9):
                 flights = load_flights([month]).sample(per_month, random_state=month)
                 for start in range(0, per_month, BATCH):
                     part = flights.iloc[start : start + BATCH]
                     records = part[FEATURES].astype(object).where(part[FEATURES].notna(), None)
-                    answer = client.post(f"/v1/models/{DEPLOYMENT}/predict",
-                                         json={"records": records.to_dict("records")})  # fmt: skip
+                    answer = client.post(
+                        f"/v1/models/{DEPLOYMENT}/predict",
+                        json={"records": records.to_dict("records")},
+                    )
                     answer.raise_for_status()
                     request_id = answer.json()["request_id"]
-                    labels += [{"request_id": request_id, "row": i, "label": int(v)}
-                               for i, v in enumerate(part[LABEL])]  # fmt: skip
+                    labels += [
+                        {"request_id": request_id, "row": i, "label": int(v)}
+                        for i, v in enumerate(part[LABEL])
+                    ]
                 progress.advance(task)
     finally:
         server.tracking.close()
     sw.log_ground_truth(DEPLOYMENT, labels)  # the flights have landed: late labels
     rules = [
-        sw.AlertRule("weather drift", "data_drift.share_drifted", ">=", 0.3, min_rows=per_month // 2),
-        sw.AlertRule("accuracy drop", "realised.accuracy", "<", 0.72, min_rows=per_month // 2,
-                     severity="critical"),
-    ]  # fmt: skip
+        sw.AlertRule(
+            "weather drift", "data_drift.share_drifted", ">=", 0.3, min_rows=per_month // 2
+        ),
+        sw.AlertRule(
+            "accuracy drop",
+            "realised.accuracy",
+            "<",
+            0.72,
+            min_rows=per_month // 2,
+            severity="critical",
+        ),
+    ]
     with console.status("monitoring each month against the training data"):
-        reports = sw.monitor(DEPLOYMENT, window=per_month, label=LABEL, rules=rules, replay=True,
-                             reference=reference[[*FEATURES, LABEL]], start=started)  # fmt: skip
+        reports = sw.monitor(
+            DEPLOYMENT,
+            window=per_month,
+            label=LABEL,
+            rules=rules,
+            replay=True,
+            reference=reference[[*FEATURES, LABEL]],
+            start=started,
+        )
     alerts = [
         a for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True) if a.opened_at >= started
     ]
     fired: dict[str, list[str]] = {}
     for alert in alerts:  # by the window each alert fired in
         fired.setdefault(alert.evidence["window"], []).append(alert.rule)
-    view = Table("month", "most drifted", "accuracy", "estimated", "alert fired",
-                 title=f"{DEPLOYMENT}: each month against unseen winter flights", title_justify="left")  # fmt: skip
+    view = Table(
+        "month",
+        "most drifted",
+        "accuracy",
+        "estimated",
+        "alert fired",
+        title=f"{DEPLOYMENT}: each month against unseen winter flights",
+        title_justify="left",
+    )
     for name, report in zip(MONTHS, reports, strict=False):
         scores = report.data_drift["scores"]
         drifted = sorted(report.data_drift["drifted_columns"], key=lambda c: -(scores.get(c) or 0))
         estimated = (report.estimated or {}).get("accuracy", {}).get("value")
-        view.add_row(name, ", ".join(drifted[:2]) + (f" +{len(drifted) - 2}" if len(drifted) > 2 else "") or "-",
-                     f"{report.realised['accuracy']:.3f}" if report.realised else "-",
-                     "-" if estimated is None else f"{estimated:.3f}", ", ".join(fired.get(report.window, [])))  # fmt: skip
+        view.add_row(
+            name,
+            ", ".join(drifted[:2]) + (f" +{len(drifted) - 2}" if len(drifted) > 2 else "") or "-",
+            f"{report.realised['accuracy']:.3f}" if report.realised else "-",
+            "-" if estimated is None else f"{estimated:.3f}",
+            ", ".join(fired.get(report.window, [])),
+        )
     console.print(view)
-    console.print("The estimate needs no labels, but it cannot see that summer storms change what "
-                  "delays a flight (concept drift). The late labels can.")  # fmt: skip
+    console.print(
+        "The estimate needs no labels, but it cannot see that summer storms change what "
+        "delays a flight (concept drift). The late labels can."
+    )
     out = Path(settings.home) / "reports" / f"{DEPLOYMENT}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(DEPLOYMENT, reports, alerts))

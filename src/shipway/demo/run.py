@@ -140,8 +140,14 @@ def run_demo(quick: bool = False) -> None:
         title_justify="left",
     )
     for _, row in table.iterrows():
-        view.add_row(row["run_id"][:12], row["run_name"], row["params.learning_rate"], row["params.max_iter"],
-                     f"{row['metrics.roc_auc']:.4f}", f"{row['metrics.accuracy']:.4f}")  # fmt: skip
+        view.add_row(
+            row["run_id"][:12],
+            row["run_name"],
+            row["params.learning_rate"],
+            row["params.max_iter"],
+            f"{row['metrics.roc_auc']:.4f}",
+            f"{row['metrics.accuracy']:.4f}",
+        )
     console.print(view)
 
     version = sw.register_model(

@@ -140,45 +140,64 @@ def _fits(dtype: Any, spec: ColumnSpec) -> bool:
 
 
 def _convert(series: Any, spec: ColumnSpec) -> Any:
-    import pandas as pd
-
     if spec.type in _NUMERIC:
-        if pd.api.types.is_bool_dtype(series.dtype):
-            raise _type_error(spec, "boolean", bool(series.iloc[0]) if len(series) else True)
-        if pd.api.types.is_numeric_dtype(series.dtype):
-            if spec.type in ("integer", "long") and pd.api.types.is_float_dtype(series.dtype):
-                fractional = series.dropna() % 1 != 0
-                if fractional.any():
-                    raise _type_error(
-                        spec, "fractional numbers", float(series.dropna()[fractional].iloc[0])
-                    )
-            return series
-        converted = pd.to_numeric(series, errors="coerce")
-        bad = converted.isna() & series.notna()
-        if bad.any():
-            raise _type_error(spec, "text", series[bad].iloc[0])
-        return converted
-    if spec.type == "boolean" and not pd.api.types.is_bool_dtype(series.dtype):
-        values = series.dropna()
-        if len(values) and not values.map(lambda v: isinstance(v, bool)).all():
-            raise _type_error(spec, str(series.dtype), values.iloc[0])
-        return series
+        return _convert_numbers(series, spec)
+    if spec.type == "boolean":
+        return _convert_booleans(series, spec)
     if spec.type == "datetime":
+        import pandas as pd
+
         try:
             return pd.to_datetime(series)
         except (ValueError, TypeError):
             raise _type_error(spec, "values that are not dates", series.iloc[0]) from None
     if spec.type == "string":
-        if isinstance(series.dtype, pd.CategoricalDtype) or _all_text(series):
-            return series
-        if not pd.api.types.is_object_dtype(series.dtype):
-            return series.astype(str)
-        values = series.tolist()
-        for value in values:  # numbers and booleans become text, as one value would
-            if not (value is None or isinstance(value, str | bool | int | float)):
-                raise _type_error(spec, type(value).__name__, value)
-        return pd.Series([_as_text(v) for v in values], index=series.index, dtype=object)
+        return _convert_text(series, spec)
     return series
+
+
+def _convert_numbers(series: Any, spec: ColumnSpec) -> Any:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series.dtype):
+        raise _type_error(spec, "boolean", bool(series.iloc[0]) if len(series) else True)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        if spec.type in ("integer", "long") and pd.api.types.is_float_dtype(series.dtype):
+            fractional = series.dropna() % 1 != 0
+            if fractional.any():
+                raise _type_error(
+                    spec, "fractional numbers", float(series.dropna()[fractional].iloc[0])
+                )
+        return series
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna() & series.notna()
+    if bad.any():
+        raise _type_error(spec, "text", series[bad].iloc[0])
+    return converted
+
+
+def _convert_booleans(series: Any, spec: ColumnSpec) -> Any:
+    import pandas as pd
+
+    if not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.dropna()
+        if len(values) and not values.map(lambda v: isinstance(v, bool)).all():
+            raise _type_error(spec, str(series.dtype), values.iloc[0])
+    return series
+
+
+def _convert_text(series: Any, spec: ColumnSpec) -> Any:
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype) or _all_text(series):
+        return series
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return series.astype(str)
+    values = series.tolist()
+    for value in values:  # numbers and booleans become text, as one value would
+        if not (value is None or isinstance(value, str | bool | int | float)):
+            raise _type_error(spec, type(value).__name__, value)
+    return pd.Series([_as_text(v) for v in values], index=series.index, dtype=object)
 
 
 def _all_text(series: Any) -> bool:

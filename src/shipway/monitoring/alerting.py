@@ -30,14 +30,20 @@ log = logging.getLogger("shipway.alerts")
 RETRIES = 3
 
 
-def alert_manager(tracking: Any, deployments: Any, rules: Iterable[AlertRule],
-                  config: dict[str, Any]) -> AlertManager:  # fmt: skip
+def alert_manager(
+    tracking: Any, deployments: Any, rules: Iterable[AlertRule], config: dict[str, Any]
+) -> AlertManager:
     """An :class:`AlertManager` over the tracking stores, with the SMTP settings and the base URL
     of ``[monitoring]``."""
     from shipway.store.alert_store import AlertStore
 
-    return AlertManager(AlertStore(tracking.stores.db), deployments, rules, config.get("smtp"),
-                        config.get("base_url"))  # fmt: skip
+    return AlertManager(
+        AlertStore(tracking.stores.db),
+        deployments,
+        rules,
+        config.get("smtp"),
+        config.get("base_url"),
+    )
 
 
 class AlertManager:
@@ -61,8 +67,15 @@ class AlertManager:
         self._worker = threading.Thread(target=self._deliver, name="shipway-alerts", daemon=True)
         self._worker.start()
 
-    def process(self, deployment: str, reports: list[Any], *, replay: bool = False,
-                window: str | int | None = None, default: str | int | None = None) -> list[Alert]:  # fmt: skip
+    def process(
+        self,
+        deployment: str,
+        reports: list[Any],
+        *,
+        replay: bool = False,
+        window: str | int | None = None,
+        default: str | int | None = None,
+    ) -> list[Alert]:
         """Judge the newest window (every window in order with ``replay``); returns the alerts
         that fired or resolved. With ``window``, only the rules for that kind of window judge
         (those naming none judge the ``default`` kind)."""
@@ -80,10 +93,15 @@ class AlertManager:
                 verdict, value = decide(rule, data, current is not None)
                 if verdict == "fire":
                     alert = self.store.open(
-                        rule=rule.name, deployment=deployment, severity=rule.severity,
-                        metric=rule.metric, value=value, threshold=rule.threshold,
-                        window=data["window"], evidence=_evidence(data, deployment, self.base_url),
-                    )  # fmt: skip
+                        rule=rule.name,
+                        deployment=deployment,
+                        severity=rule.severity,
+                        metric=rule.metric,
+                        value=value,
+                        threshold=rule.threshold,
+                        window=data["window"],
+                        evidence=_evidence(data, deployment, self.base_url),
+                    )
                     changed.append(alert)
                     self._act(rule, alert)
                     self._notify(rule, "fired", alert)
@@ -173,7 +191,7 @@ def _summary(alert: Alert) -> str:
 def _payload(event: str, alert: Alert) -> dict[str, Any]:
     data = dataclasses.asdict(alert)
     data["event"] = event
-    data["text"] = (f"[{alert.severity}] {alert.deployment}: {alert.rule} {event}: {_summary(alert)}")  # fmt: skip
+    data["text"] = f"[{alert.severity}] {alert.deployment}: {alert.rule} {event}: {_summary(alert)}"
     link = (alert.evidence or {}).get("report", "")
     if link.startswith(("http://", "https://")):  # with [monitoring] base_url: a link to click
         data["text"] += f" (report: {link})"
@@ -181,8 +199,19 @@ def _payload(event: str, alert: Alert) -> dict[str, Any]:
 
 
 def _evidence(report: dict[str, Any], deployment: str, base_url: str | None) -> dict[str, Any]:
-    keep = ("window", "rows", "versions", "label_coverage", "data_drift", "prediction_drift",
-            "target_drift", "quality", "realised", "estimated", "extra")  # fmt: skip
+    keep = (
+        "window",
+        "rows",
+        "versions",
+        "label_coverage",
+        "data_drift",
+        "prediction_drift",
+        "target_drift",
+        "quality",
+        "realised",
+        "estimated",
+        "extra",
+    )
     evidence = json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))
     evidence.update(report_link(deployment, report, base_url))
     return evidence
@@ -206,8 +235,10 @@ def report_link(deployment: str, report: dict[str, Any], base_url: str | None) -
 
     query = urlencode({"window": every, "from": iso(start), "to": iso(end)})
     path = f"/api/v1/monitoring/{quote(deployment)}/report?{query}"
-    command = (f"shipway monitor report {deployment} --window {every} --from {iso(start)} "
-               f"--to {iso(end)} --out report.html")  # fmt: skip
+    command = (
+        f"shipway monitor report {deployment} --window {every} --from {iso(start)} "
+        f"--to {iso(end)} --out report.html"
+    )
     return {"report": (base_url or "").rstrip("/") + path, "report_command": command}
 
 

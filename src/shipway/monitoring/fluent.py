@@ -52,9 +52,19 @@ def monitor(
     ctx = current()
     deployments = Deployments(Registry(ctx.tracking))
     config = monitoring_config(ctx.settings.config_file)
-    reports = monitor_with_config(ctx.tracking, deployment, window=window, label=label,
-                                  sensitive=sensitive, reference=reference, start=start, end=end,
-                                  source=source, deployments=deployments, config=config)  # fmt: skip
+    reports = monitor_with_config(
+        ctx.tracking,
+        deployment,
+        window=window,
+        label=label,
+        sensitive=sensitive,
+        reference=reference,
+        start=start,
+        end=end,
+        source=source,
+        deployments=deployments,
+        config=config,
+    )
     chosen = load_rules(ctx.settings.config_file) if rules is None else rules
     if chosen and reports:
         manager = alert_manager(ctx.tracking, deployments, chosen, config)

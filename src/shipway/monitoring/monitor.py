@@ -82,8 +82,12 @@ class Monitor:
                 _frame("label", self._target(reference.labels))
             )
         self.cbpe_ = None
-        if (reference.task == "classification" and reference.scores is not None
-                and reference.labels is not None and _binary(reference.labels, reference.predictions)):  # fmt: skip
+        if (
+            reference.task == "classification"
+            and reference.scores is not None
+            and reference.labels is not None
+            and _binary(reference.labels, reference.predictions)
+        ):
             self.cbpe_ = CBPE().fit(reference.scores, reference.labels, reference.predictions)
         self.dle_ = None
         if reference.task == "regression" and reference.labels is not None:
@@ -135,32 +139,47 @@ class Monitor:
             self.prediction_detector_.score(_frame("prediction", outputs))
         ).columns[0]
         report = WindowReport(
-            window=window, rows=len(rows),
+            window=window,
+            rows=len(rows),
             versions=sorted(int(v) for v in rows["model_version"].unique()),
             label_coverage=float(np.mean(labelled)) if len(rows) else 0.0,
-            data_drift={"dataset_drift": drift.dataset_drift and enough, "share_drifted": drift.share_drifted,
-                        "drifted_columns": drift.drifted_columns if enough else [],
-                        "scores": {c.column: c.score for c in drift.columns}},
-            prediction_drift={"drifted": prediction.drifted and enough, "method": prediction.method,
-                              "score": prediction.score},
+            data_drift={
+                "dataset_drift": drift.dataset_drift and enough,
+                "share_drifted": drift.share_drifted,
+                "drifted_columns": drift.drifted_columns if enough else [],
+                "scores": {c.column: c.score for c in drift.columns},
+            },
+            prediction_drift={
+                "drifted": prediction.drifted and enough,
+                "method": prediction.method,
+                "score": prediction.score,
+            },
             quality=quality,
             realised=self._realised(rows[labelled]) if np.any(labelled) else None,
-        )  # fmt: skip
+        )
         if self.target_detector_ is not None and np.any(labelled):
             labels = self._target(rows.loc[labelled, "label"])
             target = self._judged(self.target_detector_.score(_frame("label", labels))).columns[0]
-            report.target_drift = {"drifted": bool(target.drifted and len(labels) >= self.min_rows),
-                                   "method": target.method, "score": target.score, "rows": int(len(labels))}  # fmt: skip
+            report.target_drift = {
+                "drifted": bool(target.drifted and len(labels) >= self.min_rows),
+                "method": target.method,
+                "score": target.score,
+                "rows": int(len(labels)),
+            }
         report.extra["health"] = _health(rows, health or [])
         report.extra["source"] = "profile" if profile is not None else "rows"
         if len(rows):  # the time the window's rows cover, for links to it
             report.extra["span"] = [float(rows["timestamp"].min()), float(rows["timestamp"].max())]
         if self.sensitive and self.reference_.task == "classification":
             report.extra["fairness"] = {
-                column: fairness(rows[f"input.{column}"], _as_binary(outputs),
-                                 _as_binary(rows["label"]) if "label" in rows else None)
-                for column in self.sensitive if f"input.{column}" in rows
-            }  # fmt: skip
+                column: fairness(
+                    rows[f"input.{column}"],
+                    _as_binary(outputs),
+                    _as_binary(rows["label"]) if "label" in rows else None,
+                )
+                for column in self.sensitive
+                if f"input.{column}" in rows
+            }
         if self.dle_ is not None and len(inputs) and all(c in inputs for c in self.columns_):
             report.estimated = self.dle_.estimate(
                 inputs[self.columns_], outputs.astype(float).to_numpy()
@@ -205,8 +224,13 @@ class Monitor:
             )
         drifted = sum(c.drifted for c in columns)
         share = drifted / len(columns) if columns else 0.0
-        return dataclasses.replace(result, columns=columns, n_drifted=drifted, share_drifted=share,
-                                   dataset_drift=share >= result.drift_share)  # fmt: skip
+        return dataclasses.replace(
+            result,
+            columns=columns,
+            n_drifted=drifted,
+            share_drifted=share,
+            dataset_drift=share >= result.drift_share,
+        )
 
     def _reference_profile(self, like: DatasetProfile) -> DatasetProfile:
         """The reference binned like the traffic profile (cached per set of bin edges)."""
@@ -231,33 +255,82 @@ class Monitor:
             ref, cur = reference.columns.get(name), profile.columns.get(name)
             learned = detector.reference_[name]
             if cur is None or ref is None:
-                verdicts.append(ColumnDrift(name, learned.kind, None, None, None, False, learned.n, 0,
-                                            status="missing_in_current", note="the column is not in the current data"))  # fmt: skip
+                verdicts.append(
+                    ColumnDrift(
+                        name,
+                        learned.kind,
+                        None,
+                        None,
+                        None,
+                        False,
+                        learned.n,
+                        0,
+                        status="missing_in_current",
+                        note="the column is not in the current data",
+                    )
+                )
                 continue
             method = detector.method_for(name)
             method = {"ks": "wasserstein", "chisquare": "jensenshannon", "z": "jensenshannon"}.get(
                 method, method
             )
             if ref.kind != cur.kind:  # the servers binned it as another kind: not comparable
-                verdicts.append(ColumnDrift(name, ref.kind, None, None, None, False, ref.count, cur.count,
-                                            status="empty_current", note="profiled as another kind of column"))  # fmt: skip
+                verdicts.append(
+                    ColumnDrift(
+                        name,
+                        ref.kind,
+                        None,
+                        None,
+                        None,
+                        False,
+                        ref.count,
+                        cur.count,
+                        status="empty_current",
+                        note="profiled as another kind of column",
+                    )
+                )
                 continue
             if cur.count == 0:
-                verdicts.append(ColumnDrift(name, ref.kind, method, None, None, False, ref.count, 0,
-                                            missing_current=cur.missing_share, status="empty_current",
-                                            note="no values in the current data"))  # fmt: skip
+                verdicts.append(
+                    ColumnDrift(
+                        name,
+                        ref.kind,
+                        method,
+                        None,
+                        None,
+                        False,
+                        ref.count,
+                        0,
+                        missing_current=cur.missing_share,
+                        status="empty_current",
+                        note="no values in the current data",
+                    )
+                )
                 continue
             if ref.kind == CATEGORICAL and method not in ("jensenshannon", "psi"):
                 method = "jensenshannon"
             _, score = profile_distance(ref, cur, method)
             threshold = detector.threshold_for(name, method)
-            verdicts.append(ColumnDrift(name, ref.kind, method, score, threshold, score >= threshold,
-                                        ref.count, cur.count, ref.missing_share, cur.missing_share))  # fmt: skip
+            verdicts.append(
+                ColumnDrift(
+                    name,
+                    ref.kind,
+                    method,
+                    score,
+                    threshold,
+                    score >= threshold,
+                    ref.count,
+                    cur.count,
+                    ref.missing_share,
+                    cur.missing_share,
+                )
+            )
         compared = [v for v in verdicts if v.status == "ok"]
         drifted = sum(v.drifted for v in compared)
         share = drifted / len(compared) if compared else 0.0
-        return DriftResult(verdicts, self.drift_share, drifted, share,
-                           bool(compared) and share >= self.drift_share)  # fmt: skip
+        return DriftResult(
+            verdicts, self.drift_share, drifted, share, bool(compared) and share >= self.drift_share
+        )
 
     def _profile_quality(self, profile: DatasetProfile) -> dict[str, Any]:
         missing, out_of_range, unseen = {}, {}, {}
@@ -274,8 +347,12 @@ class Monitor:
                 if new:
                     unseen[c] = new / found.count
         absent = [c for c in self.columns_ if c not in profile.columns]
-        return {"missing": missing, "out_of_range": out_of_range, "unseen_categories": unseen,
-                "absent_columns": absent}  # fmt: skip
+        return {
+            "missing": missing,
+            "out_of_range": out_of_range,
+            "unseen_categories": unseen,
+            "absent_columns": absent,
+        }
 
     def _target(self, labels: Any) -> np.ndarray:
         """Labels as numbers, whichever way they were logged (``1``, ``1.0``, ``"1"``, ``true``)."""
@@ -308,8 +385,12 @@ class Monitor:
                 if share:
                     unseen[c] = share
         absent = [c for c in self.columns_ if c not in inputs.columns]
-        return {"missing": missing, "out_of_range": out_of_range, "unseen_categories": unseen,
-                "absent_columns": absent}  # fmt: skip
+        return {
+            "missing": missing,
+            "out_of_range": out_of_range,
+            "unseen_categories": unseen,
+            "absent_columns": absent,
+        }
 
 
 def _health(rows: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -325,12 +406,14 @@ def _health(rows: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
     errors = sum(by_code.values())
     answered = int(rows["request_id"].nunique()) if len(rows) else 0
     out: dict[str, Any] = {
-        "requests": answered + errors, "errors": errors, "errors_by_status": by_code,
+        "requests": answered + errors,
+        "errors": errors,
+        "errors_by_status": by_code,
         "error_rate": errors / (answered + errors) if answered + errors else None,
         "server_errors": sum(n for code, n in by_code.items() if code.startswith("5")),
         "dropped_rows": sum(int(r.get("dropped_rows", 0)) for r in records),
         "versions": versions,
-    }  # fmt: skip
+    }
     by_version: dict[str, int] = {}
     for record in records:
         for version, n in record.get("errors_by_version", {}).items():
@@ -340,16 +423,27 @@ def _health(rows: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
         latency = requests["latency_ms"].to_numpy(dtype=float)
         failed = by_version.get(str(int(version)), 0)
         versions[str(int(version))] = {
-            "errors": failed, "error_rate": failed / (len(requests) + failed),
-            "requests": int(len(requests)) + failed, "rows": int(len(part)),
+            "errors": failed,
+            "error_rate": failed / (len(requests) + failed),
+            "requests": int(len(requests)) + failed,
+            "rows": int(len(part)),
             "requests_per_second": float(len(requests) / span) if span > 0 else None,
             "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,
             "latency_p99_ms": float(np.percentile(latency, 99)) if len(latency) else None,
-        }  # fmt: skip
+        }
     for version, failed in by_version.items():  # a version that failed every request it got
-        versions.setdefault(version, {"errors": failed, "error_rate": 1.0, "requests": failed, "rows": 0,
-                                      "requests_per_second": None, "latency_p50_ms": None,
-                                      "latency_p99_ms": None})  # fmt: skip
+        versions.setdefault(
+            version,
+            {
+                "errors": failed,
+                "error_rate": 1.0,
+                "requests": failed,
+                "rows": 0,
+                "requests_per_second": None,
+                "latency_p50_ms": None,
+                "latency_p99_ms": None,
+            },
+        )
     return out
 
 
@@ -367,8 +461,9 @@ def _as_binary(values: Any) -> np.ndarray:
     if array.dtype.kind in "biuf":
         return array.astype(float)
     mapped = {"true": 1.0, "false": 0.0}
-    numbers = pd.to_numeric(pd.Series(array, dtype=object).map(lambda v: mapped.get(str(v).lower(), v)),
-                            errors="coerce")  # fmt: skip
+    numbers = pd.to_numeric(
+        pd.Series(array, dtype=object).map(lambda v: mapped.get(str(v).lower(), v)), errors="coerce"
+    )
     return numbers.to_numpy(dtype=float)
 
 

@@ -21,8 +21,13 @@ def _x(i: int, n: int) -> float:
     return _PAD + (i + 0.5) * (_W - 2 * _PAD) / max(n, 1)
 
 
-def _lines(series: dict[str, list[float | None]], labels: list[str], *, band: tuple[list[Any], list[Any]] | None = None,
-           unit: str = "") -> str:  # fmt: skip
+def _lines(
+    series: dict[str, list[float | None]],
+    labels: list[str],
+    *,
+    band: tuple[list[Any], list[Any]] | None = None,
+    unit: str = "",
+) -> str:
     values = [v for s in series.values() for v in s if v is not None]
     if band:
         values += [v for v in band[0] + band[1] if v is not None]
@@ -51,10 +56,14 @@ def _lines(series: dict[str, list[float | None]], labels: list[str], *, band: tu
             parts.append(
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
             )
-        parts += [f'<circle cx="{_x(i, n):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"><title>{_e(name)} {_e(labels[i])}: {v:.4g}{unit}</title></circle>'
-                  for i, v in present]  # fmt: skip
-    parts.append(f'<text x="4" y="{_PAD}" class=axis>{high:.3g}{unit}</text>'
-                 f'<text x="4" y="{_H - _PAD}" class=axis>{low:.3g}{unit}</text>')  # fmt: skip
+        parts += [
+            f'<circle cx="{_x(i, n):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"><title>{_e(name)} {_e(labels[i])}: {v:.4g}{unit}</title></circle>'
+            for i, v in present
+        ]
+    parts.append(
+        f'<text x="4" y="{_PAD}" class=axis>{high:.3g}{unit}</text>'
+        f'<text x="4" y="{_H - _PAD}" class=axis>{low:.3g}{unit}</text>'
+    )
     parts += _window_ticks(labels)
     legend = " ".join(
         f'<span style="color:{c}">■ {_e(k)}</span>' for k, c in zip(series, colours, strict=False)
@@ -66,8 +75,11 @@ def _window_ticks(labels: list[str]) -> list[str]:
     n = len(labels)
     width = max((len(label) for label in labels), default=1) * 6 + 12  # px a label needs
     step = max(-(-n * width // (_W - 2 * _PAD)), 1)  # show every step-th label, so none overlap
-    return [f'<text x="{_x(i, n):.1f}" y="{_H - 8}" class=axis text-anchor="middle">{_e(label)}</text>'
-            for i, label in enumerate(labels) if i % step == 0]  # fmt: skip
+    return [
+        f'<text x="{_x(i, n):.1f}" y="{_H - 8}" class=axis text-anchor="middle">{_e(label)}</text>'
+        for i, label in enumerate(labels)
+        if i % step == 0
+    ]
 
 
 def _heatmap(reports: list[Any]) -> str:
@@ -88,9 +100,11 @@ def _heatmap(reports: list[Any]) -> str:
                 if drifted
                 else f"rgba(49,130,189,{0.1 + 0.5 * shade:.2f})"
             )
-            parts.append(f'<rect x="{140 + i * cell_w:.1f}" y="{row * 20}" width="{max(cell_w - 1, 1):.1f}" height="18" fill="{fill}">'
-                         f'<title>{_e(column)} {_e(report.window)}: {score if score is None else f"{score:.3f}"}'
-                         f'{" (drifted)" if drifted else ""}</title></rect>')  # fmt: skip
+            parts.append(
+                f'<rect x="{140 + i * cell_w:.1f}" y="{row * 20}" width="{max(cell_w - 1, 1):.1f}" height="18" fill="{fill}">'
+                f"<title>{_e(column)} {_e(report.window)}: {score if score is None else f'{score:.3f}'}"
+                f"{' (drifted)' if drifted else ''}</title></rect>"
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -105,8 +119,10 @@ def _performance(reports: list[Any]) -> str:
         series[f"{metric} estimated (CBPE)"] = [
             r.estimated[metric]["value"] if r.estimated else None for r in reports
         ]
-        band = ([r.estimated[metric]["lower"] if r.estimated else None for r in reports],
-                [r.estimated[metric]["upper"] if r.estimated else None for r in reports])  # fmt: skip
+        band = (
+            [r.estimated[metric]["lower"] if r.estimated else None for r in reports],
+            [r.estimated[metric]["upper"] if r.estimated else None for r in reports],
+        )
     return _lines(series, [r.window for r in reports], band=band)
 
 
@@ -157,9 +173,12 @@ def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
         f"<td>{'yes' if r.target_drift and r.target_drift['drifted'] else '-'}</td>"
         f"<td>{_e(_quality(r.quality))}</td></tr>"
         for r in reports
-    ]  # fmt: skip
-    alert_rows = [f"<tr><td>{a.alert_id}</td><td>{_e(a.rule)}</td><td>{_e(a.severity)}</td><td>{_e(a.status)}</td>"
-                  f"<td>{_e(a.window)}</td><td>{'' if a.value is None else f'{a.value:.4g}'}</td></tr>" for a in alerts]  # fmt: skip
+    ]
+    alert_rows = [
+        f"<tr><td>{a.alert_id}</td><td>{_e(a.rule)}</td><td>{_e(a.severity)}</td><td>{_e(a.status)}</td>"
+        f"<td>{_e(a.window)}</td><td>{'' if a.value is None else f'{a.value:.4g}'}</td></tr>"
+        for a in alerts
+    ]
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Monitoring: {_e(deployment)}</title>
 <style>body{{font:14px system-ui,sans-serif;max-width:780px;margin:2em auto;color:#222}}

@@ -67,8 +67,20 @@ class AlertRule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlertRule:
-        known = {"name", "metric", "op", "threshold", "deployment", "min_rows", "severity", "action",
-                 "clear", "sinks", "command", "window"}  # fmt: skip
+        known = {
+            "name",
+            "metric",
+            "op",
+            "threshold",
+            "deployment",
+            "min_rows",
+            "severity",
+            "action",
+            "clear",
+            "sinks",
+            "command",
+            "window",
+        }
         unknown = set(data) - known
         if unknown:
             raise InvalidArgument(f"unknown alert rule field(s): {', '.join(sorted(unknown))}")

@@ -97,9 +97,14 @@ class MonitorScheduler:
                 for window in kinds:
                     try:
                         reports = monitor_with_config(
-                            self.tracking, name, window=window, start=recent(window),
-                            fitted=self.fitted, deployments=deployments, config=self.config,
-                        )  # fmt: skip
+                            self.tracking,
+                            name,
+                            window=window,
+                            start=recent(window),
+                            fitted=self.fitted,
+                            deployments=deployments,
+                            config=self.config,
+                        )
                     except ShipwayError as exc:
                         if (name, str(exc)) not in self._said:
                             self._said.add((name, str(exc)))

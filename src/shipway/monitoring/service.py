@@ -13,8 +13,14 @@ from shipway.serving.profiles import window_profiles
 REFERENCE_ROWS = 50_000  # a larger training set is sampled: drift tests need no more
 
 
-def reference_for(deployments: Any, deployment: str, *, version: int | None = None,
-                  label: str | None = None, frame: Any = None) -> Reference:  # fmt: skip
+def reference_for(
+    deployments: Any,
+    deployment: str,
+    *,
+    version: int | None = None,
+    label: str | None = None,
+    frame: Any = None,
+) -> Reference:
     """The training data of the deployment's stable version (or ``version``), scored by the
     model; or ``frame``, a held-out set, which calibrates CBPE more honestly than training rows."""
     from shipway.data.versions import DatasetRegistry
@@ -33,21 +39,37 @@ def reference_for(deployments: Any, deployment: str, *, version: int | None = No
     if len(frame) > REFERENCE_ROWS:
         frame = frame.sample(REFERENCE_ROWS, random_state=0)
     if label is not None and label not in frame.columns:
-        raise InvalidArgument(f"the training data has no column {label!r}",
-                              hint=f"its columns: {', '.join(map(str, frame.columns))}")  # fmt: skip
+        raise InvalidArgument(
+            f"the training data has no column {label!r}",
+            hint=f"its columns: {', '.join(map(str, frame.columns))}",
+        )
     model = registry.load(chosen.uri)
     inputs = model.prepare(frame)
     scores = model.score_prepared(inputs)
     task = "classification" if scores is not None else "regression"
-    return Reference(inputs, model.predict_prepared(inputs), scores,
-                     frame[label].to_numpy() if label else None, task)  # fmt: skip
+    return Reference(
+        inputs,
+        model.predict_prepared(inputs),
+        scores,
+        frame[label].to_numpy() if label else None,
+        task,
+    )
 
 
-def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: str | int = "day",
-                 label: str | None = None, reference: Any = None,
-                 sensitive: tuple[str, ...] = (), start: float | None = None,
-                 end: float | None = None, source: str = "auto",
-                 fitted: dict[Any, Monitor] | None = None) -> list[WindowReport]:  # fmt: skip
+def run_monitors(
+    deployments: Any,
+    artifacts: Any,
+    deployment: str,
+    *,
+    window: str | int = "day",
+    label: str | None = None,
+    reference: Any = None,
+    sensitive: tuple[str, ...] = (),
+    start: float | None = None,
+    end: float | None = None,
+    source: str = "auto",
+    fitted: dict[Any, Monitor] | None = None,
+) -> list[WindowReport]:
     """Every window of a deployment's logged traffic in [start, end), judged against its reference.
 
     ``fitted`` keeps monitors fitted on a version's training data between calls (the server's
@@ -76,8 +98,10 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
             spans = list(zip(firsts, [*firsts[1:], float("inf")], strict=True))
         else:
             spans = [_span(name, str(window)) for name, _ in found]
-        return [monitor.evaluate(name, rows, health=_within(records, span))
-                for (name, rows), span in zip(found, spans, strict=True)]  # fmt: skip
+        return [
+            monitor.evaluate(name, rows, health=_within(records, span))
+            for (name, rows), span in zip(found, spans, strict=True)
+        ]
     profiles = window_profiles(
         artifacts, deployment, str(window), start=start, end=end, columns=monitor.columns_
     )
@@ -87,18 +111,27 @@ def run_monitors(deployments: Any, artifacts: Any, deployment: str, *, window: s
         profile = profiles.get(name)
         if profile is None:
             if source == "profiles":
-                raise InvalidArgument(f"window {name} of {deployment!r} has no usable traffic profile",
-                                      hint="use source auto or rows")  # fmt: skip
+                raise InvalidArgument(
+                    f"window {name} of {deployment!r} has no usable traffic profile",
+                    hint="use source auto or rows",
+                )
             low, high = _span(name, str(window))  # no profile: this window's full rows
-            rows = load_traffic(artifacts, deployment, start=max(low, start or low),
-                                end=min(high, end or high))  # fmt: skip
+            rows = load_traffic(
+                artifacts, deployment, start=max(low, start or low), end=min(high, end or high)
+            )
         health = _within(records, _span(name, str(window)))
         reports.append(monitor.evaluate(name, rows, profile=profile, health=health))
     return reports
 
 
-def _monitor(deployments: Any, deployment: str, label: str | None, sensitive: tuple[str, ...],
-             reference: Any, fitted: dict[Any, Monitor] | None) -> Monitor:  # fmt: skip
+def _monitor(
+    deployments: Any,
+    deployment: str,
+    label: str | None,
+    sensitive: tuple[str, ...],
+    reference: Any,
+    fitted: dict[Any, Monitor] | None,
+) -> Monitor:
     """A monitor fitted on the deployment's reference: its training data, a DataFrame, or a
     logged dataset named ``NAME@VERSION`` (a held-out set calibrates CBPE honestly)."""
 
@@ -163,11 +196,21 @@ def parse_time(value: str | float | None) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
-def monitor_with_config(tracking: Any, deployment: str, *, window: str | int = "day",
-                        label: str | None = None, sensitive: tuple[str, ...] | list[str] | None = None,
-                        reference: Any = None, start: float | None = None, end: float | None = None,
-                        source: str = "auto", fitted: dict[Any, Monitor] | None = None,
-                        deployments: Any = None, config: dict[str, Any] | None = None) -> list[WindowReport]:  # fmt: skip
+def monitor_with_config(
+    tracking: Any,
+    deployment: str,
+    *,
+    window: str | int = "day",
+    label: str | None = None,
+    sensitive: tuple[str, ...] | list[str] | None = None,
+    reference: Any = None,
+    start: float | None = None,
+    end: float | None = None,
+    source: str = "auto",
+    fitted: dict[Any, Monitor] | None = None,
+    deployments: Any = None,
+    config: dict[str, Any] | None = None,
+) -> list[WindowReport]:
     """:func:`run_monitors`, with what the caller leaves out (the label column, the sensitive
     columns, the reference) taken per deployment from ``[monitoring]`` in shipway.toml. The
     fluent API, the CLI, the server's API and the scheduled rounds all come through here."""
@@ -183,6 +226,16 @@ def monitor_with_config(tracking: Any, deployment: str, *, window: str | int = "
         sensitive = config.get("sensitive", {}).get(deployment, ())
     if reference is None:
         reference = config.get("reference", {}).get(deployment)
-    return run_monitors(deployments or Deployments(Registry(tracking)), tracking.stores.artifacts,
-                        deployment, window=window, label=label, sensitive=tuple(sensitive),
-                        start=start, end=end, source=source, reference=reference, fitted=fitted)  # fmt: skip
+    return run_monitors(
+        deployments or Deployments(Registry(tracking)),
+        tracking.stores.artifacts,
+        deployment,
+        window=window,
+        label=label,
+        sensitive=tuple(sensitive),
+        start=start,
+        end=end,
+        source=source,
+        reference=reference,
+        fitted=fitted,
+    )

@@ -63,8 +63,13 @@ def load_traffic(
     if len(by_row):  # one label per row of a multi-row request
         latest = by_row.drop_duplicates(["request_id", "row"], keep="last")
         latest = latest.astype({"row": "int64"})[["request_id", "row", "label", "timestamp"]]
-        _apply(labels, times, predictions[["request_id", "row"]].astype({"row": "int64"}), latest,
-               ["request_id", "row"])  # fmt: skip
+        _apply(
+            labels,
+            times,
+            predictions[["request_id", "row"]].astype({"row": "int64"}),
+            latest,
+            ["request_id", "row"],
+        )
     if len(by_id):
         found = predictions["request_id"].map(
             dict(zip(by_id["request_id"], by_id["label"], strict=True))
@@ -136,8 +141,13 @@ def windows(traffic: Any, every: str | int) -> list[tuple[str, Any]]:
         return []
     if isinstance(every, int):
         size = every
-        return [(f"rows {start}-{min(start + size, len(traffic)) - 1}", traffic.iloc[start : start + size])
-                for start in range(0, len(traffic), size)]  # fmt: skip
+        return [
+            (
+                f"rows {start}-{min(start + size, len(traffic)) - 1}",
+                traffic.iloc[start : start + size],
+            )
+            for start in range(0, len(traffic), size)
+        ]
     stamps = pd.to_datetime(traffic["timestamp"], unit="s", utc=True).dt.floor(
         "h" if every == "hour" else "D"
     )

@@ -223,9 +223,13 @@ class Registry(ModelRegistry):
             )
         target = previous[-1]
         return self.store.transition(
-            name, target, Stage.PRODUCTION, actor=self.actor,
-            reason=reason or f"rollback from version {current.version}", action="rollback",
-        )  # fmt: skip
+            name,
+            target,
+            Stage.PRODUCTION,
+            actor=self.actor,
+            reason=reason or f"rollback from version {current.version}",
+            action="rollback",
+        )
 
     def history(self, name: str) -> list[AuditEvent]:
         self.store.get_model(name)

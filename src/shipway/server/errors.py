@@ -37,8 +37,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        codes = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-                 413: "PAYLOAD_TOO_LARGE"}  # fmt: skip
+        codes = {
+            400: "INVALID_ARGUMENT",
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            413: "PAYLOAD_TOO_LARGE",
+        }
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             # The router names only the first route that matched the path; a path served by

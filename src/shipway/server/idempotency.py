@@ -74,10 +74,14 @@ class Idempotency:
 
         assert isinstance(stored, StoredAnswer)
         if stored.fingerprint != fingerprint:
-            await _answer(send, 422, error_body(
-                "IDEMPOTENCY_KEY_REUSED",
-                "this Idempotency-Key was used for a different request; send a new key",
-            ))  # fmt: skip
+            await _answer(
+                send,
+                422,
+                error_body(
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "this Idempotency-Key was used for a different request; send a new key",
+                ),
+            )
         elif stored.status is None and stored.applied:
             message = (
                 "the first request with this Idempotency-Key was applied, but its server "
@@ -91,11 +95,17 @@ class Idempotency:
             body = error_body("REQUEST_IN_PROGRESS", message)
             await _answer(send, 409, body, extra=[(b"retry-after", wait)])
         else:
-            await send({"type": "http.response.start", "status": stored.status, "headers": [
-                (b"content-type", stored.content_type.encode()),
-                (b"content-length", str(len(stored.body)).encode()),
-                (b"idempotent-replay", b"true"),
-            ]})  # fmt: skip
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": stored.status,
+                    "headers": [
+                        (b"content-type", stored.content_type.encode()),
+                        (b"content-length", str(len(stored.body)).encode()),
+                        (b"idempotent-replay", b"true"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": stored.body})
 
     async def _run_and_store(self, scope: Scope, send: Send, key: str, body: bytes) -> None:
@@ -144,8 +154,13 @@ class Idempotency:
 
 def _fingerprint(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""),
-                 headers.get(b"authorization", b""), body):  # fmt: skip
+    for part in (
+        scope["method"].encode(),
+        scope["path"].encode(),
+        scope.get("query_string", b""),
+        headers.get(b"authorization", b""),
+        body,
+    ):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()

@@ -42,8 +42,16 @@ from shipway.serving.state import Loaded, ServerState, Serving
 from shipway.web.bodies import parse_json
 from shipway.web.limits import BodySizeLimit
 
-_SIGNATURE_TO_OIP = {"boolean": "BOOL", "integer": "INT32", "long": "INT64", "float": "FP32",
-                     "double": "FP64", "string": "BYTES", "binary": "BYTES", "datetime": "BYTES"}  # fmt: skip
+_SIGNATURE_TO_OIP = {
+    "boolean": "BOOL",
+    "integer": "INT32",
+    "long": "INT64",
+    "float": "FP32",
+    "double": "FP64",
+    "string": "BYTES",
+    "binary": "BYTES",
+    "datetime": "BYTES",
+}
 
 
 class ServingMetrics:
@@ -54,21 +62,40 @@ class ServingMetrics:
         self.requests = Counter(
             "shipway_predict_requests_total", "prediction requests", labels, registry=r
         )
-        self.errors = Counter("shipway_predict_errors_total", "refused or failed requests",
-                              ["deployment", "code"], registry=r)  # fmt: skip
-        self.latency = Histogram("shipway_predict_seconds", "time to answer", labels, registry=r,
-                                 buckets=(.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5))  # fmt: skip
+        self.errors = Counter(
+            "shipway_predict_errors_total",
+            "refused or failed requests",
+            ["deployment", "code"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "shipway_predict_seconds",
+            "time to answer",
+            labels,
+            registry=r,
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+        )
         self.rows = Counter("shipway_predict_rows_total", "rows predicted", labels, registry=r)
-        self.values = Histogram("shipway_prediction_value", "predicted values", labels, registry=r,
-                                buckets=(0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1, 10, 100, 1000))  # fmt: skip
+        self.values = Histogram(
+            "shipway_prediction_value",
+            "predicted values",
+            labels,
+            registry=r,
+            buckets=(0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 10, 100, 1000),
+        )
         self.in_flight = Gauge("shipway_predict_in_flight", "requests being answered", registry=r)
-        self.shadow_errors = Counter("shipway_shadow_errors_total", "shadow predictions that failed",
-                                     labels, registry=r)  # fmt: skip
+        self.shadow_errors = Counter(
+            "shipway_shadow_errors_total", "shadow predictions that failed", labels, registry=r
+        )
         if log is not None:
-            Gauge("shipway_prediction_log_dropped_rows", "rows the log could not keep up with",
-                  registry=r).set_function(lambda: log.dropped)  # fmt: skip
-            Gauge("shipway_prediction_log_pending_rows", "rows waiting to be written",
-                  registry=r).set_function(lambda: log.pending)  # fmt: skip
+            Gauge(
+                "shipway_prediction_log_dropped_rows",
+                "rows the log could not keep up with",
+                registry=r,
+            ).set_function(lambda: log.dropped)
+            Gauge(
+                "shipway_prediction_log_pending_rows", "rows waiting to be written", registry=r
+            ).set_function(lambda: log.pending)
 
 
 def create_serving_app(
@@ -126,8 +153,10 @@ def create_serving_app(
         started = time.perf_counter()
         if pinned is not None:
             if pinned not in served.versions:
-                raise NotFound(f"deployment {name!r} does not serve version {pinned}",
-                               hint=f"it serves {sorted(served.versions)}")  # fmt: skip
+                raise NotFound(
+                    f"deployment {name!r} does not serve version {pinned}",
+                    hint=f"it serves {sorted(served.versions)}",
+                )
             chosen, shadow = served.versions[pinned], None
         elif served.deployment.strategy.value == "ab" and served.deployment.candidate is not None:
             arrival.close()
@@ -185,13 +214,26 @@ def create_serving_app(
         elapsed = time.perf_counter() - started
         assert first is not None
         for version in set(variants):
-            _observe(served.deployment.name, version, [o for o, v in zip(outputs, variants, strict=True) if v == version],
-                     elapsed, variants.count(version))  # fmt: skip
+            _observe(
+                served.deployment.name,
+                version,
+                [o for o, v in zip(outputs, variants, strict=True) if v == version],
+                elapsed,
+                variants.count(version),
+            )
         prepared = pd.concat(prepared_parts).sort_values("_row")
         versions = prepared.pop("_version").tolist()
         prepared = prepared.drop(columns="_row")
-        task = BackgroundTask(_log_rows, served.deployment.name, prepared, outputs, versions,
-                              request_id, elapsed, declared=first.log_types)  # fmt: skip
+        task = BackgroundTask(
+            _log_rows,
+            served.deployment.name,
+            prepared,
+            outputs,
+            versions,
+            request_id,
+            elapsed,
+            declared=first.log_types,
+        )
         return first, outputs, task
 
     def _observe(name: str, version: int, outputs: Any, elapsed: float, rows: int) -> None:
@@ -203,8 +245,15 @@ def create_serving_app(
         for value in _numbers(outputs)[:100]:
             values.observe(value)
 
-    def _after(served: Serving, prepared: Any, outputs: Any, chosen: Loaded, shadow: Loaded | None,
-               request_id: str, elapsed: float) -> None:  # fmt: skip
+    def _after(
+        served: Serving,
+        prepared: Any,
+        outputs: Any,
+        chosen: Loaded,
+        shadow: Loaded | None,
+        request_id: str,
+        elapsed: float,
+    ) -> None:
         shadow_outputs = None
         if shadow is not None:  # after the answer was sent: the caller never waits for it
             try:
@@ -213,19 +262,47 @@ def create_serving_app(
                 )
             except Exception:
                 metrics.shadow_errors.labels(served.deployment.name, str(shadow.version)).inc()
-        _log_rows(served.deployment.name, prepared, codecs.predictions_list(outputs),
-                  [chosen.version] * len(prepared), request_id, elapsed,
-                  shadow.version if shadow else None, shadow_outputs, chosen.scorer,
-                  chosen.log_types)  # fmt: skip
+        _log_rows(
+            served.deployment.name,
+            prepared,
+            codecs.predictions_list(outputs),
+            [chosen.version] * len(prepared),
+            request_id,
+            elapsed,
+            shadow.version if shadow else None,
+            shadow_outputs,
+            chosen.scorer,
+            chosen.log_types,
+        )
 
-    def _log_rows(name: str, prepared: Any, outputs: list[Any], versions: list[int], request_id: str,
-                  elapsed: float, shadow_version: int | None = None,
-                  shadow_outputs: list[Any] | None = None, scorer: Any = None,
-                  declared: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def _log_rows(
+        name: str,
+        prepared: Any,
+        outputs: list[Any],
+        versions: list[int],
+        request_id: str,
+        elapsed: float,
+        shadow_version: int | None = None,
+        shadow_outputs: list[Any] | None = None,
+        scorer: Any = None,
+        declared: dict[str, Any] | None = None,
+    ) -> None:
         if log is not None:  # a tuple now; the writer builds the table once a second
-            log.append_predictions(name, Logged(request_id, time.time(), versions, elapsed * 1e3,
-                                                prepared, outputs, shadow_version, shadow_outputs, scorer,
-                                                declared))  # fmt: skip
+            log.append_predictions(
+                name,
+                Logged(
+                    request_id,
+                    time.time(),
+                    versions,
+                    elapsed * 1e3,
+                    prepared,
+                    outputs,
+                    shadow_version,
+                    shadow_outputs,
+                    scorer,
+                    declared,
+                ),
+            )
 
     def answer(
         body: dict[str, Any], chosen: Loaded, request_id: str, task: BackgroundTask | None
@@ -252,19 +329,31 @@ def create_serving_app(
         served = state.get(request.path_params["name"])
         loaded = served.versions.get(served.deployment.stable or -1)
         columns = loaded.model.signature.inputs if loaded and loaded.model.signature else ()
-        return JSONResponse({
-            "name": served.deployment.name, "versions": [str(v) for v in sorted(served.versions)],
-            "platform": f"shipway-{loaded.model.flavor}" if loaded else "shipway",
-            "inputs": [{"name": c.name, "datatype": _SIGNATURE_TO_OIP.get(c.type, "BYTES"), "shape": [-1]}
-                       for c in columns],
-            "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "name": served.deployment.name,
+                "versions": [str(v) for v in sorted(served.versions)],
+                "platform": f"shipway-{loaded.model.flavor}" if loaded else "shipway",
+                "inputs": [
+                    {
+                        "name": c.name,
+                        "datatype": _SIGNATURE_TO_OIP.get(c.type, "BYTES"),
+                        "shape": [-1],
+                    }
+                    for c in columns
+                ],
+                "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
+            }
+        )
 
     async def model_ready(request: Request) -> Response:
         served = state.get(request.path_params["name"])
         version = request.path_params.get("version")
-        ok = (served.deployment.stable in served.versions if version is None
-              else int(version) in served.versions)  # fmt: skip
+        ok = (
+            served.deployment.stable in served.versions
+            if version is None
+            else int(version) in served.versions
+        )
         return JSONResponse(
             {"name": served.deployment.name, "ready": ok}, status_code=200 if ok else 503
         )
@@ -290,8 +379,11 @@ def create_serving_app(
         frame = codecs.plain_request(await body_of(request))
         request_id = request_id_of(request)
         chosen, outputs, task = await predict(name, frame, None, request_id, arrival)
-        body = {"predictions": codecs.predictions_list(outputs), "model_version": chosen.version,
-                "request_id": request_id}  # fmt: skip
+        body = {
+            "predictions": codecs.predictions_list(outputs),
+            "model_version": chosen.version,
+            "request_id": request_id,
+        }
         return answer(body, chosen, request_id, task)
 
     async def invocations(request: Request, arrival: Arrival) -> Response:
@@ -363,18 +455,33 @@ def create_serving_app(
                     f"feedback record {i}: each value of 'key' is one number or text, as logged"
                 )
             if isinstance(record.get("request_id"), str) and len(record["request_id"]) > 128:
-                raise InvalidArgument(f"feedback record {i}: a request id has at most 128 characters")
-            label = _checked_label(record["label"], output_specs.setdefault(deployment, _output_of(deployment)), i)
-            rows.append({"deployment": deployment, "request_id": record.get("request_id"), "row": row,
-                         "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
-                         "label": label, "timestamp": time.time()})  # fmt: skip
+                raise InvalidArgument(
+                    f"feedback record {i}: a request id has at most 128 characters"
+                )
+            label = _checked_label(
+                record["label"], output_specs.setdefault(deployment, _output_of(deployment)), i
+            )
+            rows.append(
+                {
+                    "deployment": deployment,
+                    "request_id": record.get("request_id"),
+                    "row": row,
+                    "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
+                    "label": label,
+                    "timestamp": time.time(),
+                }
+            )
         if log is not None:
             frame = pd.DataFrame(rows)
             for deployment, part in frame.groupby("deployment"):
                 spec = output_specs[str(deployment)]
                 declared = {"label": arrow_type(spec.type)} if spec is not None else {}
-                log.append(GROUND_TRUTH, str(deployment), part.drop(columns="deployment"),
-                           declared={k: v for k, v in declared.items() if v is not None})  # fmt: skip
+                log.append(
+                    GROUND_TRUTH,
+                    str(deployment),
+                    part.drop(columns="deployment"),
+                    declared={k: v for k, v in declared.items() if v is not None},
+                )
         return JSONResponse({"accepted": len(rows)}, status_code=202)
 
     def _output_of(deployment: str) -> Any:
@@ -383,28 +490,43 @@ def create_serving_app(
         return loaded.output_spec if loaded is not None else None
 
     async def status(_: Request) -> Response:
-        batching = [{"deployment": k[0], "version": k[1], "batches": b.batches, "rows": b.rows}
-                    for k, b in batchers.items()]  # fmt: skip
-        return JSONResponse({"deployments": state.status(), "batching": batching,
-                             "prediction_log": {"pending": log.pending, "dropped": log.dropped,
-                                                "written": log.written} if log else None})  # fmt: skip
+        batching = [
+            {"deployment": k[0], "version": k[1], "batches": b.batches, "rows": b.rows}
+            for k, b in batchers.items()
+        ]
+        return JSONResponse(
+            {
+                "deployments": state.status(),
+                "batching": batching,
+                "prediction_log": {
+                    "pending": log.pending,
+                    "dropped": log.dropped,
+                    "written": log.written,
+                }
+                if log
+                else None,
+            }
+        )
 
     async def render_metrics(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
     infer, plain, invocations = authorized(infer), authorized(plain), authorized(invocations)
     routes = [  # health and /metrics stay open, for probes and scrapers
-        Route("/v2/health/live", live), Route("/v2/health/ready", ready),
+        Route("/v2/health/live", live),
+        Route("/v2/health/ready", ready),
         Route("/v2/models/{name}", authorized(model_metadata)),
         Route("/v2/models/{name}/versions/{version:int}", authorized(model_metadata)),
-        Route("/v2/models/{name}/ready", model_ready), Route("/v2/models/{name}/versions/{version:int}/ready", model_ready),
+        Route("/v2/models/{name}/ready", model_ready),
+        Route("/v2/models/{name}/versions/{version:int}/ready", model_ready),
         Route("/v2/models/{name}/infer", counted(infer), methods=["POST"]),
         Route("/v2/models/{name}/versions/{version:int}/infer", counted(infer), methods=["POST"]),
         Route("/v1/models/{name}/predict", counted(plain), methods=["POST"]),
         Route("/invocations", counted(invocations), methods=["POST"]),
         Route("/v1/feedback", authorized(feedback), methods=["POST"]),
-        Route("/v1/status", authorized(status)), Route("/metrics", render_metrics),
-    ]  # fmt: skip
+        Route("/v1/status", authorized(status)),
+        Route("/metrics", render_metrics),
+    ]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> Any:
@@ -423,9 +545,17 @@ def create_serving_app(
             if log is not None:
                 await run_in_threadpool(log.close)  # a clean shutdown loses no prediction
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        ShipwayError: _shipway_error, 404: _not_found, 405: _not_allowed, Exception: _bug,
-    }, middleware=[Middleware(BodySizeLimit)])  # fmt: skip
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ShipwayError: _shipway_error,
+            404: _not_found,
+            405: _not_allowed,
+            Exception: _bug,
+        },
+        middleware=[Middleware(BodySizeLimit)],
+    )
 
     app.state.metrics = metrics
     return app
@@ -449,8 +579,10 @@ class _ModelFailed(ShipwayError):
 
     def __init__(self, name: str, version: int, exc: Exception) -> None:
         self.version = version
-        super().__init__(f"{name} version {version} failed: {type(exc).__name__}: {exc}",
-                         hint="the model raised an error; the server log has its traceback")  # fmt: skip
+        super().__init__(
+            f"{name} version {version} failed: {type(exc).__name__}: {exc}",
+            hint="the model raised an error; the server log has its traceback",
+        )
 
 
 class _NotReady(ShipwayError):
@@ -501,7 +633,9 @@ async def _bug(request: Request, exc: Exception) -> Response:
 
 
 def _printable_id(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+    return (
+        isinstance(value, str) and 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+    )
 
 
 def _checked_label(value: Any, spec: Any, index: int) -> Any:

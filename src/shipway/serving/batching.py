@@ -48,8 +48,11 @@ class MicroBatcher:
         try:
             while self._queue:
                 deadline = time.perf_counter() + self.max_wait
-                while (self.arriving() > 0 and self._queued_rows < self.max_batch
-                       and time.perf_counter() < deadline):  # fmt: skip
+                while (
+                    self.arriving() > 0
+                    and self._queued_rows < self.max_batch
+                    and time.perf_counter() < deadline
+                ):
                     await asyncio.sleep(0)  # let the loop read the requests that are arriving
                 self._run_one()
                 await asyncio.sleep(0)

@@ -87,12 +87,15 @@ def oip_response(name: str, version: int, request_id: str, predictions: Any) -> 
         "model_name": name,
         "model_version": str(version),
         "id": request_id,
-        "outputs": [{
-            "name": "predict", "shape": list(array.shape),
-            "datatype": _OIP_TYPES.get(array.dtype.kind, "BYTES"),
-            "data": array.reshape(-1).tolist(),
-        }],
-    }  # fmt: skip
+        "outputs": [
+            {
+                "name": "predict",
+                "shape": list(array.shape),
+                "datatype": _OIP_TYPES.get(array.dtype.kind, "BYTES"),
+                "data": array.reshape(-1).tolist(),
+            }
+        ],
+    }
 
 
 def plain_request(body: Any) -> Any:

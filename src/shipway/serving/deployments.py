@@ -41,11 +41,17 @@ class Deployments:
         chosen = rollout.strategy_of(strategy)
         found = self._servable(model, version)
         decide = functools.partial(
-            rollout.deploy, name=name, model=model, version=found.version, strategy=chosen,
-            weight=weight, sticky_key=sticky_key,
-        )  # fmt: skip
-        return self.store.change(name, decide, actor=self.actor, action=f"deploy:{chosen.value}",
-                                 reason=reason)  # fmt: skip
+            rollout.deploy,
+            name=name,
+            model=model,
+            version=found.version,
+            strategy=chosen,
+            weight=weight,
+            sticky_key=sticky_key,
+        )
+        return self.store.change(
+            name, decide, actor=self.actor, action=f"deploy:{chosen.value}", reason=reason
+        )
 
     def follow(self, name: str, model: str, alias: str) -> Deployment:
         """A deployment whose stable version is whatever ``models:/model@alias`` names now."""
@@ -53,10 +59,16 @@ class Deployments:
         current = self.store.find(name)
         if current is not None and current.stable == version and current.follow == alias:
             return current
-        decide = functools.partial(rollout.follow_stage, name=name, model=model, version=version,
-                                   follow=alias)  # fmt: skip
-        return self.store.change(name, decide, actor=self.actor, action="follow",
-                                 reason=f"models:/{model}@{alias} is version {version}")  # fmt: skip
+        decide = functools.partial(
+            rollout.follow_stage, name=name, model=model, version=version, follow=alias
+        )
+        return self.store.change(
+            name,
+            decide,
+            actor=self.actor,
+            action="follow",
+            reason=f"models:/{model}@{alias} is version {version}",
+        )
 
     def set_weight(self, name: str, weight: float, reason: str = "") -> Deployment:
         self.store.get(name)
@@ -75,14 +87,16 @@ class Deployments:
     def promote(self, name: str, reason: str = "") -> Deployment:
         """The candidate takes all the traffic (a blue-green switch, a finished canary)."""
         self.store.get(name)
-        return self.store.change(name, rollout.promote, actor=self.actor, action="promote",
-                                 reason=reason)  # fmt: skip
+        return self.store.change(
+            name, rollout.promote, actor=self.actor, action="promote", reason=reason
+        )
 
     def rollback(self, name: str, reason: str = "") -> Deployment:
         """Drop the candidate, or return to the stable version before the last promotion."""
         self.store.get(name)
-        return self.store.change(name, rollout.rollback, actor=self.actor, action="rollback",
-                                 reason=reason)  # fmt: skip
+        return self.store.change(
+            name, rollout.rollback, actor=self.actor, action="rollback", reason=reason
+        )
 
     def get(self, name: str) -> Deployment:
         return self.store.get(name)

@@ -35,8 +35,15 @@ def deploy(
     ``max_batch`` turns micro-batching on (rows per model call) or off (0).
     """
     deployments = _deployments()
-    result = deployments.deploy(name, model=model, version=version, strategy=strategy,
-                                weight=weight, sticky_key=sticky_key, reason=reason)  # fmt: skip
+    result = deployments.deploy(
+        name,
+        model=model,
+        version=version,
+        strategy=strategy,
+        weight=weight,
+        sticky_key=sticky_key,
+        reason=reason,
+    )
     if max_batch is not None:
         result = deployments.set_batching(name, max_batch, max_wait_ms, reason)
     return result
@@ -77,12 +84,19 @@ def log_ground_truth(deployment: str, labels: Any) -> int:
             "ground truth needs a 'label' column and a 'request_id' or 'key' column"
         )
     _deployments().get(deployment)
-    out = pd.DataFrame({
-        "request_id": frame["request_id"].astype(str) if "request_id" in frame else None,
-        "row": frame["row"].astype("Int64") if "row" in frame else None,  # a row of a multi-row request
-        "key": frame["key"].map(lambda k: json.dumps(k, sort_keys=True)) if "key" in frame else None,
-        "label": frame["label"], "timestamp": time.time(),
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "request_id": frame["request_id"].astype(str) if "request_id" in frame else None,
+            "row": frame["row"].astype("Int64")
+            if "row" in frame
+            else None,  # a row of a multi-row request
+            "key": frame["key"].map(lambda k: json.dumps(k, sort_keys=True))
+            if "key" in frame
+            else None,
+            "label": frame["label"],
+            "timestamp": time.time(),
+        }
+    )
     log = PredictionLog(current().stores.artifacts)
     log.append(GROUND_TRUTH, deployment, out)
     log.close()

@@ -12,6 +12,10 @@ def create() -> Any:
     from shipway.serving.server import open_model_server
 
     options = json.loads(os.environ["SHIPWAY_SERVE"])
-    server = open_model_server(Settings.resolve(), options["targets"],
-                               log_predictions=options["log"], poll_seconds=options["poll"])  # fmt: skip
+    server = open_model_server(
+        Settings.resolve(),
+        options["targets"],
+        log_predictions=options["log"],
+        poll_seconds=options["poll"],
+    )
     return server.app

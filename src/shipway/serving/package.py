@@ -61,8 +61,12 @@ def _build(registry: Any, uri: str, version: Any, deployment: str, out: Path) ->
         )
         bundle = open_local(settings)
         try:
-            run = bundle.create_run("packaged", name=f"{version.name}-v{version.version}",
-                                    tags={"shipway.packaged_from": version.uri}, capture_environment=False)  # fmt: skip
+            run = bundle.create_run(
+                "packaged",
+                name=f"{version.name}-v{version.version}",
+                tags={"shipway.packaged_from": version.uri},
+                capture_environment=False,
+            )
             bundle.log_artifacts(run.run_id, source, "model")
             bundle.set_tags(run.run_id, {MODELS_TAG: "model"})
             bundle.end_run(run.run_id)
@@ -70,8 +74,12 @@ def _build(registry: Any, uri: str, version: Any, deployment: str, out: Path) ->
             registered = bundled.register(
                 run.run_id, version.name, description=f"packaged from {version.uri}"
             )
-            Deployments(bundled).deploy(deployment, model=version.name, version=registered.version,
-                                        reason=f"shipway package {uri}")  # fmt: skip
+            Deployments(bundled).deploy(
+                deployment,
+                model=version.name,
+                version=registered.version,
+                reason=f"shipway package {uri}",
+            )
         finally:
             bundle.close()
     (out / "shipway.toml").write_text('home = "store"\n')
@@ -108,8 +116,9 @@ def _shipway_wheel(folder: Path) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder), source],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     if built.returncode != 0 or not list(folder.glob(f"shipway-{__version__}-*.whl")):
         shutil.rmtree(folder, ignore_errors=True)
         raise ShipwayError(

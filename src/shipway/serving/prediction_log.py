@@ -109,13 +109,15 @@ def predictions_table(logged: list[Logged]) -> Any:
 
     sizes = [len(item.inputs) for item in logged]
     inputs = pd.concat([item.inputs for item in logged], ignore_index=True).add_prefix("input.")
-    table = pd.DataFrame({
-        "request_id": np.repeat([item.request_id for item in logged], sizes),
-        "row": np.concatenate([np.arange(n) for n in sizes]),
-        "timestamp": np.repeat([item.timestamp for item in logged], sizes),
-        "model_version": [v for item in logged for v in item.versions],
-        "latency_ms": np.repeat([item.latency_ms for item in logged], sizes),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "request_id": np.repeat([item.request_id for item in logged], sizes),
+            "row": np.concatenate([np.arange(n) for n in sizes]),
+            "timestamp": np.repeat([item.timestamp for item in logged], sizes),
+            "model_version": [v for item in logged for v in item.versions],
+            "latency_ms": np.repeat([item.latency_ms for item in logged], sizes),
+        }
+    )
     table = pd.concat([table, inputs], axis=1)
     table["output"] = [cell(o) for item in logged for o in item.outputs]
     if any(item.scorer is not None for item in logged):
@@ -126,16 +128,19 @@ def predictions_table(logged: list[Logged]) -> Any:
             sizes,
         )
         table["shadow_output"] = [
-            cell(o) for item, n in zip(logged, sizes, strict=True)
+            cell(o)
+            for item, n in zip(logged, sizes, strict=True)
             for o in (item.shadow_outputs if item.shadow_outputs is not None else [None] * n)
-        ]  # fmt: skip
+        ]
     return table
 
 
 def partition(kind: str, deployment: str, when: float) -> str:
     stamp = time.gmtime(when)
-    return (f"{kind}/deployment={deployment}/date={time.strftime('%Y-%m-%d', stamp)}"
-            f"/hour={stamp.tm_hour:02d}")  # fmt: skip
+    return (
+        f"{kind}/deployment={deployment}/date={time.strftime('%Y-%m-%d', stamp)}"
+        f"/hour={stamp.tm_hour:02d}"
+    )
 
 
 class PredictionLog:
@@ -241,8 +246,9 @@ class PredictionLog:
         failed: Exception | None = None
         for deployment, found in counts.items():
             record = {"time": now, "seconds": self.health_seconds, **found}
-            key = (f"{partition(HEALTH, deployment, now)}/"
-                   f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json")  # fmt: skip
+            key = (
+                f"{partition(HEALTH, deployment, now)}/{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"
+            )
             try:
                 self.artifacts.put_bytes(json.dumps(record).encode(), key)
             except Exception as exc:  # counted again next time rather than lost
@@ -381,8 +387,15 @@ def hour_of(key: str) -> float | None:
     return float(calendar.timegm(time.strptime(f"{parts['date']} {parts['hour']}", "%Y-%m-%d %H")))
 
 
-def log_keys(artifacts: Any, kind: str, deployment: str, suffix: str, *,
-             start: float | None = None, end: float | None = None) -> list[str]:  # fmt: skip
+def log_keys(
+    artifacts: Any,
+    kind: str,
+    deployment: str,
+    suffix: str,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+) -> list[str]:
     """The keys of one deployment's log, only the hour partitions that meet [start, end)."""
     keys = []
     for key in artifacts.list(f"{kind}/deployment={deployment}"):
@@ -424,9 +437,12 @@ def read_log(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def read_health(artifacts: Any, deployment: str, *, start: float | None = None,
-                end: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def read_health(
+    artifacts: Any, deployment: str, *, start: float | None = None, end: float | None = None
+) -> list[dict[str, Any]]:
     """The health records (errors by status, dropped rows) of one deployment, oldest first."""
-    records = [json.loads(artifacts.read_bytes(key))
-               for key in log_keys(artifacts, HEALTH, deployment, ".json", start=start, end=end)]  # fmt: skip
+    records = [
+        json.loads(artifacts.read_bytes(key))
+        for key in log_keys(artifacts, HEALTH, deployment, ".json", start=start, end=end)
+    ]
     return sorted(records, key=lambda r: r["time"])

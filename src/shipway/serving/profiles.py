@@ -160,8 +160,11 @@ def window_profiles(
         so_far = merged[label]
         if so_far is None:
             continue
-        clash = {c for c, found in profile.columns.items()
-                 if c in so_far.columns and not _mergeable(so_far.columns[c], found)}  # fmt: skip
+        clash = {
+            c
+            for c, found in profile.columns.items()
+            if c in so_far.columns and not _mergeable(so_far.columns[c], found)
+        }
         if clash and (columns is None or clash & set(columns)):
             merged[label] = None
             continue

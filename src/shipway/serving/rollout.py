@@ -54,18 +54,27 @@ def deploy(
             return Deployment(name, model, version, follow=follow)
         previous = current.stable if current.stable != version else current.previous
         return dataclasses.replace(
-            current, stable=version, strategy=Strategy.DIRECT, candidate=None, weight=0.0,
-            sticky_key=None, follow=follow, previous=previous,
-        )  # fmt: skip
+            current,
+            stable=version,
+            strategy=Strategy.DIRECT,
+            candidate=None,
+            weight=0.0,
+            sticky_key=None,
+            follow=follow,
+            previous=previous,
+        )
     if version == current.stable:
         raise InvalidArgument(
             f"version {version} is already the stable version of {name!r}",
             hint="deploy another version as the candidate",
         )
     return dataclasses.replace(
-        current, strategy=strategy, candidate=version, weight=share,
+        current,
+        strategy=strategy,
+        candidate=version,
+        weight=share,
         sticky_key=sticky_key if strategy == Strategy.AB else None,
-    )  # fmt: skip
+    )
 
 
 def set_weight(current: Deployment | None, weight: float) -> Deployment:
@@ -83,8 +92,9 @@ def batching(current: Deployment | None, max_batch: int, max_wait_ms: float) -> 
         raise InvalidArgument(f"--max-batch is between 0 (off) and 10,000 rows; got {max_batch}")
     if not 0 < max_wait_ms <= 1000:
         raise InvalidArgument(f"--max-wait-ms is between 0 and 1,000; got {max_wait_ms}")
-    return dataclasses.replace(found, max_batch=0 if max_batch <= 1 else max_batch,
-                               max_wait_ms=float(max_wait_ms))  # fmt: skip
+    return dataclasses.replace(
+        found, max_batch=0 if max_batch <= 1 else max_batch, max_wait_ms=float(max_wait_ms)
+    )
 
 
 def promote(current: Deployment | None) -> Deployment:
@@ -96,9 +106,14 @@ def promote(current: Deployment | None) -> Deployment:
             hint="deploy one with --strategy canary, shadow, ab or blue-green",
         )
     return dataclasses.replace(
-        found, stable=found.candidate, previous=found.stable, candidate=None,
-        strategy=Strategy.DIRECT, weight=0.0, sticky_key=None,
-    )  # fmt: skip
+        found,
+        stable=found.candidate,
+        previous=found.stable,
+        candidate=None,
+        strategy=Strategy.DIRECT,
+        weight=0.0,
+        sticky_key=None,
+    )
 
 
 def rollback(current: Deployment | None) -> Deployment:
@@ -116,8 +131,9 @@ def rollback(current: Deployment | None) -> Deployment:
     return dataclasses.replace(found, stable=found.previous, previous=found.stable, follow=None)
 
 
-def follow_stage(current: Deployment | None, *, name: str, model: str, version: int,
-                 follow: str) -> Deployment:  # fmt: skip
+def follow_stage(
+    current: Deployment | None, *, name: str, model: str, version: int, follow: str
+) -> Deployment:
     """A deployment whose stable version follows a stage or alias (``serve models:/m@production``)."""
     if current is not None and current.stable == version and current.follow == follow:
         return current

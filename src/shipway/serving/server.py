@@ -59,8 +59,9 @@ def open_model_server(
         if ref.version is not None:
             current = deployments.store.find(ref.name)
             if current is None or current.stable != ref.version or current.candidate is not None:
-                deployments.deploy(ref.name, model=ref.name, version=ref.version,
-                                   reason=f"shipway serve {target}")  # fmt: skip
+                deployments.deploy(
+                    ref.name, model=ref.name, version=ref.version, reason=f"shipway serve {target}"
+                )
         else:
             assert ref.alias is not None
             deployments.follow(ref.name, ref.name, ref.alias)

@@ -148,12 +148,20 @@ class ServerState:
         )
 
     def status(self) -> list[dict[str, Any]]:
-        return [{
-            "deployment": name, "model": s.deployment.model, "revision": s.deployment.revision,
-            "strategy": s.deployment.strategy.value, "stable": s.deployment.stable,
-            "candidate": s.deployment.candidate, "weight": s.deployment.weight,
-            "loaded": sorted(s.versions), "problem": s.problem,
-        } for name, s in self.served.items()]  # fmt: skip
+        return [
+            {
+                "deployment": name,
+                "model": s.deployment.model,
+                "revision": s.deployment.revision,
+                "strategy": s.deployment.strategy.value,
+                "stable": s.deployment.stable,
+                "candidate": s.deployment.candidate,
+                "weight": s.deployment.weight,
+                "loaded": sorted(s.versions),
+                "problem": s.problem,
+            }
+            for name, s in self.served.items()
+        ]
 
     # -- the watcher -------------------------------------------------------------------
     def start(self) -> None:

@@ -107,14 +107,17 @@ class CBPE:
             if self.calibrate != "isotonic" and not better:
                 self.calibrator_ = None
         chunks = max(len(s) // self.chunk_size, 1)
-        realised = [classification_metrics(y[c], yhat[c], s[c])
-                    for c in np.array_split(np.arange(len(s)), chunks)]  # fmt: skip
+        realised = [
+            classification_metrics(y[c], yhat[c], s[c])
+            for c in np.array_split(np.arange(len(s)), chunks)
+        ]
         self.reference_chunk_ = len(s) // chunks
         self.sampling_std_ = {
             m: float(np.std([r[m] for r in realised if r.get(m) is not None], ddof=1))
-            if sum(r.get(m) is not None for r in realised) > 1 else None
+            if sum(r.get(m) is not None for r in realised) > 1
+            else None
             for m in METRICS
-        }  # fmt: skip
+        }
         self.reference_ = classification_metrics(y, yhat, s)
         return self
 
@@ -148,6 +151,9 @@ class CBPE:
                 if std is not None and value is not None
                 else None
             )
-            out[metric] = {"value": value, "lower": None if half is None else max(value - half, 0.0),  # type: ignore[operator]
-                           "upper": None if half is None else min(value + half, 1.0)}  # type: ignore[operator]  # fmt: skip
+            out[metric] = {
+                "value": value,
+                "lower": None if half is None else max(value - half, 0.0),  # type: ignore[operator]
+                "upper": None if half is None else min(value + half, 1.0),
+            }  # type: ignore[operator]
         return out

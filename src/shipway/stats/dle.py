@@ -94,6 +94,9 @@ class DLE:
                 if std is None
                 else 3 * std * np.sqrt(self.reference_chunk_ / max(len(design), 1))
             )
-            out[metric] = {"value": value, "lower": None if half is None else max(value - half, 0.0),
-                           "upper": None if half is None else value + half}  # fmt: skip
+            out[metric] = {
+                "value": value,
+                "lower": None if half is None else max(value - half, 0.0),
+                "upper": None if half is None else value + half,
+            }
         return out

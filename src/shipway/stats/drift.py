@@ -212,12 +212,36 @@ class DriftDetector:
         verdicts: list[ColumnDrift] = []
         for name in self.missing_columns_:
             present = name in current.columns
-            verdicts.append(ColumnDrift(name, "unknown", None, None, None, False, 0, len(current) if present else 0,
-                                        status="missing_in_reference", note="the column is not in the reference"))  # fmt: skip
+            verdicts.append(
+                ColumnDrift(
+                    name,
+                    "unknown",
+                    None,
+                    None,
+                    None,
+                    False,
+                    0,
+                    len(current) if present else 0,
+                    status="missing_in_reference",
+                    note="the column is not in the reference",
+                )
+            )
         for name, ref in self.reference_.items():
             if name not in current.columns:
-                verdicts.append(ColumnDrift(name, ref.kind, None, None, None, False, ref.n, 0,
-                                            status="missing_in_current", note="the column is not in the current data"))  # fmt: skip
+                verdicts.append(
+                    ColumnDrift(
+                        name,
+                        ref.kind,
+                        None,
+                        None,
+                        None,
+                        False,
+                        ref.n,
+                        0,
+                        status="missing_in_current",
+                        note="the column is not in the current data",
+                    )
+                )
                 continue
             verdicts.append(self._score_column(name, ref, current[name], len(current)))
         extra = [
@@ -227,16 +251,32 @@ class DriftDetector:
         ]
         if self.columns is None:
             for name in extra:
-                verdicts.append(ColumnDrift(name, "unknown", None, None, None, False, 0, len(current),
-                                            status="missing_in_reference", note="the column is not in the reference"))  # fmt: skip
+                verdicts.append(
+                    ColumnDrift(
+                        name,
+                        "unknown",
+                        None,
+                        None,
+                        None,
+                        False,
+                        0,
+                        len(current),
+                        status="missing_in_reference",
+                        note="the column is not in the reference",
+                    )
+                )
         verdicts = self._apply_correction(verdicts)
         compared = [v for v in verdicts if v.status == "ok"]
         n_drifted = sum(v.drifted for v in compared)
         share = n_drifted / len(compared) if compared else 0.0
         return DriftResult(
-            verdicts, self.drift_share, n_drifted, share, bool(compared) and share >= self.drift_share,
+            verdicts,
+            self.drift_share,
+            n_drifted,
+            share,
+            bool(compared) and share >= self.drift_share,
             settings={k: v for k, v in self.get_params().items() if v is not None},
-        )  # fmt: skip
+        )
 
     def method_for(self, name: str) -> str:
         """The test this fitted detector applies to reference column ``name``."""
@@ -282,10 +322,15 @@ class DriftDetector:
             n_cur = int(sum(cur_counts.values()))
             cur_inf = 0
         base = {
-            "column": name, "kind": ref.kind, "method": method, "threshold": threshold, "n_reference": ref.n,
-            "n_current": n_cur, "missing_reference": ref.missing / self.n_reference_ if self.n_reference_ else 0.0,
+            "column": name,
+            "kind": ref.kind,
+            "method": method,
+            "threshold": threshold,
+            "n_reference": ref.n,
+            "n_current": n_cur,
+            "missing_reference": ref.missing / self.n_reference_ if self.n_reference_ else 0.0,
             "missing_current": cur_missing / rows if rows else 0.0,
-        }  # fmt: skip
+        }
         if ref.n == 0:
             return ColumnDrift(
                 **base,

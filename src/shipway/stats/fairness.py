@@ -37,8 +37,11 @@ def fairness(
             "fpr": _rate(p, mine & negative),
             "accuracy": _rate(p == (y == 1), mine & known),
         }
-    return {"groups": per_group, "demographic_parity_difference": _gap(per_group, "selection_rate"),
-            "equalised_odds_difference": _max(_gap(per_group, "tpr"), _gap(per_group, "fpr"))}  # fmt: skip
+    return {
+        "groups": per_group,
+        "demographic_parity_difference": _gap(per_group, "selection_rate"),
+        "equalised_odds_difference": _max(_gap(per_group, "tpr"), _gap(per_group, "fpr")),
+    }
 
 
 def _gap(groups: dict[str, dict[str, Any]], metric: str) -> float | None:

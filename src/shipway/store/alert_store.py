@@ -29,20 +29,43 @@ class AlertStore:
             row = conn.execute(query.order_by(t.alerts.c.alert_id.desc())).first()
         return _alert(row) if row else None
 
-    def open(self, *, rule: str, deployment: str, severity: str, metric: str, value: float | None,
-             threshold: float, window: str, evidence: dict[str, Any]) -> Alert:  # fmt: skip
+    def open(
+        self,
+        *,
+        rule: str,
+        deployment: str,
+        severity: str,
+        metric: str,
+        value: float | None,
+        threshold: float,
+        window: str,
+        evidence: dict[str, Any],
+    ) -> Alert:
         now = time.time()
-        values = {"rule": rule, "deployment": deployment, "severity": severity, "status": "open",
-                  "metric": metric, "value": value, "threshold": threshold, "window": window,
-                  "evidence": evidence, "opened_at": now, "updated_at": now}  # fmt: skip
+        values = {
+            "rule": rule,
+            "deployment": deployment,
+            "severity": severity,
+            "status": "open",
+            "metric": metric,
+            "value": value,
+            "threshold": threshold,
+            "window": window,
+            "evidence": evidence,
+            "opened_at": now,
+            "updated_at": now,
+        }
         with self.db.write() as conn:
             alert_id = conn.execute(t.alerts.insert().values(**values)).inserted_primary_key[0]
         return self.get(int(alert_id))
 
     def update(self, alert_id: int, *, value: float | None, window: str) -> None:
         with self.db.write() as conn:
-            conn.execute(t.alerts.update().where(t.alerts.c.alert_id == alert_id)
-                         .values(value=value, window=window, updated_at=time.time()))  # fmt: skip
+            conn.execute(
+                t.alerts.update()
+                .where(t.alerts.c.alert_id == alert_id)
+                .values(value=value, window=window, updated_at=time.time())
+            )
 
     def set_status(self, alert_id: int, status: str, *, user: str | None = None) -> Alert:
         current = self.get(alert_id)

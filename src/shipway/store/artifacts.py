@@ -199,10 +199,14 @@ class ArtifactStore:
         """Download ``key`` to ``local_path``; with ``digest``, refuse bytes that do not match."""
         with self.open(key) as source:
             return save_checked(
-                source, Path(local_path), digest,
-                IntegrityError(f"artifact {key!r} does not match its recorded hash: it was altered after it was logged",
-                               hint="re-log it from the original, or restore the file"),
-            )  # fmt: skip
+                source,
+                Path(local_path),
+                digest,
+                IntegrityError(
+                    f"artifact {key!r} does not match its recorded hash: it was altered after it was logged",
+                    hint="re-log it from the original, or restore the file",
+                ),
+            )
 
     def list(self, prefix: str = "") -> list[str]:
         """Every key under ``prefix`` (recursively), relative to the root."""

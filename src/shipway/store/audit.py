@@ -11,9 +11,15 @@ from shipway.store import schema as t
 
 
 def append_event(
-    conn: Connection, actor: str, entity: str, action: str,
-    from_value: str | None, to_value: str | None, reason: str, details: dict[str, Any],
-) -> None:  # fmt: skip
+    conn: Connection,
+    actor: str,
+    entity: str,
+    action: str,
+    from_value: str | None,
+    to_value: str | None,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
     conn.execute(
         t.audit_log.insert().values(
             timestamp=time.time(),
@@ -24,5 +30,5 @@ def append_event(
             to_value=to_value,
             reason=reason or "",
             details=details,
-        )  # fmt: skip
+        )
     )

@@ -142,6 +142,19 @@ class DatasetStore:
                 f"dataset {name!r} has no version {version}", hint=f"see `shipway data show {name}`"
             )
         return DatasetVersion(
-            row.name, row.version, row.digest, row.kind, row.format, row.size, row.files, row.rows, row.object_key,
-            row.source, row.created_at, row.created_by, row.description, row.schema, row.profile,
-        )  # fmt: skip
+            row.name,
+            row.version,
+            row.digest,
+            row.kind,
+            row.format,
+            row.size,
+            row.files,
+            row.rows,
+            row.object_key,
+            row.source,
+            row.created_at,
+            row.created_by,
+            row.description,
+            row.schema,
+            row.profile,
+        )

@@ -69,9 +69,12 @@ class DeploymentStore:
             before = self._find(conn, name)
             after = decide(before)
             after = dataclasses.replace(
-                after, name=name, revision=(before.revision + 1) if before else 1,
-                updated_at=time.time(), updated_by=actor,
-            )  # fmt: skip
+                after,
+                name=name,
+                revision=(before.revision + 1) if before else 1,
+                updated_at=time.time(),
+                updated_by=actor,
+            )
             values = {f.name: getattr(after, f.name) for f in dataclasses.fields(after)}
             values["strategy"] = after.strategy.value
             if before is None:
@@ -80,8 +83,16 @@ class DeploymentStore:
                 conn.execute(
                     t.deployments.update().where(t.deployments.c.name == name).values(**values)
                 )
-            append_event(conn, actor, deployment_entity(name), action, _summary(before),
-                         _summary(after), reason, {"revision": after.revision})  # fmt: skip
+            append_event(
+                conn,
+                actor,
+                deployment_entity(name),
+                action,
+                _summary(before),
+                _summary(after),
+                reason,
+                {"revision": after.revision},
+            )
         return after
 
     def _find(self, conn: Connection, name: str) -> Deployment | None:

@@ -19,17 +19,35 @@ from dataclasses import dataclass
 from shipway.errors import FilterSyntaxError
 
 KINDS = {
-    "metrics": "metric", "metric": "metric",
-    "params": "param", "param": "param", "parameter": "param", "parameters": "param",
-    "tags": "tag", "tag": "tag",
-    "attributes": "attribute", "attribute": "attribute", "attr": "attribute", "run": "attribute",
-    "datasets": "dataset", "dataset": "dataset",
-}  # fmt: skip
+    "metrics": "metric",
+    "metric": "metric",
+    "params": "param",
+    "param": "param",
+    "parameter": "param",
+    "parameters": "param",
+    "tags": "tag",
+    "tag": "tag",
+    "attributes": "attribute",
+    "attribute": "attribute",
+    "attr": "attribute",
+    "run": "attribute",
+    "datasets": "dataset",
+    "dataset": "dataset",
+}
 ATTRIBUTES = {
-    "run_id": "run_id", "run_name": "run_name", "name": "run_name", "status": "status", "user": "user",
-    "user_id": "user", "start_time": "start_time", "end_time": "end_time", "artifact_uri": "artifact_uri",
-    "experiment_id": "experiment_id", "parent_run_id": "parent_run_id", "created": "start_time",
-}  # fmt: skip
+    "run_id": "run_id",
+    "run_name": "run_name",
+    "name": "run_name",
+    "status": "status",
+    "user": "user",
+    "user_id": "user",
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "artifact_uri": "artifact_uri",
+    "experiment_id": "experiment_id",
+    "parent_run_id": "parent_run_id",
+    "created": "start_time",
+}
 NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
 DATASET_FIELDS = {"name", "digest", "role"}
 ORDERING = {"=", "!=", "<", "<=", ">", ">="}
@@ -270,8 +288,14 @@ class _Parser:
         if token.kind == "op":
             self.i += 1
             return str(token.value)
-        for words, op in ((("IS", "NOT", "NULL"), "IS NOT NULL"), (("IS", "NULL"), "IS NULL"), (("NOT", "IN"), "NOT IN"),
-                          (("LIKE",), "LIKE"), (("ILIKE",), "ILIKE"), (("IN",), "IN")):  # fmt: skip
+        for words, op in (
+            (("IS", "NOT", "NULL"), "IS NOT NULL"),
+            (("IS", "NULL"), "IS NULL"),
+            (("NOT", "IN"), "NOT IN"),
+            (("LIKE",), "LIKE"),
+            (("ILIKE",), "ILIKE"),
+            (("IN",), "IN"),
+        ):
             if self.keyword(*words):
                 return op
         raise self.fail(

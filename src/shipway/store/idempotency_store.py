@@ -57,14 +57,21 @@ class IdempotencyStore:
             if row is None:
                 conn.execute(
                     table.insert(),
-                    {"key": key, "fingerprint": fingerprint, "created_at": now,
-                     "lease_until": now + self.lease_seconds},
-                )  # fmt: skip
+                    {
+                        "key": key,
+                        "fingerprint": fingerprint,
+                        "created_at": now,
+                        "lease_until": now + self.lease_seconds,
+                    },
+                )
                 return None
             stored = StoredAnswer(
-                row.fingerprint, row.status, row.body or b"", row.content_type or "",
+                row.fingerprint,
+                row.status,
+                row.body or b"",
+                row.content_type or "",
                 applied=bool(row.applied),
-            )  # fmt: skip
+            )
             if row.status is not None or row.fingerprint != fingerprint:
                 return stored
             lease_until = row.lease_until

@@ -31,7 +31,7 @@ class LeaseStore:
                 .where(
                     table.c.name == name,
                     sa.or_(table.c.holder == holder, table.c.expires_at <= now),
-                )  # fmt: skip
+                )
                 .values(holder=holder, expires_at=now + seconds)
             ).rowcount
             if taken:

@@ -97,10 +97,15 @@ class RegistryStore:
                 .values(required_approvals=required_approvals, two_person_rule=two_person_rule)
             )
             self._audit(
-                conn, actor, model_entity(name), "set_policy",
+                conn,
+                actor,
+                model_entity(name),
+                "set_policy",
                 f"approvals={before.required_approvals} two_person={before.two_person_rule}",
-                f"approvals={required_approvals} two_person={two_person_rule}", reason, {},
-            )  # fmt: skip
+                f"approvals={required_approvals} two_person={two_person_rule}",
+                reason,
+                {},
+            )
             return self._model(conn, name)
 
     # -- versions ----------------------------------------------------------------------
@@ -140,7 +145,7 @@ class RegistryStore:
                         ],
                         ["name"],
                         ["name"],
-                    )  # fmt: skip
+                    )
                 )
                 self._audit(conn, actor, model_entity(name), "create_model", None, name, "", {})
             self._model(conn, name, lock=True)  # serialises version numbering on PostgreSQL
@@ -226,9 +231,18 @@ class RegistryStore:
             ).scalars()
         )
         return ModelVersion(
-            row.name, row.version, Stage(row.stage), row.source, row.run_id, row.created_at, row.created_by,
-            row.description, aliases, dict(row.lineage or {}), dict(row.files or {}),
-        )  # fmt: skip
+            row.name,
+            row.version,
+            Stage(row.stage),
+            row.source,
+            row.run_id,
+            row.created_at,
+            row.created_by,
+            row.description,
+            aliases,
+            dict(row.lineage or {}),
+            dict(row.files or {}),
+        )
 
     # -- stages ------------------------------------------------------------------------
     def transition(
@@ -259,9 +273,15 @@ class RegistryStore:
                 ).scalars():
                     self._set_stage(conn, name, previous, Stage.ARCHIVED)
                     self._audit(
-                        conn, actor, model_entity(name), "transition", Stage.PRODUCTION.value, Stage.ARCHIVED.value,
-                        f"replaced by version {version}", {"version": previous},
-                    )  # fmt: skip
+                        conn,
+                        actor,
+                        model_entity(name),
+                        "transition",
+                        Stage.PRODUCTION.value,
+                        Stage.ARCHIVED.value,
+                        f"replaced by version {version}",
+                        {"version": previous},
+                    )
             self._set_stage(conn, name, version, stage)
             self._audit(
                 conn,
@@ -344,11 +364,14 @@ class RegistryStore:
     ) -> ModelVersion:
         check_key(alias, "alias")
         meaning = (
-            "a stage name" if alias.lower() in {s.value for s in Stage}
-            else "how models:/NAME@latest names the newest version" if alias.lower() == "latest"
-            else "a version number" if alias.isdigit()
+            "a stage name"
+            if alias.lower() in {s.value for s in Stage}
+            else "how models:/NAME@latest names the newest version"
+            if alias.lower() == "latest"
+            else "a version number"
+            if alias.isdigit()
             else None
-        )  # fmt: skip
+        )
         if meaning is not None:
             raise InvalidArgument(
                 f"{alias!r} cannot be an alias: it is {meaning}",
@@ -372,9 +395,15 @@ class RegistryStore:
                 )
             )
             self._audit(
-                conn, actor, model_entity(name), "set_alias", None if before is None else str(before), str(version),
-                reason, {"alias": alias, "version": int(version)},
-            )  # fmt: skip
+                conn,
+                actor,
+                model_entity(name),
+                "set_alias",
+                None if before is None else str(before),
+                str(version),
+                reason,
+                {"alias": alias, "version": int(version)},
+            )
             return self._version(conn, name, version)
 
     def delete_alias(self, name: str, alias: str, *, actor: str, reason: str = "") -> None:
@@ -404,9 +433,16 @@ class RegistryStore:
 
     # -- audit -------------------------------------------------------------------------
     def _audit(
-        self, conn: Connection, actor: str, entity: str, action: str,
-        from_value: str | None, to_value: str | None, reason: str, details: dict[str, Any],
-    ) -> None:  # fmt: skip
+        self,
+        conn: Connection,
+        actor: str,
+        entity: str,
+        action: str,
+        from_value: str | None,
+        to_value: str | None,
+        reason: str,
+        details: dict[str, Any],
+    ) -> None:
         append_event(conn, actor, entity, action, from_value, to_value, reason, details)
 
     def record_event(

@@ -24,35 +24,35 @@ from shipway.store import schema as t
 from shipway.store.filter import And, Comparison, Node, Not, Or, OrderKey
 
 _ATTRIBUTE_COLUMNS = {
-    "run_id": t.runs.c.run_id, "run_name": t.runs.c.name, "status": t.runs.c.status, "user": t.runs.c.user,
-    "start_time": t.runs.c.start_time, "end_time": t.runs.c.end_time, "artifact_uri": t.runs.c.artifact_uri,
-    "experiment_id": t.runs.c.experiment_id, "parent_run_id": t.runs.c.parent_run_id,
-}  # fmt: skip
+    "run_id": t.runs.c.run_id,
+    "run_name": t.runs.c.name,
+    "status": t.runs.c.status,
+    "user": t.runs.c.user,
+    "start_time": t.runs.c.start_time,
+    "end_time": t.runs.c.end_time,
+    "artifact_uri": t.runs.c.artifact_uri,
+    "experiment_id": t.runs.c.experiment_id,
+    "parent_run_id": t.runs.c.parent_run_id,
+}
 _KEYED = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}
 
 
+_OPERATORS: dict[str, Any] = {
+    "=": lambda column, value: column == value,
+    "!=": lambda column, value: column != value,
+    "<": lambda column, value: column < value,
+    "<=": lambda column, value: column <= value,
+    ">": lambda column, value: column > value,
+    ">=": lambda column, value: column >= value,
+    "LIKE": lambda column, value: column.like(value),
+    "ILIKE": lambda column, value: sa.func.lower(column).like(sa.func.lower(sa.literal(value))),
+    "IN": lambda column, value: column.in_(list(value)),
+    "NOT IN": lambda column, value: column.not_in(list(value)),
+}
+
+
 def _compare(column: Any, op: str, value: Any) -> Any:
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
-    if op == "LIKE":
-        return column.like(value)
-    if op == "ILIKE":
-        return sa.func.lower(column).like(sa.func.lower(sa.literal(value)))
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    raise ValueError(op)  # the parser admits no other operator
+    return _OPERATORS[op](column, value)  # the parser admits no other operator
 
 
 def _comparison(node: Comparison, correlated: bool) -> Any:

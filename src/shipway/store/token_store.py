@@ -45,8 +45,17 @@ class TokenStore:
         token_id, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
         info = TokenInfo(token_id, user, role, time.time())
         with self.db.write() as conn:
-            conn.execute(t.api_tokens.insert(), {"token_id": token_id, "user": user, "role": role, "secret_hash": _hash(secret),
-                                                 "created_at": info.created_at, "revoked_at": None})  # fmt: skip
+            conn.execute(
+                t.api_tokens.insert(),
+                {
+                    "token_id": token_id,
+                    "user": user,
+                    "role": role,
+                    "secret_hash": _hash(secret),
+                    "created_at": info.created_at,
+                    "revoked_at": None,
+                },
+            )
         return f"sw_{token_id}_{secret}", info
 
     def verify(self, token: str) -> TokenInfo | None:

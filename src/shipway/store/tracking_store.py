@@ -171,9 +171,19 @@ class TrackingStore:
             self._insert_params(conn, run_id, clean_params)
             self._upsert_tags(conn, run_id, clean_tags)
         return Run(
-            run_id, experiment_id, run_name, RunStatus.RUNNING, start, None, user, parent_run_id,
-            artifact_uri, clean_params, {}, clean_tags,
-        )  # fmt: skip
+            run_id,
+            experiment_id,
+            run_name,
+            RunStatus.RUNNING,
+            start,
+            None,
+            user,
+            parent_run_id,
+            artifact_uri,
+            clean_params,
+            {},
+            clean_tags,
+        )
 
     def end_run(self, run_id: str, status: RunStatus, end_time: float | None = None) -> None:
         with self.db.write() as conn:
@@ -247,7 +257,7 @@ class TrackingStore:
                         d["metrics"],
                         d["tags"],
                         tuple(d["inputs"]),
-                    )  # fmt: skip
+                    )
                 )
         return out
 
@@ -333,9 +343,13 @@ class TrackingStore:
                 latest[key] = row
         table = t.latest_metrics
         statement = upsert(
-            conn, table, list(latest.values()), ["run_id", "key"], ["value", "step", "timestamp"],
+            conn,
+            table,
+            list(latest.values()),
+            ["run_id", "key"],
+            ["value", "step", "timestamp"],
             where_newer="step",
-        )  # fmt: skip
+        )
         conn.execute(statement)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -403,7 +417,9 @@ class TrackingStore:
         if status is None:
             raise NotFound(f"no run {run_id!r}")
         versions = conn.execute(
-            sa.select(t.model_versions.c.name, t.model_versions.c.version, t.model_versions.c.source)
+            sa.select(
+                t.model_versions.c.name, t.model_versions.c.version, t.model_versions.c.source
+            )
             .where(t.model_versions.c.run_id == run_id)
             .order_by(t.model_versions.c.name, t.model_versions.c.version)
         ).all()

@@ -87,9 +87,13 @@ def check_artifacts(tracking: Any, registry: Any, stores: Any) -> None:
         tracking.log_artifact(run.run_id, folder / "weights.bin", "single")
         listed = sorted(a.path for a in tracking.list_artifacts(run.run_id))
         assert listed == [
-            "config.yaml", "model/sub/meta.json", "model/weights.bin", "notes/readme.txt",
-            "single/weights.bin", "tables/x.parquet",
-        ], listed  # fmt: skip
+            "config.yaml",
+            "model/sub/meta.json",
+            "model/weights.bin",
+            "notes/readme.txt",
+            "single/weights.bin",
+            "tables/x.parquet",
+        ], listed
         assert [a.path for a in tracking.list_artifacts(run.run_id, "model/sub")] == [
             "model/sub/meta.json"
         ]
@@ -110,9 +114,11 @@ def check_artifacts(tracking: Any, registry: Any, stores: Any) -> None:
 def check_search(tracking: Any, registry: Any, stores: Any) -> None:
     for i in range(12):
         run = tracking.create_run(
-            "search", name=f"r{i}", params={"model": "xyz"[i % 3], "lr": 10 ** -(i % 4)},
+            "search",
+            name=f"r{i}",
+            params={"model": "xyz"[i % 3], "lr": 10 ** -(i % 4)},
             capture_environment=False,
-        )  # fmt: skip
+        )
         tracking.log_metric(run.run_id, "acc", i / 10)
     found = tracking.search_runs(
         "search", "metrics.acc > 0.5 and params.model = 'x'", output="list"
@@ -134,8 +140,11 @@ def check_dataset_inputs(tracking: Any, registry: Any, stores: Any) -> None:
     digest = tracking.log_dataset(run.run_id, "customers", frame, role="train")
     (recorded,) = tracking.get_run(run.run_id).inputs
     assert (recorded.name, recorded.digest, recorded.role, recorded.rows) == (
-        "customers", digest, "train", 3,
-    )  # fmt: skip
+        "customers",
+        digest,
+        "train",
+        3,
+    )
 
 
 def _logged_model(tracking: Any) -> tuple[Any, Any]:

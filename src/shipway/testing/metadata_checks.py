@@ -101,9 +101,12 @@ def check_search(stores: Any) -> None:
     exp = stores.tracking.get_or_create_experiment("search")
     for i in range(12):
         run = stores.tracking.create_run(
-            exp.experiment_id, name=f"r{i}", user="tester", artifact_root=stores.artifacts.root,
+            exp.experiment_id,
+            name=f"r{i}",
+            user="tester",
+            artifact_root=stores.artifacts.root,
             params={"model": "xyz"[i % 3], "lr": 10 ** -(i % 4)},
-        )  # fmt: skip
+        )
         stores.tracking.log_batch(run.run_id, [Metric("acc", i / 10)])
     found = stores.tracking.search_runs(
         [exp.experiment_id], "metrics.acc > 0.5 and params.model = 'x'"

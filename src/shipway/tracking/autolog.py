@@ -46,16 +46,7 @@ def _wrap_train(library: str, train: Any) -> Any:
             return train(params, *args, **kwargs)
         from shipway.tracking import fluent
 
-        history: dict[str, Any] = {}
-        if library == "xgboost":
-            history = kwargs.setdefault("evals_result", {})
-        else:
-            import lightgbm
-
-            kwargs["callbacks"] = [
-                *(kwargs.get("callbacks") or []),
-                lightgbm.record_evaluation(history),
-            ]
+        history = _recorded_history(library, kwargs)
         own_run = fluent.active_run() is None
         run = fluent.start_run(name=f"{library}.train") if own_run else fluent.active_run()
         assert run is not None
@@ -68,30 +59,43 @@ def _wrap_train(library: str, train: Any) -> Any:
             raise
         finally:
             _state.depth = 0
-        try:
-            rounds = args[1] if len(args) > 1 else kwargs.get("num_boost_round")
-            existing = run.client.get_run(run.run_id).params
-            logged = {
-                k: str(v)[:6000]
-                for k, v in {**dict(params), "num_boost_round": rounds}.items()
-                if v is not None
-            }
-            run.log_params({k: v for k, v in logged.items() if k not in existing})
-            run.set_tags({"shipway.autolog.estimator": f"{library}.train"})
-            for dataset, by_metric in history.items():
-                for metric, values in by_metric.items():
-                    for step, value in enumerate(values):
-                        run.log_metric(f"{dataset}-{metric}", value, step=step)
-            if _options["log_models"]:
-                run.log_model(booster, "model")
-        except Exception as exc:  # logging must never break training
-            log.warning("shipway autolog could not log %s.train: %s", library, exc)
+        rounds = args[1] if len(args) > 1 else kwargs.get("num_boost_round")
+        _log_training(run, library, {**dict(params), "num_boost_round": rounds}, history, booster)
         if own_run:
             run.end("FINISHED")
         return booster
 
     train_and_log._shipway_autolog = True  # type: ignore[attr-defined]
     return train_and_log
+
+
+def _recorded_history(library: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Ask the library's ``train`` to record every iteration's evaluation metrics."""
+    history: dict[str, Any] = {}
+    if library == "xgboost":
+        return kwargs.setdefault("evals_result", {})  # type: ignore[no-any-return]
+    import lightgbm
+
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), lightgbm.record_evaluation(history)]
+    return history
+
+
+def _log_training(
+    run: Any, library: str, params: dict[str, Any], history: dict[str, Any], booster: Any
+) -> None:
+    try:
+        existing = run.client.get_run(run.run_id).params
+        logged = {k: str(v)[:6000] for k, v in params.items() if v is not None}
+        run.log_params({k: v for k, v in logged.items() if k not in existing})
+        run.set_tags({"shipway.autolog.estimator": f"{library}.train"})
+        for dataset, by_metric in history.items():
+            for metric, values in by_metric.items():
+                for step, value in enumerate(values):
+                    run.log_metric(f"{dataset}-{metric}", value, step=step)
+        if _options["log_models"]:
+            run.log_model(booster, "model")
+    except Exception as exc:  # logging must never break training
+        log.warning("shipway autolog could not log %s.train: %s", library, exc)
 
 
 def _estimator_classes() -> list[type]:

@@ -44,9 +44,14 @@ def log_model(
     with tempfile.TemporaryDirectory(prefix="shipway-model-") as tmp:
         folder = Path(tmp) / "model"
         info = save_model(
-            model, folder, input_example=input_example, signature=signature, flavor=flavor,
-            extra_files=extra_files, metadata=metadata,
-        )  # fmt: skip
+            model,
+            folder,
+            input_example=input_example,
+            signature=signature,
+            flavor=flavor,
+            extra_files=extra_files,
+            metadata=metadata,
+        )
         client.log_artifacts(run_id, folder, name)
     run = client.get_run(run_id)
     logged = [m for m in run.tags.get(MODELS_TAG, "").split(",") if m]

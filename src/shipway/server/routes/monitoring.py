@@ -27,21 +27,45 @@ REFERENCE = Query(
 )
 
 
-def _reports(request: Request, deployment: str, window: str, start: str | None, end: str | None,
-             label: str | None, sensitive: list[str] | None, source: str,
-             reference: str | None) -> list[Any]:  # fmt: skip
+def _reports(
+    request: Request,
+    deployment: str,
+    window: str,
+    start: str | None,
+    end: str | None,
+    label: str | None,
+    sensitive: list[str] | None,
+    source: str,
+    reference: str | None,
+) -> list[Any]:
     from shipway.monitoring.service import monitor_with_config, parse_time
 
-    return monitor_with_config(tracking(request), deployment, window=window, label=label,
-                               sensitive=tuple(sensitive) if sensitive else None,
-                               start=parse_time(start), end=parse_time(end), source=source,
-                               reference=reference)  # fmt: skip
+    return monitor_with_config(
+        tracking(request),
+        deployment,
+        window=window,
+        label=label,
+        sensitive=tuple(sensitive) if sensitive else None,
+        start=parse_time(start),
+        end=parse_time(end),
+        source=source,
+        reference=reference,
+    )
 
 
 @router.get("/monitoring/{deployment}/windows")
-def windows(deployment: str, request: Request, window: str = WINDOW, start: str | None = FROM,
-            end: str | None = TO, label: str | None = LABEL, sensitive: list[str] | None = SENSITIVE,
-            source: str = SOURCE, reference: str | None = REFERENCE, who: Principal = Depends(requires("viewer"))) -> list[dict[str, Any]]:  # fmt: skip
+def windows(
+    deployment: str,
+    request: Request,
+    window: str = WINDOW,
+    start: str | None = FROM,
+    end: str | None = TO,
+    label: str | None = LABEL,
+    sensitive: list[str] | None = SENSITIVE,
+    source: str = SOURCE,
+    reference: str | None = REFERENCE,
+    who: Principal = Depends(requires("viewer")),
+) -> list[dict[str, Any]]:
     """Each window's report: drift, quality, performance realised and estimated, fairness, health."""
     reports = _reports(request, deployment, window, start, end, label, sensitive, source, reference)
     return [_finite(plain(r.to_dict())) for r in reports]
@@ -64,12 +88,27 @@ def _finite(value: Any) -> Any:
     "/monitoring/{deployment}/report",
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {}}, "description": "the report page"}}
-    | {status: {"model": ErrorBody, "content": {"application/json": {}}, "description": about["description"]}
-       for status, about in ERROR_RESPONSES.items()},
-)  # fmt: skip
-def report(deployment: str, request: Request, window: str = WINDOW, start: str | None = FROM,
-           end: str | None = TO, label: str | None = LABEL, sensitive: list[str] | None = SENSITIVE,
-           source: str = SOURCE, reference: str | None = REFERENCE, who: Principal = Depends(requires("viewer"))) -> HTMLResponse:  # fmt: skip
+    | {
+        status: {
+            "model": ErrorBody,
+            "content": {"application/json": {}},
+            "description": about["description"],
+        }
+        for status, about in ERROR_RESPONSES.items()
+    },
+)
+def report(
+    deployment: str,
+    request: Request,
+    window: str = WINDOW,
+    start: str | None = FROM,
+    end: str | None = TO,
+    label: str | None = LABEL,
+    sensitive: list[str] | None = SENSITIVE,
+    source: str = SOURCE,
+    reference: str | None = REFERENCE,
+    who: Principal = Depends(requires("viewer")),
+) -> HTMLResponse:
     """The self-contained HTML report, the same page as ``shipway monitor report``."""
     from shipway.monitoring.report_html import render
 
@@ -85,23 +124,33 @@ def _alerts(request: Request) -> Any:
 
 
 @router.get("/alerts")
-def list_alerts(request: Request, deployment: str | None = None, all: bool = False,
-                who: Principal = Depends(requires("viewer"))) -> list[dict[str, Any]]:  # fmt: skip
+def list_alerts(
+    request: Request,
+    deployment: str | None = None,
+    all: bool = False,
+    who: Principal = Depends(requires("viewer")),
+) -> list[dict[str, Any]]:
     """Open and acknowledged alerts, newest first; resolved ones too with ``all=true``."""
     return [plain(a) for a in _alerts(request).list(include_resolved=all, deployment=deployment)]
 
 
 @router.get("/alerts/{alert_id}")
-def get_alert(alert_id: AlertId, request: Request, who: Principal = Depends(requires("viewer"))) -> dict[str, Any]:  # fmt: skip
+def get_alert(
+    alert_id: AlertId, request: Request, who: Principal = Depends(requires("viewer"))
+) -> dict[str, Any]:
     return plain(_alerts(request).get(alert_id))  # type: ignore[no-any-return]
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack_alert(alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))) -> dict[str, Any]:  # fmt: skip
+def ack_alert(
+    alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
+) -> dict[str, Any]:
     """Acknowledge: someone is on it. It stays open until its condition clears or it is resolved."""
     return plain(_alerts(request).set_status(alert_id, "acknowledged", user=who.user))  # type: ignore[no-any-return]
 
 
 @router.post("/alerts/{alert_id}/resolve")
-def resolve_alert(alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))) -> dict[str, Any]:  # fmt: skip
+def resolve_alert(
+    alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
+) -> dict[str, Any]:
     return plain(_alerts(request).set_status(alert_id, "resolved", user=who.user))  # type: ignore[no-any-return]

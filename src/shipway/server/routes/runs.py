@@ -34,9 +34,14 @@ def create_run(
 ) -> dict[str, Any]:
     # The client captures its own environment and sends it as tags: the server's is irrelevant.
     run = tracking(request).create_run(
-        body.experiment, name=body.name, params=body.params, tags=body.tags,
-        parent_run_id=body.parent_run_id, capture_environment=False, user=who.user,
-    )  # fmt: skip
+        body.experiment,
+        name=body.name,
+        params=body.params,
+        tags=body.tags,
+        parent_run_id=body.parent_run_id,
+        capture_environment=False,
+        user=who.user,
+    )
     return plain(run)
 
 
@@ -113,7 +118,9 @@ async def upload_artifact(
 
     clean_key(path)  # refuse '..' and absolute paths before reading a byte
     await run_in_threadpool(writable_run, run_id, request, who)
-    await run_in_threadpool(tracking(request).store.check_artifact_writes, run_id, [clean_key(path)])
+    await run_in_threadpool(
+        tracking(request).store.check_artifact_writes, run_id, [clean_key(path)]
+    )
     expected = request.headers.get("content-length")
     with tempfile.TemporaryFile() as spool:
         received = 0
