@@ -76,7 +76,7 @@ def per_call(n: int, n_mlflow: int) -> dict[str, Any]:
 
 def log_batch(n: int) -> dict[str, Any]:
     sw, _ = shipway_home()
-    from shipway.tracking.context import current
+    from shipway.session import current
     from shipway.types import Metric
 
     client = current().tracking

@@ -113,9 +113,9 @@ def stores(settings: Settings) -> Iterator[Any]:
 def sw(settings: Settings) -> Iterator[Any]:
     """The fluent API pointed at fresh embedded stores."""
     import shipway
-    from shipway.tracking import context
+    from shipway import session as context
 
-    context._current = context.Context(settings)
+    context._current = context.Session(settings)
     yield shipway
     if context._current is not None:  # the cli fixture may have replaced it
         context._current.close()

@@ -14,8 +14,8 @@ def test_precedence_argument_over_environment_over_file_over_default(tmp_path: P
     )
     env = {"SHIPWAY_TRACKING_URI": "sqlite:///env.db"}
     settings = Settings.resolve({"artifact_uri": "s3://b/arg"}, environ=env, cwd=tmp_path)
-    assert settings.artifact_uri == "s3://b/arg"
-    assert settings.tracking_uri == "sqlite:///env.db"
+    assert settings.store.artifact_uri == "s3://b/arg"
+    assert settings.store.tracking_uri == "sqlite:///env.db"
     assert settings.home == tmp_path / "from-file"  # relative to the file that says it
 
 
@@ -42,7 +42,7 @@ def test_postgres_url_gets_the_psycopg_driver() -> None:
 def test_template_parses_and_means_the_defaults(tmp_path: Path) -> None:
     (tmp_path / "shipway.toml").write_text(CONFIG_TEMPLATE)
     settings = Settings.resolve(environ={}, cwd=tmp_path)
-    assert settings.home == tmp_path / ".shipway" and settings.flush_seconds == 1.0
+    assert settings.home == tmp_path / ".shipway" and settings.tracking.flush_seconds == 1.0
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,61 @@ def test_bad_settings_say_what_to_fix(
     (tmp_path / "shipway.toml").write_text(content)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.resolve(overrides, environ={}, cwd=tmp_path)
+
+
+def test_every_section_is_read_once_and_typed(tmp_path: Path) -> None:
+    (tmp_path / "shipway.toml").write_text(
+        "[serve]\nretention_days = 30\naccess_log = true\n"
+        '[monitoring]\ninterval_minutes = 2\nwindow = "day"\nlabels = {live = "churned"}\n'
+        'sensitive = {live = ["region", "age"]}\n[monitoring.smtp]\nhost = "mail"\nport = 2525\n'
+        'from = "ops@example.com"\n[[alerts]]\nname = "drift"\nmetric = "rows"\nop = ">"\n'
+        'threshold = 1\n[loops.live]\npipeline = "train.py:retrain"\ntriggers = ["schedule:0 3 * * 1"]\n'
+        'gate = { metric = "accuracy", min = 0.7 }\n'
+    )
+    settings = Settings.resolve(environ={}, cwd=tmp_path)
+    assert settings.serve.retention_days == 30.0 and settings.serve.access_log is True
+    monitoring = settings.monitoring
+    assert (monitoring.interval_minutes, monitoring.window) == (2.0, "day")
+    assert monitoring.labels == {"live": "churned"}
+    assert monitoring.sensitive == {"live": ("region", "age")}
+    assert (monitoring.smtp.host, monitoring.smtp.port) == ("mail", 2525)
+    assert monitoring.smtp.from_address == "ops@example.com"
+    assert settings.alerts[0]["name"] == "drift"
+    loop = settings.loops["live"]
+    assert loop.pipeline == "train.py:retrain" and loop.triggers == ("schedule:0 3 * * 1",)
+    assert loop.gate == {"metric": "accuracy", "min": 0.7}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "[monitoring]\nintervall_minutes = 5\n",
+            "unknown setting monitoring.intervall_minutes in",
+        ),
+        ("[monitoring]\nintervall_minutes = 5\n", "did you mean 'interval_minutes'"),
+        ("[store]\ntracking_uri = 5\n", "store.tracking_uri in .* must be text"),
+        ('[serve]\nretention_days = "a month"\n', "serve.retention_days in .* must be a number"),
+        ('[monitoring]\nlabels = "churned"\n', "monitoring.labels in .* is a table"),
+        ('[monitoring.smtp]\nport = "twenty"\n', "monitoring.smtp.port in .* must be a number"),
+        ("[loops.live]\ntriggers = []\n", "loops.live in .* needs 'pipeline'"),
+        ("[stores]\n", "unknown setting stores in .*did you mean 'store'"),
+    ],
+)
+def test_a_bad_key_names_itself_and_the_file(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "shipway.toml").write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        Settings.resolve(environ={}, cwd=tmp_path)
+
+
+def test_workers_receive_the_resolved_settings_whole(tmp_path: Path) -> None:
+    (tmp_path / "shipway.toml").write_text(
+        '[monitoring]\nlabels = {live = "y"}\n[loops.live]\npipeline = "p:f"\n'
+    )
+    settings = Settings.resolve({"token": "sw_x", "user": "u"}, environ={}, cwd=tmp_path)
+    again = Settings.from_json(settings.to_json())
+    assert (
+        again == settings
+        and again.store.token == "sw_x"
+        and again.config_file == settings.config_file
+    )

@@ -25,7 +25,7 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
     assert len(sw.read_predictions(DEPLOYMENT)) == 6 * 400, "six months through the model server"
     fired = {a.rule for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)}
     assert "weather drift" in fired, "spring weather is not winter's"
-    report = sw.tracking.context.current().settings.home / "reports" / f"{DEPLOYMENT}.html"
+    report = sw.session.current().settings.home / "reports" / f"{DEPLOYMENT}.html"
     assert report.read_text().startswith("<!doctype html>")
 
     # run again on the same store: it judges its own traffic, and its alerts fire anew

@@ -14,68 +14,68 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # settings and errors
-    "configure": "shipway.tracking.context",
+    "configure": "shipway.session",
     "Settings": "shipway.config",
     "ShipwayError": "shipway.errors",
     # tracking
-    "start_run": "shipway.tracking.fluent",
-    "active_run": "shipway.tracking.fluent",
-    "end_run": "shipway.tracking.fluent",
-    "log_param": "shipway.tracking.fluent",
-    "log_params": "shipway.tracking.fluent",
-    "log_metric": "shipway.tracking.fluent",
-    "log_metrics": "shipway.tracking.fluent",
-    "log_batch": "shipway.tracking.fluent",
-    "set_tag": "shipway.tracking.fluent",
-    "set_tags": "shipway.tracking.fluent",
-    "log_artifact": "shipway.tracking.fluent",
-    "log_artifacts": "shipway.tracking.fluent",
-    "log_dict": "shipway.tracking.fluent",
-    "log_text": "shipway.tracking.fluent",
-    "log_figure": "shipway.tracking.fluent",
-    "log_table": "shipway.tracking.fluent",
-    "log_dataset": "shipway.data.fluent",
-    "get_dataset": "shipway.data.fluent",
-    "load_dataset": "shipway.data.fluent",
+    "start_run": "shipway.fluent.tracking",
+    "active_run": "shipway.fluent.tracking",
+    "end_run": "shipway.fluent.tracking",
+    "log_param": "shipway.fluent.tracking",
+    "log_params": "shipway.fluent.tracking",
+    "log_metric": "shipway.fluent.tracking",
+    "log_metrics": "shipway.fluent.tracking",
+    "log_batch": "shipway.fluent.tracking",
+    "set_tag": "shipway.fluent.tracking",
+    "set_tags": "shipway.fluent.tracking",
+    "log_artifact": "shipway.fluent.tracking",
+    "log_artifacts": "shipway.fluent.tracking",
+    "log_dict": "shipway.fluent.tracking",
+    "log_text": "shipway.fluent.tracking",
+    "log_figure": "shipway.fluent.tracking",
+    "log_table": "shipway.fluent.tracking",
+    "log_dataset": "shipway.fluent.data",
+    "get_dataset": "shipway.fluent.data",
+    "load_dataset": "shipway.fluent.data",
     "detect_drift": "shipway.stats",
     "drift_report": "shipway.data.drift_report",
     "infer_schema": "shipway.data.schema",
     "validate": "shipway.data.validation",
     "Schema": "shipway.data.schema",
     "DriftDetector": "shipway.stats",
-    "log_model": "shipway.tracking.fluent",
-    "flush": "shipway.tracking.fluent",
-    "get_run": "shipway.tracking.fluent",
-    "get_metric_history": "shipway.tracking.fluent",
-    "search_runs": "shipway.tracking.fluent",
-    "create_experiment": "shipway.tracking.fluent",
-    "list_experiments": "shipway.tracking.fluent",
+    "log_model": "shipway.fluent.tracking",
+    "flush": "shipway.fluent.tracking",
+    "get_run": "shipway.fluent.tracking",
+    "get_metric_history": "shipway.fluent.tracking",
+    "search_runs": "shipway.fluent.tracking",
+    "create_experiment": "shipway.fluent.tracking",
+    "list_experiments": "shipway.fluent.tracking",
     "seed_everything": "shipway.tracking.environment",
-    "autolog": "shipway.tracking.autolog",
+    "autolog": "shipway.fluent.autolog",
     "Metric": "shipway.types",
     # models and registry
     "PythonModel": "shipway.models",
     "infer_signature": "shipway.models",
-    "register_model": "shipway.registry.fluent",
-    "load_model": "shipway.registry.fluent",
-    "get_model_version": "shipway.registry.fluent",
-    "promote": "shipway.registry.fluent",
-    "approve": "shipway.registry.fluent",
-    "set_alias": "shipway.registry.fluent",
-    "set_policy": "shipway.registry.fluent",
-    "rollback": "shipway.registry.fluent",
-    "model_history": "shipway.registry.fluent",
+    "register_model": "shipway.fluent.registry",
+    "load_model": "shipway.fluent.registry",
+    "get_model_version": "shipway.fluent.registry",
+    "promote": "shipway.fluent.registry",
+    "approve": "shipway.fluent.registry",
+    "set_alias": "shipway.fluent.registry",
+    "set_policy": "shipway.fluent.registry",
+    "rollback": "shipway.fluent.registry",
+    "model_history": "shipway.fluent.registry",
     # serving
-    "deploy": "shipway.serving.fluent",
-    "get_deployment": "shipway.serving.fluent",
-    "log_ground_truth": "shipway.serving.fluent",
-    "read_predictions": "shipway.serving.fluent",
-    "traffic_profile": "shipway.serving.fluent",
-    "promote_deployment": "shipway.serving.fluent",
-    "rollback_deployment": "shipway.serving.fluent",
+    "deploy": "shipway.fluent.serving",
+    "get_deployment": "shipway.fluent.serving",
+    "log_ground_truth": "shipway.fluent.serving",
+    "read_predictions": "shipway.fluent.serving",
+    "traffic_profile": "shipway.fluent.serving",
+    "promote_deployment": "shipway.fluent.serving",
+    "rollback_deployment": "shipway.fluent.serving",
     # monitoring
-    "monitor": "shipway.monitoring.fluent",
-    "alerts": "shipway.monitoring.fluent",
+    "monitor": "shipway.fluent.monitoring",
+    "alerts": "shipway.fluent.monitoring",
     "AlertRule": "shipway.monitoring.rules",
 }
 
@@ -98,14 +98,13 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from shipway.config import Settings
     from shipway.data.drift_report import drift_report
-    from shipway.data.fluent import get_dataset, load_dataset, log_dataset
     from shipway.data.schema import Schema, infer_schema
     from shipway.data.validation import validate
     from shipway.errors import ShipwayError
-    from shipway.models import PythonModel, infer_signature
-    from shipway.monitoring.fluent import alerts, monitor
-    from shipway.monitoring.rules import AlertRule
-    from shipway.registry.fluent import (
+    from shipway.fluent.autolog import autolog
+    from shipway.fluent.data import get_dataset, load_dataset, log_dataset
+    from shipway.fluent.monitoring import alerts, monitor
+    from shipway.fluent.registry import (
         approve,
         get_model_version,
         load_model,
@@ -116,7 +115,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         set_alias,
         set_policy,
     )
-    from shipway.serving.fluent import (
+    from shipway.fluent.serving import (
         deploy,
         get_deployment,
         log_ground_truth,
@@ -125,11 +124,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         rollback_deployment,
         traffic_profile,
     )
-    from shipway.stats import DriftDetector, detect_drift
-    from shipway.tracking.autolog import autolog
-    from shipway.tracking.context import configure
-    from shipway.tracking.environment import seed_everything
-    from shipway.tracking.fluent import (
+    from shipway.fluent.tracking import (
         active_run,
         create_experiment,
         end_run,
@@ -154,4 +149,9 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         set_tags,
         start_run,
     )
+    from shipway.models import PythonModel, infer_signature
+    from shipway.monitoring.rules import AlertRule
+    from shipway.session import configure
+    from shipway.stats import DriftDetector, detect_drift
+    from shipway.tracking.environment import seed_everything
     from shipway.types import Metric

@@ -1,16 +1,30 @@
-"""Settings, resolved once at the edge and passed down.
+"""Settings, resolved once at the edge and passed down: one typed section per concern.
 
 Precedence, highest first: an explicit argument, a ``SHIPWAY_*`` environment variable,
 ``shipway.toml`` in the project (this folder or the nearest parent that has one), defaults.
 Library code receives a :class:`Settings`; only :meth:`Settings.resolve` reads the
-environment.
+environment and the file, and it reads the file once, every section of it:
+
+``[store]``, ``[tracking]``, ``[data]``, ``[serve]``, ``[monitoring]`` (with
+``[monitoring.smtp]``), ``[[alerts]]``, ``[loops.NAME]`` and ``[features]``.
+
+Every key is checked as the file is read: a key that is not a setting, or a value of the
+wrong type, is a :class:`ConfigError` that names the key and the file (and the nearest
+valid spelling). Alert rules and loops are checked further by the packages that run them.
+Processes started for the same job (``--workers N``) receive the resolved settings as one
+document (:meth:`Settings.to_json`), not a variable per setting.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import getpass
+import json
 import os
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -19,18 +33,7 @@ from typing import Any
 from shipway.errors import ConfigError
 
 CONFIG_FILE = "shipway.toml"
-
-# field name -> (toml section or "" for top level, key, environment variable)
-_SOURCES: dict[str, tuple[str, str, str]] = {
-    "home": ("", "home", "SHIPWAY_HOME"),
-    "user": ("", "user", "SHIPWAY_USER"),
-    "tracking_uri": ("store", "tracking_uri", "SHIPWAY_TRACKING_URI"),
-    "artifact_uri": ("store", "artifact_uri", "SHIPWAY_ARTIFACT_URI"),
-    "s3_endpoint_url": ("store", "s3_endpoint_url", "SHIPWAY_S3_ENDPOINT_URL"),
-    "token": ("store", "token", "SHIPWAY_TOKEN"),
-    "flush_seconds": ("tracking", "flush_seconds", "SHIPWAY_FLUSH_SECONDS"),
-    "data_link": ("data", "link", "SHIPWAY_DATA_LINK"),
-}
+RESOLVED_ENV = "SHIPWAY_RESOLVED_SETTINGS"  # the resolved settings, handed to worker processes
 
 
 def _default_user() -> str:
@@ -41,36 +44,110 @@ def _default_user() -> str:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """Where the metadata and the artifacts live."""
+
+    tracking_uri: str | None = None  # a database URL, or http(s):// for a shipway server
+    artifact_uri: str | None = None
+    s3_endpoint_url: str | None = None
+    token: str | None = field(default=None, repr=False)  # a server's API token; never printed
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    flush_seconds: float = 1.0  # buffered metrics are written at least this often
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    link: str = "auto"  # how dataset files enter a local store: auto, reflink, hardlink, copy
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What ``shipway serve`` serves and how; the CLI fills in ``targets`` for its workers."""
+
+    targets: tuple[str, ...] = ()
+    log_predictions: bool = True
+    poll_seconds: float = 2.0
+    access_log: bool = False
+    retention_days: float | None = None  # prediction-log partitions older than this expire
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where ``email:`` alert sinks send; the password comes from SHIPWAY_SMTP_PASSWORD."""
+
+    host: str = "localhost"
+    port: int = 25
+    from_address: str = field(default="shipway@localhost", metadata={"key": "from"})
+    user: str | None = None
+    starttls: bool = False
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Monitoring rounds and, per deployment, what its monitors need."""
+
+    interval_minutes: float = 5.0  # 0: no scheduled rounds
+    window: str = "hour"
+    labels: dict[str, str] = field(default_factory=dict)  # deployment -> label column
+    sensitive: dict[str, tuple[str, ...]] = field(default_factory=dict)  # -> fairness columns
+    reference: dict[str, str] = field(default_factory=dict)  # -> a logged dataset NAME@VERSION
+    base_url: str | None = None  # where the platform server answers, for alert links
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """One deployment's continuous-training loop (checked further by ``shipway.automation``)."""
+
+    pipeline: str
+    params: dict[str, Any] = field(default_factory=dict)
+    triggers: tuple[str, ...] = ()
+    gate: dict[str, Any] = field(default_factory=dict)
+    approval: str = "auto"
+    rollout: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    online_url: str | None = None  # the online feature store (Redis); reserved
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything shipway needs to know about where things live and who is acting."""
 
     home: Path = Path(".shipway")
     user: str = field(default_factory=_default_user)
-    tracking_uri: str | None = None
-    artifact_uri: str | None = None
-    s3_endpoint_url: str | None = None
-    token: str | None = field(default=None, repr=False)  # a server's API token; never printed
-    flush_seconds: float = 1.0
-    data_link: str = "auto"
+    store: StoreSettings = field(default_factory=StoreSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    alerts: tuple[dict[str, Any], ...] = ()  # the [[alerts]] tables, as written
+    loops: dict[str, LoopSettings] = field(default_factory=dict)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
     config_file: Path | None = None
 
     @property
     def is_remote(self) -> bool:
-        """True when ``tracking_uri`` names a ``shipway server`` rather than a database."""
-        return (self.tracking_uri or "").startswith(("http://", "https://"))
+        """True when the tracking URI names a ``shipway server`` rather than a database."""
+        return (self.store.tracking_uri or "").startswith(("http://", "https://"))
 
     @property
     def metadata_url(self) -> str:
         """The SQLAlchemy URL of the metadata store."""
-        uri = self.tracking_uri or f"sqlite:///{self.home / 'shipway.db'}"
-        if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+        uri = self.store.tracking_uri or f"sqlite:///{self.home / 'shipway.db'}"
+        if uri.startswith(("postgresql://", "postgres://")):
             uri = "postgresql+psycopg://" + uri.split("://", 1)[1]
         return uri
 
     @property
     def artifact_root(self) -> str:
         """Where artifacts live: a local folder or an fsspec URL such as ``s3://bucket/prefix``."""
-        return self.artifact_uri or str(self.home / "artifacts")
+        return self.store.artifact_uri or str(self.home / "artifacts")
 
     @classmethod
     def resolve(
@@ -83,57 +160,62 @@ class Settings:
         """Combine arguments, environment, ``shipway.toml`` and defaults, in that order."""
         env = os.environ if environ is None else environ
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
-        unknown = set(given) - {f.name for f in fields(cls)}
+        unknown = set(given) - set(_LAYERED)
         if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        config_file = _find_config(cwd or Path.cwd())
-        from_file = _read_config(config_file) if config_file else {}
-        values: dict[str, Any] = {}
-        for name, (_section, _key, var) in _SOURCES.items():
-            if name in given:
-                values[name] = given[name]
-            elif env.get(var):
-                values[name] = env[var]
-            elif name in from_file:
-                values[name] = from_file[name]
-        settings = cls(config_file=config_file)
-        for name, value in values.items():
-            if name != "flush_seconds" and not isinstance(value, str | Path):
-                section, key, var = _SOURCES[name]
-                where = f"{section}.{key}" if section else key
-                raise ConfigError(
-                    f"{where} must be text, not {value!r}",
-                    hint=f"quote it in {config_file}" if name in from_file else f"check {var}",
-                )
-        try:
-            if "home" in values:
-                home = Path(os.path.expanduser(str(values["home"])))
-                if (
-                    config_file
-                    and not home.is_absolute()
-                    and "home" in from_file
-                    and "home" not in given
-                    and not env.get("SHIPWAY_HOME")
-                ):
-                    home = config_file.parent / home  # relative to the file that says it
-                values["home"] = home
-            home = values.get("home", settings.home)
-            if Path(home).exists() and not Path(home).is_dir():
-                raise ConfigError(
-                    f"home is {home}, which is a file, not a folder",
-                    hint="point SHIPWAY_HOME (or home in shipway.toml) at a folder",
-                )
-            if "flush_seconds" in values:
-                values["flush_seconds"] = float(values["flush_seconds"])
-                if values["flush_seconds"] <= 0:
-                    raise ValueError
-        except ValueError as exc:
-            raise ConfigError("flush_seconds must be a positive number of seconds") from exc
-        if values.get("data_link", "auto") not in ("auto", "reflink", "hardlink", "copy"):
             raise ConfigError(
-                f"data.link must be auto, reflink, hardlink or copy, not {values['data_link']!r}"
+                f"unknown setting(s): {', '.join(sorted(unknown))}",
+                hint=f"use {', '.join(sorted(_LAYERED))}",
             )
-        return replace(settings, **values)
+        config_file = _find_config(cwd or Path.cwd())
+        document = _read_document(config_file) if config_file else {}
+        settings = _from_document(document, config_file)
+        for name, (section, key, var) in _LAYERED.items():
+            if name in given:
+                value: Any = given[name]
+            elif env.get(var):
+                value = env[var]
+            else:
+                continue
+            where = name if name in given else var
+            settings = _set(settings, section, key, _check(value, _hint(section, key), where))
+        return _with_home(settings, document, given, env)
+
+    def to_json(self) -> str:
+        """These settings as one document, for processes started for the same job."""
+        return json.dumps(dataclasses.asdict(self), default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """The settings :meth:`to_json` wrote."""
+        data = json.loads(text)
+        loops = {n: _build(LoopSettings, v, f"loops.{n}") for n, v in data.pop("loops", {}).items()}
+        path = data.pop("config_file", None)
+        settings = _build(cls, data, "resolved settings")
+        return replace(settings, loops=loops, config_file=Path(path) if path else None)
+
+
+# Settings that an argument or an environment variable can set: name -> (section, key, variable)
+_LAYERED: dict[str, tuple[str, str, str]] = {
+    "home": ("", "home", "SHIPWAY_HOME"),
+    "user": ("", "user", "SHIPWAY_USER"),
+    "tracking_uri": ("store", "tracking_uri", "SHIPWAY_TRACKING_URI"),
+    "artifact_uri": ("store", "artifact_uri", "SHIPWAY_ARTIFACT_URI"),
+    "s3_endpoint_url": ("store", "s3_endpoint_url", "SHIPWAY_S3_ENDPOINT_URL"),
+    "token": ("store", "token", "SHIPWAY_TOKEN"),
+    "flush_seconds": ("tracking", "flush_seconds", "SHIPWAY_FLUSH_SECONDS"),
+    "data_link": ("data", "link", "SHIPWAY_DATA_LINK"),
+}
+_SECTIONS: dict[str, type] = {
+    "store": StoreSettings,
+    "tracking": TrackingSettings,
+    "data": DataSettings,
+    "serve": ServeSettings,
+    "monitoring": MonitoringSettings,
+    "features": FeatureSettings,
+}
+_CHOICES = {("data", "link"): ("auto", "reflink", "hardlink", "copy")}
+_POSITIVE = {("tracking", "flush_seconds"), ("serve", "poll_seconds")}
+_NOT_NEGATIVE = {("monitoring", "interval_minutes"), ("serve", "retention_days")}
 
 
 def _find_config(start: Path) -> Path | None:
@@ -144,17 +226,155 @@ def _find_config(start: Path) -> Path | None:
     return None
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _read_document(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}", hint="fix the TOML syntax") from exc
-    out: dict[str, Any] = {}
-    for name, (section, key, _var) in _SOURCES.items():
-        table = document.get(section, {}) if section else document
-        if isinstance(table, dict) and key in table:
-            out[name] = table[key]
-    return out
+
+
+def _from_document(document: dict[str, Any], path: Path | None) -> Settings:
+    """Every section of a parsed shipway.toml, each key checked."""
+    top = {"home", "user", "alerts", "loops", *_SECTIONS}
+    _refuse_unknown(document, top, "", path)
+    values: dict[str, Any] = {}
+    for key in ("home", "user"):
+        if key in document:
+            values[key] = _check(document[key], str, key, path)
+    for name, cls in _SECTIONS.items():
+        if name in document:
+            values[name] = _build(cls, document[name], name, path)
+    if "alerts" in document:
+        alerts = document["alerts"]
+        if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
+            raise ConfigError(f"{_where('alerts', path)}: alerts are [[alerts]] tables")
+        values["alerts"] = tuple(dict(a) for a in alerts)
+    loops = document.get("loops", {})
+    if not isinstance(loops, dict):
+        raise ConfigError(f"{_where('loops', path)}: loops are [loops.DEPLOYMENT] tables")
+    values["loops"] = {
+        name: _build(LoopSettings, table, f"loops.{name}", path) for name, table in loops.items()
+    }
+    return Settings(config_file=path, **values)
+
+
+def _build(cls: type, table: Any, prefix: str, path: Path | None = None) -> Any:
+    """A section (or nested section) from its table, each key checked against its type."""
+    if isinstance(table, cls):
+        return table
+    if not isinstance(table, dict):
+        raise ConfigError(f"{_where(prefix, path)} is a table of settings, not {table!r}")
+    hints = typing.get_type_hints(cls)
+    # The file's spelling of a key (``from``), and the field's (``from_address``, as to_json writes)
+    by_key = {f.metadata.get("key", f.name): f for f in fields(cls)}
+    by_key.update({f.name: f for f in fields(cls) if prefix.startswith("resolved settings")})
+    _refuse_unknown(table, set(by_key), prefix, path)
+    values = {}
+    for key, value in table.items():
+        spec = by_key[key]
+        values[spec.name] = _check(value, hints[spec.name], f"{prefix}.{key}", path)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required key is missing
+        missing = str(exc).split("argument", 1)[-1].strip(": ")
+        raise ConfigError(f"{_where(prefix, path)} needs {missing}") from exc
+
+
+def _refuse_unknown(table: dict[str, Any], known: set[str], prefix: str, path: Path | None) -> None:
+    for key in table:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            raise ConfigError(
+                f"unknown setting {_where(f'{prefix}.{key}'.lstrip('.'), path)}",
+                hint=f"did you mean {near[0]!r}?" if near else f"known: {', '.join(sorted(known))}",
+            )
+
+
+def _where(key: str, path: Path | None) -> str:
+    return f"{key} in {path}" if path is not None else key
+
+
+def _hint(section: str, key: str) -> Any:
+    if not section:
+        return Path if key == "home" else str
+    return typing.get_type_hints(_SECTIONS[section])[key]
+
+
+def _check(value: Any, hint: Any, key: str, path: Path | None = None) -> Any:
+    """``value`` as ``hint`` asks, or a ConfigError that names the key (and the file)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        return _check(value, next(a for a in args if a is not type(None)), key, path)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key, path)  # type: ignore[arg-type]
+    if origin is tuple:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{_where(key, path)} is a list, not {value!r}")
+        return tuple(_check(v, args[0], key, path) for v in items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{_where(key, path)} is a table, not {value!r}")
+        return {str(k): _check(v, args[1], f"{key}.{k}", path) for k, v in value.items()}
+    return _scalar(value, hint, _where(key, path))
+
+
+def _scalar(value: Any, hint: Any, where: str) -> Any:
+    if hint is Any:
+        return value
+    if hint is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if hint in (int, float):
+        try:
+            number = None if isinstance(value, bool) else hint(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None:
+            raise ConfigError(f"{where} must be a number, not {value!r}")
+        return number
+    if hint in (str, Path):
+        if not isinstance(value, str | Path):
+            raise ConfigError(f"{where} must be text, not {value!r}", hint="quote it")
+        return hint(value)
+    return value
+
+
+def _set(settings: Settings, section: str, key: str, value: Any) -> Settings:
+    if not section:
+        return replace(settings, **{key: value})
+    return replace(settings, **{section: replace(getattr(settings, section), **{key: value})})
+
+
+def _with_home(
+    settings: Settings, document: dict[str, Any], given: Mapping[str, Any], env: Mapping[str, str]
+) -> Settings:
+    """The home folder made absolute where the file says it, then every value range-checked."""
+    home = Path(os.path.expanduser(str(settings.home)))
+    path = settings.config_file
+    from_file = "home" in document and "home" not in given and not env.get("SHIPWAY_HOME")
+    if path is not None and from_file and not home.is_absolute():
+        home = path.parent / home  # relative to the file that says it
+    if home.exists() and not home.is_dir():
+        raise ConfigError(
+            f"home is {home}, which is a file, not a folder",
+            hint="point SHIPWAY_HOME (or home in shipway.toml) at a folder",
+        )
+    settings = replace(settings, home=home)
+    for (section, key), allowed in _CHOICES.items():
+        if getattr(getattr(settings, section), key) not in allowed:
+            raise ConfigError(f"{section}.{key} must be one of {', '.join(allowed)}")
+    for section, key in _POSITIVE | _NOT_NEGATIVE:
+        value = getattr(getattr(settings, section), key)
+        if value is not None and (value < 0 or (value == 0 and (section, key) in _POSITIVE)):
+            kind = "a positive" if (section, key) in _POSITIVE else "a non-negative"
+            raise ConfigError(f"{section}.{key} must be {kind} number, not {value!r}")
+    return settings
 
 
 CONFIG_TEMPLATE = """\

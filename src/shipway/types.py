@@ -192,6 +192,39 @@ class Alert:
     acknowledged_by: str | None = None
 
 
+@dataclass
+class WindowReport:
+    """One window of a deployment's traffic, judged against its reference."""
+
+    window: str
+    rows: int
+    versions: list[int]
+    label_coverage: float
+    data_drift: dict[str, Any]
+    prediction_drift: dict[str, Any]
+    quality: dict[str, Any]
+    realised: dict[str, Any] | None
+    estimated: dict[str, Any] | None = None
+    target_drift: dict[str, Any] | None = None  # the labels that arrived vs the reference's
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        import dataclasses
+
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as stored: never its secret."""
+
+    token_id: str
+    user: str
+    role: str
+    created_at: float
+    revoked_at: float | None = None
+
+
 def from_plain(cls: type[Any], data: Any) -> Any:
     """Rebuild a record from its JSON form (the inverse of the server's ``plain``)."""
     import dataclasses

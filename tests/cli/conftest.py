@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from shipway import session as context
 from shipway.cli.app import main
-from shipway.tracking import context
 
 
 @pytest.fixture

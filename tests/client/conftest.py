@@ -24,7 +24,7 @@ class LiveServer:
         from shipway.server.runner import QuietServer
 
         self.app = create_app(settings)
-        self.stores = self.app.state.tracking.stores
+        self.stores = self.app.state.session.stores
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -62,9 +62,9 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 def remote(live_server: LiveServer, tmp_path: Path) -> Iterator[Any]:
     """The fluent API pointed at the live server."""
     import shipway
-    from shipway.tracking import context
+    from shipway import session as context
 
-    context._current = context.Context(client_settings(tmp_path, live_server.url))
+    context._current = context.Session(client_settings(tmp_path, live_server.url))
     yield shipway
     context._current.close()
     context._current = None

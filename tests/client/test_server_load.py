@@ -76,7 +76,7 @@ TRANSFER = """
 import json, sys
 from pathlib import Path
 import shipway as sw
-from shipway.tracking.context import current
+from shipway.session import current
 source, back = Path(sys.argv[1]), Path(sys.argv[2])
 with sw.start_run(experiment="big") as run:
     sw.log_artifact(source, "weights")

@@ -9,17 +9,17 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from shipway.data.versions import DatasetRegistry, parse_dataset_ref
+from shipway.data.versions import LocalDatasets, parse_dataset_ref
 from shipway.errors import IntegrityError, InvalidArgument, NotFound
 from tests.conftest import ARTIFACT_BACKENDS, METADATA_BACKENDS, make_settings
 
 
 @pytest.fixture
-def registry(sw: Any) -> DatasetRegistry:
-    return DatasetRegistry(sw.tracking.context.current().tracking)
+def registry(sw: Any) -> LocalDatasets:
+    return sw.session.current().datasets
 
 
-def test_frames_are_versioned_by_content(sw: Any, registry: DatasetRegistry) -> None:
+def test_frames_are_versioned_by_content(sw: Any, registry: LocalDatasets) -> None:
     df = pd.DataFrame({"x": [1.0, 2.0, None], "city": ["a", "b", "a"]})
     v1, new = registry.add("customers", df)
     assert new and v1.version == 1 and v1.rows == 3 and v1.kind == "frame"
@@ -38,7 +38,7 @@ def test_frames_are_versioned_by_content(sw: Any, registry: DatasetRegistry) -> 
 
 
 def test_files_are_stored_once_and_come_back_identical(
-    registry: DatasetRegistry, tmp_path: Path
+    registry: LocalDatasets, tmp_path: Path
 ) -> None:
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(3_000_000))
@@ -53,7 +53,8 @@ def test_files_are_stored_once_and_come_back_identical(
 
 
 def test_hardlink_mode_links_and_protects(sw: Any, tmp_path: Path) -> None:
-    registry = DatasetRegistry(sw.tracking.context.current().tracking, link="hardlink")
+    session = sw.session.current()
+    registry = LocalDatasets(session.tracking, session.stores, link="hardlink")
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(100_000))
     version, _ = registry.add("blob", source)
@@ -62,7 +63,7 @@ def test_hardlink_mode_links_and_protects(sw: Any, tmp_path: Path) -> None:
 
 
 def test_unchanged_files_are_not_hashed_again(
-    registry: DatasetRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: LocalDatasets, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "data.csv"
     pd.DataFrame({"a": range(100)}).to_csv(source, index=False)
@@ -79,7 +80,7 @@ def test_unchanged_files_are_not_hashed_again(
     assert registry.hash_file(source) != first
 
 
-def test_directories_round_trip_with_a_manifest(registry: DatasetRegistry, tmp_path: Path) -> None:
+def test_directories_round_trip_with_a_manifest(registry: LocalDatasets, tmp_path: Path) -> None:
     root = tmp_path / "images"
     for i in range(50):
         (root / f"class{i % 3}").mkdir(parents=True, exist_ok=True)
@@ -102,14 +103,14 @@ def test_directories_round_trip_with_a_manifest(registry: DatasetRegistry, tmp_p
     assert changed == {"class0/0.txt"}
 
 
-def test_runs_that_used_a_version_are_found(sw: Any, registry: DatasetRegistry) -> None:
+def test_runs_that_used_a_version_are_found(sw: Any, registry: LocalDatasets) -> None:
     df = pd.DataFrame({"a": [1, 2]})
     with sw.start_run() as run:
         version = sw.log_dataset("train", df)
     assert registry.runs_using(version) == [(run.run_id, "train")]
 
 
-def test_tampered_object_is_refused(registry: DatasetRegistry, tmp_path: Path) -> None:
+def test_tampered_object_is_refused(registry: LocalDatasets, tmp_path: Path) -> None:
     source = tmp_path / "f.bin"
     source.write_bytes(b"abc" * 1000)
     version, _ = registry.add("f", source, description="d")
@@ -120,7 +121,7 @@ def test_tampered_object_is_refused(registry: DatasetRegistry, tmp_path: Path) -
         registry.checkout(version, tmp_path / "out.bin")
 
 
-def test_bad_references_and_inputs(registry: DatasetRegistry, tmp_path: Path) -> None:
+def test_bad_references_and_inputs(registry: LocalDatasets, tmp_path: Path) -> None:
     assert (
         parse_dataset_ref("datasets:/a/3") == ("a", 3)
         and parse_dataset_ref("a@2") == ("a", 2)
@@ -144,10 +145,10 @@ def test_versions_on_team_backends(
     metadata: str, artifacts: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     from shipway.store import open_stores
-    from shipway.tracking.client import TrackingClient
+    from shipway.tracking.local import LocalTracking
 
     stores = open_stores(make_settings(tmp_path, metadata, artifacts, request))
-    registry = DatasetRegistry(TrackingClient(stores))
+    registry = LocalDatasets(LocalTracking(stores), stores)
     df = pd.DataFrame({"x": [1.5, 2.5], "c": ["a", "b"]})
     frame_version, _ = registry.add("frame", df)
     folder = tmp_path / "folder"

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shipway.config import Settings
 from shipway.errors import InvalidArgument
 from tests.cli.conftest import cli  # noqa: F401 - the fixture
 from tests.serving.conftest import serve  # noqa: F401 - the fixture
@@ -297,7 +298,7 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
     assert [e["event"] for e in events] == ["fired", "resolved"] and "inputs drifted" in events[0][
         "text"
     ]
-    assert "rollback" in [e.action for e in sw.serving.fluent._deployments().history("live")]
+    assert "rollback" in [e.action for e in sw.session.current().deployments.history("live")]
     assert sw.get_deployment("live").stable == 1, (
         "the critical prediction drift rolled the deployment back"
     )
@@ -328,17 +329,25 @@ def _drifted_with_config(sw: Any, served: Any, tmp_path: Any, extra: str) -> Any
         f'[monitoring]\n{extra}\nwindow = "day"\nlabels = {{live = "churned"}}\n\n'
         '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\nthreshold = 0.5\n'
     )
-    home = sw.tracking.context.current().settings.home
+    home = sw.session.current().settings.home
     return Settings.resolve({"home": home, "user": "ops"}, environ={}, cwd=tmp_path)
+
+
+def _without_rounds(settings: Settings) -> Settings:
+    """The settings ``shipway server --monitor-every 0`` hands its workers."""
+    import dataclasses
+
+    monitoring = dataclasses.replace(settings.monitoring, interval_minutes=0)
+    return dataclasses.replace(settings, monitoring=monitoring)
 
 
 def test_a_monitoring_round_judges_every_deployment_from_the_config(
     sw: Any, served: Any, tmp_path: Any, monkeypatch: Any
 ) -> None:
+    from shipway.automation.rounds import MonitoringRounds
     from shipway.monitoring import service
-    from shipway.monitoring.scheduler import MonitorScheduler
     from shipway.server.app import create_app
-    from shipway.tracking.client import open_local
+    from shipway.session import Session
 
     settings = _drifted_with_config(sw, served, tmp_path, "interval_minutes = 0.5")
     sw.deploy("idle", model="churn", version=1)  # no traffic: skipped, not an error
@@ -347,9 +356,11 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
             '\n[[alerts]]\nname = "drift per 150"\nmetric = "data_drift.share_drifted"\n'
             'op = ">="\nthreshold = 0.5\nwindow = "150"\n'
         )
-    tracking = open_local(settings)
+    # shipway.toml is read once, when settings are resolved: read it again
+    settings = Settings.resolve({"home": settings.home, "user": "ops"}, environ={}, cwd=tmp_path)
+    tracking = Session(settings)
     try:
-        scheduler = MonitorScheduler(tracking)
+        scheduler = MonitoringRounds(tracking)
         assert scheduler.interval == 30
         daily, rows = sorted(scheduler.run_once(), key=lambda a: a.rule)
         assert (daily.deployment, daily.rule, daily.status) == ("live", "drift", "open")
@@ -364,18 +375,18 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
         assert scheduler.rounds == 2
         assert loaded == [], "each reference was loaded and fitted once, in the first round"
         # Two workers over one store: only the lease holder runs the scheduled rounds.
-        other = MonitorScheduler(tracking)
+        other = MonitoringRounds(tracking)
         assert scheduler.scheduled_round() == [] and other.scheduled_round() is None
         assert (scheduler.rounds, other.rounds, other.skipped) == (3, 0, 1)
         scheduler.stop()  # a clean shutdown hands the rounds on at once
         assert other.scheduled_round() == [] and other.rounds == 1
     finally:
         tracking.close()
-    app = create_app(settings, monitor_minutes=0)
+    app = create_app(_without_rounds(settings))
     assert app.state.monitoring.interval == 0, "--monitor-every 0 turns the rounds off"
-    from shipway.tracking import context
+    from shipway import session as context
 
-    previous, context._current = context._current, context.Context(settings)
+    previous, context._current = context._current, context.Session(settings)
     try:  # sw.monitor takes the label column from [monitoring] too
         (window,) = sw.monitor("live", window="day", rules=[])
         assert window.estimated is not None, "CBPE needs the label column: it came from the config"
@@ -424,7 +435,7 @@ def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_
     settings = _drifted_with_config(
         sw, served, tmp_path, 'base_url = "https://shipway.example.com/"'
     )
-    app = create_app(settings, monitor_minutes=0)
+    app = create_app(_without_rounds(settings))
     with TestClient(app) as api:
         (window,) = api.get("/api/v1/monitoring/live/windows", params={"window": "day"}).json()
         assert window["data_drift"]["drifted_columns"] == ["x"] and window["rows"] == 300
@@ -449,9 +460,9 @@ def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_
             "https://shipway.example.com/api/v1/monitoring/live/report?window=day&from="
         )
         assert "shipway monitor report live --window day" in alert.evidence["report_command"]
-        from shipway.monitoring.alerting import _payload
+        from shipway.monitoring.alerts import payload
 
-        assert _payload("fired", alert)["text"].endswith(f"(report: {link})"), "one click from chat"
+        assert payload("fired", alert)["text"].endswith(f"(report: {link})"), "one click from chat"
         linked = api.get(link.removeprefix("https://shipway.example.com"))
         assert linked.status_code == 200 and "drift" in linked.text, "the link opens the report"
         assert [a["alert_id"] for a in api.get("/api/v1/alerts").json()] == [alert.alert_id]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from shipway.config import Settings
 from shipway.errors import InvalidArgument
-from shipway.monitoring.rules import AlertRule, decide, load_rules, value_of
+from shipway.monitoring.rules import AlertRule, decide, rules_from_settings, value_of
 
 
 def _report(value: float, rows: int = 500) -> dict[str, object]:
@@ -53,15 +54,16 @@ def test_bad_rules_are_refused(tmp_path: Path) -> None:
         '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\n'
         'threshold = 0.5\nsinks = ["log", "webhook:http://127.0.0.1:9/x"]\n'
     )
-    (rule,) = load_rules(config)
+    (rule,) = rules_from_settings(Settings.resolve(environ={}, cwd=tmp_path))
     assert rule.sinks == ("log", "webhook:http://127.0.0.1:9/x") and rule.threshold == 0.5
-    assert load_rules(None) == []
+    assert rules_from_settings(Settings()) == []
 
 
 def test_the_email_sink_sends_one_mail_over_smtp() -> None:
     from aiosmtpd.controller import Controller
 
-    from shipway.monitoring.alerting import send
+    from shipway.automation.sinks import send
+    from shipway.config import SmtpSettings
 
     received = []
 
@@ -84,7 +86,7 @@ def test_the_email_sink_sends_one_mail_over_smtp() -> None:
         send(
             "email:oncall@example.com",
             payload,
-            {"host": "127.0.0.1", "port": port, "from": "shipway@example.com"},
+            SmtpSettings(host="127.0.0.1", port=port, from_address="shipway@example.com"),
         )
     finally:
         controller.stop()
@@ -96,7 +98,7 @@ def test_the_email_sink_sends_one_mail_over_smtp() -> None:
 
 
 def test_a_round_reads_only_the_recent_hours_or_days() -> None:
-    from shipway.monitoring.scheduler import recent
+    from shipway.automation.rounds import recent
 
     assert recent("hour", now=3 * 3600 + 100) == 2 * 3600, "the previous hour and this one"
     assert recent("day", now=3 * 86400 + 5) == 2 * 86400

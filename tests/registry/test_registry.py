@@ -27,11 +27,8 @@ def _train(sw: Any, seed: int = 0) -> tuple[Any, Any]:
 
 
 def _as_user(sw: Any, user: str) -> None:
-    from dataclasses import replace
-
-    ctx = sw.tracking.context.current()
-    ctx.settings = replace(ctx.settings, user=user)
-    ctx.tracking.stores.settings = ctx.settings
+    """The fluent API acts as ``user`` from now on (the same stores)."""
+    sw.session._current = sw.session.current().acting_as(user)
 
 
 def test_register_records_lineage_and_loads_by_every_uri(sw: Any) -> None:
@@ -128,7 +125,7 @@ def test_register_errors_say_what_to_fix(sw: Any) -> None:
 def test_tampered_model_refuses_to_load(sw: Any) -> None:
     run, _ = _train(sw)
     sw.register_model(run, "t")
-    client = sw.tracking.context.current().tracking
+    client = sw.session.current().tracking
     root = Path(client.stores.artifacts.root)
     pickled = next(
         p

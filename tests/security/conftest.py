@@ -40,10 +40,10 @@ class Secured:
     def fluent(self, user: str) -> Iterator[Any]:
         """``import shipway as sw`` pointed at the server with ``user``'s token."""
         import shipway
-        from shipway.tracking import context
+        from shipway import session as context
 
         previous = context._current
-        context._current = context.Context(self.settings_for(user))
+        context._current = context.Session(self.settings_for(user))
         try:
             yield shipway
         finally:
@@ -111,7 +111,7 @@ class LiveModelServer:
         self.server.wake()
         self.thread.join(timeout=60)
         self.sock.close()
-        self.model_server.tracking.close()
+        self.model_server.session.close()
 
 
 @pytest.fixture

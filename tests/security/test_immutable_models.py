@@ -68,7 +68,7 @@ def test_only_the_owner_or_an_admin_writes_to_a_run(secured: Secured) -> None:
 def test_a_finished_runs_artifacts_do_not_change(sw: Any) -> None:
     with sw.start_run(experiment="done") as run:
         sw.log_text("v1", "notes.txt")
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     client = current().tracking
     with pytest.raises(Conflict, match="FINISHED"):

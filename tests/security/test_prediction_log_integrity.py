@@ -10,7 +10,13 @@ import pyarrow as pa
 import pytest
 
 from shipway.serving.log_encoding import encode
-from shipway.serving.prediction_log import PREDICTIONS, Logged, PredictionLog, read_health
+from shipway.serving.prediction_log import (
+    PREDICTIONS,
+    Logged,
+    PredictionLog,
+    read_health,
+    read_log,
+)
 from tests.serving.conftest import register_churn
 
 
@@ -111,7 +117,7 @@ def test_a_model_without_a_signature_logs_mixed_values_as_text(sw: Any, model_se
 
 
 def test_a_row_that_does_not_fit_its_column_is_left_out_and_counted(sw: Any) -> None:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     artifacts = current().stores.artifacts
     log = PredictionLog(artifacts, flush_seconds=3600)
@@ -130,7 +136,7 @@ def test_a_row_that_does_not_fit_its_column_is_left_out_and_counted(sw: Any) -> 
             ),
         )
     log.close()
-    logged = sw.read_predictions("d")
+    logged = read_log(artifacts, PREDICTIONS, "d")
     assert (
         logged["request_id"].tolist() == ["r0", "r1", "r3"] and logged["input.n"].dtype == "int64"
     )
@@ -153,7 +159,7 @@ def test_encoding_keeps_declared_types() -> None:
 
 @pytest.mark.parametrize("failures", [1, 3])
 def test_a_store_that_fails_loses_nothing_once_it_is_back(sw: Any, failures: int) -> None:
-    from shipway.tracking.context import current
+    from shipway.session import current
     from tests.serving.test_health_records import _Flaky
 
     store = _Flaky(current().stores.artifacts, PREDICTIONS, failures=failures)
@@ -166,5 +172,6 @@ def test_a_store_that_fails_loses_nothing_once_it_is_back(sw: Any, failures: int
             with pytest.raises(OSError):
                 log.flush()
     log.close()
-    assert sorted(sw.read_predictions("d")["request_id"]) == [f"r{i}" for i in range(5)]
+    logged = read_log(current().stores.artifacts, PREDICTIONS, "d")
+    assert sorted(logged["request_id"]) == [f"r{i}" for i in range(5)]
     assert log.dropped == 0

@@ -70,14 +70,14 @@ def test_a_chunked_body_over_the_limit_is_a_413_read_no_further(
 
 
 def _model_key(sw: Any, version: Any, file: str) -> str:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     run = current().tracking.get_run(version.run_id)
     return f"{run.experiment_id}/{run.run_id}/artifacts/model/{file}"
 
 
 def test_deploying_a_version_whose_files_are_gone_is_refused(sw: Any) -> None:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     register_churn(sw)
     sw.deploy("churn-live", model="churn", version=1)
@@ -127,7 +127,7 @@ def test_unusable_settings_are_one_line_not_a_traceback(tmp_path: Path) -> None:
 def test_a_failed_download_or_package_leaves_nothing_behind(sw: Any, tmp_path: Path) -> None:
     from shipway.errors import IntegrityError
     from shipway.serving.package import package_model
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     register_churn(sw)
     version = sw.get_model_version("churn", 1)

@@ -61,4 +61,4 @@ def serve(sw: Any, settings: Settings) -> Iterator[Any]:
     yield start
     for client, server in opened:
         client.__exit__(None, None, None)
-        server.tracking.close()
+        server.session.close()

@@ -95,6 +95,6 @@ def test_the_server_batches_concurrent_requests(
         assert entry["rows"] == 16 and entry["batches"] < 16
     else:
         assert batching == []
-    server.tracking.close()
+    server.session.close()
     with pytest.raises(Exception, match="max-batch"):
         sw.deploy("live", model="churn", version=1, max_batch=-1)

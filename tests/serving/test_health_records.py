@@ -30,7 +30,7 @@ class _Flaky:
 
 
 def test_health_counts_are_kept_until_written(sw: Any) -> None:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     store = _Flaky(current().stores.artifacts, "health/", failures=1)
     log = PredictionLog(store, flush_seconds=3600)
@@ -49,7 +49,7 @@ def test_health_counts_are_kept_until_written(sw: Any) -> None:
 
 
 def test_hourly_profiles_are_kept_until_written(sw: Any) -> None:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     store = _Flaky(current().stores.artifacts, "profiles/", failures=1)
     writer = ProfileWriter(store, lambda deployment, version: None)

@@ -146,7 +146,7 @@ def test_canary_shadow_blue_green_and_rollback_without_a_restart(
     server.state.refresh()
     assert set(_versions(client, churn, 20)) == {1}
     assert client.get("/v1/status").json()["deployments"][0]["loaded"] == [1, 2], "green is warm"
-    from shipway.serving.fluent import _deployments
+    from shipway.session import current
 
     sw.promote_deployment("live")
     server.state.refresh()
@@ -154,7 +154,7 @@ def test_canary_shadow_blue_green_and_rollback_without_a_restart(
     sw.rollback_deployment("live", reason="regression")
     server.state.refresh()
     assert set(_versions(client, churn, 20)) == {1}
-    actions = [e.action for e in _deployments().history("live")]
+    actions = [e.action for e in current().deployments.history("live")]
     assert actions == [
         "deploy:direct",
         "deploy:canary",
@@ -212,10 +212,10 @@ def test_a_candidate_that_fails_to_load_gets_no_traffic(
     run = sw.get_run(run_id)
     files = [
         a
-        for a in sw.tracking.context.current().tracking.list_artifacts(run_id, "model")
+        for a in sw.session.current().tracking.list_artifacts(run_id, "model")
         if not a.path.endswith(".json")
     ]
-    stores = sw.tracking.context.current().stores
+    stores = sw.session.current().stores
     stores.artifacts.put_bytes(
         b"tampered", f"{run.experiment_id}/{run_id}/artifacts/{files[0].path}"
     )
@@ -256,7 +256,7 @@ def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) ->
     assert any("predictions/deployment=live/date=" in k and "/hour=" in k for k in keys)
     import duckdb
 
-    root = sw.tracking.context.current().stores.artifacts.root
+    root = sw.session.current().stores.artifacts.root
     query = (
         f"SELECT deployment, model_version, count(*) AS n FROM read_parquet("
         f"'{root}/predictions/**/*.parquet', hive_partitioning = true) GROUP BY ALL"
@@ -265,7 +265,7 @@ def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) ->
 
 
 def stores_keys(sw: Any) -> list[str]:
-    return sw.tracking.context.current().stores.artifacts.list("predictions")
+    return sw.session.current().stores.artifacts.list("predictions")
 
 
 def test_a_full_log_drops_and_counts_instead_of_growing(sw: Any, churn: Any, serve: Any) -> None:

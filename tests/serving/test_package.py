@@ -18,7 +18,7 @@ from tests.conftest import stop_process
 
 def test_a_bundle_installs_in_a_fresh_venv_and_serves(sw: Any, churn: Any, tmp_path: Path) -> None:
     from shipway.serving.package import package_model
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     sw.promote("churn", 2, to="production")
     bundle = package_model(current().registry, "models:/churn@production", tmp_path / "bundle")

@@ -27,7 +27,7 @@ def _segment(rng: np.random.Generator, rows: int, version: int = 1) -> pd.DataFr
 
 
 def test_an_hour_of_segments_is_one_file_per_version(sw: Any) -> None:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     artifacts = current().stores.artifacts
     rng = np.random.default_rng(0)

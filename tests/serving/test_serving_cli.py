@@ -99,7 +99,7 @@ def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # no
 
 def test_shipway_serve_follows_the_store(tmp_path: Path, monkeypatch: Any) -> None:
     import shipway as sw
-    from shipway.tracking import context
+    from shipway import session as context
 
     monkeypatch.setenv("SHIPWAY_HOME", str(tmp_path / "home"))
     context._current = None

@@ -54,7 +54,7 @@ def test_metric_history_keeps_every_value(sw: Any) -> None:
 def test_buffered_metrics_are_written_within_the_flush_interval(sw: Any) -> None:
     with sw.start_run() as run:
         sw.log_metric("x", 1.0)
-        store = sw.tracking.context.current().tracking.store
+        store = sw.session.current().tracking.store
         deadline = time.monotonic() + 5
         while not store.get_run(run.run_id).metrics and time.monotonic() < deadline:
             time.sleep(0.05)  # polling for the background writer, not timing it
@@ -93,7 +93,7 @@ def test_environment_is_captured(sw: Any) -> None:
     assert tags["shipway.seed"] == "7"
     assert tags["shipway.python"].count(".") == 2
     assert "shipway.package.pandas" in tags and "shipway.command" in tags
-    client = sw.tracking.context.current().tracking
+    client = sw.session.current().tracking
     environment = client.get_environment(run.run_id)
     assert environment["packages"]["pandas"] == tags["shipway.package.pandas"]
     with sw.start_run() as second:
@@ -120,7 +120,7 @@ def test_artifacts_dict_table_figure(sw: Any, tmp_path: Path) -> None:
 
         figure, _ = plt.subplots()
         sw.log_figure(figure, "plot.png")
-    client = sw.tracking.context.current().tracking
+    client = sw.session.current().tracking
     paths = {a.path for a in client.list_artifacts(run.run_id)}
     assert {
         "notes.txt",

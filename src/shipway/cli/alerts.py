@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from shipway.cli.common import JSON
@@ -10,11 +12,10 @@ from shipway.cli.output import console, emit_json, table, when
 app = typer.Typer(help="Alerts raised by monitoring.", no_args_is_help=True)
 
 
-def _store() -> object:
-    from shipway.store.alert_store import AlertStore
-    from shipway.tracking.context import current
+def _alerts() -> Any:
+    from shipway.session import current
 
-    return AlertStore(current().stores.db)
+    return current().alerts
 
 
 @app.command("list")
@@ -24,7 +25,7 @@ def list_(
     as_json: bool = JSON,
 ) -> None:
     """Open and acknowledged alerts, newest first."""
-    found = _store().list(include_resolved=all_, deployment=deployment)  # type: ignore[attr-defined]
+    found = _alerts().list(include_resolved=all_, deployment=deployment)
     if as_json:
         emit_json(found)
         return
@@ -59,14 +60,12 @@ def list_(
 @app.command()
 def ack(alert_id: int) -> None:
     """Acknowledge an alert: someone is on it (it still resolves by itself)."""
-    from shipway.tracking.context import current
-
-    alert = _store().set_status(alert_id, "acknowledged", user=current().settings.user)  # type: ignore[attr-defined]
+    alert = _alerts().acknowledge(alert_id)
     console.print(f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by}")
 
 
 @app.command()
 def resolve(alert_id: int) -> None:
     """Resolve an alert by hand."""
-    alert = _store().set_status(alert_id, "resolved")  # type: ignore[attr-defined]
+    alert = _alerts().resolve(alert_id)
     console.print(f"alert {alert.alert_id} resolved")

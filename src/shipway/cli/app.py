@@ -52,7 +52,7 @@ def init(
     settings = Settings.resolve()
     if settings.is_remote:
         console.print(
-            f"wrote [bold]{target.name}[/]; tracking through the server at {settings.tracking_uri}"
+            f"wrote [bold]{target.name}[/]; tracking through the server at {settings.store.tracking_uri}"
         )
         return
     open_stores(settings).close()

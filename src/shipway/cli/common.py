@@ -10,12 +10,12 @@ JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a t
 
 
 def tracking() -> Any:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     return current().tracking
 
 
 def registry() -> Any:
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     return current().registry

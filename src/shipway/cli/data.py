@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from shipway.cli.common import JSON, tracking
+from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, fmt_number, table, when
 from shipway.errors import InvalidArgument, NotFound
 
@@ -18,9 +18,9 @@ app = typer.Typer(
 
 
 def _registry() -> Any:
-    from shipway.data.versions import DatasetRegistry
+    from shipway.session import current
 
-    return DatasetRegistry(tracking())
+    return current().datasets
 
 
 def read_table(ref: str) -> Any:

@@ -20,13 +20,9 @@ ACTIONS = ("promote", "rollback", "status", "list", "history", "weight", "batchi
 
 
 def _deployments() -> Any:
-    from shipway.registry.service import Registry
-    from shipway.serving.deployments import Deployments
-    from shipway.tracking.context import current
+    from shipway.session import current
 
-    ctx = current()
-    ctx.stores  # noqa: B018 - says clearly when the tracking URI is a server
-    return Deployments(Registry(ctx.tracking))
+    return current().deployments
 
 
 def _describe(d: Any) -> str:
@@ -181,11 +177,11 @@ def serve(
     ),
 ) -> None:
     """Serve deployments: Open Inference Protocol, plain JSON and MLflow's /invocations."""
-    import json
+    import dataclasses
     import os
 
     from shipway.cli.server import is_loopback
-    from shipway.config import Settings
+    from shipway.config import RESOLVED_ENV, Settings
     from shipway.server.runner import serve as run
     from shipway.serving.server import open_model_server
 
@@ -193,14 +189,17 @@ def serve(
     # Check the targets here, so a typo is one line now rather than a failing worker later.
     checked = open_model_server(settings, targets, log_predictions=False)
     authenticated = checked.auth.required()
-    checked.tracking.close()
+    checked.session.close()
     if not is_loopback(host) and not authenticated and not insecure:
         raise InvalidArgument(
             f"refusing to serve on {host} without authentication",
             hint="create a token with `shipway tokens create --role predict`, bind to "
             "127.0.0.1, or pass --insecure",
         )
-    os.environ["SHIPWAY_SERVE"] = json.dumps({"targets": targets, "log": not no_log, "poll": poll})
+    serving = dataclasses.replace(
+        settings.serve, targets=tuple(targets), log_predictions=not no_log, poll_seconds=poll
+    )
+    os.environ[RESOLVED_ENV] = dataclasses.replace(settings, serve=serving).to_json()
     console.print(
         f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)"
     )
@@ -233,21 +232,37 @@ def predict(
     ),
 ) -> None:
     """Score a file or folder in chunks, with bounded memory and a progress bar."""
-    from shipway.serving.batch import score_files, score_with_ray
-    from shipway.tracking.context import current
+    from shipway.cli.output import progress_bar
+    from shipway.serving.batch import score_files, score_into_log, score_with_ray
+    from shipway.session import current
 
     if engine not in ("local", "ray"):
         raise InvalidArgument(f"unknown engine {engine!r}", hint="use local or ray")
+    if log_to and engine == "ray":
+        raise InvalidArgument("--log-to works with the local engine")
+    if log_to and not model_uri.startswith("models:/"):
+        raise InvalidArgument("--log-to needs a registered model (models:/NAME/VERSION or @STAGE)")
     ctx = current()
     model = ctx.registry.load(model_uri)
-    if engine == "ray":
-        if log_to:
-            raise InvalidArgument("--log-to works with the local engine")
-        rows = score_with_ray(model, input_path, output_path, chunk_rows=chunk_rows)
-    elif log_to:
-        rows = _score_and_log(ctx, model, model_uri, input_path, output_path, chunk_rows, log_to)
-    else:
-        rows = score_files(model, input_path, output_path, chunk_rows=chunk_rows)
+    with progress_bar() as bar:
+        if engine == "ray":
+            rows = score_with_ray(
+                model, input_path, output_path, chunk_rows=chunk_rows, progress=bar
+            )
+        elif log_to:
+            ctx.deployments.get(log_to)
+            rows = score_into_log(
+                model,
+                ctx.registry.resolve(model_uri).version,
+                input_path,
+                output_path,
+                deployment=log_to,
+                log=ctx.predictions.writer(),
+                chunk_rows=chunk_rows,
+                progress=bar,
+            )
+        else:
+            rows = score_files(model, input_path, output_path, chunk_rows=chunk_rows, progress=bar)
     console.print(f"scored {rows:,} rows with {model_uri} into {output_path}")
 
 
@@ -262,63 +277,12 @@ def package(
 ) -> None:
     """Write a self-contained bundle: the model, pinned requirements, a Dockerfile, a Kubernetes manifest."""
     from shipway.serving.package import package_model
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     ctx = current()
-    ctx.stores  # noqa: B018 - says clearly when the tracking URI is a server
     with console.status(f"packaging {model_uri}"):
         folder = package_model(ctx.registry, model_uri, out, name=name)
     console.print(f"wrote {folder}: model store, requirements.txt, Dockerfile, kubernetes.yaml")
     console.print(
         f"  try it: cd {folder} && pip install -r requirements.txt && SHIPWAY_HOME=store shipway serve ..."
     )
-
-
-def _score_and_log(
-    ctx: Any, model: Any, uri: str, source: Path, target: Path, chunk_rows: int, deployment: str
-) -> int:
-    """Batch scoring whose predictions also land in a deployment's prediction log."""
-    import time
-    import uuid
-
-    import numpy as np
-
-    from shipway.serving.batch import score_files
-    from shipway.serving.prediction_log import Logged, PredictionLog
-    from shipway.serving.profiles import ProfileWriter
-    from shipway.serving.server import reference_profiles
-
-    if not uri.startswith("models:/"):
-        raise InvalidArgument("--log-to needs a registered model (models:/NAME/VERSION or @STAGE)")
-    version = ctx.registry.resolve(uri).version
-    deployments = _deployments()
-    deployments.get(deployment)
-    artifacts = ctx.stores.artifacts
-    log = PredictionLog(
-        artifacts,
-        max_pending=10**9,  # batch: wait for the writer, drop nothing
-        profiles=ProfileWriter(artifacts, reference_profiles(deployments)),
-    )
-    batch_id = f"batch-{uuid.uuid4().hex[:12]}"
-    scorer = model.score_prepared if hasattr(model.raw, "predict_proba") else None
-
-    def on_chunk(prepared: Any, predictions: Any) -> None:
-        outputs = np.asarray(predictions).tolist()
-        log.append_predictions(
-            deployment,
-            Logged(
-                batch_id,
-                time.time(),
-                [version] * len(outputs),
-                0.0,
-                prepared.reset_index(drop=True),
-                outputs,
-                scorer=scorer,
-            ),
-        )
-        log.flush()
-
-    try:
-        return score_files(model, source, target, chunk_rows=chunk_rows, on_chunk=on_chunk)
-    finally:
-        log.close()

@@ -43,16 +43,13 @@ def run(
     as_json: bool = JSON,
 ) -> None:
     """Evaluate every window of a deployment's traffic against its training data."""
-    from shipway.monitoring.fluent import monitor
+    from shipway.fluent.monitoring import monitor
 
     if deployment is None:  # a monitoring round, as `shipway server` runs it
-        from shipway.monitoring.scheduler import MonitorScheduler
-        from shipway.tracking.context import current
+        from shipway.session import current
 
-        ctx = current()
-        ctx.stores  # noqa: B018 - says clearly when the tracking URI is a server
         with console.status("monitoring every deployment"):
-            changed = MonitorScheduler(ctx.tracking, interval_minutes=0).run_once()
+            changed = current().monitoring.run_round()
         if as_json:
             emit_json(changed)
         else:
@@ -150,23 +147,24 @@ def report(
     reference: str = typer.Option(None, "--reference", help=REFERENCE_HELP),
 ) -> None:
     """Write a self-contained HTML report: drift heat map, performance, coverage, latency, fairness, alerts."""
-    from shipway.monitoring.fluent import alerts, monitor
     from shipway.monitoring.report_html import render
+    from shipway.session import current
 
+    ctx = current()
     with console.status(f"monitoring {deployment}"):
-        reports = monitor(
+        reports = ctx.monitoring.monitor(
             deployment,
             window=window,
             label=label,
+            rules=[],
             sensitive=sensitive or None,
             start=_time(start),
             end=_time(end),
             source=source,
             reference=reference,
         )
-    out.write_text(
-        render(deployment, reports, alerts(deployment=deployment, include_resolved=True))
-    )
+    alerts = ctx.alerts.list(deployment=deployment, include_resolved=True)
+    out.write_text(render(deployment, reports, alerts))
     console.print(f"wrote {out}: {len(reports)} window(s)")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -51,3 +52,27 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+class _RichProgress:
+    """A ``shipway.serving.batch.Progress`` drawn as a rich progress bar."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.task: Any = None
+
+    def start(self, description: str, total: int) -> None:
+        self.task = self.bar.add_task(description, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, advance=amount)
+
+
+@contextmanager
+def progress_bar() -> Iterator[_RichProgress]:
+    """A progress bar on stderr for a long job; it disappears when the job is done."""
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=errors) as bar:
+        yield _RichProgress(bar)

@@ -43,7 +43,7 @@ def server(
     settings = Settings.resolve()
     if settings.is_remote:
         raise InvalidArgument(
-            f"SHIPWAY_TRACKING_URI is {settings.tracking_uri}, another server",
+            f"SHIPWAY_TRACKING_URI is {settings.store.tracking_uri}, another server",
             hint="a server keeps its data in a database: point SHIPWAY_TRACKING_URI at one",
         )
     stores = open_stores(settings)
@@ -62,11 +62,15 @@ def server(
     console.print(
         f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})"
     )
+    import dataclasses
     import os
 
+    from shipway.config import RESOLVED_ENV
     from shipway.server.runner import serve
 
     if monitor_every is not None:
-        os.environ["SHIPWAY_MONITOR_MINUTES"] = str(monitor_every)
+        monitoring = dataclasses.replace(settings.monitoring, interval_minutes=monitor_every)
+        settings = dataclasses.replace(settings, monitoring=monitoring)
+    os.environ[RESOLVED_ENV] = settings.to_json()  # what the workers serve by
 
     serve("shipway.server.main:app", host=host, port=port, workers=workers, log_level="warning")

@@ -16,10 +16,9 @@ app = typer.Typer(
 
 
 def _tokens() -> Any:
-    from shipway.store.token_store import TokenStore
-    from shipway.tracking.context import current
+    from shipway.session import current
 
-    return TokenStore(current().stores.db)  # on the server's machine: tokens live in its store
+    return current().tokens
 
 
 @app.command()

@@ -7,22 +7,28 @@ from typing import Any
 
 from shipway.client.tracking import RemoteTracking, _seg
 from shipway.errors import InvalidArgument
-from shipway.registry.backend import ModelRegistry
-from shipway.registry.service import _stage, _version_number
+from shipway.registry.backend import RegistryBackend, stage_of, version_number
 from shipway.registry.uris import ModelRef, RunRef, parse_uri
+from shipway.session import Session
 from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage, from_plain
 
 
-class RemoteRegistry(ModelRegistry):
+class RemoteRegistry(RegistryBackend):
     def __init__(self, tracking: RemoteTracking) -> None:
         self.tracking = tracking
         self.transport = tracking.transport
+
+    @classmethod
+    def of(cls, session: Session) -> RemoteRegistry:
+        tracking = session.tracking
+        assert isinstance(tracking, RemoteTracking)
+        return cls(tracking)
 
     def _model(self, name: str) -> str:
         return f"/models/{_seg(name)}"
 
     def _version(self, name: str, version: int | str) -> str:
-        return f"{self._model(name)}/versions/{_version_number(version)}"
+        return f"{self._model(name)}/versions/{version_number(version)}"
 
     # -- registering -------------------------------------------------------------------
     def register(self, run_or_uri: Any, name: str, description: str = "") -> ModelVersion:
@@ -71,7 +77,7 @@ class RemoteRegistry(ModelRegistry):
     def promote(
         self, name: str, version: int | str, to: str | Stage, reason: str = ""
     ) -> ModelVersion:
-        body = {"stage": _stage(to).value, "reason": reason}
+        body = {"stage": stage_of(to).value, "reason": reason}
         answer = self.transport.json("POST", f"{self._version(name, version)}/stage", json=body)
         return from_plain(ModelVersion, answer)
 
@@ -84,7 +90,7 @@ class RemoteRegistry(ModelRegistry):
     def set_alias(
         self, name: str, alias: str, version: int | str, reason: str = ""
     ) -> ModelVersion:
-        body = {"version": _version_number(version), "reason": reason}
+        body = {"version": version_number(version), "reason": reason}
         answer = self.transport.json("PUT", f"{self._model(name)}/aliases/{_seg(alias)}", json=body)
         return from_plain(ModelVersion, answer)
 

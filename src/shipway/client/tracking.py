@@ -18,6 +18,7 @@ from urllib.parse import quote
 from shipway.client.transport import Transport
 from shipway.config import Settings
 from shipway.errors import IntegrityError, InvalidArgument, NotFound
+from shipway.session import Session
 from shipway.store.artifacts import clean_key, save_checked
 from shipway.tracking import datasets, environment
 from shipway.tracking.backend import TrackingBackend
@@ -31,14 +32,19 @@ _CHUNK = 1 << 20
 
 
 class RemoteTracking(TrackingBackend):
-    """Runs, values and artifacts kept by the ``shipway server`` at ``settings.tracking_uri``."""
+    """Runs, values and artifacts kept by the ``shipway server`` at ``settings.store.tracking_uri``."""
 
     def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
         self.settings = settings
-        assert settings.tracking_uri is not None
-        self.transport = transport or Transport(settings.tracking_uri, settings.token)
-        self.buffer = MetricBuffer(self._send_metrics, settings.flush_seconds, MAX_PENDING)
+        assert settings.store.tracking_uri is not None
+        self.transport = transport or Transport(settings.store.tracking_uri, settings.store.token)
+        self.buffer = MetricBuffer(self._send_metrics, settings.tracking.flush_seconds, MAX_PENDING)
         self._stored_environments: set[str] = set()
+
+    @classmethod
+    def of(cls, session: Session) -> RemoteTracking:
+        """The session's tracking through the server its tracking URI names."""
+        return cls(session.settings)
 
     # -- experiments -------------------------------------------------------------------
     def create_experiment(self, name: str, tags: Mapping[str, Any] | None = None) -> Experiment:

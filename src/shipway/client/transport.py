@@ -187,12 +187,10 @@ class Transport:
         try:
             body = response.json()["error"]
             code, message, details = body["code"], body["message"], body.get("details")
-        except (ValueError, KeyError, TypeError):
-            code, message, details = (
-                "HTTP_ERROR",
-                response.text[:500] or response.reason_phrase,
-                None,
-            )
+        except (ValueError, KeyError, TypeError):  # no error body (a HEAD, a proxy's page)
+            by_status = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
+            code = by_status.get(response.status_code, "HTTP_ERROR")
+            message, details = response.text[:500] or response.reason_phrase, None
         cls = self._codes.get(code)
         if cls is None or cls is errors.MissingDependency:
             return RemoteError(code, message, response.status_code, details)

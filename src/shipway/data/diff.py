@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.data.versions import DatasetRegistry
+from shipway.data.versions import LocalDatasets
 
 
-def diff_versions(registry: DatasetRegistry, name: str, v1: int, v2: int) -> dict[str, Any]:
+def diff_versions(registry: LocalDatasets, name: str, v1: int, v2: int) -> dict[str, Any]:
     old, new = registry.get(name, v1), registry.get(name, v2)
     summary = {
         key: (getattr(old, key), getattr(new, key))
@@ -65,7 +65,7 @@ def _missing(profile: dict[str, Any]) -> float:
     return profile["missing"] / total if total else 0.0
 
 
-def _file_changes(registry: DatasetRegistry, old: Any, new: Any) -> list[tuple[str, str]]:
+def _file_changes(registry: LocalDatasets, old: Any, new: Any) -> list[tuple[str, str]]:
     if old.kind != "directory" or new.kind != "directory":
         return []
     a, b = registry.manifest(old), registry.manifest(new)

@@ -13,26 +13,31 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shipway.data.backend import DatasetBackend, Progress
 from shipway.errors import InvalidArgument, NotFound
+from shipway.store import Stores
 from shipway.store.artifacts import digest_bytes, digest_file
 from shipway.store.dataset_store import DatasetStore
 from shipway.store.hash_cache import HashCache
 from shipway.store.linking import place
-from shipway.tracking.client import TrackingClient
+from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.datasets import frame_digest
-from shipway.types import DatasetInput, DatasetVersion
+from shipway.types import DatasetVersion
 
 PROFILE_LIMIT = 256 * 2**20  # files larger than this are versioned without schema and profile
-Progress = Callable[[int], None]
 
 
 def object_key(digest: str) -> str:
     hexdigest = digest.split(":", 1)[1]
     return f"objects/{hexdigest[:2]}/{hexdigest[2:]}"
+
+
+def object_digest(key: str) -> str:
+    """The hash an object key was made from (the inverse of :func:`object_key`)."""
+    return "blake3:" + key.removeprefix("objects/").replace("/", "")
 
 
 def parse_dataset_ref(ref: str) -> tuple[str, int | None]:
@@ -50,25 +55,29 @@ def parse_dataset_ref(ref: str) -> tuple[str, int | None]:
     return body, None
 
 
-class DatasetRegistry:
-    def __init__(self, tracking: TrackingClient, *, link: str | None = None) -> None:
-        if not isinstance(tracking, TrackingClient):
-            raise InvalidArgument(
-                "dataset versions are kept in the local stores; a shipway server does not serve "
-                "them yet",
-                hint="point SHIPWAY_TRACKING_URI at the database (and SHIPWAY_ARTIFACT_URI at the "
-                "object store) to version data from this machine",
-            )
+class LocalDatasets(DatasetBackend):
+    """Dataset versions in the local stores."""
+
+    def __init__(
+        self,
+        tracking: TrackingBackend,
+        stores: Stores,
+        *,
+        actor: str | None = None,
+        link: str | None = None,
+    ) -> None:
         self.tracking = tracking
-        self.artifacts = tracking.stores.artifacts
-        self.store = DatasetStore(tracking.stores.db)
-        self.link = link or tracking.stores.settings.data_link
+        self.stores = stores
+        self.actor = actor or tracking.user
+        self.artifacts = stores.artifacts
+        self.store = DatasetStore(stores.db)
+        self.link = link or stores.settings.data.link
         self._cache: HashCache | None = None
 
     @property
     def cache(self) -> HashCache:
         if self._cache is None:
-            self._cache = HashCache(Path(self.tracking.stores.settings.home) / "hash-cache.db")
+            self._cache = HashCache(Path(self.stores.settings.home) / "hash-cache.db")
         return self._cache
 
     # -- adding ------------------------------------------------------------------------
@@ -103,7 +112,7 @@ class DatasetRegistry:
             self.artifacts.put_bytes(data, key)
         return self.store.add_version(
             name,
-            actor=self.tracking.user,
+            actor=self.actor,
             description=description,
             digest=digest,
             kind="frame",
@@ -151,7 +160,7 @@ class DatasetRegistry:
         rows = len(frame) if frame is not None else _parquet_rows(path, fmt)
         return self.store.add_version(
             name,
-            actor=self.tracking.user,
+            actor=self.actor,
             description=description,
             digest=digest,
             kind="file",
@@ -167,28 +176,8 @@ class DatasetRegistry:
     def _add_directory(
         self, name: str, root: Path, description: str, progress: Progress | None
     ) -> tuple[DatasetVersion, bool]:
-        files = sorted(p for p in root.rglob("*") if p.is_file())
-        cached = self.cache.get_many(files)
-        fresh: list[tuple[Path, str]] = []
-
-        def hashed(path: Path) -> tuple[str, str, int]:
-            digest = cached.get(path)
-            if digest is None:
-                digest = digest_file(path)
-                fresh.append((path, digest))
-            size = path.stat().st_size
-            if progress:
-                progress(size)
-            return path.relative_to(root).as_posix(), digest, size
-
-        # One file at a time: large files are hashed on every core by BLAKE3 itself, and for
-        # small ones a thread pool spent more in lock hand-offs than in hashing (measured: 4×).
-        entries = [hashed(path) for path in files]
-        if fresh:
-            self.cache.put_many(fresh)
-        manifest = json.dumps(
-            {"files": {rel: {"digest": d, "size": s} for rel, d, s in entries}}, sort_keys=True
-        ).encode()
+        entries = hash_tree(root, self.cache, progress)
+        manifest = manifest_bytes(entries)
         digest = digest_bytes(manifest)
         existing = self._find(name, digest)
         if existing is not None:
@@ -200,7 +189,7 @@ class DatasetRegistry:
             self.artifacts.put_bytes(manifest, key)
         return self.store.add_version(
             name,
-            actor=self.tracking.user,
+            actor=self.actor,
             description=description,
             digest=digest,
             kind="directory",
@@ -211,6 +200,70 @@ class DatasetRegistry:
             object_key=key,
             source=str(root.resolve()),
         )
+
+    def add_stored(
+        self,
+        name: str,
+        *,
+        kind: str,
+        format: str,  # noqa: A002 - the field's name
+        object_digest: str,
+        digest: str,
+        source: str | None = None,
+        description: str = "",
+    ) -> tuple[DatasetVersion, bool]:
+        """A version made of objects already in the store (uploaded through the server),
+        checked against their hashes; its rows, schema and profile are worked out here."""
+        key = object_key(object_digest)
+        if not self.artifacts.exists(key):
+            raise NotFound(f"no stored object {object_digest}", hint="upload it first")
+        existing = self._find(name, digest)
+        if existing is not None:
+            return existing, False
+        if kind == "directory":
+            fields = self._stored_directory(key, object_digest, digest)
+        else:
+            fields = self._stored_table(kind, format, key, object_digest, digest)
+        return self.store.add_version(
+            name,
+            actor=self.actor,
+            description=description,
+            digest=digest,
+            kind=kind,
+            format=format,
+            object_key=key,
+            source=source,
+            **fields,
+        )
+
+    def _stored_table(
+        self, kind: str, fmt: str, key: str, object_digest: str, digest: str
+    ) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self.artifacts.get_file(key, Path(tmp) / f"object.{fmt}", digest=object_digest)
+            size = path.stat().st_size
+            frame = _read_small(path, "parquet" if kind == "frame" else fmt)
+            if kind == "frame":
+                if frame is None or frame_digest(frame) != digest:
+                    raise InvalidArgument(
+                        "the uploaded frame does not have the digest it was sent with"
+                    )
+            elif digest != object_digest:
+                raise InvalidArgument("a file version's digest is the hash of its bytes")
+            rows = len(frame) if frame is not None else _parquet_rows(path, fmt)
+            described = _describe(frame) if frame is not None else {}
+        return {"size": size, "files": 1, "rows": rows, **described}
+
+    def _stored_directory(self, key: str, object_digest: str, digest: str) -> dict[str, Any]:
+        if digest != object_digest:
+            raise InvalidArgument("a folder version's digest is the hash of its manifest")
+        files = json.loads(self.artifacts.read_bytes(key, digest=object_digest))["files"]
+        missing = [
+            rel for rel, e in files.items() if not self.artifacts.exists(object_key(e["digest"]))
+        ]
+        if missing:
+            raise NotFound(f"{len(missing)} file(s) of the folder were not uploaded: {missing[0]}")
+        return {"size": sum(e["size"] for e in files.values()), "files": len(files), "rows": None}
 
     def _find(self, name: str, digest: str) -> DatasetVersion | None:
         return self.store.find(name, digest)
@@ -277,9 +330,38 @@ class DatasetRegistry:
             path = self.checkout(found, Path(tmp) / f"data.{found.format}")
             return pd.read_parquet(path) if found.format == "parquet" else pd.read_csv(path)
 
-    @staticmethod
-    def as_input(version: DatasetVersion, role: str) -> DatasetInput:
-        return DatasetInput(version.name, version.digest, role, version.rows, version.uri)
+
+def hash_tree(
+    root: Path, cache: HashCache, progress: Progress | None = None
+) -> list[tuple[str, str, int]]:
+    """Every file under ``root``: its relative path, hash and size (the stat cache skips
+    files hashed before)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    cached = cache.get_many(files)
+    fresh: list[tuple[Path, str]] = []
+
+    def hashed(path: Path) -> tuple[str, str, int]:
+        digest = cached.get(path)
+        if digest is None:
+            digest = digest_file(path)
+            fresh.append((path, digest))
+        size = path.stat().st_size
+        if progress:
+            progress(size)
+        return path.relative_to(root).as_posix(), digest, size
+
+    # One file at a time: large files are hashed on every core by BLAKE3 itself, and for
+    # small ones a thread pool spent more in lock hand-offs than in hashing (measured: 4×).
+    entries = [hashed(path) for path in files]
+    if fresh:
+        cache.put_many(fresh)
+    return entries
+
+
+def manifest_bytes(entries: list[tuple[str, str, int]]) -> bytes:
+    """A folder version's manifest; its hash is the version's digest."""
+    files = {rel: {"digest": d, "size": size} for rel, d, size in entries}
+    return json.dumps({"files": files}, sort_keys=True).encode()
 
 
 def _read_small(path: Path, fmt: str) -> Any:

@@ -67,13 +67,12 @@ def run_loop(
     import shipway as sw
     from shipway.monitoring.report_html import render
     from shipway.serving.server import open_model_server
-    from shipway.store.alert_store import AlertStore
-    from shipway.tracking.context import current
+    from shipway.session import current
 
     per_month = 400 if quick else 1500
     started = time.time()  # a demo run again judges only its own traffic, with no alert open
     for alert in sw.alerts(deployment=DEPLOYMENT):
-        AlertStore(current().stores.db).set_status(alert.alert_id, "resolved", user="shipway demo")
+        current().alerts.resolve(alert.alert_id)
     sw.deploy(DEPLOYMENT, model=model, version=version, reason="the demo's production model")
     settings = current().settings
     server = open_model_server(settings, [DEPLOYMENT])
@@ -108,7 +107,7 @@ def run_loop(
                     ]
                 progress.advance(task)
     finally:
-        server.tracking.close()
+        server.session.close()
     sw.log_ground_truth(DEPLOYMENT, labels)  # the flights have landed: late labels
     rules = [
         sw.AlertRule(

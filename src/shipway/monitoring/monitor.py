@@ -13,7 +13,7 @@ each row (prediction drift, labels, CBPE, fairness, latency) reads only the narr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,9 @@ from shipway.stats.drift import ColumnDrift, DriftDetector, DriftResult
 from shipway.stats.fairness import fairness
 from shipway.stats.performance import classification_metrics, regression_metrics
 from shipway.stats.profile import DatasetProfile, build_profile, profile_distance
+from shipway.types import WindowReport
+
+__all__ = ["Monitor", "Reference", "WindowReport"]
 
 
 @dataclass
@@ -35,26 +38,6 @@ class Reference:
     scores: Any = None  # a classifier's confidence per row
     labels: Any = None  # the true labels, when the reference has them
     task: str = "classification"
-
-
-@dataclass
-class WindowReport:
-    window: str
-    rows: int
-    versions: list[int]
-    label_coverage: float
-    data_drift: dict[str, Any]
-    prediction_drift: dict[str, Any]
-    quality: dict[str, Any]
-    realised: dict[str, Any] | None
-    estimated: dict[str, Any] | None = None
-    target_drift: dict[str, Any] | None = None  # the labels that arrived vs the reference's
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        import dataclasses
-
-        return dataclasses.asdict(self)
 
 
 class Monitor:

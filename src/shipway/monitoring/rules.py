@@ -120,15 +120,13 @@ def decide(rule: AlertRule, report: dict[str, Any], is_open: bool) -> tuple[str,
     return ("hold" if compare(value, rule.clear_at) else "clear"), value
 
 
-def load_rules(config_file: Any) -> list[AlertRule]:
-    """The ``[[alerts]]`` tables of ``shipway.toml`` (none when there is no file)."""
-    import tomllib
-    from pathlib import Path
-
-    if config_file is None or not Path(config_file).is_file():
-        return []
-    with Path(config_file).open("rb") as f:
-        found = tomllib.load(f).get("alerts", [])
-    if not isinstance(found, list):
-        raise InvalidArgument("shipway.toml: alerts is a list of [[alerts]] tables")
-    return [AlertRule.from_dict(dict(r)) for r in found]
+def rules_from_settings(settings: Any) -> list[AlertRule]:
+    """The ``[[alerts]]`` rules of the settings' shipway.toml; a bad rule names itself and the file."""
+    rules = []
+    for index, table in enumerate(settings.alerts):
+        try:
+            rules.append(AlertRule.from_dict(dict(table)))
+        except InvalidArgument as exc:
+            where = f" in {settings.config_file}" if settings.config_file else ""
+            raise InvalidArgument(f"[[alerts]] #{index + 1}{where}: {exc}") from None
+    return rules

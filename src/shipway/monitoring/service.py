@@ -9,12 +9,13 @@ from shipway.monitoring.monitor import Monitor, Reference, WindowReport
 from shipway.monitoring.traffic import check_window, load_traffic, windows
 from shipway.serving.prediction_log import read_health
 from shipway.serving.profiles import window_profiles
+from shipway.session import Session
 
 REFERENCE_ROWS = 50_000  # a larger training set is sampled: drift tests need no more
 
 
 def reference_for(
-    deployments: Any,
+    session: Session,
     deployment: str,
     *,
     version: int | None = None,
@@ -23,10 +24,8 @@ def reference_for(
 ) -> Reference:
     """The training data of the deployment's stable version (or ``version``), scored by the
     model; or ``frame``, a held-out set, which calibrates CBPE more honestly than training rows."""
-    from shipway.data.versions import DatasetRegistry
-
-    found = deployments.get(deployment)
-    registry = deployments.registry
+    found = session.deployments.get(deployment)
+    registry = session.registry
     chosen = registry.get_version(found.model, version or found.stable)
     ref = chosen.lineage.get("reference")
     if frame is None and not ref:
@@ -35,7 +34,7 @@ def reference_for(
             hint="log it in the training run with sw.log_dataset(name, train_df, role='train'), or pass reference=",
         )
     if frame is None:
-        frame = DatasetRegistry(registry.tracking).load(f"{ref['dataset']}@{ref['version']}")
+        frame = session.datasets.load(f"{ref['dataset']}@{ref['version']}")
     if len(frame) > REFERENCE_ROWS:
         frame = frame.sample(REFERENCE_ROWS, random_state=0)
     if label is not None and label not in frame.columns:
@@ -57,8 +56,7 @@ def reference_for(
 
 
 def run_monitors(
-    deployments: Any,
-    artifacts: Any,
+    session: Session,
     deployment: str,
     *,
     window: str | int = "day",
@@ -83,25 +81,13 @@ def run_monitors(
     if source not in ("auto", "profiles", "rows"):
         raise InvalidArgument(f"unknown source {source!r}", hint="use auto, profiles or rows")
     window = check_window(window)  # refused before anything is read, traffic or not
-    by_rows = isinstance(window, int)
-    if source == "profiles" and by_rows:
+    if source == "profiles" and isinstance(window, int):
         raise InvalidArgument("profiles cover hours: use window hour or day with source profiles")
-    monitor = _monitor(deployments, deployment, label, tuple(sensitive), reference, fitted)
+    monitor = _monitor(session, deployment, label, tuple(sensitive), reference, fitted)
+    artifacts = session.stores.artifacts
     records = read_health(artifacts, deployment, start=start, end=end)
-    if source == "rows" or by_rows:
-        traffic = load_traffic(artifacts, deployment, start=start, end=end)
-        found = windows(traffic, window)
-        if not found:
-            return []
-        if by_rows:  # a window of rows runs from its first row to the next window's first
-            firsts = [float(rows["timestamp"].iloc[0]) for _, rows in found]
-            spans = list(zip(firsts, [*firsts[1:], float("inf")], strict=True))
-        else:
-            spans = [_span(name, str(window)) for name, _ in found]
-        return [
-            monitor.evaluate(name, rows, health=_within(records, span))
-            for (name, rows), span in zip(found, spans, strict=True)
-        ]
+    if source == "rows" or isinstance(window, int):
+        return _from_rows(monitor, artifacts, deployment, window, records, start, end)
     profiles = window_profiles(
         artifacts, deployment, str(window), start=start, end=end, columns=monitor.columns_
     )
@@ -124,8 +110,32 @@ def run_monitors(
     return reports
 
 
+def _from_rows(
+    monitor: Monitor,
+    artifacts: Any,
+    deployment: str,
+    window: str | int,
+    records: list[dict[str, Any]],
+    start: float | None,
+    end: float | None,
+) -> list[WindowReport]:
+    """Every window judged from its full rows (windows of rows, ``source="rows"``)."""
+    found = windows(load_traffic(artifacts, deployment, start=start, end=end), window)
+    if not found:
+        return []
+    if isinstance(window, int):  # a window of rows runs from its first row to the next one's
+        firsts = [float(rows["timestamp"].iloc[0]) for _, rows in found]
+        spans = list(zip(firsts, [*firsts[1:], float("inf")], strict=True))
+    else:
+        spans = [_span(name, str(window)) for name, _ in found]
+    return [
+        monitor.evaluate(name, rows, health=_within(records, span))
+        for (name, rows), span in zip(found, spans, strict=True)
+    ]
+
+
 def _monitor(
-    deployments: Any,
+    session: Session,
     deployment: str,
     label: str | None,
     sensitive: tuple[str, ...],
@@ -136,18 +146,14 @@ def _monitor(
     logged dataset named ``NAME@VERSION`` (a held-out set calibrates CBPE honestly)."""
 
     def fit() -> Monitor:
-        frame = reference
-        if isinstance(reference, str):
-            from shipway.data.versions import DatasetRegistry
-
-            frame = DatasetRegistry(deployments.registry.tracking).load(reference)
+        frame = session.datasets.load(reference) if isinstance(reference, str) else reference
         return Monitor(sensitive=sensitive).fit(
-            reference_for(deployments, deployment, label=label, frame=frame)
+            reference_for(session, deployment, label=label, frame=frame)
         )
 
     if fitted is None or (reference is not None and not isinstance(reference, str)):
         return fit()
-    found = deployments.get(deployment)
+    found = session.deployments.get(deployment)
     key = (deployment, found.model, found.stable, label, sensitive, reference)
     if key not in fitted:
         fitted[key] = fit()
@@ -197,7 +203,7 @@ def parse_time(value: str | float | None) -> float | None:
 
 
 def monitor_with_config(
-    tracking: Any,
+    session: Session,
     deployment: str,
     *,
     window: str | int = "day",
@@ -208,34 +214,22 @@ def monitor_with_config(
     end: float | None = None,
     source: str = "auto",
     fitted: dict[Any, Monitor] | None = None,
-    deployments: Any = None,
-    config: dict[str, Any] | None = None,
 ) -> list[WindowReport]:
     """:func:`run_monitors`, with what the caller leaves out (the label column, the sensitive
     columns, the reference) taken per deployment from ``[monitoring]`` in shipway.toml. The
     fluent API, the CLI, the server's API and the scheduled rounds all come through here."""
-    from shipway.monitoring.scheduler import monitoring_config
-    from shipway.registry.service import Registry
-    from shipway.serving.deployments import Deployments
-
-    if config is None:
-        config = monitoring_config(tracking.settings.config_file)
-    if label is None:
-        label = config.get("labels", {}).get(deployment)
-    if sensitive is None:
-        sensitive = config.get("sensitive", {}).get(deployment, ())
-    if reference is None:
-        reference = config.get("reference", {}).get(deployment)
+    config = session.settings.monitoring
     return run_monitors(
-        deployments or Deployments(Registry(tracking)),
-        tracking.stores.artifacts,
+        session,
         deployment,
         window=window,
-        label=label,
-        sensitive=tuple(sensitive),
+        label=label if label is not None else config.labels.get(deployment),
+        sensitive=tuple(
+            sensitive if sensitive is not None else config.sensitive.get(deployment, ())
+        ),
         start=start,
         end=end,
         source=source,
-        reference=reference,
+        reference=reference if reference is not None else config.reference.get(deployment),
         fitted=fitted,
     )

@@ -1,8 +1,8 @@
 """The one registry interface, with two implementations: the local stores and a remote server.
 
-:class:`shipway.registry.service.Registry` decides policy itself, inside the store's write
+:class:`shipway.registry.local.LocalRegistry` decides policy itself, inside the store's write
 transaction; ``shipway.client.RemoteRegistry`` asks ``shipway server``, which runs that same
-Registry, so policy is decided in one place whichever the caller uses.
+LocalRegistry, so policy is decided in one place whichever the caller uses.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from shipway.errors import InvalidArgument
 from shipway.registry.uris import RunRef, parse_uri
 from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.model_logging import load_run_model
 from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage
 
 
-class ModelRegistry(ABC):
+class RegistryBackend(ABC):
     tracking: TrackingBackend
 
     @abstractmethod
@@ -88,3 +89,27 @@ class ModelRegistry(ABC):
         source = parse_uri(version.source)
         assert isinstance(source, RunRef)
         return load_run_model(self.tracking, source.run_id, source.path, pinned=version)
+
+
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer on every backend
+
+
+def version_number(version: int | str) -> int:
+    try:
+        number = int(version)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"a version is a whole number, got {version!r}") from exc
+    if number < 1:
+        raise InvalidArgument(f"versions start at 1, got {number}")
+    if number > MAX_VERSION:
+        raise InvalidArgument(f"no model has {number:,} versions", hint="check the version number")
+    return number
+
+
+def stage_of(value: str | Stage) -> Stage:
+    try:
+        return Stage(str(value).lower())
+    except ValueError as exc:
+        raise InvalidArgument(
+            f"unknown stage {value!r}", hint=f"use one of: {', '.join(s.value for s in Stage)}"
+        ) from exc

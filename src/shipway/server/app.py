@@ -13,34 +13,39 @@ from shipway.web.limits import BodySizeLimit
 API = "/api/v1"
 
 
-def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> FastAPI:
+def create_app(settings: Settings) -> FastAPI:
     """The REST API, health checks and metrics over the stores ``settings`` names."""
     from shipway import __version__
+    from shipway.automation.rounds import MonitoringRounds
     from shipway.server import errors
     from shipway.server.idempotency import Idempotency
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
-    from shipway.server.routes import environments, experiments, health, monitoring, registry, runs
+    from shipway.server.routes import (
+        datasets,
+        deployments,
+        environments,
+        experiments,
+        health,
+        monitoring,
+        predictions,
+        registry,
+        runs,
+        tokens,
+    )
     from shipway.server.schemas import ERROR_RESPONSES
-    from shipway.store import open_stores
+    from shipway.session import Session
     from shipway.store.idempotency_store import IdempotencyStore
-    from shipway.store.token_store import TokenStore
-    from shipway.tracking.client import TrackingClient
 
-    stores = open_stores(
-        settings
-    )  # opened here so a bad store URL fails at start, not on first request
-    tracking = TrackingClient(stores)
-
-    from shipway.monitoring.scheduler import MonitorScheduler
-
-    scheduler = MonitorScheduler(tracking, interval_minutes=monitor_minutes)
+    session = Session(settings)
+    session.stores  # noqa: B018 - opened now, so a bad store URL fails at start, not on a request
+    scheduler = MonitoringRounds(session)  # every [monitoring] interval_minutes
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
         scheduler.start()  # evaluates every deployment's monitors and alert rules
         yield
         scheduler.stop()
-        stores.close()
+        session.close()
 
     app = FastAPI(
         title="shipway",
@@ -50,17 +55,29 @@ def create_app(settings: Settings, *, monitor_minutes: float | None = None) -> F
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.tracking = tracking
+    app.state.session = session
+    app.state.tracking = session.tracking
     app.state.monitoring = scheduler
-    app.state.tokens = TokenStore(stores.db)
+    app.state.tokens = session.tokens
     metrics = ApiMetrics()
     errors.install(app)
-    app.add_middleware(Idempotency, store=IdempotencyStore(stores.db))
+    app.add_middleware(Idempotency, store=IdempotencyStore(session.stores.db))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodySizeLimit, exempt=_streamed_upload)
     app.add_route("/metrics", metrics.render, include_in_schema=False)
     app.include_router(health.router)
-    for module in (experiments, runs, registry, environments, monitoring):
+    nouns = (
+        experiments,
+        runs,
+        registry,
+        environments,
+        datasets,
+        deployments,
+        predictions,
+        monitoring,
+        tokens,
+    )
+    for module in nouns:
         app.include_router(module.router, prefix=API, responses=ERROR_RESPONSES)
     return app
 

@@ -1,9 +1,10 @@
-"""The application uvicorn workers import: settings are resolved here, at the edge."""
+"""The application uvicorn workers import: the settings ``shipway server`` resolved for them
+(one document, see :meth:`Settings.to_json`), else resolved here, at the edge."""
 
 import os
 
-from shipway.config import Settings
+from shipway.config import RESOLVED_ENV, Settings
 from shipway.server.app import create_app
 
-_minutes = os.environ.get("SHIPWAY_MONITOR_MINUTES")  # set by `shipway server --monitor-every`
-app = create_app(Settings.resolve(), monitor_minutes=float(_minutes) if _minutes else None)
+_resolved = os.environ.get(RESOLVED_ENV)
+app = create_app(Settings.from_json(_resolved) if _resolved else Settings.resolve())

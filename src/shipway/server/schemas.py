@@ -114,3 +114,64 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "a store is unavailable",
     }.items()
 }
+
+
+class DeployIn(Strict):
+    model: str = Field(min_length=1, max_length=250)
+    version: int = Field(ge=1, le=2**31 - 1)
+    strategy: str = Field(default="direct", max_length=32)
+    weight: float | None = Field(default=None, ge=0, le=100)
+    sticky_key: str | None = Field(default=None, max_length=250)
+    reason: str = Field(default="", max_length=8000)
+
+
+class FollowIn(Strict):
+    model: str = Field(min_length=1, max_length=250)
+    alias: str = Field(min_length=1, max_length=250)
+
+
+class WeightIn(Strict):
+    weight: float = Field(ge=0, le=100)
+    reason: str = Field(default="", max_length=8000)
+
+
+class BatchingIn(Strict):
+    max_batch: int = Field(ge=0, le=100_000)
+    max_wait_ms: float = Field(default=2.0, ge=0, le=60_000)
+    reason: str = Field(default="", max_length=8000)
+
+
+class DatasetVersionIn(Strict):
+    """A version made of objects already uploaded to ``/datasets/objects``."""
+
+    kind: str = Field(pattern="^(frame|file|directory)$")
+    format: str = Field(min_length=1, max_length=32)
+    object_digest: str = Field(min_length=8, max_length=128)  # the stored bytes' hash
+    digest: str = Field(min_length=8, max_length=128)  # the version's content hash
+    source: str | None = Field(default=None, max_length=4000)
+    description: str = Field(default="", max_length=8000)
+
+
+class GroundTruthIn(Strict):
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=1_000_000)
+
+
+class MonitorIn(Strict):
+    window: str = Field(default="day", max_length=32)
+    label: str | None = Field(default=None, max_length=250)
+    rules: list[dict[str, Any]] | None = Field(default=None, max_length=1000)
+    replay: bool = False
+    reference: str | None = Field(default=None, max_length=500)
+    sensitive: list[str] | None = Field(default=None, max_length=100)
+    start: str | None = Field(default=None, alias="from", max_length=64)
+    end: str | None = Field(default=None, alias="to", max_length=64)
+    source: str = Field(default="auto", max_length=16)
+
+
+class TokenIn(Strict):
+    user: str = Field(min_length=1, max_length=250)
+    role: str = Field(min_length=1, max_length=32)
+
+
+class VerifyIn(Strict):
+    token: str = Field(min_length=1, max_length=500)

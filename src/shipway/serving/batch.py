@@ -10,9 +10,25 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shipway.errors import InvalidArgument, NotFound
+
+
+class Progress(Protocol):
+    """What a long job reports as it goes (the CLI draws it as a progress bar)."""
+
+    def start(self, description: str, total: int) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+class _Silent:
+    def start(self, description: str, total: int) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
 
 
 def _inputs(path: Path) -> list[Path]:
@@ -59,56 +75,114 @@ def score_files(
     target: Path,
     *,
     chunk_rows: int = 100_000,
-    progress: bool = True,
+    progress: Progress | None = None,
     on_chunk: Callable[[Any, Any], None] | None = None,
 ) -> int:
     """Score every row of ``source`` into ``target``; returns the number of rows.
 
     ``on_chunk(validated_inputs, predictions)`` sees each chunk (to log it, for example).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from rich.progress import Progress
-
     if target.suffix not in (".parquet", ".csv"):
         raise InvalidArgument(
             f"cannot write {target.name}", hint="end the output in .parquet or .csv"
         )
     files = _inputs(source)
-    total = _rows(files)
+    report = progress or _Silent()
+    report.start(f"scoring {source.name}", _rows(files))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    writer: Any = None
-    done = 0
+    output = _Output(partial)
     try:
-        with Progress(transient=True, disable=not progress) as bar:
-            task = bar.add_task(f"scoring {source.name}", total=total)
-            for chunk in _chunks(files, chunk_rows):
-                prepared = model.prepare(chunk)
-                predictions = model.predict_prepared(prepared)
-                scored = chunk.assign(prediction=_flat(predictions))
-                if on_chunk is not None:
-                    on_chunk(prepared, predictions)
-                if target.suffix == ".csv":
-                    scored.to_csv(partial, mode="a" if done else "w", header=not done, index=False)
-                else:
-                    table = pa.Table.from_pandas(scored, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
-                    writer.write_table(table.cast(writer.schema))
-                done += len(chunk)
-                bar.update(task, advance=len(chunk))
-        if writer is not None:
-            writer.close()
-            writer = None
-        if done == 0:
+        for chunk in _chunks(files, chunk_rows):
+            prepared = model.prepare(chunk)
+            predictions = model.predict_prepared(prepared)
+            if on_chunk is not None:
+                on_chunk(prepared, predictions)
+            output.write(chunk.assign(prediction=_flat(predictions)))
+            report.advance(len(chunk))
+        output.close()
+        if output.rows == 0:
             raise InvalidArgument(f"{source} has no rows to score")
         os.replace(partial, target)
     finally:
-        if writer is not None:
-            writer.close()
+        output.close()
         partial.unlink(missing_ok=True)
-    return done
+    return output.rows
+
+
+class _Output:
+    """Scored chunks appended to one Parquet or CSV file, as they come."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: Any = None
+
+    def write(self, scored: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.path.name.endswith(".csv.partial"):
+            scored.to_csv(
+                self.path, mode="a" if self.rows else "w", header=not self.rows, index=False
+            )
+        else:
+            table = pa.Table.from_pandas(scored, preserve_index=False)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self._writer.write_table(table.cast(self._writer.schema))
+        self.rows += len(scored)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def score_into_log(
+    model: Any,
+    version: int,
+    source: Path,
+    target: Path,
+    *,
+    deployment: str,
+    log: Any,
+    chunk_rows: int = 100_000,
+    progress: Progress | None = None,
+) -> int:
+    """:func:`score_files`, whose predictions also land in ``deployment``'s prediction log
+    (``log``: a ``PredictionLog`` that waits rather than drops), so monitoring sees batch
+    traffic beside the live one."""
+    import time
+    import uuid
+
+    import numpy as np
+
+    from shipway.serving.prediction_log import Logged
+
+    batch_id = f"batch-{uuid.uuid4().hex[:12]}"
+    scorer = model.score_prepared if hasattr(model.raw, "predict_proba") else None
+
+    def on_chunk(prepared: Any, predictions: Any) -> None:
+        outputs = np.asarray(predictions).tolist()
+        logged = Logged(
+            batch_id,
+            time.time(),
+            [version] * len(outputs),
+            0.0,
+            prepared.reset_index(drop=True),
+            outputs,
+            scorer=scorer,
+        )
+        log.append_predictions(deployment, logged)
+        log.flush()
+
+    try:
+        return score_files(
+            model, source, target, chunk_rows=chunk_rows, progress=progress, on_chunk=on_chunk
+        )
+    finally:
+        log.close()
 
 
 def _flat(predictions: Any) -> Any:
@@ -118,15 +192,20 @@ def _flat(predictions: Any) -> Any:
     return array if array.ndim == 1 else list(array)
 
 
-def score_with_ray(model: Any, source: Path, target: Path, *, chunk_rows: int = 100_000) -> int:
+def score_with_ray(
+    model: Any,
+    source: Path,
+    target: Path,
+    *,
+    chunk_rows: int = 100_000,
+    progress: Progress | None = None,
+) -> int:
     """The same scoring as Ray tasks, one per input file, into a folder of Parquet files.
 
     The model travels through Ray's object store, so workers on other machines need only
     reach the input files. ``ray.init`` joins the cluster ``RAY_ADDRESS`` names, or starts
     a local one.
     """
-    from rich.progress import Progress
-
     from shipway.errors import require
 
     ray = require("ray", "ray")
@@ -145,20 +224,20 @@ def score_with_ray(model: Any, source: Path, target: Path, *, chunk_rows: int = 
 
     @ray.remote
     def score_one(shared: Any, path: str, out: str) -> int:
-        return score_files(shared, Path(path), Path(out), chunk_rows=chunk_rows, progress=False)
+        return score_files(shared, Path(path), Path(out), chunk_rows=chunk_rows)
 
     names = _output_names(files, source)
     pending = [
         score_one.remote(model_ref, str(f), str(target / n))
         for f, n in zip(files, names, strict=True)
     ]
+    report = progress or _Silent()
+    report.start(f"scoring {len(files)} file(s) on Ray", len(pending))
     done = 0
-    with Progress(transient=True) as bar:
-        task = bar.add_task(f"scoring {len(files)} file(s) on Ray", total=len(pending))
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            done += sum(ray.get(ready))
-            bar.update(task, advance=len(ready))
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        done += sum(ray.get(ready))
+        report.advance(len(ready))
     return done
 
 

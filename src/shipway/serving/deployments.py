@@ -8,19 +8,28 @@ transaction with its audit event.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from shipway.errors import InvalidArgument, NotFound
-from shipway.registry.service import Registry
 from shipway.serving import rollout
+from shipway.session import Session
 from shipway.store.deployment_store import DeploymentStore, deployment_entity
 from shipway.types import AuditEvent, Deployment, Stage, Strategy
 
 
-class Deployments:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.store = DeploymentStore(registry.tracking.stores.db)
+class LocalDeployments:
+    """Deployments in the local stores (see :class:`shipway.services.DeploymentBackend`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.registry = session.registry
+        self.stores = session.stores
+        self.store = DeploymentStore(session.stores.db)
+
+    def revisions(self, names: Sequence[str]) -> dict[str, int]:
+        """Each deployment's revision, which grows with every change (model servers poll it)."""
+        return self.store.revisions(list(names))
 
     @property
     def actor(self) -> str:
@@ -134,5 +143,5 @@ class Deployments:
         run = self.registry.tracking.get_run(version.run_id)
         prefix = f"{run.experiment_id}/{run.run_id}/artifacts/"
         folder = version.source.split("/", 2)[2].strip("/")
-        present = set(self.registry.tracking.stores.artifacts.list(prefix + folder))
+        present = set(self.stores.artifacts.list(prefix + folder))
         return sorted(p for p in version.files if prefix + p not in present)

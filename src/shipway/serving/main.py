@@ -1,21 +1,22 @@
-"""The factory uvicorn workers call: ``shipway serve`` passes its targets in the environment."""
+"""The factory uvicorn workers call: ``shipway serve`` hands them its resolved settings
+(one document, see :meth:`Settings.to_json`), whose ``serve`` section says what to serve."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 
 def create() -> Any:
-    from shipway.config import Settings
+    from shipway.config import RESOLVED_ENV, Settings
     from shipway.serving.server import open_model_server
 
-    options = json.loads(os.environ["SHIPWAY_SERVE"])
+    settings = Settings.from_json(os.environ[RESOLVED_ENV])
+    serve = settings.serve
     server = open_model_server(
-        Settings.resolve(),
-        options["targets"],
-        log_predictions=options["log"],
-        poll_seconds=options["poll"],
+        settings,
+        list(serve.targets),
+        log_predictions=serve.log_predictions,
+        poll_seconds=serve.poll_seconds,
     )
     return server.app

@@ -46,9 +46,7 @@ def package_model(registry: Any, uri: str, out: Path, *, name: str | None = None
 
 def _build(registry: Any, uri: str, version: Any, deployment: str, out: Path) -> None:
     from shipway.config import Settings
-    from shipway.registry.service import Registry
-    from shipway.serving.deployments import Deployments
-    from shipway.tracking.client import open_local
+    from shipway.session import Session
     from shipway.tracking.model_logging import MODELS_TAG
 
     with tempfile.TemporaryDirectory(prefix="shipway-package-") as tmp:
@@ -59,22 +57,21 @@ def _build(registry: Any, uri: str, version: Any, deployment: str, out: Path) ->
         settings = Settings.resolve(
             {"home": out / "store", "user": registry.actor}, environ={}, cwd=out
         )
-        bundle = open_local(settings)
+        bundle = Session(settings)  # the bundle's own embedded store
         try:
-            run = bundle.create_run(
+            run = bundle.tracking.create_run(
                 "packaged",
                 name=f"{version.name}-v{version.version}",
                 tags={"shipway.packaged_from": version.uri},
                 capture_environment=False,
             )
-            bundle.log_artifacts(run.run_id, source, "model")
-            bundle.set_tags(run.run_id, {MODELS_TAG: "model"})
-            bundle.end_run(run.run_id)
-            bundled = Registry(bundle)
-            registered = bundled.register(
+            bundle.tracking.log_artifacts(run.run_id, source, "model")
+            bundle.tracking.set_tags(run.run_id, {MODELS_TAG: "model"})
+            bundle.tracking.end_run(run.run_id)
+            registered = bundle.registry.register(
                 run.run_id, version.name, description=f"packaged from {version.uri}"
             )
-            Deployments(bundled).deploy(
+            bundle.deployments.deploy(
                 deployment,
                 model=version.name,
                 version=registered.version,

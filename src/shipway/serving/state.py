@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.errors import NotFound, ShipwayError
+from shipway.session import Session
 from shipway.types import Deployment, Strategy
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Serving:
 class ServerState:
     """The deployments a server serves (``names``), kept current by :meth:`refresh`."""
 
-    deployments: Any  # shipway.serving.deployments.Deployments
+    session: Session
     names: list[str]
     follows: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (model, alias)
     poll_seconds: float = 2.0
@@ -72,12 +73,13 @@ class ServerState:
 
     def refresh(self) -> None:
         """Bring every deployment up to its stored revision (and followed stage)."""
+        deployments = self.session.deployments
         for name, (model, alias) in self.follows.items():
             try:
-                self.deployments.follow(name, model, alias)
+                deployments.follow(name, model, alias)
             except ShipwayError as exc:
                 log.warning("deployment %s cannot follow %s@%s: %s", name, model, alias, exc)
-        revisions = self.deployments.store.revisions(self.names)
+        revisions = deployments.revisions(self.names)
         for name in self.names:
             current = self.served.get(name)
             if name not in revisions:
@@ -92,7 +94,7 @@ class ServerState:
                 and current.problem is None
             ):
                 continue
-            self.served[name] = self._prepare(self.deployments.get(name), current)
+            self.served[name] = self._prepare(deployments.get(name), current)
 
     def _prepare(self, deployment: Deployment, current: Serving | None) -> Serving:
         versions: dict[int, Loaded] = {}
@@ -125,7 +127,7 @@ class ServerState:
         cached = self._cache.get((model, version))
         if cached is not None:
             return cached
-        loaded = self.deployments.registry.load(f"models:/{model}/{version}")
+        loaded = self.session.registry.load(f"models:/{model}/{version}")
         if loaded.input_example is not None:
             loaded.predict(loaded.input_example)  # warm up before any request sees it
         columns = loaded.signature.columns if loaded.signature else None

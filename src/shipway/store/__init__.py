@@ -29,5 +29,5 @@ class Stores:
 
 def open_stores(settings: Settings) -> Stores:
     db = Database(settings.metadata_url)
-    artifacts = ArtifactStore(settings.artifact_root, endpoint_url=settings.s3_endpoint_url)
+    artifacts = ArtifactStore(settings.artifact_root, endpoint_url=settings.store.s3_endpoint_url)
     return Stores(settings, db, TrackingStore(db), RegistryStore(db), artifacts)

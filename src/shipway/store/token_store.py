@@ -7,7 +7,6 @@ import hmac
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -15,18 +14,10 @@ from shipway.errors import InvalidArgument, NotFound
 from shipway.store import schema as t
 from shipway.store.database import Database
 from shipway.store.validation import check_key
+from shipway.types import TokenInfo
 
 # Each includes the ones before it. ``predict`` may only call model servers (predict, feedback).
 ROLES = ("predict", "viewer", "editor", "approver", "admin")
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    token_id: str
-    user: str
-    role: str
-    created_at: float
-    revoked_at: float | None = None
 
 
 def _hash(secret: str) -> str:

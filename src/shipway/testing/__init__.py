@@ -5,6 +5,8 @@
 - ``CLIENT_CHECKS`` take ``(tracking, registry, stores)``: a tracking backend, the registry on
   the same backend and the stores behind them. They run on the local stores and through a
   ``shipway server`` alike.
+- ``SESSION_CHECKS`` take a fresh :class:`shipway.session.Session`: datasets, deployments, the
+  prediction log, monitoring, alerts and tokens, local or through a server.
 
 Run it on a backend of yours::
 
@@ -18,5 +20,6 @@ Each check raises ``AssertionError`` when the backend misbehaves.
 from shipway.testing.artifact_checks import ARTIFACT_CHECKS
 from shipway.testing.client_checks import CLIENT_CHECKS
 from shipway.testing.metadata_checks import METADATA_CHECKS
+from shipway.testing.session_checks import SESSION_CHECKS
 
-__all__ = ["ARTIFACT_CHECKS", "CLIENT_CHECKS", "METADATA_CHECKS"]
+__all__ = ["ARTIFACT_CHECKS", "CLIENT_CHECKS", "METADATA_CHECKS", "SESSION_CHECKS"]

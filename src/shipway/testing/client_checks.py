@@ -1,7 +1,7 @@
 """Checks for tracking and registry backends: the local stores and a remote server alike.
 
 Each check takes a fresh, empty :class:`~shipway.tracking.backend.TrackingBackend`, the
-:class:`~shipway.registry.backend.ModelRegistry` on the same backend, and the
+:class:`~shipway.registry.backend.RegistryBackend` on the same backend, and the
 :class:`~shipway.store.Stores` that finally keep the data (the server's, for a remote
 backend: only the tamper check touches them). The checks use only the interface both
 backends implement, so that the two cannot drift apart.

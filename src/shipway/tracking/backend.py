@@ -2,7 +2,7 @@
 
 :class:`TrackingBackend` holds what both share: checking values before they are buffered,
 turning dicts, tables and figures into artifact bytes, and the shape of search results.
-A subclass supplies the primitives: :class:`shipway.tracking.client.TrackingClient` writes
+A subclass supplies the primitives: :class:`shipway.tracking.local.LocalTracking` writes
 to the stores itself, ``shipway.client.RemoteTracking`` sends them to ``shipway server``.
 """
 

@@ -103,7 +103,7 @@ class ActiveRun:
         """Version ``data`` and record it as this run's input (``snapshot=False``: record its hash only)."""
         if not snapshot:
             return self.client.log_dataset(self.run_id, name, data, role)
-        from shipway.data.fluent import log_dataset
+        from shipway.fluent.data import log_dataset
 
         return log_dataset(name, data, role, run_id=self.run_id)
 

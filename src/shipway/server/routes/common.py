@@ -1,4 +1,4 @@
-"""Shared helpers of the routers: the clients, and records as JSON."""
+"""Shared helpers of the routers: the server's session acting as the caller, and records as JSON."""
 
 from __future__ import annotations
 
@@ -8,16 +8,25 @@ from typing import Any
 
 from fastapi import Request
 
+from shipway.registry.backend import RegistryBackend
+from shipway.server.auth import Principal
+from shipway.session import Session
+from shipway.tracking.local import LocalTracking
 
-def tracking(request: Request) -> Any:
-    return request.app.state.tracking
+
+def session(request: Request, who: Principal) -> Session:
+    """The server's session acting as the caller, so the audit log names who did what."""
+    return request.app.state.session.acting_as(who.user)  # type: ignore[no-any-return]
 
 
-def registry(request: Request, who: Any) -> Any:
-    """The registry acting as the caller, so the audit log names who did what."""
-    from shipway.registry.service import Registry
+def tracking(request: Request) -> LocalTracking:
+    """The server's own tracking backend: always on its stores."""
+    return request.app.state.session.tracking  # type: ignore[no-any-return]
 
-    return Registry(request.app.state.tracking, actor=who.user)
+
+def registry(request: Request, who: Principal) -> RegistryBackend:
+    """The registry acting as the caller."""
+    return session(request, who).registry
 
 
 def plain(obj: Any) -> Any:

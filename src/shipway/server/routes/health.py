@@ -16,7 +16,7 @@ def live() -> dict[str, str]:
 
 @router.get("/health/ready")
 def ready(request: Request) -> JSONResponse:
-    stores = request.app.state.tracking.stores
+    stores = request.app.state.session.stores
     checks: dict[str, str] = {}
     try:
         with stores.db.read() as conn:

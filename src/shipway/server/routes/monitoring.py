@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, tracking
-from shipway.server.schemas import ERROR_RESPONSES, ErrorBody
+from shipway.server.routes.common import plain, session
+from shipway.server.schemas import ERROR_RESPONSES, ErrorBody, MonitorIn
 
 router = APIRouter(tags=["monitoring"])
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -27,9 +27,7 @@ REFERENCE = Query(
 )
 
 
-def _reports(
-    request: Request,
-    deployment: str,
+def _options(
     window: str,
     start: str | None,
     end: str | None,
@@ -37,20 +35,18 @@ def _reports(
     sensitive: list[str] | None,
     source: str,
     reference: str | None,
-) -> list[Any]:
-    from shipway.monitoring.service import monitor_with_config, parse_time
+) -> dict[str, Any]:
+    from shipway.monitoring.service import parse_time
 
-    return monitor_with_config(
-        tracking(request),
-        deployment,
-        window=window,
-        label=label,
-        sensitive=tuple(sensitive) if sensitive else None,
-        start=parse_time(start),
-        end=parse_time(end),
-        source=source,
-        reference=reference,
-    )
+    return {
+        "window": window,
+        "label": label,
+        "sensitive": tuple(sensitive) if sensitive else None,
+        "start": parse_time(start),
+        "end": parse_time(end),
+        "source": source,
+        "reference": reference,
+    }
 
 
 @router.get("/monitoring/{deployment}/windows")
@@ -67,7 +63,8 @@ def windows(
     who: Principal = Depends(requires("viewer")),
 ) -> list[dict[str, Any]]:
     """Each window's report: drift, quality, performance realised and estimated, fairness, health."""
-    reports = _reports(request, deployment, window, start, end, label, sensitive, source, reference)
+    options = _options(window, start, end, label, sensitive, source, reference)
+    reports = session(request, who).monitoring.monitor(deployment, rules=[], **options)
     return [_finite(plain(r.to_dict())) for r in reports]
 
 
@@ -110,17 +107,8 @@ def report(
     who: Principal = Depends(requires("viewer")),
 ) -> HTMLResponse:
     """The self-contained HTML report, the same page as ``shipway monitor report``."""
-    from shipway.monitoring.report_html import render
-
-    reports = _reports(request, deployment, window, start, end, label, sensitive, source, reference)
-    alerts = _alerts(request).list(include_resolved=True, deployment=deployment)
-    return HTMLResponse(render(deployment, reports, alerts))
-
-
-def _alerts(request: Request) -> Any:
-    from shipway.store.alert_store import AlertStore
-
-    return AlertStore(tracking(request).stores.db)
+    options = _options(window, start, end, label, sensitive, source, reference)
+    return HTMLResponse(session(request, who).monitoring.report(deployment, **options))
 
 
 @router.get("/alerts")
@@ -131,14 +119,15 @@ def list_alerts(
     who: Principal = Depends(requires("viewer")),
 ) -> list[dict[str, Any]]:
     """Open and acknowledged alerts, newest first; resolved ones too with ``all=true``."""
-    return [plain(a) for a in _alerts(request).list(include_resolved=all, deployment=deployment)]
+    found = session(request, who).alerts.list(include_resolved=all, deployment=deployment)
+    return [plain(a) for a in found]
 
 
 @router.get("/alerts/{alert_id}")
 def get_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(_alerts(request).get(alert_id))  # type: ignore[no-any-return]
+    return plain(session(request, who).alerts.get(alert_id))  # type: ignore[no-any-return]
 
 
 @router.post("/alerts/{alert_id}/ack")
@@ -146,11 +135,42 @@ def ack_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
     """Acknowledge: someone is on it. It stays open until its condition clears or it is resolved."""
-    return plain(_alerts(request).set_status(alert_id, "acknowledged", user=who.user))  # type: ignore[no-any-return]
+    return plain(session(request, who).alerts.acknowledge(alert_id))  # type: ignore[no-any-return]
 
 
 @router.post("/alerts/{alert_id}/resolve")
 def resolve_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
-    return plain(_alerts(request).set_status(alert_id, "resolved", user=who.user))  # type: ignore[no-any-return]
+    return plain(session(request, who).alerts.resolve(alert_id))  # type: ignore[no-any-return]
+
+
+@router.post("/monitoring/{deployment}/evaluate")
+def evaluate(
+    deployment: str, body: MonitorIn, request: Request, who: Principal = Depends(requires("editor"))
+) -> list[dict[str, Any]]:
+    """Judge the windows and apply alert rules (``rules``, or ``[[alerts]]`` of the server's
+    shipway.toml when null): alerts fire, tell their sinks and run their actions."""
+    from shipway.monitoring.rules import AlertRule
+    from shipway.monitoring.service import parse_time
+
+    rules = None if body.rules is None else [AlertRule.from_dict(r) for r in body.rules]
+    reports = session(request, who).monitoring.monitor(
+        deployment,
+        window=body.window,
+        label=body.label,
+        rules=rules,
+        replay=body.replay,
+        reference=body.reference,
+        sensitive=body.sensitive,
+        start=parse_time(body.start),
+        end=parse_time(body.end),
+        source=body.source,
+    )
+    return [_finite(plain(r.to_dict())) for r in reports]
+
+
+@router.post("/monitoring/rounds")
+def run_round(request: Request, who: Principal = Depends(requires("editor"))) -> list[Any]:
+    """One monitoring round over every deployment now; the alerts that opened or resolved."""
+    return plain(session(request, who).monitoring.run_round())  # type: ignore[no-any-return]

@@ -1,11 +1,11 @@
-"""Monitoring in the fluent API: ``sw.monitor(deployment)``."""
+"""Monitoring in the fluent API: ``sw.monitor(deployment)`` judges windows (and, with alert
+rules, sets off their sinks and actions); ``sw.alerts()`` lists the alerts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shipway.monitoring.service import monitor_with_config
-from shipway.tracking.context import current
+from shipway.session import current
 
 
 def monitor(
@@ -43,42 +43,20 @@ def monitor(
     servers' traffic profiles, reading only the log's narrow columns; ``"rows"`` reads every
     logged input.
     """
-    from shipway.monitoring.alerting import alert_manager
-    from shipway.monitoring.rules import load_rules
-    from shipway.monitoring.scheduler import monitoring_config
-    from shipway.registry.service import Registry
-    from shipway.serving.deployments import Deployments
-
-    ctx = current()
-    deployments = Deployments(Registry(ctx.tracking))
-    config = monitoring_config(ctx.settings.config_file)
-    reports = monitor_with_config(
-        ctx.tracking,
+    return current().monitoring.monitor(
         deployment,
         window=window,
         label=label,
-        sensitive=sensitive,
+        rules=rules,
+        replay=replay,
         reference=reference,
+        sensitive=sensitive,
         start=start,
         end=end,
         source=source,
-        deployments=deployments,
-        config=config,
     )
-    chosen = load_rules(ctx.settings.config_file) if rules is None else rules
-    if chosen and reports:
-        manager = alert_manager(ctx.tracking, deployments, chosen, config)
-        try:
-            manager.process(deployment, reports, replay=replay, window=window)
-        finally:
-            manager.close()
-    return reports
 
 
 def alerts(*, deployment: str | None = None, include_resolved: bool = False) -> list[Any]:
     """Open (and acknowledged) alerts, newest first; all of them with ``include_resolved``."""
-    from shipway.store.alert_store import AlertStore
-
-    return AlertStore(current().stores.db).list(
-        include_resolved=include_resolved, deployment=deployment
-    )
+    return current().alerts.list(deployment=deployment, include_resolved=include_resolved)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.data.versions import DatasetRegistry
-from shipway.tracking.context import current
+from shipway.data.backend import DatasetBackend
+from shipway.session import current
 from shipway.types import DatasetVersion
 
 
-def _datasets() -> DatasetRegistry:
-    return DatasetRegistry(current().tracking)
+def _datasets() -> DatasetBackend:
+    return current().datasets
 
 
 def log_dataset(
@@ -26,7 +26,7 @@ def log_dataset(
         stack = current().run_stack
         run_id = stack[-1].run_id if stack else None
     if run_id is not None:
-        current().tracking.log_inputs(run_id, [DatasetRegistry.as_input(version, role)])
+        current().tracking.log_inputs(run_id, [DatasetBackend.as_input(version, role)])
     return version
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.errors import InvalidArgument, NotFound
-from shipway.registry.backend import ModelRegistry
+from shipway.registry.backend import RegistryBackend, stage_of, version_number
 from shipway.registry.policy import approval_guard, promotion_guard
 from shipway.registry.uris import ModelRef, RunRef, parse_uri
+from shipway.store import Stores
 from shipway.store.registry_store import model_entity
-from shipway.tracking.client import TrackingClient
+from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.model_logging import logged_model_paths
 from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage
 
-MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer on every backend
 _LINEAGE_TAGS = (
     "shipway.git.commit",
     "shipway.git.dirty",
@@ -23,12 +23,15 @@ _LINEAGE_TAGS = (
 )
 
 
-class Registry(ModelRegistry):
+class LocalRegistry(RegistryBackend):
     """The registry over the local stores; ``shipway server`` runs this one for its callers."""
 
-    def __init__(self, tracking: TrackingClient, actor: str | None = None) -> None:
+    def __init__(
+        self, tracking: TrackingBackend, stores: Stores, *, actor: str | None = None
+    ) -> None:
         self.tracking = tracking
-        self.store = tracking.stores.registry
+        self.stores = stores
+        self.store = stores.registry
         self._actor = actor  # who acts, when not the settings' user (the server's callers)
 
     @property
@@ -94,7 +97,7 @@ class Registry(ModelRegistry):
         """The run's inputs, with the stored version (and its schema) where the data was versioned."""
         from shipway.store.dataset_store import DatasetStore
 
-        store = DatasetStore(self.tracking.stores.db)
+        store = DatasetStore(self.stores.db)
         out = []
         for i in run.inputs:
             entry: dict[str, Any] = {
@@ -136,7 +139,7 @@ class Registry(ModelRegistry):
         return self.store.list_versions(name)
 
     def get_version(self, name: str, version: int | str) -> ModelVersion:
-        return self.store.get_version(name, _version_number(version))
+        return self.store.get_version(name, version_number(version))
 
     def resolve(self, uri: str) -> ModelVersion:
         ref = parse_uri(uri)
@@ -159,10 +162,10 @@ class Registry(ModelRegistry):
     def promote(
         self, name: str, version: int | str, to: str | Stage, reason: str = ""
     ) -> ModelVersion:
-        stage = _stage(to)
+        stage = stage_of(to)
         return self.store.transition(
             name,
-            _version_number(version),
+            version_number(version),
             stage,
             actor=self.actor,
             reason=reason,
@@ -172,20 +175,20 @@ class Registry(ModelRegistry):
     def approve(self, name: str, version: int | str, comment: str = "") -> Approval:
         return self.store.approve(
             name,
-            _version_number(version),
+            version_number(version),
             actor=self.actor,
             comment=comment,
             guard=approval_guard(self.actor),
         )
 
     def approvals(self, name: str, version: int | str) -> list[Approval]:
-        return self.store.approvals(name, _version_number(version))
+        return self.store.approvals(name, version_number(version))
 
     def set_alias(
         self, name: str, alias: str, version: int | str, reason: str = ""
     ) -> ModelVersion:
         return self.store.set_alias(
-            name, alias, _version_number(version), actor=self.actor, reason=reason
+            name, alias, version_number(version), actor=self.actor, reason=reason
         )
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> None:
@@ -234,24 +237,3 @@ class Registry(ModelRegistry):
     def history(self, name: str) -> list[AuditEvent]:
         self.store.get_model(name)
         return self.store.history(model_entity(name))
-
-
-def _version_number(version: int | str) -> int:
-    try:
-        number = int(version)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"a version is a whole number, got {version!r}") from exc
-    if number < 1:
-        raise InvalidArgument(f"versions start at 1, got {number}")
-    if number > MAX_VERSION:
-        raise InvalidArgument(f"no model has {number:,} versions", hint="check the version number")
-    return number
-
-
-def _stage(value: str | Stage) -> Stage:
-    try:
-        return Stage(str(value).lower())
-    except ValueError as exc:
-        raise InvalidArgument(
-            f"unknown stage {value!r}", hint=f"use one of: {', '.join(s.value for s in Stage)}"
-        ) from exc

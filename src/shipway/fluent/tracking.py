@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.errors import InvalidArgument
-from shipway.tracking.context import current
+from shipway.session import current
 from shipway.tracking.run import ActiveRun
 from shipway.types import Metric, Run
 

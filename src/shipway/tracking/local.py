@@ -1,4 +1,4 @@
-"""The local tracking backend: experiments, runs, values and artifacts in one set of stores."""
+"""The local tracking backend: experiments, runs, values and artifacts in the stores."""
 
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ from shipway.tracking.buffer import MetricBuffer
 from shipway.tracking.environment import environment_document, environment_key
 from shipway.types import ArtifactInfo, DatasetInput, Experiment, Metric, Run, RunStatus
 
-__all__ = ["TrackingClient", "runs_frame"]
+__all__ = ["LocalTracking", "runs_frame"]
 
 
-class TrackingClient(TrackingBackend):
-    """Everything about runs, on the stores ``stores`` points at."""
+class LocalTracking(TrackingBackend):
+    """Everything about runs, on the stores ``stores`` points at (which its session owns)."""
 
     def __init__(self, stores: Stores) -> None:
         self.stores = stores
         self.store = stores.tracking
         self.buffer = MetricBuffer(
             lambda run_id, metrics, _key: self.store.log_batch(run_id, metrics),
-            stores.settings.flush_seconds,
+            stores.settings.tracking.flush_seconds,
         )
         self._experiments: dict[str, Experiment] = {}
         self._stored_environments: set[str] = set()
@@ -237,14 +237,3 @@ class TrackingClient(TrackingBackend):
         else:
             ids = [e.experiment_id for e, _ in self.store.list_experiments()]
         return self.store.search_runs(ids, filter, order_by, max_results)
-
-    def close(self) -> None:
-        self.buffer.close()
-        self.stores.close()
-
-
-def open_local(settings: Any) -> TrackingClient:
-    """The local backend over the stores ``settings`` names."""
-    from shipway.store import open_stores
-
-    return TrackingClient(open_stores(settings))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.registry.service import Registry
-from shipway.tracking.context import current
+from shipway.registry.backend import RegistryBackend
+from shipway.session import current
 from shipway.types import Approval, AuditEvent, ModelVersion
 
 
-def _registry() -> Registry:
-    return current().registry  # type: ignore[no-any-return]
+def _registry() -> RegistryBackend:
+    return current().registry
 
 
 def register_model(run_or_uri: Any, name: str, description: str = "") -> ModelVersion:

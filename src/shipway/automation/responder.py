@@ -1,0 +1,50 @@
+"""Alerts that change set things off: each change is told to its rule's sinks, and a fired
+alert runs its rule's action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.automation.actions import act
+from shipway.automation.sinks import Outbox
+from shipway.monitoring.alerts import AlertChange, AlertLifecycle, payload
+from shipway.session import Session
+from shipway.types import Alert
+
+
+class AlertResponder:
+    """The alert lifecycle, with its sinks and actions; ``close`` waits for the deliveries."""
+
+    def __init__(self, lifecycle: AlertLifecycle, deployments: Any, outbox: Outbox) -> None:
+        self.lifecycle = lifecycle
+        self.deployments = deployments
+        self.outbox = outbox
+
+    def process(self, deployment: str, reports: list[Any], **options: Any) -> list[Alert]:
+        """:meth:`AlertLifecycle.process`, then sinks and actions; returns the changed alerts."""
+        changes = self.lifecycle.process(deployment, reports, **options)
+        for change in changes:
+            self.respond(change)
+        return [c.alert for c in changes]
+
+    def respond(self, change: AlertChange) -> None:
+        if change.event == "fired":
+            act(change, self.deployments)
+        for sink in change.rule.sinks:
+            self.outbox.put(sink, payload(change.event, change.alert))
+
+    @property
+    def failed_deliveries(self) -> int:
+        return self.outbox.failed_deliveries
+
+    def close(self) -> None:
+        self.outbox.close()
+
+
+def alert_responder(session: Session, rules: Any) -> AlertResponder:
+    """The responder over the session's alerts, with ``[monitoring]``'s SMTP and base URL."""
+    from shipway.store.alert_store import AlertStore
+
+    settings = session.settings.monitoring
+    lifecycle = AlertLifecycle(AlertStore(session.stores.db), rules, settings.base_url)
+    return AlertResponder(lifecycle, session.deployments, Outbox(settings.smtp))

@@ -1,0 +1,130 @@
+"""Monitoring on a schedule: what ``shipway server`` runs every few minutes.
+
+Each round judges the newest window of every deployment with the alert rules of
+``shipway.toml``, and its alerts set off their sinks and actions. ``[monitoring]`` sets the
+interval and the window, and per deployment the label column, the sensitive columns and the
+reference (see :class:`shipway.config.MonitoringSettings`). A deployment that cannot be
+judged (no traffic, no reference) is skipped and said once.
+
+Several workers or servers over one metadata store each run the loop, but a round runs only in
+the holder of the ``monitoring`` lease, renewed every round. If the holder dies, another
+takes over within two intervals, so alerts fire once and never stop firing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+from shipway.errors import ShipwayError
+from shipway.session import Session
+
+log = logging.getLogger("shipway.monitoring")
+LEASE = "monitoring"
+
+
+def recent(window: Any, now: float | None = None) -> float | None:
+    """Where a round starts reading: the previous and the current hour or day (a round judges
+    the newest window only, so older traffic need not be read); None for row-count windows."""
+    length = {"hour": 3600, "day": 86400}.get(str(window))
+    if length is None:
+        return None
+    now = time.time() if now is None else now
+    return (now // length - 1) * length
+
+
+class MonitoringRounds:
+    """Rounds over every deployment; ``interval_minutes`` overrides ``[monitoring]``'s."""
+
+    def __init__(self, session: Session, *, interval_minutes: float | None = None) -> None:
+        self.session = session
+        self.settings = session.settings
+        minutes = (
+            interval_minutes
+            if interval_minutes is not None
+            else self.settings.monitoring.interval_minutes
+        )
+        self.interval = float(minutes) * 60
+        self.rounds = 0
+        self.skipped = 0  # rounds another process ran
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.fitted: dict[Any, Any] = {}  # monitors fitted per deployment and version
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._said: set[tuple[str, str]] = set()
+
+    def run_once(self) -> list[Any]:
+        """Judge every deployment's newest window now; returns the alerts that changed."""
+        from shipway.automation.responder import alert_responder
+        from shipway.monitoring.rules import rules_from_settings
+
+        rules = rules_from_settings(self.settings)
+        responder = alert_responder(self.session, rules)
+        changed: list[Any] = []
+        try:
+            default = self.settings.monitoring.window
+            # each kind of window the rules ask for is evaluated once per deployment
+            kinds = list(dict.fromkeys([default, *(r.window for r in rules if r.window)]))
+            for deployment in self.session.deployments.list():
+                changed += self._judge(deployment.name, kinds, default, responder)
+        finally:
+            responder.close()
+            self.rounds += 1
+        return changed
+
+    def _judge(self, name: str, kinds: list[Any], default: str, responder: Any) -> list[Any]:
+        from shipway.monitoring.service import monitor_with_config
+
+        changed: list[Any] = []
+        for window in kinds:
+            try:
+                reports = monitor_with_config(
+                    self.session, name, window=window, start=recent(window), fitted=self.fitted
+                )
+            except ShipwayError as exc:
+                if (name, str(exc)) not in self._said:
+                    self._said.add((name, str(exc)))
+                    log.warning("not monitoring %s: %s", name, exc)
+                break
+            if reports and responder.lifecycle.rules:
+                changed += responder.process(name, reports, window=window, default=default)
+        return changed
+
+    def start(self) -> None:
+        if self.interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._loop, name="shipway-monitoring", daemon=True)
+        self._thread.start()
+
+    def scheduled_round(self) -> list[Any] | None:
+        """One round if this process holds the lease (taking or renewing it); None otherwise."""
+        from shipway.store.lease_store import LeaseStore
+
+        seconds = max(2 * self.interval, 60.0)
+        if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
+            self.skipped += 1
+            return None
+        return self.run_once()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.scheduled_round()
+            except Exception as exc:  # a broken round must not stop the next one
+                log.exception("a monitoring round failed: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        from shipway.store.lease_store import LeaseStore
+
+        try:  # hand the rounds on now rather than when the lease runs out
+            LeaseStore(self.session.stores.db).release(LEASE, self.holder)
+        except Exception as exc:
+            log.warning("could not release the monitoring lease: %s", exc)

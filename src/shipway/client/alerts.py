@@ -1,0 +1,30 @@
+"""Alerts through ``shipway server``."""
+
+from __future__ import annotations
+
+from shipway.client.deployments import seg, transport_of
+from shipway.session import Session
+from shipway.types import Alert, from_plain
+
+
+class RemoteAlerts:
+    def __init__(self, session: Session) -> None:
+        self.transport = transport_of(session)
+
+    def list(self, *, deployment: str | None = None, include_resolved: bool = False) -> list[Alert]:
+        params: dict[str, object] = {"all": str(include_resolved).lower()}
+        if deployment is not None:
+            params["deployment"] = deployment
+        return [from_plain(Alert, a) for a in self.transport.json("GET", "/alerts", params=params)]
+
+    def get(self, alert_id: int) -> Alert:
+        return from_plain(Alert, self.transport.json("GET", f"/alerts/{int(alert_id)}"))  # type: ignore[no-any-return]
+
+    def acknowledge(self, alert_id: int) -> Alert:
+        return from_plain(Alert, self.transport.json("POST", f"/alerts/{int(alert_id)}/ack"))  # type: ignore[no-any-return]
+
+    def resolve(self, alert_id: int) -> Alert:
+        return from_plain(Alert, self.transport.json("POST", f"/alerts/{int(alert_id)}/resolve"))  # type: ignore[no-any-return]
+
+
+__all__ = ["RemoteAlerts", "seg"]

@@ -1,0 +1,87 @@
+"""Monitoring through ``shipway server``: the server reads the log, judges the windows and,
+with rules, raises the alerts (and runs their actions) as it does for its own rounds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shipway.client.deployments import seg, transport_of
+from shipway.errors import InvalidArgument
+from shipway.session import Session
+from shipway.types import Alert, WindowReport, from_plain
+
+
+class RemoteMonitoring:
+    def __init__(self, session: Session) -> None:
+        self.transport = transport_of(session)
+
+    def monitor(
+        self,
+        deployment: str,
+        *,
+        window: str | int = "day",
+        label: str | None = None,
+        rules: Sequence[Any] | None = None,
+        replay: bool = False,
+        reference: Any = None,
+        sensitive: Sequence[str] | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        source: str = "auto",
+    ) -> list[WindowReport]:
+        body = {
+            "window": str(window),
+            "label": label,
+            "rules": None if rules is None else [_rule(r) for r in rules],
+            "replay": replay,
+            "reference": _reference(reference),
+            "sensitive": list(sensitive) if sensitive is not None else None,
+            "from": None if start is None else str(start),
+            "to": None if end is None else str(end),
+            "source": source,
+        }
+        found = self.transport.json("POST", f"/monitoring/{seg(deployment)}/evaluate", json=body)
+        return [from_plain(WindowReport, r) for r in found]
+
+    def report(
+        self,
+        deployment: str,
+        *,
+        window: str | int = "day",
+        label: str | None = None,
+        reference: Any = None,
+        sensitive: Sequence[str] | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        source: str = "auto",
+    ) -> str:
+        params: dict[str, Any] = {"window": str(window), "source": source}
+        given = {"label": label, "reference": _reference(reference), "from": start, "to": end}
+        for key, value in given.items():
+            if value is not None:
+                params[key] = str(value)
+        if sensitive:
+            params["sensitive"] = list(sensitive)
+        path = f"/monitoring/{seg(deployment)}/report"
+        return self.transport.request("GET", path, params=params).text
+
+    def run_round(self) -> list[Alert]:
+        return [from_plain(Alert, a) for a in self.transport.json("POST", "/monitoring/rounds")]
+
+
+def _rule(rule: Any) -> dict[str, Any]:
+    import dataclasses
+
+    data = dataclasses.asdict(rule) if dataclasses.is_dataclass(rule) else dict(rule)
+    data["sinks"] = list(data.get("sinks", ["log"]))
+    return data
+
+
+def _reference(reference: Any) -> str | None:
+    if reference is None or isinstance(reference, str):
+        return reference
+    raise InvalidArgument(
+        "through a server, a reference is a logged dataset NAME@VERSION",
+        hint="log the frame with sw.log_dataset(name, frame) and pass 'name@version'",
+    )

@@ -1,0 +1,148 @@
+"""The alert lifecycle: window reports open, hold and resolve alerts, with their evidence.
+
+:class:`AlertLifecycle` judges reports with the rules and keeps the alerts in the store; it
+returns what changed (fired or resolved) and does nothing else. What a change sets off,
+telling the sinks and the rule's action, is the controller's (``shipway.automation``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from shipway.monitoring.rules import AlertRule, decide
+from shipway.types import Alert
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """An alert that fired or resolved, and the rule that decided it."""
+
+    event: str  # "fired" or "resolved"
+    rule: AlertRule
+    alert: Alert
+
+
+class AlertLifecycle:
+    def __init__(self, store: Any, rules: Iterable[AlertRule], base_url: str | None = None) -> None:
+        self.store = store  # an AlertStore
+        self.rules = list(rules)
+        self.base_url = base_url  # where the platform server answers, for the report's link
+
+    def process(
+        self,
+        deployment: str,
+        reports: list[Any],
+        *,
+        replay: bool = False,
+        window: str | int | None = None,
+        default: str | int | None = None,
+    ) -> list[AlertChange]:
+        """Judge the newest window (every window in order with ``replay``); returns the alerts
+        that fired or resolved. With ``window``, only the rules for that kind of window judge
+        (those naming none judge the ``default`` kind)."""
+        changes: list[AlertChange] = []
+        for report in reports if replay else reports[-1:]:
+            data = report.to_dict() if hasattr(report, "to_dict") else report
+            for rule in self._judging(deployment, window, default):
+                change = self._judge(rule, deployment, data)
+                if change is not None:
+                    changes.append(change)
+        return changes
+
+    def _judging(
+        self, deployment: str, window: str | int | None, default: str | int | None
+    ) -> list[AlertRule]:
+        return [
+            rule
+            for rule in self.rules
+            if rule.deployment in ("*", deployment)
+            and (window is None or rule.judges(window, window if default is None else default))
+        ]
+
+    def _judge(self, rule: AlertRule, deployment: str, data: dict[str, Any]) -> AlertChange | None:
+        current = self.store.open_alert(deployment, rule.name)
+        verdict, value = decide(rule, data, current is not None)
+        if verdict == "fire":
+            alert = self.store.open(
+                rule=rule.name,
+                deployment=deployment,
+                severity=rule.severity,
+                metric=rule.metric,
+                value=value,
+                threshold=rule.threshold,
+                window=data["window"],
+                evidence=_evidence(data, deployment, self.base_url),
+            )
+            return AlertChange("fired", rule, alert)
+        if verdict == "hold" and current is not None:
+            self.store.update(current.alert_id, value=value, window=data["window"])
+        elif verdict == "clear" and current is not None:
+            return AlertChange(
+                "resolved", rule, self.store.set_status(current.alert_id, "resolved")
+            )
+        return None
+
+
+def summary(alert: Alert) -> str:
+    """One line: the value that fired the alert, its threshold and window."""
+    value = "n/a" if alert.value is None else f"{alert.value:.4g}"
+    return f"{alert.metric} = {value} (threshold {alert.threshold:g}) in window {alert.window}"
+
+
+def payload(event: str, alert: Alert) -> dict[str, Any]:
+    """The alert as sinks and actions receive it: its record, the event and a text."""
+    data = dataclasses.asdict(alert)
+    data["event"] = event
+    data["text"] = f"[{alert.severity}] {alert.deployment}: {alert.rule} {event}: {summary(alert)}"
+    link = (alert.evidence or {}).get("report", "")
+    if link.startswith(("http://", "https://")):  # with [monitoring] base_url: a link to click
+        data["text"] += f" (report: {link})"
+    return data
+
+
+def _evidence(report: dict[str, Any], deployment: str, base_url: str | None) -> dict[str, Any]:
+    keep = (
+        "window",
+        "rows",
+        "versions",
+        "label_coverage",
+        "data_drift",
+        "prediction_drift",
+        "target_drift",
+        "quality",
+        "realised",
+        "estimated",
+        "extra",
+    )
+    evidence = json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))
+    evidence.update(report_link(deployment, report, base_url))
+    return evidence
+
+
+def report_link(deployment: str, report: dict[str, Any], base_url: str | None) -> dict[str, str]:
+    """Where to see the alert's window in context: the week before it, up to its end, as the
+    server's report URL and as the command that writes the same page."""
+    from datetime import UTC, datetime
+    from urllib.parse import quote, urlencode
+
+    span = report.get("extra", {}).get("span")
+    if not span:
+        return {}
+    window = str(report.get("window", ""))
+    every = "hour" if window.endswith(":00") else "day"  # a window of rows: its days
+    start, end = float(span[0]) - 7 * 86400, float(span[1]) + 1
+
+    def iso(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    query = urlencode({"window": every, "from": iso(start), "to": iso(end)})
+    path = f"/api/v1/monitoring/{quote(deployment)}/report?{query}"
+    command = (
+        f"shipway monitor report {deployment} --window {every} --from {iso(start)} "
+        f"--to {iso(end)} --out report.html"
+    )
+    return {"report": (base_url or "").rstrip("/") + path, "report_command": command}

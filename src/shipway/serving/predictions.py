@@ -1,0 +1,121 @@
+"""The prediction log of the local stores (see :class:`shipway.services.PredictionBackend`):
+reading it, adding late labels, writing batch predictions into it, and the traffic profiles."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from shipway.errors import InvalidArgument
+from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog, read_log
+from shipway.serving.profiles import ProfileWriter, Reference, read_profile
+from shipway.session import Session
+from shipway.stats.profile import DatasetProfile
+
+KINDS = (PREDICTIONS, GROUND_TRUTH)
+
+
+class LocalPredictions:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def _artifacts(self) -> Any:
+        return self.session.stores.artifacts
+
+    def read(
+        self,
+        deployment: str,
+        kind: str = PREDICTIONS,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Any:
+        """A deployment's logged predictions (or labels, ``kind="ground_truth"``) as a DataFrame."""
+        if kind not in KINDS:
+            raise InvalidArgument(f"unknown log {kind!r}", hint=f"use {' or '.join(KINDS)}")
+        self.session.deployments.get(deployment)
+        return read_log(
+            self._artifacts,
+            kind,
+            deployment,
+            columns=list(columns) if columns is not None else None,
+            start=start,
+            end=end,
+        )
+
+    def log_ground_truth(self, deployment: str, labels: Any) -> int:
+        """Record true labels by ``request_id`` (and ``row`` of a multi-row request) or ``key``."""
+        frame = ground_truth_frame(labels)
+        self.session.deployments.get(deployment)
+        log = PredictionLog(self._artifacts)
+        log.append(GROUND_TRUTH, deployment, frame)
+        log.close()
+        return len(frame)
+
+    def writer(self) -> PredictionLog:
+        """A log writer for batch predictions: it waits rather than drops, and profiles."""
+        profiles = ProfileWriter(self._artifacts, reference_profiles(self.session))
+        return PredictionLog(self._artifacts, max_pending=10**9, profiles=profiles)
+
+    def traffic_profile(
+        self,
+        deployment: str,
+        *,
+        version: int | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> DatasetProfile | None:
+        """The merged profile of a deployment's live inputs and predictions, or None."""
+        return read_profile(self._artifacts, deployment, version=version, start=start, end=end)
+
+
+def ground_truth_frame(labels: Any) -> Any:
+    """Labels as the log keeps them: ``request_id``, ``row``, ``key`` (JSON), ``label``, time."""
+    import pandas as pd
+
+    frame = labels if isinstance(labels, pd.DataFrame) else pd.DataFrame(labels)
+    if "label" not in frame.columns or not ({"request_id", "key"} & set(frame.columns)):
+        raise InvalidArgument(
+            "ground truth needs a 'label' column and a 'request_id' or 'key' column"
+        )
+    values = frame["label"].tolist()
+    if any(isinstance(v, dict | list) or v is None for v in values):
+        raise InvalidArgument("each label is one value: a number, text or a boolean")
+    return pd.DataFrame(
+        {
+            "request_id": frame["request_id"].astype(str) if "request_id" in frame else None,
+            "row": frame["row"].astype("Int64") if "row" in frame else None,
+            "key": (
+                frame["key"].map(lambda k: json.dumps(k, sort_keys=True))
+                if "key" in frame
+                else None
+            ),
+            "label": frame["label"],
+            "timestamp": time.time(),
+        }
+    )
+
+
+def reference_profiles(session: Session) -> Reference:
+    """(deployment, version) -> the profile of that version's training data, if recorded."""
+    cache: dict[tuple[str, int], DatasetProfile | None] = {}
+
+    def reference(deployment: str, version: int) -> DatasetProfile | None:
+        if (deployment, version) not in cache:
+            found = None
+            try:
+                model = session.deployments.get(deployment).model
+                ref = session.registry.get_version(model, version).lineage.get("reference")
+                if ref:
+                    profile = session.datasets.get(ref["dataset"], int(ref["version"])).profile
+                    found = DatasetProfile.from_dict(profile) if profile else None
+            except Exception:  # no reference: the first live profile sets the bins
+                found = None
+            cache[(deployment, version)] = found
+        return cache[(deployment, version)]
+
+    return reference
