@@ -13,7 +13,11 @@ ShipwayError                 base: a message that says what to fix, an exit code
 ├── Forbidden                a token whose role does not allow the operation
 ├── IntegrityError           stored bytes that no longer match their recorded hash
 ├── MissingDependency        an optional extra that is not installed
-└── StoreUnavailable         a store that cannot be reached
+├── ModelRefusedInput        input the signature let in, but the model could not predict (422)
+└── PlatformError            a fault of the platform, not of the caller (5xx)
+    ├── StoreUnavailable     a store that cannot be reached (503)
+    ├── NotReady             a deployment whose model is not loaded (yet) (503)
+    └── ModelFailed          a model that raised while predicting (500)
 """
 
 from __future__ import annotations
@@ -102,10 +106,50 @@ class MissingDependency(ShipwayError):
         )
 
 
-class StoreUnavailable(ShipwayError):
+class ModelRefusedInput(ShipwayError):
+    """The values passed the signature's checks, but the model does not accept them."""
+
+    code = "MODEL_REFUSED_INPUT"
+    http_status = 422
+
+    def __init__(self, name: str, version: int, exc: Exception) -> None:
+        self.version = version
+        super().__init__(
+            f"{name} version {version} could not predict this input: {exc}",
+            hint="the values passed the signature's checks, but the model does not accept them",
+        )
+
+
+class PlatformError(ShipwayError):
+    """Not the caller's fault: something shipway runs is broken or not ready."""
+
+    code = "PLATFORM_ERROR"
+    http_status = 500
+    exit_code = 2
+
+
+class StoreUnavailable(PlatformError):
     code = "STORE_UNAVAILABLE"
     http_status = 503
-    exit_code = 2
+
+
+class NotReady(PlatformError):
+    code = "NOT_READY"
+    http_status = 503
+
+    def __init__(self, name: str, problem: str | None) -> None:
+        super().__init__(f"deployment {name!r} is not ready" + (f": {problem}" if problem else ""))
+
+
+class ModelFailed(PlatformError):
+    code = "MODEL_FAILED"
+
+    def __init__(self, name: str, version: int, exc: Exception) -> None:
+        self.version = version
+        super().__init__(
+            f"{name} version {version} failed: {type(exc).__name__}: {exc}",
+            hint="the model raised an error; the server log has its traceback",
+        )
 
 
 def require(module: str, extra: str) -> Any:

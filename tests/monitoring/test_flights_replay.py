@@ -50,7 +50,7 @@ def test_a_year_of_flights_through_the_monitors(
     sw.deploy("live", model="delay", version=1)
     client, server = serve("live")
     clock = _Clock(time.time() - 13 * 3600)
-    monkeypatch.setattr("shipway.serving.app.time", clock)
+    monkeypatch.setattr("shipway.serving.predictor.time", clock)
     first_hour = clock.now + 3600
     labels = []
     for month in range(1, 13):  # the winter months replay held-out flights the model never saw

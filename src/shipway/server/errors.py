@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from shipway.errors import ShipwayError
+from shipway.web import handlers
 from shipway.web.errors import error_body
 
 __all__ = ["allowed_methods", "error_body", "install"]
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 def install(app: FastAPI) -> None:
     @app.exception_handler(ShipwayError)
     async def shipway_error(_: Request, exc: ShipwayError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+        return handlers.error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -56,11 +57,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def bug(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error in the shipway server")
-        return JSONResponse(
-            error_body("INTERNAL", "the server failed; this is a bug, please report it"),
-            status_code=500,
-        )
+        return handlers.bug("the server", exc)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

@@ -1,0 +1,108 @@
+"""True labels that arrive at a model server (``POST /v1/feedback``): each record checked,
+its label against the model's output, before any is kept: all or nothing."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+from shipway.errors import InvalidArgument
+from shipway.models.signature import ColumnSpec, check_value
+from shipway.serving.log_encoding import arrow_type
+from shipway.serving.prediction_log import GROUND_TRUTH, PredictionLog
+from shipway.serving.state import ServerState
+
+USAGE = "feedback is {'request_id' or 'key', 'label'} or {'records': [...]}"
+
+
+def accept_feedback(body: Any, state: ServerState, log: PredictionLog | None) -> int:
+    """Check every record of ``body`` and queue the labels for the log; the count accepted."""
+    import pandas as pd
+
+    records = body.get("records") if isinstance(body, dict) and "records" in body else [body]
+    if not isinstance(records, list) or not records:
+        raise InvalidArgument(USAGE)
+    specs: dict[str, Any] = {}  # deployment -> the output a label must match
+    rows = [_row(i, record, state, specs) for i, record in enumerate(records)]
+    if log is not None:
+        frame = pd.DataFrame(rows)
+        for deployment, part in frame.groupby("deployment"):
+            spec = specs[str(deployment)]
+            wanted = arrow_type(spec.type) if spec is not None else None
+            declared = {"label": wanted} if wanted is not None else {}
+            labels = part.drop(columns="deployment")
+            log.append(GROUND_TRUTH, str(deployment), labels, declared=declared)
+    return len(rows)
+
+
+def _row(index: int, record: Any, state: ServerState, specs: dict[str, Any]) -> dict[str, Any]:
+    if (
+        not isinstance(record, dict)
+        or "label" not in record
+        or not (isinstance(record.get("request_id"), str) or isinstance(record.get("key"), dict))
+    ):
+        raise InvalidArgument(
+            f"feedback record {index} needs 'label' and a 'request_id' or a 'key' object"
+        )
+    deployment = record.get("deployment") or (state.names[0] if len(state.names) == 1 else None)
+    if deployment not in state.names:
+        raise InvalidArgument(
+            f"feedback record {index} needs 'deployment', one of {', '.join(state.names)}"
+        )
+    _check_identity(index, record)
+    if deployment not in specs:
+        served = state.get(deployment)
+        loaded = served.versions.get(served.deployment.stable or -1)
+        specs[deployment] = loaded.output_spec if loaded is not None else None
+    return {
+        "deployment": deployment,
+        "request_id": record.get("request_id"),
+        "row": record.get("row"),
+        "key": json.dumps(record["key"], sort_keys=True) if "key" in record else None,
+        "label": checked_label(record["label"], specs[deployment], index),
+        "timestamp": time.time(),
+    }
+
+
+def _check_identity(index: int, record: dict[str, Any]) -> None:
+    """The row, the key and the request id say which prediction the label is for."""
+    row = record.get("row")
+    if row is not None and (not isinstance(row, int) or isinstance(row, bool) or row < 0):
+        raise InvalidArgument(
+            f"feedback record {index}: 'row' is the row's position in its request (0, 1, …)"
+        )
+    key = record.get("key")
+    if isinstance(key, dict) and not all(
+        isinstance(v, str | int | float | bool) for v in key.values()
+    ):
+        raise InvalidArgument(
+            f"feedback record {index}: each value of 'key' is one number or text, as logged"
+        )
+    request_id = record.get("request_id")
+    if isinstance(request_id, str) and len(request_id) > 128:
+        raise InvalidArgument(f"feedback record {index}: a request id has at most 128 characters")
+
+
+def checked_label(value: Any, spec: Any, index: int) -> Any:
+    """A label as the model's output would be: a number for a model that predicts numbers,
+    text for one that predicts text; never an object, a list or a non-finite number."""
+    if value is None or isinstance(value, dict | list):
+        kind = type(value).__name__ if value is not None else "null"
+        raise InvalidArgument(
+            f"feedback record {index}: 'label' is one value (a number, text or a boolean), not {kind}"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(f"feedback record {index}: 'label' is a finite number, not {value}")
+    if spec is None:
+        return value
+    if isinstance(value, bool) and spec.type in ("integer", "long", "float", "double"):
+        value = int(value)  # true/false for a model that predicts 1/0
+    try:
+        return check_value(ColumnSpec("label", spec.type), value)
+    except InvalidArgument as exc:
+        raise InvalidArgument(
+            f"feedback record {index}: {exc.message}; the model predicts {spec.type} values",
+            details=exc.details,
+        ) from None

@@ -1,0 +1,83 @@
+"""What a model server counts for Prometheus (``/metrics``): requests, rows, latency and
+predicted values per deployment and version, errors, requests in flight, shadow failures, and
+the prediction log's pending and dropped rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5)
+VALUE_BUCKETS = (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 10, 100, 1000)
+
+
+class ServingMetrics:
+    def __init__(self, log: Any = None) -> None:
+        self.registry = r = CollectorRegistry()
+        self.log = log
+        labels = ["deployment", "version"]
+        self.requests = Counter(
+            "shipway_predict_requests_total", "prediction requests", labels, registry=r
+        )
+        self.errors = Counter(
+            "shipway_predict_errors_total",
+            "refused or failed requests",
+            ["deployment", "code"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "shipway_predict_seconds", "time to answer", labels, registry=r, buckets=LATENCY_BUCKETS
+        )
+        self.rows = Counter("shipway_predict_rows_total", "rows predicted", labels, registry=r)
+        self.values = Histogram(
+            "shipway_prediction_value",
+            "predicted values",
+            labels,
+            registry=r,
+            buckets=VALUE_BUCKETS,
+        )
+        self.in_flight = Gauge("shipway_predict_in_flight", "requests being answered", registry=r)
+        self.shadow_errors = Counter(
+            "shipway_shadow_errors_total", "shadow predictions that failed", labels, registry=r
+        )
+        if log is not None:
+            dropped = Gauge(
+                "shipway_prediction_log_dropped_rows",
+                "rows the log could not keep up with",
+                registry=r,
+            )
+            dropped.set_function(lambda: log.dropped)
+            pending = Gauge(
+                "shipway_prediction_log_pending_rows", "rows waiting to be written", registry=r
+            )
+            pending.set_function(lambda: log.pending)
+
+    def observe(self, name: str, version: int, outputs: Any, elapsed: float, rows: int) -> None:
+        """One answered request (or one variant's part of it)."""
+        labels = (name, str(version))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(elapsed)
+        self.rows.labels(*labels).inc(rows)
+        values = self.values.labels(*labels)
+        for value in _numbers(outputs)[:100]:
+            values.observe(value)
+
+    def error(self, name: str, status: int, version: int | None = None) -> None:
+        """A refused or failed request: in /metrics, and in the log's health record so
+        monitoring sees the error rate."""
+        self.errors.labels(name, str(status)).inc()
+        if self.log is not None and name != "-":
+            self.log.note_error(name, status, version)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)  # type: ignore[no-any-return]
+
+
+def _numbers(outputs: Any) -> list[float]:
+    import numpy as np
+
+    array = np.asarray(outputs)
+    if array.dtype.kind not in "biuf":
+        return []
+    return array.reshape(-1).astype(float).tolist()  # type: ignore[no-any-return]

@@ -1,0 +1,258 @@
+"""The prediction path without HTTP: route a request to a version, check its input against
+the signature, call the model (alone or in a micro-batch), and hand the rows to the log after
+the answer. The endpoints only decode, call :meth:`Predictor.predict` and encode."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shipway.errors import InvalidArgument, ModelFailed, ModelRefusedInput, NotFound, NotReady
+from shipway.serving import codecs, routing
+from shipway.serving.batching import MicroBatcher
+from shipway.serving.metrics import ServingMetrics
+from shipway.serving.prediction_log import Logged, PredictionLog
+from shipway.serving.state import Loaded, ServerState, Serving
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prediction:
+    """A model's answer, and what runs after it is sent (the log, a shadow), if anything."""
+
+    loaded: Loaded
+    outputs: Any
+    after: Callable[[], None] | None = None
+
+
+class Arrival:
+    """Counts a request from its first byte until it reaches the model (or fails): batching
+    waits while requests are on their way."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        self.predictor = predictor
+        predictor.arriving += 1
+        self.open = True
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self.predictor.arriving -= 1
+
+
+class Predictor:
+    def __init__(
+        self, state: ServerState, log: PredictionLog | None, metrics: ServingMetrics
+    ) -> None:
+        self.state = state
+        self.log = log
+        self.metrics = metrics
+        self.arriving = 0  # requests being read and checked, not yet at the model
+        self.batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
+
+    def arrival(self) -> Arrival:
+        return Arrival(self)
+
+    def serving(self, name: str) -> Serving:
+        """What ``name`` serves now, with its stable version loaded."""
+        served = self.state.get(name)
+        if served.deployment.stable not in served.versions:
+            raise NotReady(name, served.problem)
+        return served
+
+    def stable(self, name: str) -> Loaded | None:
+        served = self.state.get(name)
+        return served.versions.get(served.deployment.stable or -1)
+
+    async def predict(
+        self,
+        name: str,
+        frame: Any,
+        *,
+        request_id: str,
+        pinned: int | None = None,
+        arrival: Arrival | None = None,
+    ) -> Prediction:
+        """Route ``frame`` (one request's rows) and predict it."""
+        arrival = arrival or self.arrival()
+        served = self.serving(name)
+        started = time.perf_counter()
+        deployment = served.deployment
+        if (
+            pinned is None
+            and deployment.strategy.value == "ab"
+            and deployment.candidate is not None
+        ):
+            arrival.close()
+            return self._predict_ab(served, frame, request_id, started)
+        chosen, shadow = self._route(served, pinned)
+        prepared = chosen.model.prepare(frame)
+        batcher = self._batcher(served, chosen) if pinned is None else None
+        arrival.close()
+        outputs = await self._call(name, chosen, prepared, batcher)
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(name, chosen.version, outputs, elapsed, len(frame))
+        if self.log is None and shadow is None:  # nothing runs after the answer
+            return Prediction(chosen, outputs)
+
+        def after() -> None:
+            self._after(served, prepared, outputs, chosen, shadow, request_id, elapsed)
+
+        return Prediction(chosen, outputs, after)
+
+    def _route(self, served: Serving, pinned: int | None) -> tuple[Loaded, Loaded | None]:
+        if pinned is not None:
+            if pinned not in served.versions:
+                raise NotFound(
+                    f"deployment {served.deployment.name!r} does not serve version {pinned}",
+                    hint=f"it serves {sorted(served.versions)}",
+                )
+            return served.versions[pinned], None
+        route = routing.route(served.deployment, random.random())
+        shadow = served.versions.get(route.shadow) if route.shadow is not None else None
+        return served.versions[route.version], shadow
+
+    async def _call(
+        self, name: str, chosen: Loaded, prepared: Any, batcher: MicroBatcher | None
+    ) -> Any:
+        try:
+            if batcher is not None:
+                return await batcher.submit(prepared)
+            return chosen.model.predict_prepared(prepared)
+        except (ValueError, TypeError, KeyError) as exc:  # input the signature let in
+            raise ModelRefusedInput(name, chosen.version, exc) from exc
+        except Exception as exc:  # the model itself broke: a 500, counted against its version
+            log.exception("%s version %s failed", name, chosen.version)
+            raise ModelFailed(name, chosen.version, exc) from exc
+
+    def _batcher(self, served: Serving, loaded: Loaded) -> MicroBatcher | None:
+        d = served.deployment
+        if d.max_batch <= 1:
+            return None
+        key = (d.name, loaded.version, d.max_batch, d.max_wait_ms)
+        found = self.batchers.get(key)
+        if found is None:
+            found = self.batchers[key] = MicroBatcher(
+                loaded.model.predict_prepared, d.max_batch, d.max_wait_ms, lambda: self.arriving
+            )
+        return found
+
+    def _predict_ab(self, served: Serving, frame: Any, request_id: str, started: float) -> Any:
+        """Each row to its variant by the hash of its sticky key: one user, one variant."""
+        import numpy as np
+        import pandas as pd
+
+        key = served.deployment.sticky_key
+        if key not in frame.columns:
+            raise InvalidArgument(f"this A/B test routes by {key!r}: send it with every row")
+        variants = routing.route_rows(served.deployment, frame[key].tolist())
+        outputs: list[Any] = [None] * len(frame)
+        parts = []
+        for version in dict.fromkeys(variants):
+            rows = [i for i, v in enumerate(variants) if v == version]
+            loaded = served.versions[version]
+            part = loaded.model.prepare(frame.iloc[rows])
+            predicted = np.asarray(loaded.model.predict_prepared(part)).tolist()
+            for i, value in zip(rows, predicted, strict=True):
+                outputs[i] = value
+            parts.append(part.assign(_version=version, _row=rows))
+        elapsed = time.perf_counter() - started
+        name = served.deployment.name
+        for version in set(variants):
+            mine = [o for o, v in zip(outputs, variants, strict=True) if v == version]
+            self.metrics.observe(name, version, mine, elapsed, len(mine))
+        prepared = pd.concat(parts).sort_values("_row")
+        versions = prepared.pop("_version").tolist()
+        prepared = prepared.drop(columns="_row")
+        first = served.versions[variants[0]]
+
+        def after() -> None:
+            self._log_rows(
+                name, prepared, outputs, versions, request_id, elapsed, declared=first.log_types
+            )
+
+        return Prediction(first, outputs, after)
+
+    def _after(
+        self,
+        served: Serving,
+        prepared: Any,
+        outputs: Any,
+        chosen: Loaded,
+        shadow: Loaded | None,
+        request_id: str,
+        elapsed: float,
+    ) -> None:
+        """After the answer was sent: the shadow's prediction (the caller never waits for it)
+        and the rows for the log."""
+        shadow_outputs = None
+        if shadow is not None:
+            try:
+                shadow_outputs = codecs.predictions_list(
+                    shadow.model.predict_prepared(shadow.model.prepare(prepared))
+                )
+            except Exception:
+                self.metrics.shadow_errors.labels(served.deployment.name, str(shadow.version)).inc()
+        self._log_rows(
+            served.deployment.name,
+            prepared,
+            codecs.predictions_list(outputs),
+            [chosen.version] * len(prepared),
+            request_id,
+            elapsed,
+            shadow_version=shadow.version if shadow else None,
+            shadow_outputs=shadow_outputs,
+            scorer=chosen.scorer,
+            declared=chosen.log_types,
+        )
+
+    def _log_rows(
+        self,
+        name: str,
+        prepared: Any,
+        outputs: list[Any],
+        versions: list[int],
+        request_id: str,
+        elapsed: float,
+        *,
+        shadow_version: int | None = None,
+        shadow_outputs: list[Any] | None = None,
+        scorer: Any = None,
+        declared: dict[str, Any] | None = None,
+    ) -> None:
+        if self.log is None:
+            return
+        logged = Logged(
+            request_id,
+            time.time(),
+            versions,
+            elapsed * 1e3,
+            prepared,
+            outputs,
+            shadow_version,
+            shadow_outputs,
+            scorer,
+            declared,
+        )
+        self.log.append_predictions(name, logged)  # a tuple now; the table once a second
+
+    def status(self) -> dict[str, Any]:
+        """What is loaded, why a candidate is not, batching, and the log's counts."""
+        batching = [
+            {"deployment": k[0], "version": k[1], "batches": b.batches, "rows": b.rows}
+            for k, b in self.batchers.items()
+        ]
+        counts = None
+        if self.log is not None:
+            counts = {
+                "pending": self.log.pending,
+                "dropped": self.log.dropped,
+                "unencodable": self.log.unencodable,
+                "written": self.log.written,
+            }
+        return {"deployments": self.state.status(), "batching": batching, "prediction_log": counts}
