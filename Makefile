@@ -20,11 +20,13 @@ demo: install
 test: install
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/mypy
 
 # Peers live in their own environment (bench/.venv), pinned in bench/requirements.txt.
 bench/.venv/.installed: bench/requirements.txt pyproject.toml

@@ -190,7 +190,7 @@ class Settings:
         data = json.loads(text)
         loops = {n: _build(LoopSettings, v, f"loops.{n}") for n, v in data.pop("loops", {}).items()}
         path = data.pop("config_file", None)
-        settings = _build(cls, data, "resolved settings")
+        settings: Settings = _build(cls, data, "resolved settings")
         return replace(settings, loops=loops, config_file=Path(path) if path else None)
 
 

@@ -11,6 +11,7 @@ those packages. Every type they speak is a plain record of :mod:`shipway.types`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -48,7 +49,7 @@ class DeploymentBackend(Protocol):
 
     def list(self) -> list[Deployment]: ...
 
-    def history(self, name: str) -> list[AuditEvent]: ...
+    def history(self, name: str) -> builtins.list[AuditEvent]: ...
 
     def revisions(self, names: Sequence[str]) -> dict[str, int]: ...
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shipway.config import Settings
 from shipway.errors import InvalidArgument
@@ -129,42 +129,42 @@ class Session:
     @cached_property
     def tracking(self) -> TrackingBackend:
         with self._lock:
-            return self._backend("tracking")  # type: ignore[no-any-return]
+            return cast("TrackingBackend", self._backend("tracking"))
 
     @cached_property
     def registry(self) -> RegistryBackend:
         with self._lock:
-            return self._backend("registry")  # type: ignore[no-any-return]
+            return cast("RegistryBackend", self._backend("registry"))
 
     @cached_property
     def datasets(self) -> DatasetBackend:
         with self._lock:
-            return self._backend("datasets")  # type: ignore[no-any-return]
+            return cast("DatasetBackend", self._backend("datasets"))
 
     @cached_property
     def deployments(self) -> DeploymentBackend:
         with self._lock:
-            return self._backend("deployments")  # type: ignore[no-any-return]
+            return cast("DeploymentBackend", self._backend("deployments"))
 
     @cached_property
     def predictions(self) -> PredictionBackend:
         with self._lock:
-            return self._backend("predictions")  # type: ignore[no-any-return]
+            return cast("PredictionBackend", self._backend("predictions"))
 
     @cached_property
     def monitoring(self) -> MonitoringBackend:
         with self._lock:
-            return self._backend("monitoring")  # type: ignore[no-any-return]
+            return cast("MonitoringBackend", self._backend("monitoring"))
 
     @cached_property
     def alerts(self) -> AlertBackend:
         with self._lock:
-            return self._backend("alerts")  # type: ignore[no-any-return]
+            return cast("AlertBackend", self._backend("alerts"))
 
     @cached_property
     def tokens(self) -> TokenBackend:
         with self._lock:
-            return self._backend("tokens")  # type: ignore[no-any-return]
+            return cast("TokenBackend", self._backend("tokens"))
 
     def acting_as(self, actor: str) -> Session:
         """The same stores and settings, acting as ``actor`` (a server's caller), so the audit

@@ -241,7 +241,10 @@ def from_plain(cls: type[Any], data: Any) -> Any:
         elif typing.get_origin(hint) is tuple:
             (item, *_) = typing.get_args(hint)
             value = tuple(
-                from_plain(item, v) if dataclasses.is_dataclass(item) else v for v in value
+                from_plain(item, v)
+                if isinstance(item, type) and dataclasses.is_dataclass(item)
+                else v
+                for v in value
             )
         values[f.name] = value
     return cls(**values)

@@ -6,6 +6,7 @@ import typer
 
 from shipway.cli.common import JSON, registry
 from shipway.cli.output import console, emit_json, fmt_number, table, when
+from shipway.types import ModelVersion
 
 app = typer.Typer(
     help="The model registry: versions, stages, aliases, approvals, audit.", no_args_is_help=True
@@ -13,14 +14,14 @@ app = typer.Typer(
 REASON = typer.Option("", "--reason", "-r", help="Why; written to the audit log.")
 
 
-def _show_version(v: object, as_json: bool, verb: str) -> None:
+def _show_version(v: ModelVersion, as_json: bool, verb: str) -> None:
     if as_json:
         emit_json(v)
     else:
         console.print(
             f"{verb} [bold]{v.name}[/] version {v.version}: stage {v.stage.value}"
             + (f", aliases {', '.join(v.aliases)}" if v.aliases else "")
-        )  # type: ignore[attr-defined]
+        )
 
 
 @app.command("list")

@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 
-def _metric(found: dict | None, name: str) -> str:  # type: ignore[type-arg]
+def _metric(found: dict[str, Any] | None, name: str) -> str:
     if not found:
         return ""
     value = found.get(name)

@@ -56,7 +56,7 @@ def _resolve(run_id: str) -> str:
         )
     ]
     if len(matches) == 1:
-        return matches[0]
+        return str(matches[0])
     if not matches:
         return run_id  # get_run will say it does not exist
     raise InvalidArgument(f"run id prefix {run_id!r} is ambiguous", hint="give more characters")

@@ -18,13 +18,13 @@ class RemoteAlerts:
         return [from_plain(Alert, a) for a in self.transport.json("GET", "/alerts", params=params)]
 
     def get(self, alert_id: int) -> Alert:
-        return from_plain(Alert, self.transport.json("GET", f"/alerts/{int(alert_id)}"))  # type: ignore[no-any-return]
+        return from_plain(Alert, self.transport.json("GET", f"/alerts/{int(alert_id)}"))
 
     def acknowledge(self, alert_id: int) -> Alert:
-        return from_plain(Alert, self.transport.json("POST", f"/alerts/{int(alert_id)}/ack"))  # type: ignore[no-any-return]
+        return from_plain(Alert, self.transport.json("POST", f"/alerts/{int(alert_id)}/ack"))
 
     def resolve(self, alert_id: int) -> Alert:
-        return from_plain(Alert, self.transport.json("POST", f"/alerts/{int(alert_id)}/resolve"))  # type: ignore[no-any-return]
+        return from_plain(Alert, self.transport.json("POST", f"/alerts/{int(alert_id)}/resolve"))
 
 
 __all__ = ["RemoteAlerts", "seg"]

@@ -7,6 +7,7 @@ before it gets its name, so a version lands byte-identical or not at all."""
 
 from __future__ import annotations
 
+import builtins
 import io
 import tempfile
 from pathlib import Path
@@ -153,17 +154,17 @@ class RemoteDatasets(DatasetBackend):
         name, parsed = parse_dataset_ref(ref)
         chosen = version if version is not None else parsed
         path = f"/datasets/{seg(name)}/" + (f"versions/{chosen}" if chosen else "newest")
-        return from_plain(DatasetVersion, self.transport.json("GET", path))  # type: ignore[no-any-return]
+        return from_plain(DatasetVersion, self.transport.json("GET", path))
 
     def list(self) -> list[tuple[str, int, float]]:
         found = self.transport.json("GET", "/datasets")
         return [(d["name"], int(d["versions"]), float(d["updated_at"])) for d in found]
 
-    def versions(self, name: str) -> list[DatasetVersion]:
+    def versions(self, name: str) -> builtins.list[DatasetVersion]:
         found = self.transport.json("GET", f"/datasets/{seg(name)}/versions")
         return [from_plain(DatasetVersion, v) for v in found]
 
-    def runs_using(self, version: DatasetVersion) -> list[tuple[str, str]]:
+    def runs_using(self, version: DatasetVersion) -> builtins.list[tuple[str, str]]:
         path = f"/datasets/{seg(version.name)}/versions/{version.version}/runs"
         return [(r["run_id"], r["role"]) for r in self.transport.json("GET", path)]
 
@@ -171,7 +172,7 @@ class RemoteDatasets(DatasetBackend):
         if version.kind != "directory":
             return {}
         path = f"/datasets/{seg(version.name)}/versions/{version.version}/manifest"
-        return self.transport.json("GET", path)  # type: ignore[no-any-return]
+        return self.transport.json("GET", path)
 
     def checkout(self, version: DatasetVersion, out: Path) -> Path:
         if version.kind == "directory":
@@ -186,7 +187,7 @@ class RemoteDatasets(DatasetBackend):
         response = self.transport.stream(f"/datasets/objects/{digest}")
         try:
             altered = IntegrityError(f"the server's copy of {target.name} does not match its hash")
-            save_checked(_Reader(response), target, digest, altered)
+            save_checked(_Reader(response), target, digest, altered)  # type: ignore[arg-type]
         finally:
             response.close()
 

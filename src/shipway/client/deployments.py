@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 
 from shipway.client.transport import Transport
@@ -17,7 +18,11 @@ def seg(value: str) -> str:
 
 def transport_of(session: Session) -> Transport:
     """The transport of the session's remote tracking: one connection pool for every noun."""
-    return session.tracking.transport  # type: ignore[attr-defined,no-any-return]
+    from shipway.client.tracking import RemoteTracking
+
+    tracking = session.tracking
+    assert isinstance(tracking, RemoteTracking), "a remote backend under a local session"
+    return tracking.transport
 
 
 class RemoteDeployments:
@@ -25,7 +30,7 @@ class RemoteDeployments:
         self.transport = transport_of(session)
 
     def _one(self, method: str, path: str, body: dict[str, object]) -> Deployment:
-        return from_plain(Deployment, self.transport.json(method, path, json=body))  # type: ignore[no-any-return]
+        return from_plain(Deployment, self.transport.json(method, path, json=body))
 
     def deploy(
         self,
@@ -72,12 +77,12 @@ class RemoteDeployments:
         return self._one("POST", f"/deployments/{seg(name)}/rollback", {"reason": reason})
 
     def get(self, name: str) -> Deployment:
-        return from_plain(Deployment, self.transport.json("GET", f"/deployments/{seg(name)}"))  # type: ignore[no-any-return]
+        return from_plain(Deployment, self.transport.json("GET", f"/deployments/{seg(name)}"))
 
     def list(self) -> list[Deployment]:
         return [from_plain(Deployment, d) for d in self.transport.json("GET", "/deployments")]
 
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         found = self.transport.json("GET", f"/deployments/{seg(name)}/history")
         return [from_plain(AuditEvent, e) for e in found]
 

@@ -73,7 +73,8 @@ class RemoteMonitoring:
 def _rule(rule: Any) -> dict[str, Any]:
     import dataclasses
 
-    data = dataclasses.asdict(rule) if dataclasses.is_dataclass(rule) else dict(rule)
+    is_record = dataclasses.is_dataclass(rule) and not isinstance(rule, type)
+    data = dataclasses.asdict(rule) if is_record else dict(rule)
     data["sinks"] = list(data.get("sinks", ["log"]))
     return data
 

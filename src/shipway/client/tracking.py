@@ -102,7 +102,7 @@ class RemoteTracking(TrackingBackend):
         if key is None:
             raise NotFound(f"run {run_id} recorded no environment")
         digest = key.removeprefix("environments/").removesuffix(".json")
-        return self.transport.json("GET", f"/environments/{_seg(digest)}")  # type: ignore[no-any-return]
+        return self.transport.json("GET", f"/environments/{_seg(digest)}")
 
     def _end_run(self, run_id: str, status: RunStatus) -> None:
         self.transport.request(
@@ -331,7 +331,7 @@ class _Unclosable(io.RawIOBase):
         self.inner = inner
 
     def read(self, size: int = -1) -> bytes:
-        return self.inner.read(size)  # type: ignore[no-any-return]
+        return self.inner.read(size)
 
     def readable(self) -> bool:
         return True

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +33,10 @@ class DatasetBackend(ABC):
         """Every dataset: its name, its number of versions, when it last changed."""
 
     @abstractmethod
-    def versions(self, name: str) -> list[DatasetVersion]: ...
+    def versions(self, name: str) -> builtins.list[DatasetVersion]: ...
 
     @abstractmethod
-    def runs_using(self, version: DatasetVersion) -> list[tuple[str, str]]:
+    def runs_using(self, version: DatasetVersion) -> builtins.list[tuple[str, str]]:
         """The runs that recorded this version as an input: (run id, role)."""
 
     @abstractmethod

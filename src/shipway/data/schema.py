@@ -227,7 +227,7 @@ def infer_schema(df: Any, *, max_categories: int = 50, category_share: float = 0
             if len(values):
                 spec["min"], spec["max"] = plain_scalar(values.min()), plain_scalar(values.max())
         else:
-            distinct = values.astype(str).unique() if len(values) else []
+            distinct: Any = values.astype(str).unique() if len(values) else []
             few = len(distinct) <= max_categories and len(distinct) <= max(category_share * rows, 2)
             if isinstance(dtype, pd.CategoricalDtype) or (few and len(values)):
                 spec["type"] = "category"

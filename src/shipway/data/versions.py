@@ -9,6 +9,7 @@ in a local store files are reflinked or hard-linked rather than copied.
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import os
@@ -276,18 +277,18 @@ class LocalDatasets(DatasetBackend):
     def list(self) -> list[tuple[str, int, float]]:
         return self.store.list_datasets()
 
-    def versions(self, name: str) -> list[DatasetVersion]:
+    def versions(self, name: str) -> builtins.list[DatasetVersion]:
         return self.store.list_versions(name)
 
-    def runs_using(self, version: DatasetVersion) -> list[tuple[str, str]]:
+    def runs_using(self, version: DatasetVersion) -> builtins.list[tuple[str, str]]:
         return self.store.runs_using(version.name, version.digest)
 
     def manifest(self, version: DatasetVersion) -> dict[str, dict[str, Any]]:
         if version.kind != "directory":
             return {}
-        return json.loads(self.artifacts.read_bytes(version.object_key, digest=version.digest))[
-            "files"
-        ]
+        manifest = json.loads(self.artifacts.read_bytes(version.object_key, digest=version.digest))
+        files: dict[str, dict[str, Any]] = manifest["files"]
+        return files
 
     def checkout(self, version: DatasetVersion, out: Path) -> Path:
         """Write the version to ``out``, byte-identical, each file's hash verified."""

@@ -112,7 +112,9 @@ def run_demo(quick: bool = False) -> None:
                             "categorical": len(CATEGORICAL),
                         }
                     )
-                    model = build_pipeline(**params).fit(train[FEATURES], train[LABEL])
+                    model = build_pipeline(
+                        float(params["learning_rate"]), int(params["max_iter"])
+                    ).fit(train[FEATURES], train[LABEL])
                     for i, score in enumerate(model.named_steps["model"].train_score_):
                         run.log_metric("train_loss", -float(score), step=i)
                     scores = evaluate(model, valid)

@@ -29,10 +29,10 @@ def autolog(*, log_models: bool = True, disable: bool = False) -> None:
     for cls in _estimator_classes():
         if cls not in _patched and "fit" in cls.__dict__:
             _patched[cls] = cls.__dict__["fit"]
-            cls.fit = _wrap(cls.__dict__["fit"])
+            cls.fit = _wrap(cls.__dict__["fit"])  # type: ignore[attr-defined]
     for library in ("xgboost", "lightgbm"):
         try:
-            module = __import__(library)
+            module: Any = __import__(library)
         except ImportError:
             continue
         if not getattr(module.train, "_shipway_autolog", False):
@@ -73,7 +73,8 @@ def _recorded_history(library: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Ask the library's ``train`` to record every iteration's evaluation metrics."""
     history: dict[str, Any] = {}
     if library == "xgboost":
-        return kwargs.setdefault("evals_result", {})  # type: ignore[no-any-return]
+        found: dict[str, Any] = kwargs.setdefault("evals_result", {})
+        return found
     import lightgbm
 
     kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), lightgbm.record_evaluation(history)]

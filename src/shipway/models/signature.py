@@ -270,7 +270,7 @@ def infer_signature(input_example: Any, output: Any = None) -> Signature:
     outputs: tuple[ColumnSpec, ...] = ()
     if output is not None:
         if isinstance(output, pd.DataFrame):
-            outputs = tuple(_spec_for(n, d) for n, d in output.dtypes.items())
+            outputs = tuple(_spec_for(str(n), d) for n, d in output.dtypes.items())
         else:
             array = np.asarray(output)
             outputs = (

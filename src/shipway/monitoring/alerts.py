@@ -118,7 +118,7 @@ def _evidence(report: dict[str, Any], deployment: str, base_url: str | None) -> 
         "estimated",
         "extra",
     )
-    evidence = json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))
+    evidence: dict[str, Any] = json.loads(json.dumps({k: report.get(k) for k in keep}, default=str))
     evidence.update(report_link(deployment, report, base_url))
     return evidence
 

@@ -8,6 +8,7 @@ and the deployment's alerts.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _W, _H, _PAD = 720, 180, 36
@@ -22,7 +23,7 @@ def _x(i: int, n: int) -> float:
 
 
 def _lines(
-    series: dict[str, list[float | None]],
+    series: Mapping[str, Sequence[float | None]],
     labels: list[str],
     *,
     band: tuple[list[Any], list[Any]] | None = None,
@@ -46,8 +47,8 @@ def _lines(
         upper = [(i, v) for i, v in enumerate(band[1]) if v is not None]
         lower = [(i, v) for i, v in enumerate(band[0]) if v is not None][::-1]
         if upper and lower:
-            points = " ".join(f"{_x(i, n):.1f},{y(v):.1f}" for i, v in upper + lower)
-            parts.append(f'<polygon points="{points}" fill="#9ecae1" opacity="0.35"/>')
+            outline = " ".join(f"{_x(i, n):.1f},{y(v):.1f}" for i, v in upper + lower)
+            parts.append(f'<polygon points="{outline}" fill="#9ecae1" opacity="0.35"/>')
     colours = ["#08519c", "#e6550d", "#31a354", "#756bb1"]
     for (name, points), colour in zip(series.items(), colours, strict=False):
         present = [(i, v) for i, v in enumerate(points) if v is not None]

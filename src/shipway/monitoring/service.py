@@ -26,7 +26,10 @@ def reference_for(
     model; or ``frame``, a held-out set, which calibrates CBPE more honestly than training rows."""
     found = session.deployments.get(deployment)
     registry = session.registry
-    chosen = registry.get_version(found.model, version or found.stable)
+    wanted = version or found.stable
+    if wanted is None:
+        raise InvalidArgument(f"deployment {deployment!r} serves no version yet")
+    chosen = registry.get_version(found.model, wanted)
     ref = chosen.lineage.get("reference")
     if frame is None and not ref:
         raise InvalidArgument(
@@ -34,6 +37,7 @@ def reference_for(
             hint="log it in the training run with sw.log_dataset(name, train_df, role='train'), or pass reference=",
         )
     if frame is None:
+        assert ref is not None
         frame = session.datasets.load(f"{ref['dataset']}@{ref['version']}")
     if len(frame) > REFERENCE_ROWS:
         frame = frame.sample(REFERENCE_ROWS, random_state=0)

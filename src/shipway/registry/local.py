@@ -61,7 +61,7 @@ class LocalRegistry(RegistryBackend):
                 f"run {run_id} has no model at {path!r}",
                 hint=f"logged models: {', '.join(paths) or 'none'}",
             )
-        lineage = {
+        lineage: dict[str, Any] = {
             "run_id": run.run_id,
             "experiment_id": run.experiment_id,
             "run_name": run.name,

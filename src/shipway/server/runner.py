@@ -24,10 +24,12 @@ class LazyDateState(ServerState):
     """``default_headers`` with a ``Date`` that is current whenever a request reads it."""
 
     def __init__(self) -> None:
-        self._with_date, self._others, self._second, self._cached = False, [], -1, []
+        self._with_date, self._second = False, -1
+        self._others: list[tuple[bytes, bytes]] = []
+        self._cached: list[tuple[bytes, bytes]] = []
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def default_headers(self) -> list[tuple[bytes, bytes]]:
         if not self._with_date:
             return self._others

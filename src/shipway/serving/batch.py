@@ -222,7 +222,7 @@ def score_with_ray(
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
     model_ref = ray.put(model)
 
-    @ray.remote
+    @ray.remote  # type: ignore[untyped-decorator, unused-ignore]
     def score_one(shared: Any, path: str, out: str) -> int:
         return score_files(shared, Path(path), Path(out), chunk_rows=chunk_rows)
 

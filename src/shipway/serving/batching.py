@@ -63,7 +63,8 @@ class MicroBatcher:
         import numpy as np
         import pandas as pd
 
-        taken, rows = [], 0
+        taken: list[tuple[Any, Any]] = []
+        rows = 0
         while self._queue and (not taken or rows + len(self._queue[0][0]) <= self.max_batch):
             frame, future = self._queue.pop(0)
             taken.append((frame, future))

@@ -157,4 +157,4 @@ def invocations_request(body: Any, columns: list[str] | None) -> Any:
 def predictions_list(predictions: Any) -> list[Any]:
     import numpy as np
 
-    return np.asarray(predictions).tolist()  # type: ignore[no-any-return]
+    return list(np.asarray(predictions).tolist())

@@ -7,6 +7,7 @@ transaction with its audit event.
 
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +34,7 @@ class LocalDeployments:
 
     @property
     def actor(self) -> str:
-        return self.registry.actor
+        return self.session.actor
 
     def deploy(
         self,
@@ -113,9 +114,9 @@ class LocalDeployments:
     def list(self) -> list[Deployment]:
         return self.store.list()
 
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         self.store.get(name)
-        return self.registry.store.history(deployment_entity(name))
+        return self.stores.registry.history(deployment_entity(name))
 
     def _servable(self, model: str, version: int | str) -> Any:
         try:
@@ -136,7 +137,7 @@ class LocalDeployments:
             )
         return found
 
-    def _missing_files(self, version: Any) -> list[str]:
+    def _missing_files(self, version: Any) -> builtins.list[str]:
         """The version's registered files that the artifact store no longer has."""
         if not version.files or not version.run_id:
             return []

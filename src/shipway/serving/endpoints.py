@@ -43,7 +43,8 @@ SIGNATURE_TO_OIP = {
 
 
 def _predictor(request: Request) -> Predictor:
-    return request.app.state.predictor  # type: ignore[no-any-return]
+    predictor: Predictor = request.app.state.predictor
+    return predictor
 
 
 async def _body(request: Request) -> Any:

@@ -71,7 +71,7 @@ class ServingMetrics:
             self.log.note_error(name, status, version)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)  # type: ignore[no-any-return]
+        return generate_latest(self.registry)
 
 
 def _numbers(outputs: Any) -> list[float]:
@@ -80,4 +80,4 @@ def _numbers(outputs: Any) -> list[float]:
     array = np.asarray(outputs)
     if array.dtype.kind not in "biuf":
         return []
-    return array.reshape(-1).astype(float).tolist()  # type: ignore[no-any-return]
+    return array.reshape(-1).astype(float).tolist()

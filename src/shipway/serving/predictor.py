@@ -142,7 +142,9 @@ class Predictor:
             )
         return found
 
-    def _predict_ab(self, served: Serving, frame: Any, request_id: str, started: float) -> Any:
+    def _predict_ab(
+        self, served: Serving, frame: Any, request_id: str, started: float
+    ) -> Prediction:
         """Each row to its variant by the hash of its sticky key: one user, one variant."""
         import numpy as np
         import pandas as pd

@@ -21,7 +21,7 @@ from shipway.errors import InvalidArgument
 from shipway.stats.performance import classification_metrics
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
-_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy 2 renamed it
+_trapezoid = np.trapezoid
 
 
 def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
@@ -129,7 +129,7 @@ class CBPE:
             return s
         x, y = self.calibrator_.X_thresholds_, self.calibrator_.y_thresholds_
         if ascending:
-            return np.interp(s, x, y)
+            return np.asarray(np.interp(s, x, y))
         order = np.argsort(s)
         out = np.empty_like(s)
         out[order] = np.interp(s[order], x, y)
@@ -153,7 +153,7 @@ class CBPE:
             )
             out[metric] = {
                 "value": value,
-                "lower": None if half is None else max(value - half, 0.0),  # type: ignore[operator]
-                "upper": None if half is None else min(value + half, 1.0),
-            }  # type: ignore[operator]
+                "lower": None if half is None or value is None else max(value - half, 0.0),
+                "upper": None if half is None or value is None else min(value + half, 1.0),
+            }
         return out

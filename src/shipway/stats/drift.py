@@ -321,7 +321,7 @@ class DriftDetector:
             cur_counts, cur_missing = category_counts(series)
             n_cur = int(sum(cur_counts.values()))
             cur_inf = 0
-        base = {
+        base: dict[str, Any] = {
             "column": name,
             "kind": ref.kind,
             "method": method,

@@ -193,8 +193,9 @@ def build_profile(
             )
             if template is not None and template.minimum is not None and values.size:
                 # sorted values: two binary searches count those outside the template's range
-                inside = np.searchsorted(values, template.maximum, side="right") - np.searchsorted(
-                    values, template.minimum, side="left"
+                high, low = float(template.maximum or 0.0), float(template.minimum)
+                inside = np.searchsorted(values, high, side="right") - np.searchsorted(
+                    values, low, side="left"
                 )
                 profile.out_of_range = int(values.size - inside)
             if values.size:

@@ -56,7 +56,9 @@ class AlertStore:
             "updated_at": now,
         }
         with self.db.write() as conn:
-            alert_id = conn.execute(t.alerts.insert().values(**values)).inserted_primary_key[0]
+            key = conn.execute(t.alerts.insert().values(**values)).inserted_primary_key
+            assert key is not None
+            alert_id = key[0]
         return self.get(int(alert_id))
 
     def update(self, alert_id: int, *, value: float | None, window: str) -> None:

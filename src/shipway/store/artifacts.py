@@ -39,13 +39,13 @@ def digest_file(path: str | Path) -> str:
     else:
         hasher = new_hasher(threaded=True)
         hasher.update_mmap(str(path))
-    return "blake3:" + hasher.hexdigest()
+    return "blake3:" + str(hasher.hexdigest())
 
 
 def digest_bytes(data: bytes) -> str:
     hasher = new_hasher()
     hasher.update(data)
-    return "blake3:" + hasher.hexdigest()
+    return "blake3:" + str(hasher.hexdigest())
 
 
 def clean_key(key: str) -> str:

@@ -3,10 +3,12 @@ also appends to the audit log; the decision itself is a pure function handed in.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -53,7 +55,7 @@ class DeploymentStore:
             rows = conn.execute(sa.select(t.deployments).order_by(t.deployments.c.name)).all()
         return [_record(r) for r in rows]
 
-    def revisions(self, names: list[str]) -> dict[str, int]:
+    def revisions(self, names: builtins.list[str]) -> dict[str, int]:
         """Each deployment's revision: the cheap query servers poll."""
         query = sa.select(t.deployments.c.name, t.deployments.c.revision).where(
             t.deployments.c.name.in_(names)
@@ -100,7 +102,7 @@ class DeploymentStore:
         return _record(row) if row else None
 
 
-def _record(row: sa.Row) -> Deployment:
+def _record(row: sa.Row[Any]) -> Deployment:
     data = dict(row._mapping)
     data["strategy"] = Strategy(data["strategy"])
     return Deployment(**data)

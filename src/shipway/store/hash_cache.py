@@ -49,7 +49,7 @@ class HashCache:
             for start in range(0, len(names), 500):
                 chunk = names[start : start + 500]
                 query = f"SELECT path, inode, size, mtime_ns, digest FROM hashes WHERE path IN ({','.join('?' * len(chunk))})"
-                rows.update({r[0]: tuple(r[1:]) for r in self._conn.execute(query, chunk)})  # type: ignore[misc]
+                rows.update({r[0]: tuple(r[1:]) for r in self._conn.execute(query, chunk)})
         out = {}
         for path, key in keys.items():
             row = rows.get(key[0])

@@ -18,11 +18,10 @@ def upsert(
     where_newer: str | None = None,
 ) -> Any:
     """An upsert of ``rows``; with ``where_newer``, only rows whose column is not smaller win."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(rows)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(rows)
     where = None
     if where_newer is not None:
         where = getattr(statement.excluded, where_newer) >= table.c[where_newer]

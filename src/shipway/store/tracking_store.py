@@ -100,7 +100,7 @@ class TrackingStore:
     def list_experiments(self) -> list[tuple[Experiment, int]]:
         """Every experiment with its number of runs."""
         with self.db.read() as conn:
-            counts = dict(
+            counts: dict[str, int] = dict(
                 conn.execute(
                     sa.select(t.runs.c.experiment_id, sa.func.count()).group_by(
                         t.runs.c.experiment_id
@@ -405,7 +405,7 @@ class TrackingStore:
             return
         with self.db.write() as conn:
             # Checked again inside the transaction: a registration may have happened meanwhile.
-            self._guard_artifacts(conn, run_id, {r["path"]: r["digest"] for r in rows})
+            self._guard_artifacts(conn, run_id, {str(r["path"]): str(r["digest"]) for r in rows})
             conn.execute(upsert(conn, t.artifacts, rows, ["run_id", "path"], ["size", "digest"]))
 
     def _guard_artifacts(

@@ -60,7 +60,7 @@ def check_step(step: Any) -> int:
             raise InvalidArgument(f"step must be a whole number, got {step!r}") from exc
     if not -(2**63) <= step < 2**63:
         raise InvalidArgument(f"step {step} does not fit in 64 bits")
-    return step
+    return int(step)
 
 
 def check_text(value: Any, what: str, limit: int = MAX_TAG_VALUE) -> str:

@@ -18,7 +18,7 @@ def frame_digest(df: Any) -> str:
     hasher.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
     if len(df):
         hasher.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return "blake3:" + hasher.hexdigest()
+    return "blake3:" + str(hasher.hexdigest())
 
 
 def path_digest(path: Path) -> str:
@@ -29,7 +29,7 @@ def path_digest(path: Path) -> str:
         hasher.update(
             file.relative_to(path).as_posix().encode() + b"\0" + digest_file(file).encode() + b"\n"
         )
-    return "blake3:" + hasher.hexdigest()
+    return "blake3:" + str(hasher.hexdigest())
 
 
 def describe(name: str, data: Any, role: str) -> DatasetInput:

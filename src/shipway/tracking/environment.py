@@ -53,13 +53,13 @@ def git_info(cwd: Path | None = None) -> dict[str, str]:
 def installed_packages() -> dict[str, str]:
     out = {}
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name")
+        name = dist.name
         if name:
             out[name.lower()] = dist.version
     return dict(sorted(out.items()))
 
 
-def capture() -> tuple[dict[str, str], dict[str, object]]:
+def capture() -> tuple[dict[str, str], dict[str, Any]]:
     """Tags to set on the run, and the full environment to store as an artifact.
 
     The package list and the git state are read once per process: they cost tens of

@@ -103,7 +103,8 @@ class LocalTracking(TrackingBackend):
     def read_environment(self, key: str) -> dict[str, Any]:
         if not self.stores.artifacts.exists(key):
             raise NotFound(f"no environment document {key!r}")
-        return json.loads(self.stores.artifacts.read_bytes(key))
+        document: dict[str, Any] = json.loads(self.stores.artifacts.read_bytes(key))
+        return document
 
     def get_environment(self, run_id: str) -> dict[str, Any]:
         """The full environment a run recorded: interpreter, platform, every package."""

@@ -16,12 +16,12 @@ from shipway.tracking.local import LocalTracking
 
 def session(request: Request, who: Principal) -> Session:
     """The server's session acting as the caller, so the audit log names who did what."""
-    return request.app.state.session.acting_as(who.user)  # type: ignore[no-any-return]
+    return request.app.state.session.acting_as(who.user)
 
 
 def tracking(request: Request) -> LocalTracking:
     """The server's own tracking backend: always on its stores."""
-    return request.app.state.session.tracking  # type: ignore[no-any-return]
+    return request.app.state.session.tracking
 
 
 def registry(request: Request, who: Principal) -> RegistryBackend:

@@ -95,7 +95,7 @@ def list_versions(
 ) -> list[Any]:
     datasets = session(request, who).datasets
     found = datasets.versions(name)
-    return plain([v for v in found if digest is None or v.digest == digest])  # type: ignore[no-any-return]
+    return plain([v for v in found if digest is None or v.digest == digest])
 
 
 @router.post("/{name}/versions", status_code=201)

@@ -33,7 +33,7 @@ def list_deployments(
 def get_deployment(
     name: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).deployments.get(name))  # type: ignore[no-any-return]
+    return plain(session(request, who).deployments.get(name))
 
 
 @router.put("/{name}")
@@ -50,7 +50,7 @@ def deploy(
         sticky_key=body.sticky_key,
         reason=body.reason,
     )
-    return plain(found)  # type: ignore[no-any-return]
+    return plain(found)
 
 
 @router.post("/{name}/follow")
@@ -59,7 +59,7 @@ def follow(
 ) -> dict[str, Any]:
     """The stable version follows ``models:/MODEL@ALIAS`` (a stage or an alias)."""
     found = session(request, who).deployments.follow(name, body.model, body.alias)
-    return plain(found)  # type: ignore[no-any-return]
+    return plain(found)
 
 
 @router.post("/{name}/weight")
@@ -67,7 +67,7 @@ def set_weight(
     name: str, body: WeightIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
     found = session(request, who).deployments.set_weight(name, body.weight, body.reason)
-    return plain(found)  # type: ignore[no-any-return]
+    return plain(found)
 
 
 @router.post("/{name}/batching")
@@ -77,25 +77,25 @@ def set_batching(
     found = session(request, who).deployments.set_batching(
         name, body.max_batch, body.max_wait_ms, body.reason
     )
-    return plain(found)  # type: ignore[no-any-return]
+    return plain(found)
 
 
 @router.post("/{name}/promote")
 def promote(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).deployments.promote(name, body.reason))  # type: ignore[no-any-return]
+    return plain(session(request, who).deployments.promote(name, body.reason))
 
 
 @router.post("/{name}/rollback")
 def rollback(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).deployments.rollback(name, body.reason))  # type: ignore[no-any-return]
+    return plain(session(request, who).deployments.rollback(name, body.reason))
 
 
 @router.get("/{name}/history")
 def history(
     name: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
-    return plain(session(request, who).deployments.history(name))  # type: ignore[no-any-return]
+    return plain(session(request, who).deployments.history(name))

@@ -44,4 +44,4 @@ def get_environment(
 ) -> dict[str, Any]:
     if not _KEY.match(digest):
         raise InvalidArgument(f"{digest!r} is not an environment key (64 hex digits)")
-    return tracking(request).read_environment(f"environments/{digest}.json")  # type: ignore[no-any-return]
+    return tracking(request).read_environment(f"environments/{digest}.json")

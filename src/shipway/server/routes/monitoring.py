@@ -81,11 +81,9 @@ def _finite(value: Any) -> Any:
     return value
 
 
-@router.get(
-    "/monitoring/{deployment}/report",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}, "description": "the report page"}}
-    | {
+_REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "the report page"},
+    **{
         status: {
             "model": ErrorBody,
             "content": {"application/json": {}},
@@ -93,6 +91,13 @@ def _finite(value: Any) -> Any:
         }
         for status, about in ERROR_RESPONSES.items()
     },
+}
+
+
+@router.get(
+    "/monitoring/{deployment}/report",
+    response_class=HTMLResponse,
+    responses=_REPORT_RESPONSES,
 )
 def report(
     deployment: str,
@@ -127,7 +132,7 @@ def list_alerts(
 def get_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).alerts.get(alert_id))  # type: ignore[no-any-return]
+    return plain(session(request, who).alerts.get(alert_id))
 
 
 @router.post("/alerts/{alert_id}/ack")
@@ -135,14 +140,14 @@ def ack_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
     """Acknowledge: someone is on it. It stays open until its condition clears or it is resolved."""
-    return plain(session(request, who).alerts.acknowledge(alert_id))  # type: ignore[no-any-return]
+    return plain(session(request, who).alerts.acknowledge(alert_id))
 
 
 @router.post("/alerts/{alert_id}/resolve")
 def resolve_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).alerts.resolve(alert_id))  # type: ignore[no-any-return]
+    return plain(session(request, who).alerts.resolve(alert_id))
 
 
 @router.post("/monitoring/{deployment}/evaluate")
@@ -173,4 +178,4 @@ def evaluate(
 @router.post("/monitoring/rounds")
 def run_round(request: Request, who: Principal = Depends(requires("editor"))) -> list[Any]:
     """One monitoring round over every deployment now; the alerts that opened or resolved."""
-    return plain(session(request, who).monitoring.run_round())  # type: ignore[no-any-return]
+    return plain(session(request, who).monitoring.run_round())
