@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -79,59 +78,6 @@ def test_public_exports_are_pinned() -> None:
     assert set(shipway.__all__) == EXPECTED
     for name in shipway.__all__:
         assert getattr(shipway, name) is not None
-
-
-# Lower number = higher in ARCHITECTURE.md's list; a module may import only its own or lower numbers.
-LAYERS = {
-    "errors": 1,
-    "config": 1,
-    "types": 1,
-    "store": 2,
-    "tracking": 3,
-    "models": 3,
-    "registry": 3,
-    "data": 3,
-    "stats": 3,
-    "features": 3,
-    "serving": 4,
-    "monitoring": 4,
-    "pipelines": 4,
-    "automation": 5,
-    "server": 6,
-    "cli": 6,
-    "client": 6,
-    "demo": 6,
-    "testing": 6,
-}
-
-
-def _layer(module: str) -> int | None:
-    parts = module.split(".")
-    if parts[0] != "shipway" or len(parts) < 2:
-        return None
-    return LAYERS.get(parts[1])
-
-
-def test_no_layer_imports_a_higher_one() -> None:
-    offences = []
-    for path in SRC.rglob("*.py"):
-        rel = path.relative_to(SRC.parent).with_suffix("")
-        module = ".".join(rel.parts)
-        own = _layer(module)
-        if own is None:
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                targets = [node.module]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            else:
-                continue
-            for target in targets:
-                layer = _layer(target)
-                if layer is not None and layer > own:
-                    offences.append(f"{module} imports {target}")
-    assert not offences, offences
 
 
 def test_import_is_light() -> None:

@@ -82,7 +82,7 @@ def _local(session: Session, noun: str) -> Any:
     if noun == "datasets":
         from shipway.data.versions import LocalDatasets
 
-        return LocalDatasets(session.tracking, session.stores, actor=session.actor)
+        return LocalDatasets(session.stores, actor=session.actor)
     from shipway.store.token_store import TokenStore
 
     return TokenStore(session.stores.db)

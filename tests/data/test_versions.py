@@ -54,7 +54,7 @@ def test_files_are_stored_once_and_come_back_identical(
 
 def test_hardlink_mode_links_and_protects(sw: Any, tmp_path: Path) -> None:
     session = sw.session.current()
-    registry = LocalDatasets(session.tracking, session.stores, link="hardlink")
+    registry = LocalDatasets(session.stores, link="hardlink")
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(100_000))
     version, _ = registry.add("blob", source)
@@ -145,10 +145,9 @@ def test_versions_on_team_backends(
     metadata: str, artifacts: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     from shipway.store import open_stores
-    from shipway.tracking.local import LocalTracking
 
     stores = open_stores(make_settings(tmp_path, metadata, artifacts, request))
-    registry = LocalDatasets(LocalTracking(stores), stores)
+    registry = LocalDatasets(stores)
     df = pd.DataFrame({"x": [1.5, 2.5], "c": ["a", "b"]})
     frame_version, _ = registry.add("frame", df)
     folder = tmp_path / "folder"

@@ -60,7 +60,7 @@ class RemoteDatasets(DatasetBackend):
         )
 
     def _add_frame(self, name: str, df: Any, description: str) -> tuple[DatasetVersion, bool]:
-        from shipway.tracking.datasets import frame_digest
+        from shipway.data.digests import frame_digest
 
         digest = frame_digest(df)
         found = self._find(name, digest)

@@ -17,10 +17,11 @@ from urllib.parse import quote
 
 from shipway.client.transport import Transport
 from shipway.config import Settings
+from shipway.data import digests as datasets
 from shipway.errors import IntegrityError, InvalidArgument, NotFound
 from shipway.session import Session
 from shipway.store.artifacts import clean_key, save_checked
-from shipway.tracking import datasets, environment
+from shipway.tracking import environment
 from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.buffer import MetricBuffer
 from shipway.tracking.environment import environment_document, environment_key

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from shipway.data.backend import DatasetBackend, Progress
+from shipway.data.digests import frame_digest
 from shipway.errors import InvalidArgument, NotFound
 from shipway.store import Stores
 from shipway.store.artifacts import digest_bytes, digest_file
 from shipway.store.dataset_store import DatasetStore
 from shipway.store.hash_cache import HashCache
 from shipway.store.linking import place
-from shipway.tracking.backend import TrackingBackend
-from shipway.tracking.datasets import frame_digest
 from shipway.types import DatasetVersion
 
 PROFILE_LIMIT = 256 * 2**20  # files larger than this are versioned without schema and profile
@@ -60,16 +59,10 @@ class LocalDatasets(DatasetBackend):
     """Dataset versions in the local stores."""
 
     def __init__(
-        self,
-        tracking: TrackingBackend,
-        stores: Stores,
-        *,
-        actor: str | None = None,
-        link: str | None = None,
+        self, stores: Stores, *, actor: str | None = None, link: str | None = None
     ) -> None:
-        self.tracking = tracking
         self.stores = stores
-        self.actor = actor or tracking.user
+        self.actor = actor or stores.settings.user
         self.artifacts = stores.artifacts
         self.store = DatasetStore(stores.db)
         self.link = link or stores.settings.data.link

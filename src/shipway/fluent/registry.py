@@ -24,26 +24,31 @@ def load_model(uri: str) -> Any:
 
 
 def get_model_version(name: str, version: int | str) -> ModelVersion:
+    """One version of a registered model: stage, aliases, lineage, pinned files."""
     return _registry().get_version(name, version)
 
 
 def promote(
     name: str, version: int | str, to: str = "production", reason: str = ""
 ) -> ModelVersion:
+    """Move a version to a stage (staging, production, archived), under the model's policy."""
     return _registry().promote(name, version, to, reason)
 
 
 def approve(name: str, version: int | str, comment: str = "") -> Approval:
+    """Approve a version for production (the two-person rule may forbid its registrant)."""
     return _registry().approve(name, version, comment)
 
 
 def set_alias(name: str, alias: str, version: int | str, reason: str = "") -> ModelVersion:
+    """Point an alias (``champion``) at a version."""
     return _registry().set_alias(name, alias, version, reason)
 
 
 def set_policy(
     name: str, *, required_approvals: int = 0, two_person_rule: bool = False, reason: str = ""
 ) -> Any:
+    """Require approvals (and the two-person rule) before a version enters production."""
     return _registry().set_policy(
         name, required_approvals=required_approvals, two_person_rule=two_person_rule, reason=reason
     )
@@ -55,4 +60,5 @@ def rollback(name: str, reason: str = "") -> ModelVersion:
 
 
 def model_history(name: str) -> list[AuditEvent]:
+    """The audit log of a model: who did what, when and why."""
     return _registry().history(name)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from shipway.config import Settings
+from shipway.data import digests as datasets
 from shipway.errors import NotFound
 from shipway.store import Stores
 from shipway.store.artifacts import clean_key
-from shipway.tracking import datasets, environment
+from shipway.tracking import environment
 from shipway.tracking.backend import TrackingBackend, runs_frame
 from shipway.tracking.buffer import MetricBuffer
 from shipway.tracking.environment import environment_document, environment_key

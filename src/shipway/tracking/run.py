@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from shipway.errors import InvalidArgument
 from shipway.types import Run, RunStatus
 
 if TYPE_CHECKING:
+    from shipway.data.backend import DatasetBackend
     from shipway.tracking.backend import TrackingBackend
 
 
 class ActiveRun:
     """A run being recorded. Use it with ``with``; every ``log_*`` writes to this run."""
 
-    def __init__(self, client: TrackingBackend, run: Run, on_end: Any = None) -> None:
+    def __init__(
+        self,
+        client: TrackingBackend,
+        run: Run,
+        on_end: Any = None,
+        datasets: Callable[[], DatasetBackend] | None = None,
+    ) -> None:
         self.client = client
+        self._datasets = datasets  # where snapshots of the run's data go (the session's)
         self.run_id = run.run_id
         self.experiment_id = run.experiment_id
         self.name = run.name
@@ -103,9 +112,14 @@ class ActiveRun:
         """Version ``data`` and record it as this run's input (``snapshot=False``: record its hash only)."""
         if not snapshot:
             return self.client.log_dataset(self.run_id, name, data, role)
-        from shipway.fluent.data import log_dataset
-
-        return log_dataset(name, data, role, run_id=self.run_id)
+        if self._datasets is None:
+            raise InvalidArgument(
+                "this run has no dataset store to snapshot into", hint="pass snapshot=False"
+            )
+        datasets = self._datasets()
+        version, _ = datasets.add(name, data)
+        self.client.log_inputs(self.run_id, [datasets.as_input(version, role)])
+        return version
 
     def log_model(self, model: Any, name: str = "model", **kwargs: Any) -> Any:
         """Save ``model`` with its signature, requirements and hashes as an artifact of this run."""

@@ -1,4 +1,5 @@
-"""Content hashes of the data a run used, recorded as the run's input lineage."""
+"""Content hashes of data: a DataFrame by its values, a file or folder by its bytes, and the
+record of a run's input that names data by its hash."""
 
 from __future__ import annotations
 
