@@ -9,14 +9,14 @@ import logging
 import os
 import shlex
 import subprocess
-from typing import Any
 
 from shipway.monitoring.alerts import AlertChange, payload, summary
+from shipway.services import DeploymentBackend
 
 log = logging.getLogger("shipway.alerts")
 
 
-def act(change: AlertChange, deployments: Any) -> None:
+def act(change: AlertChange, deployments: DeploymentBackend) -> None:
     """Run the action of the rule that fired ``change`` (a failure is said, never raised)."""
     rule, alert = change.rule, change.alert
     if rule.action == "rollback":

@@ -8,6 +8,7 @@ from typing import Any
 from shipway.automation.actions import act
 from shipway.automation.sinks import Outbox
 from shipway.monitoring.alerts import AlertChange, AlertLifecycle, payload
+from shipway.services import DeploymentBackend
 from shipway.session import Session
 from shipway.types import Alert
 
@@ -15,7 +16,9 @@ from shipway.types import Alert
 class AlertResponder:
     """The alert lifecycle, with its sinks and actions; ``close`` waits for the deliveries."""
 
-    def __init__(self, lifecycle: AlertLifecycle, deployments: Any, outbox: Outbox) -> None:
+    def __init__(
+        self, lifecycle: AlertLifecycle, deployments: DeploymentBackend, outbox: Outbox
+    ) -> None:
         self.lifecycle = lifecycle
         self.deployments = deployments
         self.outbox = outbox

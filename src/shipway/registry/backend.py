@@ -20,6 +20,11 @@ from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, S
 class RegistryBackend(ABC):
     tracking: TrackingBackend
 
+    @property
+    def actor(self) -> str:
+        """Who the audit log names for this registry's changes."""
+        return self.tracking.user
+
     @abstractmethod
     def register(self, run_or_uri: Any, name: str, description: str = "") -> ModelVersion:
         """Register the model logged by a run (or at a ``runs:/`` URI) as the next version."""

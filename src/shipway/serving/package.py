@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from shipway.errors import InvalidArgument, ShipwayError
+from shipway.registry.backend import RegistryBackend
 
 PORT = 8000
 
 
-def package_model(registry: Any, uri: str, out: Path, *, name: str | None = None) -> Path:
+def package_model(
+    registry: RegistryBackend, uri: str, out: Path, *, name: str | None = None
+) -> Path:
     """Write the bundle for ``uri`` (``models:/NAME/VERSION`` or ``models:/NAME@STAGE``) to ``out``."""
     version = registry.resolve(uri)
     deployment = _dns_name(name or version.name)
@@ -44,7 +47,7 @@ def package_model(registry: Any, uri: str, out: Path, *, name: str | None = None
     return out
 
 
-def _build(registry: Any, uri: str, version: Any, deployment: str, out: Path) -> None:
+def _build(registry: RegistryBackend, uri: str, version: Any, deployment: str, out: Path) -> None:
     from shipway.config import Settings
     from shipway.session import Session
     from shipway.tracking.model_logging import MODELS_TAG

@@ -12,6 +12,7 @@ from typing import Any
 from shipway.config import Settings
 from shipway.errors import InvalidArgument, NotFound
 from shipway.registry.uris import ModelRef, parse_uri
+from shipway.services import DeploymentBackend
 from shipway.serving.auth import ServingAuth
 from shipway.serving.prediction_log import PredictionLog
 from shipway.serving.state import ServerState
@@ -59,7 +60,9 @@ def open_model_server(
     return ModelServer(create_serving_app(state, log, auth), state, log, session, auth)
 
 
-def _deployment_for(deployments: Any, target: str) -> tuple[str, tuple[str, str] | None]:
+def _deployment_for(
+    deployments: DeploymentBackend, target: str
+) -> tuple[str, tuple[str, str] | None]:
     """The deployment a target names: a deployment, or ``models:/NAME/V`` (deployed as NAME
     first), or ``models:/NAME@ALIAS`` (a deployment NAME that follows the alias or stage)."""
     if not target.startswith("models:/"):

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from shipway.errors import IntegrityError, InvalidArgument, NotFound
+from shipway.store import Stores
 from shipway.store.artifacts import digest_bytes
 
 
-def check_round_trip(stores: Any) -> None:
+def check_round_trip(stores: Stores) -> None:
     store = stores.artifacts
     data = bytes(range(256)) * 5000
     info = store.put_bytes(data, "a/b/blob.bin")
@@ -25,7 +26,7 @@ def check_round_trip(stores: Any) -> None:
         assert out.read_bytes() == data
 
 
-def check_listing(stores: Any) -> None:
+def check_listing(stores: Stores) -> None:
     store = stores.artifacts
     for key in ("run/m/MODEL.json", "run/m/model.pkl", "run/other.txt"):
         store.put_bytes(key.encode(), key)
@@ -34,7 +35,7 @@ def check_listing(stores: Any) -> None:
     assert store.list("missing") == []
 
 
-def check_tamper_detected(stores: Any) -> None:
+def check_tamper_detected(stores: Stores) -> None:
     store = stores.artifacts
     info = store.put_bytes(b"original", "t/file")
     store.put_bytes(b"0riginal", "t/file")  # altered behind the metadata's back
@@ -53,7 +54,7 @@ def check_tamper_detected(stores: Any) -> None:
             raise AssertionError("altered bytes must be refused")
 
 
-def check_paths_confined(stores: Any) -> None:
+def check_paths_confined(stores: Stores) -> None:
     for bad in ("../escape", "/abs/path", "a/../../b", "s3://other/bucket"):
         try:
             stores.artifacts.put_bytes(b"x", bad)
@@ -62,7 +63,7 @@ def check_paths_confined(stores: Any) -> None:
         raise AssertionError(f"{bad!r} must be refused")
 
 
-def check_failed_upload_leaves_nothing(stores: Any) -> None:
+def check_failed_upload_leaves_nothing(stores: Stores) -> None:
     class Broken(io.RawIOBase):
         def __init__(self) -> None:
             self.calls = 0
@@ -74,12 +75,12 @@ def check_failed_upload_leaves_nothing(stores: Any) -> None:
             return b"x" * 1024
 
     with contextlib.suppress(OSError):
-        stores.artifacts.put_stream(Broken(), "partial/file")
+        stores.artifacts.put_stream(Broken(), "partial/file")  # type: ignore[arg-type]
     assert not stores.artifacts.exists("partial/file")
     assert stores.artifacts.list("partial") == []
 
 
-def check_missing(stores: Any) -> None:
+def check_missing(stores: Stores) -> None:
     try:
         stores.artifacts.read_bytes("no/such/file")
     except NotFound:

@@ -24,6 +24,9 @@ from shipway.errors import (
     NotFound,
     PolicyViolation,
 )
+from shipway.registry.backend import RegistryBackend
+from shipway.store import Stores
+from shipway.tracking.backend import TrackingBackend
 from shipway.types import RunStatus, Stage
 
 
@@ -35,7 +38,7 @@ def _raises(error: type[Exception], fn: Callable[[], Any]) -> Exception:
     raise AssertionError(f"expected {error.__name__}")
 
 
-def check_experiments(tracking: Any, registry: Any, stores: Any) -> None:
+def check_experiments(tracking: TrackingBackend, registry: RegistryBackend, stores: Stores) -> None:
     created = tracking.create_experiment("churn", {"team": "growth"})
     assert tracking.get_experiment("churn") == created
     assert tracking.get_experiment(created.experiment_id).name == "churn"
@@ -45,7 +48,9 @@ def check_experiments(tracking: Any, registry: Any, stores: Any) -> None:
     assert [(e.name, n) for e, n in tracking.list_experiments()] == [("churn", 0)]
 
 
-def check_runs_and_values(tracking: Any, registry: Any, stores: Any) -> None:
+def check_runs_and_values(
+    tracking: TrackingBackend, registry: RegistryBackend, stores: Stores
+) -> None:
     run = tracking.create_run("exp", name="first", params={"lr": 0.1}, tags={"team": "a"})
     assert run.status == RunStatus.RUNNING and run.params == {"lr": "0.1"}
     assert run.tags["team"] == "a" and "shipway.python" in run.tags
@@ -73,7 +78,7 @@ def check_runs_and_values(tracking: Any, registry: Any, stores: Any) -> None:
     assert env["python"] and isinstance(env["packages"], dict)
 
 
-def check_artifacts(tracking: Any, registry: Any, stores: Any) -> None:
+def check_artifacts(tracking: TrackingBackend, registry: RegistryBackend, stores: Stores) -> None:
     run = tracking.create_run("art")
     tracking.log_dict(run.run_id, {"a": 1}, "config.yaml")
     tracking.log_text(run.run_id, "hello", "notes/readme.txt")
@@ -111,7 +116,7 @@ def check_artifacts(tracking: Any, registry: Any, stores: Any) -> None:
     _raises(NotFound, lambda: tracking.open_artifact(run.run_id, "nope.txt"))
 
 
-def check_search(tracking: Any, registry: Any, stores: Any) -> None:
+def check_search(tracking: TrackingBackend, registry: RegistryBackend, stores: Stores) -> None:
     for i in range(12):
         run = tracking.create_run(
             "search",
@@ -132,7 +137,9 @@ def check_search(tracking: Any, registry: Any, stores: Any) -> None:
     _raises(NotFound, lambda: tracking.search_runs("no-such-experiment"))
 
 
-def check_dataset_inputs(tracking: Any, registry: Any, stores: Any) -> None:
+def check_dataset_inputs(
+    tracking: TrackingBackend, registry: RegistryBackend, stores: Stores
+) -> None:
     import pandas as pd
 
     run = tracking.create_run("data")
@@ -147,7 +154,7 @@ def check_dataset_inputs(tracking: Any, registry: Any, stores: Any) -> None:
     )
 
 
-def _logged_model(tracking: Any) -> tuple[Any, Any]:
+def _logged_model(tracking: TrackingBackend) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
@@ -164,7 +171,9 @@ def _logged_model(tracking: Any) -> tuple[Any, Any]:
     return run, frame
 
 
-def check_registry_lifecycle(tracking: Any, registry: Any, stores: Any) -> None:
+def check_registry_lifecycle(
+    tracking: TrackingBackend, registry: RegistryBackend, stores: Stores
+) -> None:
     run, frame = _logged_model(tracking)
     v1 = registry.register(run, "churn", description="first")
     v2 = registry.register(f"runs:/{run.run_id}/model", "churn")
@@ -194,7 +203,9 @@ def check_registry_lifecycle(tracking: Any, registry: Any, stores: Any) -> None:
     _raises(NotFound, lambda: registry.register("0" * 32, "x"))
 
 
-def check_registry_policy(tracking: Any, registry: Any, stores: Any) -> None:
+def check_registry_policy(
+    tracking: TrackingBackend, registry: RegistryBackend, stores: Stores
+) -> None:
     run, _ = _logged_model(tracking)
     registry.register(run, "risk")
     registry.set_policy("risk", required_approvals=1, two_person_rule=True)
@@ -206,7 +217,9 @@ def check_registry_policy(tracking: Any, registry: Any, stores: Any) -> None:
     assert registry.get_version("risk", 1).stage == Stage.NONE, "a refused change writes nothing"
 
 
-def check_tampered_model_refused(tracking: Any, registry: Any, stores: Any) -> None:
+def check_tampered_model_refused(
+    tracking: TrackingBackend, registry: RegistryBackend, stores: Stores
+) -> None:
     """A model whose stored bytes changed is refused before anything is unpickled."""
     run, _ = _logged_model(tracking)
     registry.register(run, "safe")
@@ -220,7 +233,9 @@ def check_tampered_model_refused(tracking: Any, registry: Any, stores: Any) -> N
     _raises(IntegrityError, lambda: registry.load("models:/safe/1"))
 
 
-def check_concurrent_registrations(tracking: Any, registry: Any, stores: Any) -> None:
+def check_concurrent_registrations(
+    tracking: TrackingBackend, registry: RegistryBackend, stores: Stores
+) -> None:
     run, _ = _logged_model(tracking)
     numbers: list[int] = []
     failures: list[BaseException] = []

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipway.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PolicyViolation
+from shipway.store import Stores
 from shipway.types import Metric, RunStatus, Stage
 
 
@@ -18,7 +19,7 @@ def _raises(error: type[Exception], fn: Callable[[], Any]) -> Exception:
     raise AssertionError(f"expected {error.__name__}")
 
 
-def _run(stores: Any, experiment: str = "exp", **kwargs: Any) -> Any:
+def _run(stores: Stores, experiment: str = "exp", **kwargs: Any) -> Any:
     exp = stores.tracking.get_or_create_experiment(experiment)
     return stores.tracking.create_run(
         exp.experiment_id,
@@ -29,7 +30,7 @@ def _run(stores: Any, experiment: str = "exp", **kwargs: Any) -> Any:
     )
 
 
-def check_experiments(stores: Any) -> None:
+def check_experiments(stores: Stores) -> None:
     created = stores.tracking.create_experiment("churn", {"team": "growth"})
     assert stores.tracking.get_experiment("churn") == created
     assert stores.tracking.get_experiment(created.experiment_id).name == "churn"
@@ -38,7 +39,7 @@ def check_experiments(stores: Any) -> None:
     assert [e.name for e, _ in stores.tracking.list_experiments()] == ["churn"]
 
 
-def check_run_lifecycle(stores: Any) -> None:
+def check_run_lifecycle(stores: Stores) -> None:
     run = _run(stores, params={"lr": 0.1}, tags={"team": "a"})
     got = stores.tracking.get_run(run.run_id)
     assert (
@@ -53,7 +54,7 @@ def check_run_lifecycle(stores: Any) -> None:
     assert stores.tracking.child_runs(run.run_id) == [child.run_id]
 
 
-def check_params_write_once(stores: Any) -> None:
+def check_params_write_once(stores: Stores) -> None:
     run = _run(stores)
     stores.tracking.log_batch(run.run_id, params={"depth": 3})
     stores.tracking.log_batch(run.run_id, params={"depth": "3"})  # same value: fine
@@ -69,7 +70,7 @@ def check_params_write_once(stores: Any) -> None:
     assert after.metrics == {}
 
 
-def check_metric_history(stores: Any) -> None:
+def check_metric_history(stores: Stores) -> None:
     run = _run(stores)
     stores.tracking.log_batch(
         run.run_id, [Metric("loss", 1.0 / (i + 1), i, 1000.0 + i) for i in range(50)]
@@ -85,7 +86,7 @@ def check_metric_history(stores: Any) -> None:
     )
 
 
-def check_bad_values_rejected(stores: Any) -> None:
+def check_bad_values_rejected(stores: Stores) -> None:
     run = _run(stores)
     _raises(
         InvalidArgument,
@@ -97,7 +98,7 @@ def check_bad_values_rejected(stores: Any) -> None:
     assert stores.tracking.get_run(run.run_id).metrics == {}
 
 
-def check_search(stores: Any) -> None:
+def check_search(stores: Stores) -> None:
     exp = stores.tracking.get_or_create_experiment("search")
     for i in range(12):
         run = stores.tracking.create_run(
@@ -122,7 +123,7 @@ def check_search(stores: Any) -> None:
     assert [r.name for r in ordered] == ["r11", "r10", "r9"]
 
 
-def check_concurrent_versions(stores: Any) -> None:
+def check_concurrent_versions(stores: Stores) -> None:
     run = _run(stores)
     numbers: list[int] = []
     failures: list[BaseException] = []
@@ -145,7 +146,7 @@ def check_concurrent_versions(stores: Any) -> None:
     assert sorted(numbers) == list(range(1, 9))
 
 
-def check_stages_and_audit(stores: Any) -> None:
+def check_stages_and_audit(stores: Stores) -> None:
     reg = stores.registry
     run = _run(stores)
     for _ in range(2):
@@ -181,7 +182,7 @@ def check_stages_and_audit(stores: Any) -> None:
     assert reg.production_history("churn") == [1, 2]
 
 
-def check_audit_append_only(stores: Any) -> None:
+def check_audit_append_only(stores: Stores) -> None:
     import sqlalchemy as sa
 
     from shipway.store import schema
@@ -197,7 +198,7 @@ def check_audit_append_only(stores: Any) -> None:
     assert len(stores.registry.history("thing")) == 1
 
 
-def check_guard_rolls_back(stores: Any) -> None:
+def check_guard_rolls_back(stores: Stores) -> None:
     run = _run(stores)
     stores.registry.create_version(
         "g", source=f"runs:/{run.run_id}/model", run_id=run.run_id, actor="a", lineage={}

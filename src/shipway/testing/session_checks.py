@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.errors import InvalidArgument, NotFound
+from shipway.session import Session
 
 
 def _raises(error: type[BaseException], call: Any) -> BaseException:
@@ -31,10 +32,7 @@ def _frame(rows: int = 200, shift: float = 0.0, seed: int = 0) -> Any:
     return frame
 
 
-Session_ = Any  # a shipway.session.Session
-
-
-def _registered(session: Session_, name: str = "churn") -> Any:
+def _registered(session: Session, name: str = "churn") -> Any:
     """A classifier trained on a logged dataset (its monitoring reference), registered."""
     from sklearn.linear_model import LogisticRegression
 
@@ -50,7 +48,7 @@ def _registered(session: Session_, name: str = "churn") -> Any:
     return session.registry.register(run, name)
 
 
-def check_datasets(session: Session_) -> None:
+def check_datasets(session: Session) -> None:
     frame = _frame(50)
     first, created = session.datasets.add("flights", frame, description="first")
     again, created_again = session.datasets.add("flights", frame.copy())
@@ -81,7 +79,7 @@ def check_datasets(session: Session_) -> None:
     _raises(NotFound, lambda: session.datasets.get("nothing-here"))
 
 
-def check_deployments(session: Session_) -> None:
+def check_deployments(session: Session) -> None:
     first = _registered(session)
     second = _registered(session)
     deployments = session.deployments
@@ -108,7 +106,7 @@ def check_deployments(session: Session_) -> None:
     _raises(NotFound, lambda: deployments.get("dead"))
 
 
-def check_prediction_log_and_monitoring(session: Session_) -> None:
+def check_prediction_log_and_monitoring(session: Session) -> None:
     from shipway.serving.prediction_log import Logged
 
     version = _registered(session)
@@ -153,11 +151,12 @@ def check_prediction_log_and_monitoring(session: Session_) -> None:
     _raises(InvalidArgument, lambda: session.monitoring.monitor("live", window="0"))
 
 
-def check_tokens(session: Session_) -> None:
+def check_tokens(session: Session) -> None:
     secret, info = session.tokens.create("scorer", "predict")
     assert secret.startswith("sw_") and info.role == "predict"
     assert "scorer" in [t.user for t in session.tokens.list()]
-    assert session.tokens.verify(secret).user == "scorer"
+    found = session.tokens.verify(secret)
+    assert found is not None and found.user == "scorer"
     assert session.tokens.verify("sw_" + "0" * 32 + "_nope") is None
     session.tokens.revoke(info.token_id)
     assert session.tokens.verify(secret) is None
