@@ -26,11 +26,14 @@ from typing import Any
 
 
 class ShipwayError(Exception):
-    """Base of every error a user can cause; carries how to show itself."""
+    """Base of every error a user can cause; carries how to show itself.
+
+    The command line exits 2 for a user's error (as click does for a usage error) and 3 for
+    a platform failure; 1 stays free for a verdict, such as drift found or data invalid."""
 
     code = "SHIPWAY_ERROR"
     http_status = 400
-    exit_code = 1
+    exit_code = 2
 
     def __init__(self, message: str, *, hint: str | None = None, details: Any = None) -> None:
         super().__init__(message)
@@ -125,7 +128,7 @@ class PlatformError(ShipwayError):
 
     code = "PLATFORM_ERROR"
     http_status = 500
-    exit_code = 2
+    exit_code = 3
 
 
 class StoreUnavailable(PlatformError):

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 
 def _seed(tmp_path: Path) -> tuple[str, str]:
     import numpy as np
@@ -53,7 +55,7 @@ def test_models_lifecycle(cli: Any, tmp_path: Path) -> None:
     cli("models", "register", f"runs:/{second}/model", "--name", "churn")
     cli("models", "policy", "churn", "--approvals", "1")
     assert "needs 1 approval" in cli(
-        "models", "promote", "churn", "1", "--to", "production", code=1
+        "models", "promote", "churn", "1", "--to", "production", code=2
     )
     cli("models", "approve", "churn", "1", "--comment", "ok")
     cli("models", "promote", "churn", "1", "--to", "production", "--reason", "first")
@@ -74,16 +76,16 @@ def test_models_lifecycle(cli: Any, tmp_path: Path) -> None:
 
 
 def test_user_errors_are_one_line_and_change_nothing(cli: Any, tmp_path: Path) -> None:
-    out = cli("models", "promote", "nope", "1", code=1)
+    out = cli("models", "promote", "nope", "1", code=2)
     assert "no registered model named 'nope'" in out and "Traceback" not in out
-    assert "invalid filter" in cli("runs", "list", "--filter", "metrics.x >", code=1)
+    assert "invalid filter" in cli("runs", "list", "--filter", "metrics.x >", code=2)
     assert "unknown stage" not in cli("models", "list")
 
 
 def test_init_writes_config_once(cli: Any, tmp_path: Path) -> None:
     cli("init")
     assert (tmp_path / "shipway.toml").read_text().startswith("# shipway settings")
-    assert "already exists" in cli("init", code=1)
+    assert "already exists" in cli("init", code=2)
     cli("init", "--force")
 
 
@@ -96,9 +98,59 @@ def test_real_process_exits_nonzero_without_traceback(tmp_path: Path) -> None:
         env=env,
         cwd=tmp_path,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "Traceback" not in done.stderr and "no registered model named 'ghost'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["models", "promte", "x"], "No such command 'promte'"),
+        (["runs", "list", "--colour"], "No such option: --colour"),
+        (["runs"], "Commands"),  # a group without a verb shows its help
+        (["alerts", "ack", "abc"], "valid integer"),
+        (["runs", "show"], "Missing argument"),
+    ],
+)
+def test_usage_errors_show_the_usage_line_and_exit_2(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    """In a real process, as a user types it: click's usage line, no traceback, exit 2."""
+    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "h"), "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "shipway.cli.app", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    shown = done.stderr + done.stdout
+    assert done.returncode == 2, shown
+    assert "Traceback" not in shown
+    assert "Usage: shipway" in shown and says in shown
+
+
+def test_version_prints_once_and_exits_0(tmp_path: Path) -> None:
+    from shipway import __version__
+
+    for args in (["--version"], ["version"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "shipway.cli.app", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SHIPWAY_HOME": str(tmp_path / "h")},
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0 and __version__ in done.stdout, done.stderr
+        assert done.stderr == ""
+
+
+def test_install_hints_keep_their_extra(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich markup must not eat ``[postgres]`` in ``pip install 'shipway[postgres]'``."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
+    monkeypatch.setenv("SHIPWAY_TRACKING_URI", "postgresql://127.0.0.1:1/test")
+    assert "shipway[postgres]" in cli("runs", "list", code=2)
 
 
 def test_tokens_create_list_revoke(cli: Any) -> None:
@@ -114,6 +166,6 @@ def test_tokens_create_list_revoke(cli: Any) -> None:
     cli("tokens", "revoke", created["token_id"])
     assert json.loads(cli("tokens", "list", "--json"))[0]["revoked_at"] is not None
     assert "unknown role 'boss'" in cli(
-        "tokens", "create", "--user", "bob", "--role", "boss", code=1
+        "tokens", "create", "--user", "bob", "--role", "boss", code=2
     )
-    assert "no active token" in cli("tokens", "revoke", created["token_id"], code=1)
+    assert "no active token" in cli("tokens", "revoke", created["token_id"], code=2)

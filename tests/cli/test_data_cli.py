@@ -83,10 +83,10 @@ def test_drift_command_reports_and_gates(cli: Any, tmp_path: Path) -> None:
 
 
 def test_data_errors_are_one_line(cli: Any, tmp_path: Path) -> None:
-    assert "no file or folder" in cli("data", "add", str(tmp_path / "nope.csv"), code=1)
-    assert "no dataset named 'ghost'" in cli("data", "show", "ghost@1", code=1)
+    assert "no file or folder" in cli("data", "add", str(tmp_path / "nope.csv"), code=2)
+    assert "no dataset named 'ghost'" in cli("data", "show", "ghost@1", code=2)
     assert "no file at" in cli(
-        "drift", "-r", str(tmp_path / "a.parquet"), "-c", str(tmp_path / "b.parquet"), code=1
+        "drift", "-r", str(tmp_path / "a.parquet"), "-c", str(tmp_path / "b.parquet"), code=2
     )
 
 
@@ -112,5 +112,5 @@ def test_schema_and_validate_gate_ci(cli: Any, tmp_path: Path) -> None:
     )
     assert not report["ok"] and {f["check"] for f in report["failures"]} >= {"allowed"}
     assert "no schema file" in cli(
-        "data", "validate", str(ref), "--schema", str(tmp_path / "none.yaml"), code=1
+        "data", "validate", str(ref), "--schema", str(tmp_path / "none.yaml"), code=2
     )

@@ -246,7 +246,7 @@ def test_the_cli_works_through_the_server(
     cli("models", "promote", "cli-model", "1", "--to", "staging", "--reason", "try")
     assert "staging" in cli("models", "show", "cli-model")
     assert "transition" in cli("models", "history", "cli-model")
-    out = cli("models", "promote", "cli-model", "7", "--to", "staging", code=1)
+    out = cli("models", "promote", "cli-model", "7", "--to", "staging", code=2)
     assert "Traceback" not in out and "7" in out
     data = tmp_path / "data.csv"
     frame.to_csv(data, index=False)

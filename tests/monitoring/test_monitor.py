@@ -218,9 +218,9 @@ def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path
         "monitor", "report", "live", "--out", str(report), "--to", "2000-01-01"
     )
     assert "cannot read the time" in cli(
-        "monitor", "report", "live", "--out", str(report), "--from", "soon", code=1
+        "monitor", "report", "live", "--out", str(report), "--from", "soon", code=2
     )
-    out = cli("monitor", "run", "nope", code=1)
+    out = cli("monitor", "run", "nope", code=2)
     assert "no deployment 'nope'" in out and "Traceback" not in out
     with sw.start_run(experiment="churn"):  # held-out rows, logged: a reference by name
         sw.log_dataset("churn-holdout", _world(rng, 1000))
@@ -239,7 +239,7 @@ def test_monitor_errors_and_the_command(sw: Any, served: Any, cli: Any, tmp_path
         )
     )
     assert [r["rows"] for r in held] == [50, 50] and held[0]["estimated"] != reports[0]["estimated"]
-    out = cli("monitor", "run", "live", "--reference", "nope@1", code=1)
+    out = cli("monitor", "run", "live", "--reference", "nope@1", code=2)
     assert "nope" in out and "Traceback" not in out
 
 
@@ -310,11 +310,11 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
     for alert in open_alerts:
         assert f"alert {alert.alert_id} acknowledged" in cli("alerts", "ack", str(alert.alert_id))
         assert f"alert {alert.alert_id} resolved" in cli("alerts", "resolve", str(alert.alert_id))
-    assert "already resolved" in cli("alerts", "resolve", str(drift[0].alert_id), code=1)
+    assert "already resolved" in cli("alerts", "resolve", str(drift[0].alert_id), code=2)
     listed = json.loads(cli("alerts", "list", "--all", "--json"))
     assert "inputs drifted" in {a["rule"] for a in listed}
     assert json.loads(cli("alerts", "list", "--json")) == [], "none left open"
-    assert "no alert 999" in cli("alerts", "ack", "999", code=1)
+    assert "no alert 999" in cli("alerts", "ack", "999", code=2)
 
 
 def _drifted_with_config(sw: Any, served: Any, tmp_path: Any, extra: str) -> Any:

@@ -58,7 +58,7 @@ def test_refuses_public_bind_without_auth(tmp_path: Path) -> None:
         timeout=60,
     )
     assert (
-        done.returncode == 1
+        done.returncode == 2
         and "refusing to serve on 0.0.0.0 without authentication" in done.stderr
     )
     assert "Traceback" not in done.stderr

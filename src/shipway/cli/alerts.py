@@ -61,11 +61,11 @@ def list_(
 def ack(alert_id: int) -> None:
     """Acknowledge an alert: someone is on it (it still resolves by itself)."""
     alert = _alerts().acknowledge(alert_id)
-    console.print(f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by}")
+    console.print(f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by}", markup=False)
 
 
 @app.command()
 def resolve(alert_id: int) -> None:
     """Resolve an alert by hand."""
     alert = _alerts().resolve(alert_id)
-    console.print(f"alert {alert.alert_id} resolved")
+    console.print(f"alert {alert.alert_id} resolved", markup=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import typer
+from rich.markup import escape
 
 from shipway.cli import alerts, artifacts, data, deploy, experiments, models, monitor, runs, tokens
 from shipway.cli.output import console, errors
@@ -79,23 +79,34 @@ def version() -> None:
     console.print(__version__)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from shipway import __version__
+
+        console.print(f"shipway {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """shipway: carry a model from a notebook to production and keep it healthy there."""
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the command; user errors print one line and exit non-zero, without a traceback."""
+    """Run the command. A usage error shows click's usage line and exits 2; a user error
+    prints one line (``error: …``) and exits 2, a platform failure 3; never a traceback."""
     try:
-        code = app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="shipway")  # standalone: usage errors are shown and exit 2
     except ShipwayError as exc:
-        errors.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         errors.print("aborted")
         sys.exit(130)
-    if isinstance(code, int) and code:  # a command's typer.Exit(n), returned in this mode
-        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -38,4 +38,4 @@ def get(
     from shipway.cli.runs import _resolve
 
     target = tracking().download_artifacts(_resolve(run_id), path, out)
-    console.print(f"downloaded to {target}")
+    console.print(f"downloaded to {target}", markup=False)

@@ -180,7 +180,7 @@ def get(
     registry = _registry()
     found = registry.get(ref)
     target = registry.checkout(found, out)
-    console.print(f"wrote {found.uri} to {target}")
+    console.print(f"wrote {found.uri} to {target}", markup=False)
 
 
 @app.command()
@@ -219,7 +219,7 @@ def infer(
         console.print(inferred.to_yaml(), highlight=False)
     else:
         inferred.save(out)
-        console.print(f"wrote {out}")
+        console.print(f"wrote {out}", markup=False)
 
 
 def drift(

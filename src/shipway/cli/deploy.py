@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
@@ -26,7 +27,7 @@ def _deployments() -> Any:
 
 
 def _describe(d: Any) -> str:
-    text = f"[bold]{d.name}[/] serves {d.model} version {d.stable}"
+    text = f"[bold]{escape(d.name)}[/] serves {escape(d.model)} version {d.stable}"
     if d.candidate is not None:
         share = f" at {d.weight:g}%" if d.strategy.value in ("canary", "ab") else ""
         sticky = f" by {d.sticky_key}" if d.sticky_key else ""
@@ -175,10 +176,20 @@ def serve(
     insecure: bool = typer.Option(
         False, "--insecure", help="Allow binding beyond loopback without authentication."
     ),
+    access_log: bool = typer.Option(
+        None,
+        "--access-log/--no-access-log",
+        help="One line per request on stderr, in the combined log format "
+        "(default: [serve] access_log).",
+        show_default=False,
+    ),
 ) -> None:
     """Serve deployments: Open Inference Protocol, plain JSON and MLflow's /invocations."""
+    import atexit
     import dataclasses
     import os
+    import shutil
+    import tempfile
 
     from shipway.cli.server import is_loopback
     from shipway.config import RESOLVED_ENV, Settings
@@ -197,9 +208,18 @@ def serve(
             "127.0.0.1, or pass --insecure",
         )
     serving = dataclasses.replace(
-        settings.serve, targets=tuple(targets), log_predictions=not no_log, poll_seconds=poll
+        settings.serve,
+        targets=tuple(targets),
+        log_predictions=not no_log,
+        poll_seconds=poll,
+        access_log=settings.serve.access_log if access_log is None else access_log,
     )
     os.environ[RESOLVED_ENV] = dataclasses.replace(settings, serve=serving).to_json()
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # the workers count into shared files, so /metrics is whole whichever one answers
+        metrics_dir = tempfile.mkdtemp(prefix="shipway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     console.print(
         f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)"
     )
@@ -230,6 +250,9 @@ def predict(
     log_to: str = typer.Option(
         None, "--log-to", help="Also write the predictions to this deployment's prediction log."
     ),
+    proba: bool = typer.Option(
+        False, "--proba", help="A classifier's probability per class too: score_CLASS columns."
+    ),
 ) -> None:
     """Score a file or folder in chunks, with bounded memory and a progress bar."""
     from shipway.cli.output import progress_bar
@@ -247,7 +270,7 @@ def predict(
     with progress_bar() as bar:
         if engine == "ray":
             rows = score_with_ray(
-                model, input_path, output_path, chunk_rows=chunk_rows, progress=bar
+                model, input_path, output_path, chunk_rows=chunk_rows, progress=bar, proba=proba
             )
         elif log_to:
             ctx.deployments.get(log_to)
@@ -260,10 +283,13 @@ def predict(
                 log=ctx.predictions.writer(),
                 chunk_rows=chunk_rows,
                 progress=bar,
+                proba=proba,
             )
         else:
-            rows = score_files(model, input_path, output_path, chunk_rows=chunk_rows, progress=bar)
-    console.print(f"scored {rows:,} rows with {model_uri} into {output_path}")
+            rows = score_files(
+                model, input_path, output_path, chunk_rows=chunk_rows, progress=bar, proba=proba
+            )
+    console.print(f"scored {rows:,} rows with {model_uri} into {output_path}", markup=False)
 
 
 def package(
@@ -280,9 +306,11 @@ def package(
     from shipway.session import current
 
     ctx = current()
-    with console.status(f"packaging {model_uri}"):
+    with console.status(f"packaging {escape(model_uri)}"):
         folder = package_model(ctx.registry, model_uri, out, name=name)
-    console.print(f"wrote {folder}: model store, requirements.txt, Dockerfile, kubernetes.yaml")
+    console.print(
+        f"wrote {folder}: model store, requirements.txt, Dockerfile, kubernetes.yaml", markup=False
+    )
     console.print(
         f"  try it: cd {folder} && pip install -r requirements.txt && SHIPWAY_HOME=store shipway serve ..."
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from shipway.cli.common import JSON, registry
 from shipway.cli.output import console, emit_json, fmt_number, table, when
-from shipway.types import ModelVersion
+from shipway.types import ModelVersion, RegisteredModel
 
 app = typer.Typer(
     help="The model registry: versions, stages, aliases, approvals, audit.", no_args_is_help=True
@@ -60,7 +61,9 @@ def show(name: str, as_json: bool = JSON) -> None:
     policy = f"{model.required_approvals} approval(s) for production" + (
         ", two-person rule" if model.two_person_rule else ""
     )
-    console.print(f"[bold]{model.name}[/]  policy: {policy}")
+    if model.required_approvals:
+        policy += f", unapproved as {', '.join(model.unapproved_strategies) or 'nothing'}"
+    console.print(f"[bold]{escape(model.name)}[/]  policy: {escape(policy)}")
     rows = []
     for v in versions:
         metrics = ", ".join(
@@ -123,7 +126,7 @@ def approve(
     if as_json:
         emit_json(approval)
     else:
-        console.print(f"{approval.user} approved [bold]{name}[/] version {version}")
+        console.print(f"{escape(approval.user)} approved [bold]{escape(name)}[/] version {version}")
 
 
 @app.command()
@@ -139,7 +142,7 @@ def alias(
     reg = registry()
     if delete:
         reg.delete_alias(name, alias_name, reason)
-        console.print(f"deleted alias {alias_name} of {name}")
+        console.print(f"deleted alias {alias_name} of {name}", markup=False)
         return
     if version is None:
         from shipway.errors import InvalidArgument
@@ -161,14 +164,35 @@ def policy(
     two_person: bool = typer.Option(
         False, "--two-person/--no-two-person", help="The registrant cannot approve."
     ),
+    unapproved: str | None = typer.Option(
+        None,
+        "--unapproved",
+        help="Strategies an unapproved version may run as a candidate in, comma-separated "
+        "(default shadow,blue-green; 'none' for none).",
+    ),
     reason: str = REASON,
 ) -> None:
-    """Set a model's promotion policy."""
+    """Set a model's promotion policy: it guards the production stage and a deployment's
+    stable version alike."""
+    strategies = None
+    if unapproved is not None:
+        named = [s.strip() for s in unapproved.split(",") if s.strip()]
+        strategies = () if named == ["none"] else tuple(named)
     model = registry().set_policy(
-        name, required_approvals=approvals, two_person_rule=two_person, reason=reason
+        name,
+        required_approvals=approvals,
+        two_person_rule=two_person,
+        reason=reason,
+        unapproved_strategies=strategies,
     )
-    console.print(
-        f"{model.name}: {model.required_approvals} approval(s) for production, two-person rule {'on' if model.two_person_rule else 'off'}"
+    console.print(_policy_line(model), markup=False, soft_wrap=True)
+
+
+def _policy_line(model: RegisteredModel) -> str:
+    unapproved = ", ".join(model.unapproved_strategies) or "none"
+    return (
+        f"{model.name}: {model.required_approvals} approval(s) for production, two-person rule "
+        f"{'on' if model.two_person_rule else 'off'}, unapproved versions may run as {unapproved}"
     )
 
 

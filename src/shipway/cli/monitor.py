@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table
@@ -57,10 +58,10 @@ def run(
                 console.print(
                     f"alert {alert.alert_id} {alert.status}: [bold]{alert.deployment}[/] {alert.rule} ({alert.metric} = {alert.value})"
                 )
-            console.print(f"{len(changed)} alert(s) opened or resolved")
+            console.print(f"{len(changed)} alert(s) opened or resolved", markup=False)
         return
 
-    with console.status(f"monitoring {deployment}"):
+    with console.status(f"monitoring {escape(deployment)}"):
         reports = monitor(
             deployment, window=window, label=label, source=source, reference=reference
         )
@@ -151,7 +152,7 @@ def report(
     from shipway.session import current
 
     ctx = current()
-    with console.status(f"monitoring {deployment}"):
+    with console.status(f"monitoring {escape(deployment)}"):
         reports = ctx.monitoring.monitor(
             deployment,
             window=window,
@@ -165,7 +166,7 @@ def report(
         )
     alerts = ctx.alerts.list(deployment=deployment, include_resolved=True)
     out.write_text(render(deployment, reports, alerts))
-    console.print(f"wrote {out}: {len(reports)} window(s)")
+    console.print(f"wrote {out}: {len(reports)} window(s)", markup=False)
 
 
 def _time(value: str | None) -> float | None:

@@ -72,4 +72,4 @@ def list_(as_json: bool = JSON) -> None:
 def revoke(token_id: str) -> None:
     """Revoke a token at once."""
     _tokens().revoke(token_id)
-    console.print(f"revoked {token_id}")
+    console.print(f"revoked {token_id}", markup=False)
