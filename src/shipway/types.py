@@ -78,6 +78,8 @@ class RegisteredModel:
     required_approvals: int = 0
     two_person_rule: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    # rollout strategies that may run a version that has not passed the policy
+    unapproved_strategies: tuple[str, ...] = ("shadow", "blue-green")
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,39 @@ def test_deploy_commands(cli: Any) -> None:  # noqa: F811
         (("deploy", "other"), "needs --model and --version"),
         (("serve", "nope"), "no deployment 'nope'"),
     ):
-        out = cli(*args, code=1)
+        out = cli(*args, code=2)
         assert says in out and "Traceback" not in out, out
     assert json.loads(cli("deploy", "status", "live", "--json"))["revision"] == 5, (
         "refusals wrote nothing"
     )
+
+
+def test_deploy_obeys_the_approval_policy(cli: Any) -> None:  # noqa: F811
+    """The reported defect: with approvals required, a canary then a promotion served an
+    unapproved version to all traffic. Now the policy guards both, and the stage follows."""
+    import shipway as sw
+
+    register_churn(sw, rows=30)
+    cli("deploy", "churn-live", "--model", "churn", "--version", "1")
+    assert sw.get_model_version("churn", 1).stage.value == "production"
+    out = cli("models", "policy", "churn", "--approvals", "1", "--two-person")
+    assert "unapproved versions may run as shadow, blue-green" in out
+    canary = ("deploy", "churn-live", "-m", "churn", "-v", "2", "--strategy", "canary")
+    assert "not as canary" in cli(*canary, "--weight", "50", code=2)
+    assert "needs 1 approval" in cli("deploy", "churn-live", "-m", "churn", "-v", "2", code=2)
+    cli("deploy", "churn-live", "-m", "churn", "-v", "2", "--strategy", "blue-green")
+    assert "needs 1 approval" in cli("deploy", "promote", "churn-live", code=2)
+    assert json.loads(cli("deploy", "status", "churn-live", "--json"))["stable"] == 1
+    cli("models", "policy", "churn", "--approvals", "1", "--unapproved", "none")
+    assert "unapproved as nothing" in cli("models", "show", "churn")
+    shadow = ("deploy", "churn-live", "-m", "churn", "-v", "2", "--strategy", "shadow")
+    assert "only as no strategy" in cli(*shadow, code=2)
+    sw.approve("churn", 2, "reviewed")  # the test's user did not register it as cli-user
+    assert "serves churn version 2" in cli("deploy", "promote", "churn-live")
+    assert sw.get_model_version("churn", 2).stage.value == "production"
+    assert sw.get_model_version("churn", 1).stage.value == "archived"
+    history = json.loads(cli("models", "history", "churn", "--json"))
+    assert "deployment churn-live serves it to all traffic (promote)" in history[-1]["reason"]
 
 
 def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # noqa: F811
@@ -87,13 +115,13 @@ def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # no
         str(tmp_path / "bad.parquet"),
         "-o",
         str(tmp_path / "x.parquet"),
-        code=1,
+        code=2,
     )
     assert "spend" in out and not (tmp_path / "x.parquet").exists(), (
         "a failed scoring leaves no output"
     )
     assert "cannot write" in cli(
-        "predict", "models:/churn/1", "-i", str(folder), "-o", str(tmp_path / "x.txt"), code=1
+        "predict", "models:/churn/1", "-i", str(folder), "-o", str(tmp_path / "x.txt"), code=2
     )
 
 
@@ -191,7 +219,7 @@ def test_predict_on_ray_scores_each_file_as_a_task(cli: Any, tmp_path: Path) -> 
             str(tmp_path / "x.parquet"),
             "--engine",
             "ray",
-            code=1,
+            code=2,
         )
         assert "the output is a folder" in out
     finally:

@@ -95,7 +95,8 @@ class RemoteRegistry(RegistryBackend):
         return from_plain(ModelVersion, answer)
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> None:
-        self.transport.request("DELETE", f"{self._model(name)}/aliases/{_seg(alias)}")
+        path = f"{self._model(name)}/aliases/{_seg(alias)}"
+        self.transport.request("DELETE", path, params={"reason": reason} if reason else None)
 
     def set_policy(
         self,
@@ -104,11 +105,13 @@ class RemoteRegistry(RegistryBackend):
         required_approvals: int = 0,
         two_person_rule: bool = False,
         reason: str = "",
+        unapproved_strategies: tuple[str, ...] | None = None,
     ) -> RegisteredModel:
         body = {
             "required_approvals": required_approvals,
             "two_person_rule": two_person_rule,
             "reason": reason,
+            "unapproved_strategies": unapproved_strategies,
         }
         answer = self.transport.json("PUT", f"{self._model(name)}/policy", json=body)
         return from_plain(RegisteredModel, answer)

@@ -46,11 +46,23 @@ def set_alias(name: str, alias: str, version: int | str, reason: str = "") -> Mo
 
 
 def set_policy(
-    name: str, *, required_approvals: int = 0, two_person_rule: bool = False, reason: str = ""
+    name: str,
+    *,
+    required_approvals: int = 0,
+    two_person_rule: bool = False,
+    reason: str = "",
+    unapproved_strategies: tuple[str, ...] | None = None,
 ) -> Any:
-    """Require approvals (and the two-person rule) before a version enters production."""
+    """Require approvals (and the two-person rule) before a version enters production, which
+    includes serving all of a deployment's traffic. ``unapproved_strategies`` lists the rollout
+    strategies an unapproved version may still run as a candidate in (default shadow and
+    blue-green; ``()`` for none; None keeps what is set)."""
     return _registry().set_policy(
-        name, required_approvals=required_approvals, two_person_rule=two_person_rule, reason=reason
+        name,
+        required_approvals=required_approvals,
+        two_person_rule=two_person_rule,
+        reason=reason,
+        unapproved_strategies=unapproved_strategies,
     )
 
 

@@ -72,6 +72,7 @@ class RegistryBackend(ABC):
         required_approvals: int = 0,
         two_person_rule: bool = False,
         reason: str = "",
+        unapproved_strategies: tuple[str, ...] | None = None,
     ) -> RegisteredModel: ...
 
     @abstractmethod

@@ -150,7 +150,7 @@ class LocalRegistry(RegistryBackend):
     def _resolve_ref(self, ref: ModelRef) -> ModelVersion:
         if ref.version is not None:
             return self.store.get_version(ref.name, ref.version)
-        if ref.alias == "latest":
+        if ref.alias is not None and ref.alias.lower() == "latest":
             versions = self.store.list_versions(ref.name)
             if not versions:
                 raise NotFound(f"model {ref.name!r} has no versions")
@@ -201,6 +201,7 @@ class LocalRegistry(RegistryBackend):
         required_approvals: int = 0,
         two_person_rule: bool = False,
         reason: str = "",
+        unapproved_strategies: tuple[str, ...] | None = None,
     ) -> RegisteredModel:
         return self.store.set_policy(
             name,
@@ -208,6 +209,7 @@ class LocalRegistry(RegistryBackend):
             two_person_rule=two_person_rule,
             actor=self.actor,
             reason=reason,
+            unapproved_strategies=unapproved_strategies,
         )
 
     def rollback(self, name: str, reason: str = "") -> ModelVersion:

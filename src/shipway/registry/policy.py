@@ -47,3 +47,25 @@ def approval_guard(actor: str):  # type: ignore[no-untyped-def]
             )
 
     return guard
+
+
+def candidate_guard(strategy: str):  # type: ignore[no-untyped-def]
+    """A version that has not passed the policy may run as a candidate only in the strategies
+    the model's policy lists (by default shadow and blue-green, where no caller sees it)."""
+    production = promotion_guard(Stage.PRODUCTION)
+
+    def guard(model: RegisteredModel, version: ModelVersion, approvals: list[Approval]) -> None:
+        if strategy in model.unapproved_strategies:
+            return
+        try:
+            production(model, version, approvals)
+        except PolicyViolation as exc:
+            allowed = ", ".join(model.unapproved_strategies) or "no strategy"
+            raise PolicyViolation(
+                f"{exc}; unapproved, it may run only as {allowed}, not as {strategy}",
+                hint=f"an approver runs `shipway models approve {model.name} {version.version}`, "
+                f"or `shipway models policy {model.name} --unapproved {strategy}` allows it",
+                details=exc.details,
+            ) from exc
+
+    return guard

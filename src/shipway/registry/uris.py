@@ -1,10 +1,13 @@
-"""Model URIs: ``models:/NAME/VERSION``, ``models:/NAME@ALIAS_OR_STAGE``, ``runs:/RUN_ID/PATH``."""
+"""Model URIs: ``models:/NAME/VERSION``, ``models:/NAME@ALIAS_OR_STAGE``, ``runs:/RUN_ID/PATH``,
+and MLflow's ``models:/NAME/STAGE`` and ``models:/NAME/latest`` (stage names in any case)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from shipway.errors import InvalidArgument
+
+_MLFLOW_STAGES = {"none", "staging", "production", "archived", "latest"}
 
 
 @dataclass(frozen=True)
@@ -23,24 +26,32 @@ class RunRef:
 def parse_uri(uri: str) -> ModelRef | RunRef:
     if not isinstance(uri, str):
         raise InvalidArgument(f"a model URI must be a string, got {type(uri).__name__}")
+    found: ModelRef | RunRef | None = None
     if uri.startswith("models:/"):
-        body = uri[len("models:/") :].strip("/")
-        if "@" in body:
-            name, alias = body.split("@", 1)
-            if name and alias and "/" not in alias:
-                return ModelRef(name, alias=alias)
-        elif body.count("/") == 1:
-            name, version = body.split("/")
-            if name and version.isdigit():
-                return ModelRef(name, version=int(version))
-        elif body and "/" not in body:
-            return ModelRef(body, alias="latest")
+        found = _model_ref(uri[len("models:/") :].strip("/"))
     elif uri.startswith("runs:/"):
         body = uri[len("runs:/") :].strip("/")
         if "/" in body:
             run_id, path = body.split("/", 1)
-            return RunRef(run_id, path)
-    raise InvalidArgument(
-        f"cannot read the model URI {uri!r}",
-        hint="use models:/NAME/VERSION, models:/NAME@ALIAS_OR_STAGE or runs:/RUN_ID/PATH",
-    )
+            found = RunRef(run_id, path)
+    if found is None:
+        raise InvalidArgument(
+            f"cannot read the model URI {uri!r}",
+            hint="use models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME@ALIAS_OR_STAGE, "
+            "models:/NAME/latest or runs:/RUN_ID/PATH",
+        )
+    return found
+
+
+def _model_ref(body: str) -> ModelRef | None:
+    if "@" in body:
+        name, alias = body.split("@", 1)
+        return ModelRef(name, alias=alias) if name and alias and "/" not in alias else None
+    if body.count("/") == 1:
+        name, version = body.split("/")
+        if name and version.isdigit():
+            return ModelRef(name, version=int(version))
+        if name and version.lower() in _MLFLOW_STAGES:  # MLflow's models:/NAME/Production
+            return ModelRef(name, alias=version.lower())
+        return None
+    return ModelRef(body, alias="latest") if body and "/" not in body else None

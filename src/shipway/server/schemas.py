@@ -87,6 +87,8 @@ class PolicyIn(Strict):
     required_approvals: int = Field(ge=0, le=100)
     two_person_rule: bool = False
     reason: str = ""
+    # strategies an unapproved version may run as a candidate in; null keeps the stored ones
+    unapproved_strategies: tuple[str, ...] | None = Field(default=None, max_length=4)
 
 
 class ErrorDetail(BaseModel):

@@ -2,7 +2,10 @@
 
 Every change is checked against the registry (the version must exist and not be archived),
 decided by the pure functions in :mod:`shipway.serving.rollout`, and stored in one
-transaction with its audit event.
+transaction with its audit event. Serving all traffic is production: a new stable version
+must pass the model's promotion policy and moves to the registry's ``production`` stage in
+that same transaction, and a candidate that has not passed it runs only in the strategies the
+policy allows.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from shipway.errors import InvalidArgument, NotFound
+from shipway.registry.policy import candidate_guard, promotion_guard
 from shipway.serving import rollout
 from shipway.session import Session
-from shipway.store.deployment_store import DeploymentStore, deployment_entity
+from shipway.store.deployment_store import Consequence, DeploymentStore, deployment_entity
 from shipway.types import AuditEvent, Deployment, Stage, Strategy
 
 
@@ -59,8 +65,14 @@ class LocalDeployments:
             weight=weight,
             sticky_key=sticky_key,
         )
+        action = f"deploy:{chosen.value}"
         return self.store.change(
-            name, decide, actor=self.actor, action=f"deploy:{chosen.value}", reason=reason
+            name,
+            decide,
+            actor=self.actor,
+            action=action,
+            reason=reason,
+            also=self._registry_follows(name, action, reason),
         )
 
     def follow(self, name: str, model: str, alias: str) -> Deployment:
@@ -72,12 +84,14 @@ class LocalDeployments:
         decide = functools.partial(
             rollout.follow_stage, name=name, model=model, version=version, follow=alias
         )
+        reason = f"models:/{model}@{alias} is version {version}"
         return self.store.change(
             name,
             decide,
             actor=self.actor,
             action="follow",
-            reason=f"models:/{model}@{alias} is version {version}",
+            reason=reason,
+            also=self._registry_follows(name, "follow", reason),
         )
 
     def set_weight(self, name: str, weight: float, reason: str = "") -> Deployment:
@@ -98,14 +112,24 @@ class LocalDeployments:
         """The candidate takes all the traffic (a blue-green switch, a finished canary)."""
         self.store.get(name)
         return self.store.change(
-            name, rollout.promote, actor=self.actor, action="promote", reason=reason
+            name,
+            rollout.promote,
+            actor=self.actor,
+            action="promote",
+            reason=reason,
+            also=self._registry_follows(name, "promote", reason),
         )
 
     def rollback(self, name: str, reason: str = "") -> Deployment:
         """Drop the candidate, or return to the stable version before the last promotion."""
         self.store.get(name)
         return self.store.change(
-            name, rollout.rollback, actor=self.actor, action="rollback", reason=reason
+            name,
+            rollout.rollback,
+            actor=self.actor,
+            action="rollback",
+            reason=reason,
+            also=self._registry_follows(name, "rollback", reason),
         )
 
     def get(self, name: str) -> Deployment:
@@ -118,12 +142,42 @@ class LocalDeployments:
         self.store.get(name)
         return self.stores.registry.history(deployment_entity(name))
 
+    def _registry_follows(self, name: str, action: str, reason: str) -> Consequence:
+        """The registry's side of a change, in its transaction: a new stable version passes the
+        promotion policy (a rollback returns to a version that already did) and becomes the
+        model's production version; a new candidate passes the candidate policy."""
+        registry, actor = self.stores.registry, self.actor
+
+        def follow(conn: Connection, before: Deployment | None, after: Deployment) -> None:
+            if after.stable is not None and (before is None or before.stable != after.stable):
+                why = f"deployment {name} serves it to all traffic ({action})"
+                registry.transition_within(
+                    conn,
+                    after.model,
+                    after.stable,
+                    Stage.PRODUCTION,
+                    actor=actor,
+                    reason=f"{why}: {reason}" if reason else why,
+                    guard=None if action == "rollback" else promotion_guard(Stage.PRODUCTION),
+                    action="deploy",
+                )
+            fresh = before is None or (before.candidate, before.strategy) != (
+                after.candidate,
+                after.strategy,
+            )
+            if after.candidate is not None and fresh:
+                guard = candidate_guard(after.strategy.value)
+                registry.check_within(conn, after.model, after.candidate, guard)
+
+        return follow
+
     def _servable(self, model: str, version: int | str) -> Any:
         try:
             found = self.registry.get_version(model, version)
         except NotFound as exc:
-            raise NotFound(str(exc), hint=f"see `shipway models show {model}`") from exc
-        if found.stage == Stage.ARCHIVED:
+            raise NotFound(exc.message, hint=f"see `shipway models show {model}`") from exc
+        returning = found.version in self.stores.registry.production_history(model)
+        if found.stage == Stage.ARCHIVED and not returning:  # retired, never served production
             raise InvalidArgument(
                 f"{model} version {found.version} is archived and cannot be deployed",
                 hint="promote it out of archived first, or deploy another version",

@@ -20,6 +20,8 @@ from shipway.store.database import Database
 from shipway.types import Deployment, Strategy
 
 Decision = Callable[[Deployment | None], Deployment]
+# Runs in the change's transaction with the record before and after, to check or follow it.
+Consequence = Callable[[Connection, Deployment | None, Deployment], None]
 
 
 def deployment_entity(name: str) -> str:
@@ -64,12 +66,22 @@ class DeploymentStore:
             return {name: revision for name, revision in conn.execute(query).all()}
 
     def change(
-        self, name: str, decide: Decision, *, actor: str, action: str, reason: str = ""
+        self,
+        name: str,
+        decide: Decision,
+        *,
+        actor: str,
+        action: str,
+        reason: str = "",
+        also: Consequence | None = None,
     ) -> Deployment:
-        """Apply ``decide`` to the stored record (None if absent) and store its answer."""
+        """Apply ``decide`` to the stored record (None if absent) and store its answer;
+        ``also`` runs in the same transaction, so a refusal there leaves nothing changed."""
         with self.db.write() as conn:
             before = self._find(conn, name)
             after = decide(before)
+            if also is not None:
+                also(conn, before, after)
             after = dataclasses.replace(
                 after,
                 name=name,

@@ -20,7 +20,7 @@ from shipway.store.audit import append_event
 from shipway.store.database import Database
 from shipway.store.statements import next_number, upsert
 from shipway.store.validation import check_key
-from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage
+from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage, Strategy
 
 Guard = Callable[[RegisteredModel, ModelVersion, list[Approval]], None]
 
@@ -76,6 +76,7 @@ class RegistryStore:
             row.description,
             row.required_approvals,
             bool(row.two_person_rule),
+            unapproved_strategies=tuple(s for s in row.unapproved_strategies.split(",") if s),
         )
 
     def set_policy(
@@ -86,23 +87,38 @@ class RegistryStore:
         two_person_rule: bool,
         actor: str,
         reason: str = "",
+        unapproved_strategies: tuple[str, ...] | None = None,
     ) -> RegisteredModel:
+        """Set the model's policy; ``unapproved_strategies`` None keeps the stored ones."""
         if required_approvals < 0:
             raise InvalidArgument("required approvals cannot be negative")
+        allowed = [s.value for s in Strategy if s != Strategy.DIRECT]
+        wrong = [s for s in unapproved_strategies or () if s not in allowed]
+        if wrong:
+            raise InvalidArgument(
+                f"unknown strategy {wrong[0]!r} for unapproved versions",
+                hint=f"choose among {', '.join(allowed)} (or none)",
+            )
         with self.db.write() as conn:
             before = self._model(conn, name, lock=True)
+            if unapproved_strategies is None:
+                unapproved_strategies = before.unapproved_strategies
             conn.execute(
                 t.registered_models.update()
                 .where(t.registered_models.c.name == name)
-                .values(required_approvals=required_approvals, two_person_rule=two_person_rule)
+                .values(
+                    required_approvals=required_approvals,
+                    two_person_rule=two_person_rule,
+                    unapproved_strategies=",".join(unapproved_strategies),
+                )
             )
             self._audit(
                 conn,
                 actor,
                 model_entity(name),
                 "set_policy",
-                f"approvals={before.required_approvals} two_person={before.two_person_rule}",
-                f"approvals={required_approvals} two_person={two_person_rule}",
+                _policy_text(before),
+                _policy_text(self._model(conn, name)),
                 reason,
                 {},
             )
@@ -258,42 +274,78 @@ class RegistryStore:
     ) -> ModelVersion:
         """Move a version to ``stage``; a new production version archives the previous one."""
         with self.db.write() as conn:
-            model = self._model(conn, name, lock=True)
-            target = self._version(conn, name, version)
-            if guard is not None:
-                guard(model, target, self._approvals(conn, name, version))
-            if target.stage == stage:
-                return target
-            if stage == Stage.PRODUCTION:
-                for previous in conn.execute(
-                    sa.select(t.model_versions.c.version).where(
-                        t.model_versions.c.name == name,
-                        t.model_versions.c.stage == Stage.PRODUCTION.value,
-                    )
-                ).scalars():
-                    self._set_stage(conn, name, previous, Stage.ARCHIVED)
-                    self._audit(
-                        conn,
-                        actor,
-                        model_entity(name),
-                        "transition",
-                        Stage.PRODUCTION.value,
-                        Stage.ARCHIVED.value,
-                        f"replaced by version {version}",
-                        {"version": previous},
-                    )
-            self._set_stage(conn, name, version, stage)
-            self._audit(
-                conn,
-                actor,
-                model_entity(name),
-                action,
-                target.stage.value,
-                stage.value,
-                reason,
-                {"version": int(version)},
+            return self.transition_within(
+                conn, name, version, stage, actor=actor, reason=reason, guard=guard, action=action
             )
-            return self._version(conn, name, version)
+
+    def transition_within(
+        self,
+        conn: Connection,
+        name: str,
+        version: int,
+        stage: Stage,
+        *,
+        actor: str,
+        reason: str = "",
+        guard: Guard | None = None,
+        action: str = "transition",
+    ) -> ModelVersion:
+        """:meth:`transition` inside a transaction the caller holds (a deployment's change)."""
+        model = self._model(conn, name, lock=True)
+        target = self._version(conn, name, version)
+        if guard is not None:
+            guard(model, target, self._approvals(conn, name, version))
+        return self._move(conn, model, target, stage, actor=actor, reason=reason, action=action)
+
+    def check_within(self, conn: Connection, name: str, version: int, guard: Guard) -> None:
+        """Run ``guard`` on a version as stored now, inside the caller's transaction."""
+        model = self._model(conn, name)
+        guard(model, self._version(conn, name, version), self._approvals(conn, name, version))
+
+    def _move(
+        self,
+        conn: Connection,
+        model: RegisteredModel,
+        target: ModelVersion,
+        stage: Stage,
+        *,
+        actor: str,
+        reason: str,
+        action: str,
+    ) -> ModelVersion:
+        name, version = model.name, target.version
+        if target.stage == stage:
+            return target
+        if stage == Stage.PRODUCTION:
+            for previous in conn.execute(
+                sa.select(t.model_versions.c.version).where(
+                    t.model_versions.c.name == name,
+                    t.model_versions.c.stage == Stage.PRODUCTION.value,
+                )
+            ).scalars():
+                self._set_stage(conn, name, previous, Stage.ARCHIVED)
+                self._audit(
+                    conn,
+                    actor,
+                    model_entity(name),
+                    "transition",
+                    Stage.PRODUCTION.value,
+                    Stage.ARCHIVED.value,
+                    f"replaced by version {version}",
+                    {"version": previous},
+                )
+        self._set_stage(conn, name, version, stage)
+        self._audit(
+            conn,
+            actor,
+            model_entity(name),
+            action,
+            target.stage.value,
+            stage.value,
+            reason,
+            {"version": int(version)},
+        )
+        return self._version(conn, name, version)
 
     def _set_stage(self, conn: Connection, name: str, version: int, stage: Stage) -> None:
         conn.execute(
@@ -480,3 +532,11 @@ class RegistryStore:
             )
             for r in rows
         ]
+
+
+def _policy_text(model: RegisteredModel) -> str:
+    unapproved = ",".join(model.unapproved_strategies) or "none"
+    return (
+        f"approvals={model.required_approvals} two_person={model.two_person_rule} "
+        f"unapproved={unapproved}"
+    )

@@ -118,6 +118,10 @@ registered_models = sa.Table(
     sa.Column("description", sa.Text, nullable=False, default=""),
     sa.Column("required_approvals", sa.Integer, nullable=False, default=0),
     sa.Column("two_person_rule", sa.Boolean, nullable=False, default=False),
+    # Rollout strategies that may run a version that has not passed the policy (comma-separated)
+    sa.Column(
+        "unapproved_strategies", sa.String(100), nullable=False, server_default="shadow,blue-green"
+    ),
 )
 
 model_versions = sa.Table(

@@ -191,8 +191,13 @@ def check_registry_lifecycle(
     predictions = registry.load("models:/churn@champion").predict(frame)
     assert len(predictions) == len(frame)
     assert registry.rollback("churn", reason="latency").version == 1
-    registry.delete_alias("churn", "champion")
+    for mlflow_style in ("models:/churn/Production", "models:/churn@PRODUCTION"):
+        assert registry.resolve(mlflow_style).version == 1, mlflow_style  # any case, as MLflow
+    assert registry.resolve("models:/churn/latest").version == 2
+    registry.delete_alias("churn", "champion", reason="retired")
     _raises(NotFound, lambda: registry.resolve("models:/churn@champion"))
+    dropped = [e for e in registry.history("churn") if e.action == "delete_alias"]
+    assert [e.reason for e in dropped] == ["retired"]
     [(model, count, _)] = registry.list_models()
     assert (model.name, count) == ("churn", 2)
     actions = [e.action for e in registry.history("churn")]

@@ -106,6 +106,52 @@ def check_deployments(session: Session) -> None:
     _raises(NotFound, lambda: deployments.get("dead"))
 
 
+def check_deployment_policy(session: Session) -> None:
+    """Serving all traffic is production: the promotion policy guards it, the registry's stage
+    follows the deployment, and an unapproved candidate runs only where the policy allows."""
+    from shipway.errors import PolicyViolation
+    from shipway.types import Stage
+
+    first = _registered(session, "gated")
+    second = _registered(session, "gated")
+    deployments, registry = session.deployments, session.registry
+    deployments.deploy("gated-live", model="gated", version=first.version)
+    assert registry.get_version("gated", first.version).stage == Stage.PRODUCTION
+    registry.set_policy("gated", required_approvals=1)
+    refused = _raises(
+        PolicyViolation, lambda: deployments.deploy("gated-live", model="gated", version=2)
+    )
+    assert "needs 1 approval" in str(refused)
+    canary = _raises(
+        PolicyViolation,
+        lambda: deployments.deploy(
+            "gated-live", model="gated", version=2, strategy="canary", weight=50
+        ),
+    )
+    assert "only as shadow, blue-green, not as canary" in str(canary)
+    assert deployments.get("gated-live").candidate is None  # a refusal changes nothing
+    shadow = deployments.deploy("gated-live", model="gated", version=2, strategy="shadow")
+    assert shadow.candidate == 2
+    _raises(PolicyViolation, lambda: deployments.promote("gated-live"))
+    assert deployments.get("gated-live").stable == first.version
+    assert registry.get_version("gated", second.version).stage == Stage.NONE
+    registry.approve("gated", second.version, "looks right")
+    assert deployments.promote("gated-live", "shadow agreed").stable == second.version
+    assert registry.get_version("gated", second.version).stage == Stage.PRODUCTION
+    assert registry.get_version("gated", first.version).stage == Stage.ARCHIVED
+    entered = [e for e in registry.history("gated") if e.to_value == Stage.PRODUCTION.value]
+    assert "deployment gated-live serves it to all traffic (promote)" in entered[-1].reason
+    assert deployments.rollback("gated-live", "regression").stable == first.version
+    assert registry.get_version("gated", first.version).stage == Stage.PRODUCTION
+    registry.set_policy("gated", required_approvals=1, unapproved_strategies=("canary",))
+    third = _registered(session, "gated")
+    allowed = deployments.deploy(
+        "gated-live", model="gated", version=third.version, strategy="canary", weight=10
+    )
+    assert allowed.candidate == third.version
+    assert registry.get_model("gated").unapproved_strategies == ("canary",)
+
+
 def check_prediction_log_and_monitoring(session: Session) -> None:
     from shipway.serving.prediction_log import Logged
 
@@ -166,6 +212,7 @@ def check_tokens(session: Session) -> None:
 SESSION_CHECKS = [
     check_datasets,
     check_deployments,
+    check_deployment_policy,
     check_prediction_log_and_monitoring,
     check_tokens,
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import plain, registry
@@ -100,9 +100,13 @@ def set_alias(
 
 @router.delete("/{name}/aliases/{alias}", status_code=204)
 def delete_alias(
-    name: str, alias: str, request: Request, who: Principal = Depends(requires("approver"))
+    name: str,
+    alias: str,
+    request: Request,
+    reason: str = Query("", max_length=2000, description="Why, for the audit log."),
+    who: Principal = Depends(requires("approver")),
 ) -> None:
-    registry(request, who).delete_alias(name, alias)
+    registry(request, who).delete_alias(name, alias, reason)
 
 
 @router.post("/{name}/rollback")
@@ -123,6 +127,7 @@ def set_policy(
             required_approvals=body.required_approvals,
             two_person_rule=body.two_person_rule,
             reason=body.reason,
+            unapproved_strategies=body.unapproved_strategies,
         )
     )
 
