@@ -15,6 +15,8 @@ from shipway.config import Settings
 from tests.client.conftest import LiveServer, client_settings
 from tests.client.conftest import live_server as live_server  # the fixture, for these tests too
 from tests.conftest import METADATA_BACKENDS, make_settings
+from tests.serving.conftest import LiveModelServer as LiveModelServer
+from tests.serving.conftest import model_server as model_server  # the fixture, here too
 
 ROLES = {"vera": "viewer", "ed": "editor", "alice": "editor", "apollo": "approver", "ada": "admin"}
 
@@ -73,58 +75,3 @@ def secured(settings: Settings, tmp_path: Path) -> Iterator[Secured]:
 def secured_any(request: Any, tmp_path: Path) -> Iterator[Secured]:
     """The same on every metadata backend the machine offers (SQLite, PostgreSQL)."""
     yield from _secured(make_settings(tmp_path, request.param, "local", request), tmp_path)
-
-
-class LiveModelServer:
-    """``open_model_server(settings, targets)`` served by uvicorn on a free loopback port."""
-
-    def __init__(self, settings: Settings, targets: list[str], **options: Any) -> None:
-        import socket
-        import threading
-        import time
-
-        import uvicorn
-
-        from shipway.server.runner import QuietServer
-        from shipway.serving.server import open_model_server
-
-        self.model_server = open_model_server(settings, targets, poll_seconds=3600, **options)
-        self.log = self.model_server.log
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(self.model_server.app, log_level="warning", lifespan="on")
-        self.server = QuietServer(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:  # readiness, not timing: the deadline bounds a broken start
-            assert self.thread.is_alive() and time.monotonic() < deadline, "no model server"
-            time.sleep(0.01)
-
-    def http(self, **headers: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
-
-    def stop(self) -> None:
-        """A clean stop: the log writes everything it holds."""
-        self.server.should_exit = True
-        self.server.wake()
-        self.thread.join(timeout=60)
-        self.sock.close()
-        self.model_server.session.close()
-
-
-@pytest.fixture
-def model_server(settings: Settings) -> Iterator[Any]:
-    """Start live model servers over the test's store: ``model_server("churn-live")``."""
-    started: list[LiveModelServer] = []
-
-    def start(*targets: str, **options: Any) -> LiveModelServer:
-        server = LiveModelServer(settings, list(targets), **options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.thread.is_alive():
-            server.stop()

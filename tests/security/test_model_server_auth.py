@@ -18,7 +18,7 @@ from shipway.store.token_store import TokenStore
 from tests.client.conftest import free_port, wait_until_ready
 from tests.conftest import stop_process
 from tests.security.conftest import Secured
-from tests.serving.conftest import register_churn
+from tests.serving.conftest import error_message, oip_tensors, register_churn
 
 RECORD = {"customer_id": 1, "spend": 1.0, "plan": "a"}
 
@@ -46,12 +46,7 @@ def test_once_a_token_exists_predictions_and_feedback_need_one(
         (
             "POST",
             "/v2/models/churn-live/infer",
-            {
-                "inputs": [
-                    {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]}
-                    for k, v in RECORD.items()
-                ]
-            },
+            {"inputs": oip_tensors(RECORD)},
         ),
         ("POST", "/v1/feedback", {"request_id": "someone-elses", "label": 0}),
         ("GET", "/v1/status", None),
@@ -62,7 +57,9 @@ def test_once_a_token_exists_predictions_and_feedback_need_one(
             for client in (anonymous, forged):
                 refused = client.request(method, path, json=body)
                 assert refused.status_code == 401, (path, refused.text)
-                assert refused.json()["error"]["code"] == "UNAUTHENTICATED"
+                assert "token" in error_message(refused), path
+                if not path.startswith("/v2"):
+                    assert refused.json()["error"]["code"] == "UNAUTHENTICATED"
         for path in (
             "/v2/health/live",
             "/v2/health/ready",
@@ -122,10 +119,7 @@ def test_request_ids_are_echoed_only_when_short_and_printable(sw: Any, model_ser
             assert answer.json()["request_id"] == answer.headers["x-request-id"]
         oip = {
             "id": "é" * 3,
-            "inputs": [
-                {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]}
-                for k, v in RECORD.items()
-            ],
+            "inputs": oip_tensors(RECORD),
         }
         answer = http.post("/v2/models/churn-live/infer", json=oip)
         assert answer.status_code == 200 and answer.json()["id"] != "é" * 3

@@ -17,7 +17,7 @@ from shipway.serving.prediction_log import (
     read_health,
     read_log,
 )
-from tests.serving.conftest import register_churn
+from tests.serving.conftest import error_message, oip_tensors, register_churn
 
 
 def _record(i: int) -> dict[str, Any]:
@@ -37,17 +37,12 @@ def test_a_json_object_in_a_text_column_is_a_400_and_costs_no_other_row(
             ("/invocations", {"dataframe_records": [hostile]}),
             (
                 "/v2/models/churn-live/infer",
-                {
-                    "inputs": [
-                        {"name": k, "shape": [1], "datatype": "BYTES", "data": [v]}
-                        for k, v in hostile.items()
-                    ]
-                },
+                {"inputs": oip_tensors(hostile)},
             ),
         ):
             refused = http.post(path, json=body)
             assert refused.status_code == 400, (path, refused.text)
-            assert "'plan'" in refused.json()["error"]["message"], path
+            assert "'plan'" in error_message(refused), path
 
         def one(i: int) -> str:
             if i % 50 == 0:  # hostile requests in the same seconds as the good ones

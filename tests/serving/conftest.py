@@ -1,14 +1,42 @@
-"""A registered model with two versions, and a model server for it in-process."""
+"""A registered model with two versions, and model servers for it: in-process (``serve``)
+and live on a loopback port (``model_server``), for clients that need a real socket."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from shipway.config import Settings
+
+
+def error_message(answer: Any) -> str:
+    """An error answer's message, in the shape its path promises: the protocol's
+    ``{"error": "message"}`` under ``/v2``, shipway's ``{"error": {"code", "message"}}`` elsewhere."""
+    error = answer.json()["error"]
+    if answer.request.url.path.startswith("/v2"):
+        assert isinstance(error, str), error
+        return error
+    assert error["code"], error
+    return str(error["message"])
+
+
+def oip_tensors(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """One record as OIP JSON tensors, each with the datatype of its value."""
+
+    def datatype(value: Any) -> str:
+        if isinstance(value, bool):
+            return "BOOL"
+        if isinstance(value, int):
+            return "INT64"
+        return "FP64" if isinstance(value, float) else "BYTES"
+
+    return [
+        {"name": k, "shape": [1], "datatype": datatype(v), "data": [v]} for k, v in record.items()
+    ]
 
 
 def register_churn(sw: Any, rows: int = 40) -> Any:
@@ -62,3 +90,58 @@ def serve(sw: Any, settings: Settings) -> Iterator[Any]:
     for client, server in opened:
         client.__exit__(None, None, None)
         server.session.close()
+
+
+class LiveModelServer:
+    """``open_model_server(settings, targets)`` served by uvicorn on a free loopback port."""
+
+    def __init__(self, settings: Settings, targets: list[str], **options: Any) -> None:
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        from shipway.server.runner import QuietServer
+        from shipway.serving.server import open_model_server
+
+        self.model_server = open_model_server(settings, targets, poll_seconds=3600, **options)
+        self.log = self.model_server.log
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(self.model_server.app, log_level="warning", lifespan="on")
+        self.server = QuietServer(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:  # readiness, not timing: the deadline bounds a broken start
+            assert self.thread.is_alive() and time.monotonic() < deadline, "no model server"
+            time.sleep(0.01)
+
+    def http(self, **headers: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def stop(self) -> None:
+        """A clean stop: the log writes everything it holds."""
+        self.server.should_exit = True
+        self.server.wake()
+        self.thread.join(timeout=60)
+        self.sock.close()
+        self.model_server.session.close()
+
+
+@pytest.fixture
+def model_server(settings: Settings) -> Iterator[Any]:
+    """Start live model servers over the test's store: ``model_server("churn-live")``."""
+    started: list[LiveModelServer] = []
+
+    def start(*targets: str, **options: Any) -> LiveModelServer:
+        server = LiveModelServer(settings, list(targets), **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.thread.is_alive():
+            server.stop()

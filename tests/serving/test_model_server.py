@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shipway.types import Strategy
+from tests.serving.conftest import error_message
 
 
 def _records(frame: Any, n: int = 3) -> list[dict[str, Any]]:
@@ -26,8 +27,9 @@ def test_every_wire_format_answers_and_names_the_version(sw: Any, churn: Any, se
         "/v1/models/live/predict", json={"columns": churn.head(2).to_dict("list")}
     )
     assert by_columns.json()["predictions"] == [0, 0]
+    datatypes = {"customer_id": "INT64", "spend": "FP64", "plan": "BYTES"}
     tensors = [
-        {"name": c, "shape": [2], "datatype": "BYTES", "data": churn[c].head(2).tolist()}
+        {"name": c, "shape": [2], "datatype": datatypes[c], "data": churn[c].head(2).tolist()}
         for c in churn.columns
     ]
     oip = client.post("/v2/models/live/infer", json={"id": "r-1", "inputs": tensors})
@@ -78,9 +80,9 @@ def test_every_wire_format_answers_and_names_the_version(sw: Any, churn: Any, se
         ),
         (
             "/v2/models/live/infer",
-            {"inputs": [{"shape": [1, 2], "datatype": "FP64", "data": [1]}]},
+            {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1]}]},
             400,
-            "1 values for shape",
+            "1 values for its shape's 2",
         ),
         ("/v2/models/live/infer", {"nothing": 1}, 400, "'inputs'"),
         ("/invocations", {"dataframe_split": {}, "instances": []}, 400, "exactly one"),
@@ -100,7 +102,7 @@ def test_bad_requests_get_a_4xx_that_names_the_problem(
     client, _ = serve("live")
     answer = client.post(path, json=body)
     assert answer.status_code == status, answer.text
-    assert says in answer.json()["error"]["message"]
+    assert says in error_message(answer)
 
 
 def test_malformed_and_oversized_bodies(sw: Any, churn: Any, serve: Any) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shipway.errors import ShipwayError
@@ -25,9 +26,11 @@ from shipway.serving.prediction_log import PredictionLog
 from shipway.serving.predictor import Predictor
 from shipway.serving.state import ServerState
 from shipway.web import handlers
+from shipway.web.access_log import AccessLog
 from shipway.web.limits import BodySizeLimit
 
 ROUTES = [  # health and /metrics stay open, for probes and scrapers
+    Route("/v2", e.server_metadata),
     Route("/v2/health/live", e.live),
     Route("/v2/health/ready", e.ready),
     Route("/v2/models/{name}", e.authorized(e.model_metadata)),
@@ -45,10 +48,15 @@ ROUTES = [  # health and /metrics stay open, for probes and scrapers
 
 
 def create_serving_app(
-    state: ServerState, log: PredictionLog | None = None, auth: ServingAuth | None = None
+    state: ServerState,
+    log: PredictionLog | None = None,
+    auth: ServingAuth | None = None,
+    *,
+    access_log: bool = False,
 ) -> Starlette:
-    """The model server for what ``state`` serves, logging to ``log``, guarded by ``auth``."""
-    metrics = ServingMetrics(log)
+    """The model server for what ``state`` serves, logging to ``log``, guarded by ``auth``;
+    with ``access_log``, one combined-format line per request on stderr."""
+    metrics = ServingMetrics(log, served=state.names)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> Any:
@@ -66,6 +74,7 @@ def create_serving_app(
             state.stop()
             if log is not None:
                 await run_in_threadpool(log.close)  # a clean shutdown loses no prediction
+            metrics.close()
 
     app = Starlette(
         routes=ROUTES,
@@ -76,7 +85,7 @@ def create_serving_app(
             405: _not_allowed,
             Exception: _bug,
         },
-        middleware=[Middleware(BodySizeLimit)],
+        middleware=([Middleware(AccessLog)] if access_log else []) + [Middleware(BodySizeLimit)],
     )
     app.state.serving = state
     app.state.auth = auth
@@ -92,17 +101,29 @@ def _count(request: Request, status: int, version: int | None = None) -> None:
 async def _shipway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShipwayError)
     _count(request, exc.http_status, getattr(exc, "version", None))
-    return handlers.error_response(exc)
+    return _shaped(request, handlers.error_response(exc))
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return handlers.not_found(request)
+    return _shaped(request, handlers.not_found(request))
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return handlers.not_allowed(request)
+    return _shaped(request, handlers.not_allowed(request))
 
 
 async def _bug(request: Request, exc: Exception) -> Response:
     _count(request, 500)
-    return handlers.bug("the model server", exc)
+    return _shaped(request, handlers.bug("the model server", exc))
+
+
+def _shaped(request: Request, response: JSONResponse) -> Response:
+    """Under ``/v2`` an error is the protocol's ``{"error": "message"}`` (what tritonclient
+    and KServe clients read); elsewhere shipway's ``{"error": {code, message, ...}}``."""
+    if not request.url.path.startswith("/v2"):
+        return response
+    text = json.loads(bytes(response.body))["error"]["message"]
+    kept = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+    return JSONResponse({"error": text}, status_code=response.status_code, headers=kept)

@@ -2,7 +2,8 @@
 
 Parquet is read one record batch at a time and CSV in chunks, so memory holds one chunk of
 input and its scores. The output is written as it goes (Parquet row groups, or CSV), with
-the input's columns and a ``prediction`` column, and lands under its name only when complete.
+the input's columns and a ``prediction`` column (and, with ``proba``, a ``score_CLASS`` column
+per class of a classifier), and lands under its name only when complete.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def score_files(
     chunk_rows: int = 100_000,
     progress: Progress | None = None,
     on_chunk: Callable[[Any, Any], None] | None = None,
+    proba: bool = False,
 ) -> int:
     """Score every row of ``source`` into ``target``; returns the number of rows.
 
@@ -86,6 +88,7 @@ def score_files(
         raise InvalidArgument(
             f"cannot write {target.name}", hint="end the output in .parquet or .csv"
         )
+    scores = _class_scores(model) if proba else None
     files = _inputs(source)
     report = progress or _Silent()
     report.start(f"scoring {source.name}", _rows(files))
@@ -98,7 +101,10 @@ def score_files(
             predictions = model.predict_prepared(prepared)
             if on_chunk is not None:
                 on_chunk(prepared, predictions)
-            output.write(chunk.assign(prediction=_flat(predictions)))
+            scored = chunk.assign(prediction=_flat(predictions))
+            if scores is not None:
+                scored = scored.assign(**scores(prepared))
+            output.write(scored)
             report.advance(len(chunk))
         output.close()
         if output.rows == 0:
@@ -149,6 +155,7 @@ def score_into_log(
     log: Any,
     chunk_rows: int = 100_000,
     progress: Progress | None = None,
+    proba: bool = False,
 ) -> int:
     """:func:`score_files`, whose predictions also land in ``deployment``'s prediction log
     (``log``: a ``PredictionLog`` that waits rather than drops), so monitoring sees batch
@@ -179,10 +186,34 @@ def score_into_log(
 
     try:
         return score_files(
-            model, source, target, chunk_rows=chunk_rows, progress=progress, on_chunk=on_chunk
+            model,
+            source,
+            target,
+            chunk_rows=chunk_rows,
+            progress=progress,
+            on_chunk=on_chunk,
+            proba=proba,
         )
     finally:
         log.close()
+
+
+def _class_scores(model: Any) -> Callable[[Any], dict[str, Any]]:
+    """Each class's probability as a ``score_CLASS`` column, for a classifier."""
+    import numpy as np
+
+    if not hasattr(model.raw, "predict_proba"):
+        raise InvalidArgument(
+            f"--proba needs a classifier; a {type(model.raw).__name__} has no predict_proba"
+        )
+    labels = getattr(model.raw, "classes_", None)
+
+    def columns(prepared: Any) -> dict[str, Any]:
+        proba = np.asarray(model.raw.predict_proba(prepared), dtype=float)
+        names = list(range(proba.shape[1])) if labels is None else list(labels)
+        return {f"score_{label}": proba[:, i] for i, label in enumerate(names)}
+
+    return columns
 
 
 def _flat(predictions: Any) -> Any:
@@ -199,6 +230,7 @@ def score_with_ray(
     *,
     chunk_rows: int = 100_000,
     progress: Progress | None = None,
+    proba: bool = False,
 ) -> int:
     """The same scoring as Ray tasks, one per input file, into a folder of Parquet files.
 
@@ -217,6 +249,8 @@ def score_with_ray(
         )
     if target.exists() and any(target.iterdir()):
         raise InvalidArgument(f"{target} is not empty", hint="score into a new folder")
+    if proba:
+        _class_scores(model)  # refuse a regressor before any task starts
     target.mkdir(parents=True, exist_ok=True)
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -224,7 +258,7 @@ def score_with_ray(
 
     @ray.remote  # type: ignore[untyped-decorator, unused-ignore]
     def score_one(shared: Any, path: str, out: str) -> int:
-        return score_files(shared, Path(path), Path(out), chunk_rows=chunk_rows)
+        return score_files(shared, Path(path), Path(out), chunk_rows=chunk_rows, proba=proba)
 
     names = _output_names(files, source)
     pending = [

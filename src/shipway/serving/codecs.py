@@ -1,7 +1,6 @@
-"""Request bodies into DataFrames, predictions into response bodies, for each wire format.
+"""Request bodies into DataFrames, predictions into response bodies, for the JSON formats
+(the Open Inference Protocol has its own module, :mod:`shipway.serving.oip`).
 
-- Open Inference Protocol (KServe V2): one tensor per column (``name`` = column), or one
-  two-dimensional tensor whose columns follow the model's signature.
 - Plain JSON: ``{"records": [...]}``, ``{"columns": {...}}``, or a list of records.
 - MLflow's ``/invocations``: ``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``.
 
@@ -13,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.errors import InvalidArgument
-
-_OIP_TYPES = {"b": "BOOL", "i": "INT64", "u": "UINT64", "f": "FP64", "O": "BYTES", "U": "BYTES"}
 
 
 def _frame(data: Any, columns: list[str] | None = None) -> Any:
@@ -30,72 +27,6 @@ def _require_dict(body: Any, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidArgument(f"{what} is a JSON object, not {type(body).__name__}")
     return body
-
-
-def oip_request(body: Any, columns: list[str] | None) -> tuple[Any, Any]:
-    """An OIP inference request as a DataFrame, and its ``id`` as sent (None without one)."""
-    body = _require_dict(body, "an inference request")
-    tensors = body.get("inputs")
-    if not isinstance(tensors, list) or not tensors:
-        raise InvalidArgument("an inference request needs a non-empty 'inputs' list")
-    for i, tensor in enumerate(tensors):
-        if not isinstance(tensor, dict) or not isinstance(tensor.get("data"), list):
-            raise InvalidArgument(
-                f"inputs[{i}] needs 'name', 'shape', 'datatype' and a 'data' list"
-            )
-        if not isinstance(tensor.get("shape"), list) or not all(
-            isinstance(n, int) and n >= 0 for n in tensor["shape"]
-        ):
-            raise InvalidArgument(f"inputs[{i}].shape is a list of sizes, e.g. [3] or [3, 20]")
-    request_id = body.get("id")
-    if len(tensors) == 1 and len(tensors[0]["shape"]) == 2:
-        rows, width = tensors[0]["shape"]
-        flat = _flat(tensors[0]["data"])
-        if len(flat) != rows * width:
-            raise InvalidArgument(f"inputs[0] has {len(flat)} values for shape [{rows}, {width}]")
-        if columns is not None and width != len(columns):
-            raise InvalidArgument(
-                f"inputs[0] has {width} columns; the model takes {len(columns)}: {', '.join(columns)}"
-            )
-        matrix = [flat[r * width : (r + 1) * width] for r in range(rows)]
-        return _frame(matrix, columns), request_id
-    data: dict[str, list[Any]] = {}
-    lengths = set()
-    for i, tensor in enumerate(tensors):
-        name = tensor.get("name")
-        if not isinstance(name, str) or not name:
-            raise InvalidArgument(f"inputs[{i}] needs a 'name': the column it holds")
-        values = _flat(tensor["data"])
-        data[name] = values
-        lengths.add(len(values))
-    if len(lengths) > 1:
-        raise InvalidArgument(f"the input columns have different lengths: {sorted(lengths)}")
-    return _frame(data), request_id
-
-
-def _flat(values: list[Any]) -> list[Any]:
-    if values and isinstance(values[0], list):
-        return [v for row in values for v in (row if isinstance(row, list) else [row])]
-    return values
-
-
-def oip_response(name: str, version: int, request_id: str, predictions: Any) -> dict[str, Any]:
-    import numpy as np
-
-    array = np.asarray(predictions)
-    return {
-        "model_name": name,
-        "model_version": str(version),
-        "id": request_id,
-        "outputs": [
-            {
-                "name": "predict",
-                "shape": list(array.shape),
-                "datatype": _OIP_TYPES.get(array.dtype.kind, "BYTES"),
-                "data": array.reshape(-1).tolist(),
-            }
-        ],
-    }
 
 
 def plain_request(body: Any) -> Any:

@@ -23,23 +23,14 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from shipway.errors import InvalidArgument
-from shipway.serving import codecs
+from shipway.errors import InvalidArgument, NotFound
+from shipway.serving import codecs, oip
 from shipway.serving.feedback import accept_feedback
 from shipway.serving.predictor import Arrival, Prediction, Predictor
+from shipway.serving.state import Loaded
 from shipway.web.bodies import parse_json
 
 Handler = Callable[[Request], Awaitable[Response]]
-SIGNATURE_TO_OIP = {
-    "boolean": "BOOL",
-    "integer": "INT32",
-    "long": "INT64",
-    "float": "FP32",
-    "double": "FP64",
-    "string": "BYTES",
-    "binary": "BYTES",
-    "datetime": "BYTES",
-}
 
 
 def _predictor(request: Request) -> Predictor:
@@ -111,23 +102,53 @@ async def ready(request: Request) -> Response:
     return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
 
+async def server_metadata(_: Request) -> Response:
+    from shipway import __version__
+
+    return JSONResponse(
+        {"name": "shipway", "version": __version__, "extensions": ["binary_tensor_data"]}
+    )
+
+
 async def model_metadata(request: Request) -> Response:
     served = request.app.state.serving.get(request.path_params["name"])
-    loaded = served.versions.get(served.deployment.stable or -1)
-    columns = loaded.model.signature.inputs if loaded and loaded.model.signature else ()
+    version = request.path_params.get("version")
+    loaded = served.versions.get(served.deployment.stable if version is None else int(version))
+    if loaded is None:
+        raise NotFound(
+            f"deployment {served.deployment.name!r} does not serve version {version}",
+            hint=f"it serves {sorted(served.versions)}",
+        )
+    columns = loaded.model.signature.inputs if loaded.model.signature else ()
     inputs = [
-        {"name": c.name, "datatype": SIGNATURE_TO_OIP.get(c.type, "BYTES"), "shape": [-1]}
+        {"name": c.name, "datatype": oip.FROM_SIGNATURE.get(c.type, "BYTES"), "shape": [-1]}
         for c in columns
     ]
+    outputs = [{"name": "predict", "datatype": _answer_datatype(loaded), "shape": [-1]}]
+    if loaded.classifier:
+        width = len(loaded.classes) if loaded.classes else -1
+        outputs.append({"name": oip.PROBABILITIES, "datatype": "FP64", "shape": [-1, width]})
     return JSONResponse(
         {
             "name": served.deployment.name,
             "versions": [str(v) for v in sorted(served.versions)],
-            "platform": f"shipway-{loaded.model.flavor}" if loaded else "shipway",
+            "platform": f"shipway-{loaded.model.flavor}",
             "inputs": inputs,
-            "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
+            "outputs": outputs,
         }
     )
+
+
+def _answer_datatype(loaded: Loaded) -> str:
+    """What ``predict`` answers: the signature's output type, else the type of the version's
+    answer to its input example when it was loaded, else BYTES (any value as text)."""
+    import numpy as np
+
+    if loaded.output_spec is not None:
+        return oip.FROM_SIGNATURE.get(loaded.output_spec.type, "BYTES")
+    if loaded.answer_dtype is not None:
+        return oip.datatype_of(np.empty(0, dtype=loaded.answer_dtype))
+    return "BYTES"
 
 
 async def model_ready(request: Request) -> Response:
@@ -142,17 +163,48 @@ async def model_ready(request: Request) -> Response:
 
 # -- predictions ---------------------------------------------------------------------------
 async def infer(request: Request, arrival: Arrival) -> Response:
+    """An OIP inference: JSON or binary tensors in, the outputs asked for (all by default)
+    back as JSON or binary, as the request says."""
     name = request.path_params["name"]
     pinned = request.path_params.get("version")
     predictor = _predictor(request)
-    loaded = predictor.stable(name)
-    frame, given = codecs.oip_request(await _body(request), loaded.columns if loaded else None)
-    request_id = request_id_of(request, given)
-    prediction = await predictor.predict(
-        name, frame, request_id=request_id, pinned=int(pinned) if pinned else None, arrival=arrival
+    loaded = predictor.stable(name)  # an unknown name is a 404 whatever the body
+    parsed = oip.parse_request(await request.body(), request.headers.get(oip.HEADER_LENGTH))
+    types = None
+    if loaded is not None and loaded.model.signature is not None:
+        types = {c.name: c.type for c in loaded.model.signature.inputs}
+    frame = oip.to_frame(parsed, types)
+    offered = ["predict"] + (
+        [oip.PROBABILITIES] if loaded is not None and loaded.classifier else []
     )
-    body = codecs.oip_response(name, prediction.loaded.version, request_id, prediction.outputs)
-    return _answer(body, prediction, request_id)
+    unknown = [o for o in parsed.outputs or {} if o not in offered]
+    if unknown:
+        raise InvalidArgument(
+            f"the model has no output {unknown[0]!r}", hint=f"it has {', '.join(offered)}"
+        )
+    wanted = offered if parsed.outputs is None else list(parsed.outputs)
+    request_id = request_id_of(request, parsed.id)
+    prediction = await predictor.predict(
+        name,
+        frame,
+        request_id=request_id,
+        pinned=int(pinned) if pinned else None,
+        arrival=arrival,
+        probabilities=oip.PROBABILITIES in wanted,
+    )
+    tensors = []
+    if "predict" in wanted:
+        tensors.append(oip.output_tensor("predict", prediction.outputs))
+    if oip.PROBABILITIES in wanted and prediction.probabilities is not None:
+        classes = prediction.loaded.classes
+        extra = {"classes": [str(c) for c in classes]} if classes else None
+        tensors.append(oip.output_tensor(oip.PROBABILITIES, prediction.probabilities, extra))
+    body, headers = oip.encode_response(
+        name, prediction.loaded.version, request_id, tensors, parsed
+    )
+    headers.update({"x-request-id": request_id, "x-model-version": str(prediction.loaded.version)})
+    task = BackgroundTask(prediction.after) if prediction.after is not None else None
+    return Response(body, headers=headers, background=task)
 
 
 async def plain(request: Request, arrival: Arrival) -> Response:

@@ -1,21 +1,45 @@
 """What a model server counts for Prometheus (``/metrics``): requests, rows, latency and
 predicted values per deployment and version, errors, requests in flight, shadow failures, and
-the prediction log's pending and dropped rows."""
+the prediction log's pending and dropped rows.
+
+Label values come only from what the server serves (a name in a URL that it does not serve
+counts as ``deployment="-"``), so no request can create series. With several workers
+(``shipway serve --workers N``) the counts go through prometheus-client's multiprocess mode
+(``PROMETHEUS_MULTIPROC_DIR``, which ``shipway serve`` sets), so every scrape sees the whole
+server whichever worker answers it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5)
 VALUE_BUCKETS = (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 10, 100, 1000)
 
 
+def shared_across_workers() -> bool:
+    """Whether counts live in files shared by the server's worker processes."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
 class ServingMetrics:
-    def __init__(self, log: Any = None) -> None:
+    def __init__(self, log: Any = None, served: Any = None) -> None:
         self.registry = r = CollectorRegistry()
         self.log = log
+        self.served = served  # the names the server serves (a collection), None for any
+        self.shared = shared_across_workers()
+        # in flight and pending are sums over the live workers
+        live: Literal["livesum", "all"] = "livesum" if self.shared else "all"
         labels = ["deployment", "version"]
         self.requests = Counter(
             "shipway_predict_requests_total", "prediction requests", labels, registry=r
@@ -37,21 +61,32 @@ class ServingMetrics:
             registry=r,
             buckets=VALUE_BUCKETS,
         )
-        self.in_flight = Gauge("shipway_predict_in_flight", "requests being answered", registry=r)
+        self.in_flight = Gauge(
+            "shipway_predict_in_flight",
+            "requests being answered",
+            registry=r,
+            multiprocess_mode=live,
+        )
         self.shadow_errors = Counter(
             "shipway_shadow_errors_total", "shadow predictions that failed", labels, registry=r
         )
+        self.dropped = self.pending = None
         if log is not None:
-            dropped = Gauge(
+            self.dropped = Gauge(
                 "shipway_prediction_log_dropped_rows",
                 "rows the log could not keep up with",
                 registry=r,
+                multiprocess_mode=live,
             )
-            dropped.set_function(lambda: log.dropped)
-            pending = Gauge(
-                "shipway_prediction_log_pending_rows", "rows waiting to be written", registry=r
+            self.pending = Gauge(
+                "shipway_prediction_log_pending_rows",
+                "rows waiting to be written",
+                registry=r,
+                multiprocess_mode=live,
             )
-            pending.set_function(lambda: log.pending)
+            if not self.shared:  # read when scraped; shared gauges are set as requests come
+                self.dropped.set_function(lambda: log.dropped)
+                self.pending.set_function(lambda: log.pending)
 
     def observe(self, name: str, version: int, outputs: Any, elapsed: float, rows: int) -> None:
         """One answered request (or one variant's part of it)."""
@@ -62,16 +97,35 @@ class ServingMetrics:
         values = self.values.labels(*labels)
         for value in _numbers(outputs)[:100]:
             values.observe(value)
+        if self.shared:
+            self._set_log_gauges()
 
     def error(self, name: str, status: int, version: int | None = None) -> None:
         """A refused or failed request: in /metrics, and in the log's health record so
-        monitoring sees the error rate."""
+        monitoring sees the error rate. A name the server does not serve counts as "-"."""
+        if self.served is not None and name not in self.served:
+            name, version = "-", None
         self.errors.labels(name, str(status)).inc()
         if self.log is not None and name != "-":
             self.log.note_error(name, status, version)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self.shared:
+            return generate_latest(self.registry)
+        self._set_log_gauges()
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+    def _set_log_gauges(self) -> None:
+        if self.log is not None and self.dropped is not None and self.pending is not None:
+            self.dropped.set(self.log.dropped)
+            self.pending.set(self.log.pending)
+
+    def close(self) -> None:
+        """This worker is stopping: its live gauges leave the shared files."""
+        if self.shared:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def _numbers(outputs: Any) -> list[float]:

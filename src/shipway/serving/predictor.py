@@ -28,6 +28,7 @@ class Prediction:
     loaded: Loaded
     outputs: Any
     after: Callable[[], None] | None = None
+    probabilities: Any = None  # [n, classes], when asked for and the version is a classifier
 
 
 class Arrival:
@@ -77,8 +78,10 @@ class Predictor:
         request_id: str,
         pinned: int | None = None,
         arrival: Arrival | None = None,
+        probabilities: bool = False,
     ) -> Prediction:
-        """Route ``frame`` (one request's rows) and predict it."""
+        """Route ``frame`` (one request's rows) and predict it; with ``probabilities``, a
+        classifier's probability per class too (from the same version, outside any batch)."""
         arrival = arrival or self.arrival()
         served = self.serving(name)
         started = time.perf_counter()
@@ -89,21 +92,23 @@ class Predictor:
             and deployment.candidate is not None
         ):
             arrival.close()
-            return self._predict_ab(served, frame, request_id, started)
+            return self._predict_ab(served, frame, request_id, started, probabilities)
         chosen, shadow = self._route(served, pinned)
         prepared = chosen.model.prepare(frame)
-        batcher = self._batcher(served, chosen) if pinned is None else None
+        proba = probabilities and chosen.classifier
+        batcher = self._batcher(served, chosen) if pinned is None and not proba else None
         arrival.close()
         outputs = await self._call(name, chosen, prepared, batcher)
+        scores = self._guarded(name, chosen, chosen.probabilities, prepared) if proba else None
         elapsed = time.perf_counter() - started
         self.metrics.observe(name, chosen.version, outputs, elapsed, len(frame))
         if self.log is None and shadow is None:  # nothing runs after the answer
-            return Prediction(chosen, outputs)
+            return Prediction(chosen, outputs, probabilities=scores)
 
         def after() -> None:
             self._after(served, prepared, outputs, chosen, shadow, request_id, elapsed)
 
-        return Prediction(chosen, outputs, after)
+        return Prediction(chosen, outputs, after, scores)
 
     def _route(self, served: Serving, pinned: int | None) -> tuple[Loaded, Loaded | None]:
         if pinned is not None:
@@ -120,15 +125,19 @@ class Predictor:
     async def _call(
         self, name: str, chosen: Loaded, prepared: Any, batcher: MicroBatcher | None
     ) -> Any:
-        try:
-            if batcher is not None:
+        if batcher is not None:
+            try:
                 return await batcher.submit(prepared)
-            return chosen.model.predict_prepared(prepared)
-        except (ValueError, TypeError, KeyError) as exc:  # input the signature let in
-            raise ModelRefusedInput(name, chosen.version, exc) from exc
-        except Exception as exc:  # the model itself broke: a 500, counted against its version
-            log.exception("%s version %s failed", name, chosen.version)
-            raise ModelFailed(name, chosen.version, exc) from exc
+            except Exception as exc:
+                raise _model_error(name, chosen, exc) from exc
+        return self._guarded(name, chosen, chosen.model.predict_prepared, prepared)
+
+    @staticmethod
+    def _guarded(name: str, chosen: Loaded, call: Callable[[Any], Any], prepared: Any) -> Any:
+        try:
+            return call(prepared)
+        except Exception as exc:
+            raise _model_error(name, chosen, exc) from exc
 
     def _batcher(self, served: Serving, loaded: Loaded) -> MicroBatcher | None:
         d = served.deployment
@@ -143,7 +152,7 @@ class Predictor:
         return found
 
     def _predict_ab(
-        self, served: Serving, frame: Any, request_id: str, started: float
+        self, served: Serving, frame: Any, request_id: str, started: float, probabilities: bool
     ) -> Prediction:
         """Each row to its variant by the hash of its sticky key: one user, one variant."""
         import numpy as np
@@ -154,17 +163,21 @@ class Predictor:
             raise InvalidArgument(f"this A/B test routes by {key!r}: send it with every row")
         variants = routing.route_rows(served.deployment, frame[key].tolist())
         outputs: list[Any] = [None] * len(frame)
+        scores: list[Any] = [None] * len(frame)
+        name = served.deployment.name
         parts = []
         for version in dict.fromkeys(variants):
             rows = [i for i, v in enumerate(variants) if v == version]
             loaded = served.versions[version]
             part = loaded.model.prepare(frame.iloc[rows])
-            predicted = np.asarray(loaded.model.predict_prepared(part)).tolist()
-            for i, value in zip(rows, predicted, strict=True):
+            predicted = self._guarded(name, loaded, loaded.model.predict_prepared, part)
+            for i, value in zip(rows, np.asarray(predicted).tolist(), strict=True):
                 outputs[i] = value
+            if probabilities and loaded.classifier:
+                for i, row in zip(rows, loaded.probabilities(part).tolist(), strict=True):
+                    scores[i] = row
             parts.append(part.assign(_version=version, _row=rows))
         elapsed = time.perf_counter() - started
-        name = served.deployment.name
         for version in set(variants):
             mine = [o for o, v in zip(outputs, variants, strict=True) if v == version]
             self.metrics.observe(name, version, mine, elapsed, len(mine))
@@ -178,7 +191,9 @@ class Predictor:
                 name, prepared, outputs, versions, request_id, elapsed, declared=first.log_types
             )
 
-        return Prediction(first, outputs, after)
+        whole = probabilities and all(s is not None for s in scores)
+        widths = {len(s) for s in scores} if whole else set()
+        return Prediction(first, outputs, after, np.asarray(scores) if len(widths) == 1 else None)
 
     def _after(
         self,
@@ -258,3 +273,12 @@ class Predictor:
                 "written": self.log.written,
             }
         return {"deployments": self.state.status(), "batching": batching, "prediction_log": counts}
+
+
+def _model_error(name: str, chosen: Loaded, exc: Exception) -> Exception:
+    """A model's failure as the caller should see it: input the signature let in but the
+    model refused is the caller's (422); anything else is the model's own (500)."""
+    if isinstance(exc, (ValueError, TypeError, KeyError)):
+        return ModelRefusedInput(name, chosen.version, exc)
+    log.error("%s version %s failed", name, chosen.version, exc_info=exc)
+    return ModelFailed(name, chosen.version, exc)

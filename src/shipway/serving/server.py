@@ -57,7 +57,8 @@ def open_model_server(
         log = session.predictions.writer()
         log.max_pending = 200_000  # a server drops (and counts) rather than wait
     auth = ServingAuth(session.tokens, ttl=min(poll_seconds, 2.0))
-    return ModelServer(create_serving_app(state, log, auth), state, log, session, auth)
+    app = create_serving_app(state, log, auth, access_log=settings.serve.access_log)
+    return ModelServer(app, state, log, session, auth)
 
 
 def _deployment_for(

@@ -29,6 +29,26 @@ class Loaded:
     version: int
     model: Any  # a LoadedModel
     columns: list[str] | None
+    answer_dtype: Any = None  # the numpy dtype of its answer to the input example, if any
+
+    @property
+    def classifier(self) -> bool:
+        """Whether it answers class probabilities (the OIP ``probabilities`` output)."""
+        return hasattr(self.model.raw, "predict_proba")
+
+    @functools.cached_property
+    def classes(self) -> list[Any] | None:
+        """A classifier's class labels, in the order of its probabilities, when it says."""
+        import numpy as np
+
+        labels = getattr(self.model.raw, "classes_", None) if self.classifier else None
+        return None if labels is None else list(np.asarray(labels).tolist())
+
+    def probabilities(self, prepared: Any) -> Any:
+        """Each row's probability per class, as an [n, classes] array."""
+        import numpy as np
+
+        return np.asarray(self.model.raw.predict_proba(prepared), dtype=float)
 
     @functools.cached_property
     def scorer(self) -> Any:  # cached: the log groups rows by scorer to score them in bulk
@@ -124,14 +144,17 @@ class ServerState:
         return Serving(deployment, versions, problem)
 
     def _load(self, model: str, version: int) -> Loaded:
+        import numpy as np
+
         cached = self._cache.get((model, version))
         if cached is not None:
             return cached
         loaded = self.session.registry.load(f"models:/{model}/{version}")
-        if loaded.input_example is not None:
-            loaded.predict(loaded.input_example)  # warm up before any request sees it
+        answer_dtype = None
+        if loaded.input_example is not None:  # warm up before any request sees it
+            answer_dtype = np.asarray(loaded.predict(loaded.input_example)).dtype
         columns = loaded.signature.columns if loaded.signature else None
-        entry = self._cache[(model, version)] = Loaded(version, loaded, columns)
+        entry = self._cache[(model, version)] = Loaded(version, loaded, columns, answer_dtype)
         return entry
 
     def get(self, name: str) -> Serving:
