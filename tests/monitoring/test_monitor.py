@@ -89,6 +89,7 @@ def test_drift_and_performance_window_by_window(sw: Any, served: Any) -> None:
         "missing": {},
         "out_of_range": {},
         "unseen_categories": {},
+        "type_changed": {},
         "absent_columns": [],
     }
     groups = first.extra["fairness"]["colour"]["groups"]

@@ -115,7 +115,8 @@ def test_bad_input_is_reported_not_crashed() -> None:
         "only_cur": "missing_in_reference",
     }
     assert "infinite" in result.column("a").note
-    assert result.column("c").note == "unseen categories: q, z"
+    assert result.column("c").note == "unseen categories (75.0% of values): q, z"
+    assert result.column("c").drifted and result.column("c").unseen_share == 0.75
     empty = detect_drift(ref, ref.head(0))
     assert {c.status for c in empty.columns if c.column in ("a", "c")} == {
         "empty_current"
@@ -124,6 +125,34 @@ def test_bad_input_is_reported_not_crashed() -> None:
         pd.DataFrame({"m": [1, "two", 3.0, None]}), pd.DataFrame({"m": ["one", 2, 3, 4]})
     )
     assert mixed.column("m").kind == "categorical" and mixed.column("m").status == "ok"
+
+
+def test_numbers_arriving_as_text_are_a_type_change() -> None:
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"age": rng.normal(40, 5, 2000), "n": rng.normal(size=2000)})
+    as_text = pd.DataFrame({"age": ["forty"] * 500, "n": rng.normal(size=500)})
+    result = detect_drift(ref, as_text)
+    age = result.column("age")
+    assert age.status == "type_changed" and age.drifted, age
+    assert "500 of 500 value(s) are text" in age.note and age.missing_current == 0
+    assert result.n_drifted == 1 and result.share_drifted == 0.5
+    partly = as_text.assign(age=[*rng.normal(40, 5, 400), *["n/a"] * 100])
+    some = detect_drift(ref, partly).column("age")
+    assert some.status == "type_changed" and some.drifted and some.score is not None
+    assert detect_drift(ref, ref.sample(500, random_state=1)).column("age").status == "ok"
+
+
+def test_unseen_categories_drift_past_their_share() -> None:
+    rng = np.random.default_rng(4)
+    ref = pd.DataFrame({"plan": rng.choice(["free", "pro"], 5000)})
+    few = pd.DataFrame({"plan": [*rng.choice(["free", "pro"], 999), "enterprise"]})
+    many = pd.DataFrame({"plan": [*rng.choice(["free", "pro"], 980), *["enterprise"] * 20]})
+    assert not detect_drift(ref, few).column("plan").drifted, "0.1% is under the 1% default"
+    verdict = detect_drift(ref, many).column("plan")
+    assert verdict.drifted and verdict.score < verdict.threshold, "drifted by the unseen share"
+    assert detect_drift(ref, few, unseen_share=0.001).column("plan").drifted
+    with pytest.raises(InvalidArgument, match="unseen_share"):
+        detect_drift(ref, few, unseen_share=2)
 
 
 def test_wrong_settings_say_what_to_fix() -> None:

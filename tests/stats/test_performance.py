@@ -26,6 +26,25 @@ def test_classification_metrics_equal_sklearn() -> None:
     assert got["log_loss"] == pytest.approx(metrics.log_loss(y, s), abs=1e-9)
 
 
+def test_multi_class_and_text_labels_are_macro_averaged_like_sklearn() -> None:
+    truth = ["cat", "dog", "bird", "cat", "dog", "bird"]
+    guess = ["cat", "dog", "bird", "cat", "dog", "cat"]  # one bird taken for a cat
+    got = classification_metrics(truth, guess)
+    assert got["average"] == "macro" and got["accuracy"] == pytest.approx(5 / 6)
+    for name, score in (
+        ("precision", metrics.precision_score),
+        ("recall", metrics.recall_score),
+        ("f1", metrics.f1_score),
+    ):
+        assert got[name] == pytest.approx(score(truth, guess, average="macro"), abs=1e-12)
+        assert got[name] < 1.0
+    assert got["per_class"]["bird"] == {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}
+    numbers = classification_metrics([0, 1, 2, 2], [0.0, 1.0, 2.0, 1.0])
+    assert numbers["average"] == "macro" and set(numbers["per_class"]) == {"0", "1", "2"}
+    mixed = classification_metrics([1, "0", True, "false"], [1.0, 0, "1", False])
+    assert mixed["average"] == "binary" and mixed["accuracy"] == 1.0
+
+
 def test_missing_labels_are_left_out_and_degenerate_cases_are_none() -> None:
     labels = np.array([1, 0, np.nan, 1])
     got = classification_metrics(labels, [1, 1, 0, 0], [0.9, 0.8, 0.1, 0.2])

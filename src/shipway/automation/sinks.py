@@ -19,10 +19,10 @@ import time
 from typing import Any
 
 from shipway.config import SmtpSettings
+from shipway.monitoring.rules import SINK_FORMS
 
 log = logging.getLogger("shipway.alerts")
 RETRIES = 3
-KINDS = ("log", "webhook", "slack", "email", "command")
 
 
 def send(sink: str, payload: dict[str, Any], smtp: SmtpSettings | None = None) -> None:
@@ -43,9 +43,7 @@ def send(sink: str, payload: dict[str, Any], smtp: SmtpSettings | None = None) -
     elif kind == "email":
         _email(target, payload, smtp or SmtpSettings())
     else:
-        raise ValueError(
-            f"unknown alert sink {sink!r}: use log, webhook:URL, slack:URL, email:ADDRESS or command:CMD"
-        )
+        raise ValueError(f"unknown alert sink {sink!r}: use {SINK_FORMS}")
 
 
 def _email(to: str, payload: dict[str, Any], smtp: SmtpSettings) -> None:

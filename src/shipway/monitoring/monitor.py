@@ -20,9 +20,16 @@ import numpy as np
 
 from shipway.errors import InvalidArgument
 from shipway.stats.cbpe import CBPE
-from shipway.stats.columns import CATEGORICAL
+from shipway.stats.columns import CATEGORICAL, text_count
 from shipway.stats.dle import DLE
-from shipway.stats.drift import ColumnDrift, DriftDetector, DriftResult
+from shipway.stats.drift import (
+    COMPARED,
+    ColumnDrift,
+    DriftDetector,
+    DriftResult,
+    type_change_note,
+    unseen_note,
+)
 from shipway.stats.fairness import fairness
 from shipway.stats.performance import classification_metrics, regression_metrics
 from shipway.stats.profile import DatasetProfile, build_profile, profile_distance
@@ -202,11 +209,15 @@ class Monitor:
                 k = len(self.categories_.get(c.column, ())) + 1 or 2
                 floor = (0.5 * np.sqrt(k) + 0.4) * spread
             threshold = max(c.threshold or 0.0, float(floor))
-            columns.append(
-                dataclasses.replace(c, threshold=threshold, drifted=c.score >= threshold)
+            drifted = (
+                c.score >= threshold
+                or c.status == "type_changed"
+                or self.data_detector_.too_many_unseen(c.unseen_share)
             )
-        drifted = sum(c.drifted for c in columns)
-        share = drifted / len(columns) if columns else 0.0
+            columns.append(dataclasses.replace(c, threshold=threshold, drifted=drifted))
+        compared = [c for c in columns if c.status in COMPARED]
+        drifted = sum(c.drifted for c in compared)
+        share = drifted / len(compared) if compared else 0.0
         return dataclasses.replace(
             result,
             columns=columns,
@@ -281,12 +292,13 @@ class Monitor:
                         method,
                         None,
                         None,
-                        False,
+                        bool(cur.text),
                         ref.count,
                         0,
                         missing_current=cur.missing_share,
-                        status="empty_current",
-                        note="no values in the current data",
+                        status="type_changed" if cur.text else "empty_current",
+                        note=type_change_note(cur.text, cur.text)
+                        or "no values in the current data",
                     )
                 )
                 continue
@@ -294,6 +306,11 @@ class Monitor:
                 method = "jensenshannon"
             _, score = profile_distance(ref, cur, method)
             threshold = detector.threshold_for(name, method)
+            unseen = sorted(k for k in cur.categories if k not in learned.counts)
+            unseen_share = sum(cur.categories[k] for k in unseen) / cur.count
+            notes = [type_change_note(cur.text, cur.rows - cur.missing)] if cur.text else []
+            if unseen:
+                notes.append(unseen_note(unseen, unseen_share))
             verdicts.append(
                 ColumnDrift(
                     name,
@@ -301,14 +318,17 @@ class Monitor:
                     method,
                     score,
                     threshold,
-                    score >= threshold,
+                    score >= threshold or bool(cur.text) or detector.too_many_unseen(unseen_share),
                     ref.count,
                     cur.count,
                     ref.missing_share,
                     cur.missing_share,
+                    status="type_changed" if cur.text else "ok",
+                    note="; ".join(notes),
+                    unseen_share=unseen_share,
                 )
             )
-        compared = [v for v in verdicts if v.status == "ok"]
+        compared = [v for v in verdicts if v.status in COMPARED]
         drifted = sum(v.drifted for v in compared)
         share = drifted / len(compared) if compared else 0.0
         return DriftResult(
@@ -316,13 +336,15 @@ class Monitor:
         )
 
     def _profile_quality(self, profile: DatasetProfile) -> dict[str, Any]:
-        missing, out_of_range, unseen = {}, {}, {}
+        missing, out_of_range, unseen, changed = {}, {}, {}, {}
         for c in self.columns_:
             found = profile.columns.get(c)
             if found is None:
                 continue
             if found.missing:
                 missing[c] = found.missing_share
+            if found.text:
+                changed[c] = found.text / (found.rows - found.missing)
             if c in self.ranges_ and found.out_of_range and found.rows:
                 out_of_range[c] = found.out_of_range / found.rows
             if c in self.categories_ and found.count:
@@ -334,6 +356,7 @@ class Monitor:
             "missing": missing,
             "out_of_range": out_of_range,
             "unseen_categories": unseen,
+            "type_changed": changed,
             "absent_columns": absent,
         }
 
@@ -347,16 +370,21 @@ class Monitor:
         if self.reference_.task == "regression":
             return regression_metrics(rows["label"].astype(float), rows["output"].astype(float))
         scores = rows["score"] if "score" in rows and rows["score"].notna().all() else None
-        return classification_metrics(_as_binary(rows["label"]), _as_binary(rows["output"]), scores)
+        return classification_metrics(rows["label"], rows["output"], scores)
 
     def _quality(self, inputs: Any) -> dict[str, Any]:
+        import pandas as pd
+
         missing = {
             c: float(inputs[c].isna().mean()) for c in inputs.columns if inputs[c].isna().any()
         }
-        out_of_range = {}
+        out_of_range, changed = {}, {}
         for c, (low, high) in self.ranges_.items():
             if c in inputs:
-                values = inputs[c].astype(float)
+                text = text_count(inputs[c])
+                if text:  # numbers arrived as text: a change of type, not an out-of-range value
+                    changed[c] = text / int(inputs[c].notna().sum())
+                values = pd.to_numeric(inputs[c], errors="coerce").astype(float)
                 share = float(((values < low) | (values > high)).mean())
                 if share:
                     out_of_range[c] = share
@@ -372,6 +400,7 @@ class Monitor:
             "missing": missing,
             "out_of_range": out_of_range,
             "unseen_categories": unseen,
+            "type_changed": changed,
             "absent_columns": absent,
         }
 

@@ -9,15 +9,37 @@ value hovering at the threshold does not flap.
 
 from __future__ import annotations
 
+import difflib
 import operator
 from dataclasses import dataclass
 from typing import Any
 
 from shipway.errors import InvalidArgument
+from shipway.monitoring import report_paths
 
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SEVERITIES = ("info", "warning", "critical")
 ACTIONS = ("notify", "rollback", "retrain")
+SINK_KINDS = ("log", "webhook", "slack", "email", "command")
+SINK_FORMS = "log, webhook:URL, slack:URL, email:ADDRESS or command:CMD"
+
+
+def sink_problem(sink: str) -> str | None:
+    """What is wrong with a sink's name, or None when it can be delivered to."""
+    kind, colon, target = str(sink).partition(":")
+    if kind not in SINK_KINDS:
+        near = difflib.get_close_matches(kind, SINK_KINDS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"unknown sink {sink!r}{hint}: use {SINK_FORMS}"
+    if kind == "log":
+        return None if not target else f"sink {sink!r}: log takes no target"
+    if not target.strip():
+        return f"sink {sink!r} names no target: use {SINK_FORMS}"
+    if kind in ("webhook", "slack") and not target.startswith(("http://", "https://")):
+        return f"sink {sink!r}: {kind} needs an http:// or https:// URL"
+    if kind == "email" and "@" not in target:
+        return f"sink {sink!r}: email needs an address"
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,25 @@ class AlertRule:
             and not (str(self.window).isdigit() and int(self.window) > 0)
         ):
             raise InvalidArgument(f"rule {self.name!r}: window is hour, day or a number of rows")
+        self._check_targets()
+        if self.action == "retrain" and not self.command:
+            raise InvalidArgument(f"rule {self.name!r}: action retrain needs a command to run")
+
+    def _check_targets(self) -> None:
+        """The metric is a path of the window report and every sink can be delivered to."""
+        if not report_paths.is_known(self.metric):
+            near = report_paths.nearest(self.metric)
+            hint = f"; did you mean {near!r}?" if near else ""
+            raise InvalidArgument(
+                f"rule {self.name!r}: metric {self.metric!r} is not a value of the window "
+                f"report{hint} (see the alert rules section of the README for the paths)"
+            )
+        if isinstance(self.sinks, str):
+            raise InvalidArgument(f"rule {self.name!r}: sinks is a list, e.g. [{self.sinks!r}]")
+        for sink in self.sinks:
+            problem = sink_problem(sink)
+            if problem:
+                raise InvalidArgument(f"rule {self.name!r}: {problem}")
 
     @property
     def clear_at(self) -> float:
@@ -90,6 +131,10 @@ class AlertRule:
             raise InvalidArgument(
                 f"alert rule {data.get('name', '?')!r} needs a numeric threshold"
             ) from exc
+        if isinstance(values.get("sinks"), str):
+            raise InvalidArgument(
+                f"rule {values.get('name', '?')!r}: sinks is a list, e.g. [{values['sinks']!r}]"
+            )
         if "sinks" in values:
             values["sinks"] = tuple(values["sinks"])
         return cls(**values)

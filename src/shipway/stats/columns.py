@@ -41,6 +41,17 @@ def numeric_values(series: Any) -> tuple[np.ndarray, int, int]:
     return finite, missing, infinite
 
 
+def text_count(series: Any) -> int:
+    """Values present but not numbers: text arriving in a column that holds numbers is a
+    change of type, not missing data."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return 0
+    present = series.dropna()
+    return int(len(present) - pd.to_numeric(present, errors="coerce").notna().sum())
+
+
 def category_counts(series: Any) -> tuple[dict[str, int], int]:
     """Counts per category (as text) and the number missing."""
     import pandas as pd

@@ -22,7 +22,14 @@ import numpy as np
 
 from shipway.errors import InvalidArgument
 from shipway.stats import measures
-from shipway.stats.columns import CATEGORICAL, NUMERIC, category_counts, column_kind, numeric_values
+from shipway.stats.columns import (
+    CATEGORICAL,
+    NUMERIC,
+    category_counts,
+    column_kind,
+    numeric_values,
+    text_count,
+)
 
 PVALUE_METHODS = {"ks", "chisquare", "z"}
 DISTANCE_METHODS = {"wasserstein", "jensenshannon", "psi"}
@@ -53,9 +60,11 @@ class ColumnDrift:
     missing_reference: float = 0.0
     missing_current: float = 0.0
     status: str = (
-        "ok"  # or: missing_in_current, missing_in_reference, empty_reference, empty_current
+        "ok"  # or: type_changed, missing_in_current, missing_in_reference, empty_reference,
+        # empty_current
     )
     note: str = ""
+    unseen_share: float = 0.0  # of the current values, those in categories the reference lacks
 
     @property
     def is_pvalue(self) -> bool:
@@ -124,6 +133,7 @@ class DriftDetector:
         small_sample: int = 1000,
         psi_bins: int = 10,
         correction: str = "none",
+        unseen_share: float = 0.01,
     ) -> None:
         self.method = method
         self.threshold = threshold
@@ -137,6 +147,7 @@ class DriftDetector:
         self.small_sample = small_sample
         self.psi_bins = psi_bins
         self.correction = correction
+        self.unseen_share = unseen_share  # rows in categories the reference never saw: drift
 
     def get_params(self) -> dict[str, Any]:
         """The settings as given, for reports, cache keys and registry metadata."""
@@ -162,6 +173,8 @@ class DriftDetector:
                 )
         if not 0 < self.drift_share <= 1:
             raise InvalidArgument(f"drift_share must be in (0, 1], got {self.drift_share}")
+        if not 0 <= self.unseen_share <= 1:
+            raise InvalidArgument(f"unseen_share must be in [0, 1], got {self.unseen_share}")
         if self.correction not in ("none", "bonferroni", "fdr"):
             raise InvalidArgument(
                 f"unknown correction {self.correction!r}", hint="use none, bonferroni or fdr"
@@ -266,7 +279,7 @@ class DriftDetector:
                     )
                 )
         verdicts = self._apply_correction(verdicts)
-        compared = [v for v in verdicts if v.status == "ok"]
+        compared = [v for v in verdicts if v.status in COMPARED]
         n_drifted = sum(v.drifted for v in compared)
         share = n_drifted / len(compared) if compared else 0.0
         return DriftResult(
@@ -314,8 +327,11 @@ class DriftDetector:
     def _score_column(self, name: str, ref: _Reference, series: Any, rows: int) -> ColumnDrift:
         method = self._choose(name, ref)
         threshold = self._threshold(name, method)
+        text = 0
         if ref.kind == NUMERIC:
             cur_values, cur_missing, cur_inf = numeric_values(series)
+            text = text_count(series)
+            cur_missing -= text  # text where numbers belong is there, just of another type
             n_cur = int(cur_values.size)
         else:
             cur_counts, cur_missing = category_counts(series)
@@ -339,26 +355,42 @@ class DriftDetector:
                 status="empty_reference",
                 note="no values in the reference",
             )
+        changed = type_change_note(text, text + n_cur + cur_inf)
         if n_cur == 0:
             return ColumnDrift(
                 **base,
                 score=None,
-                drifted=False,
-                status="empty_current",
-                note="no values in the current data",
+                drifted=bool(text),
+                status="type_changed" if text else "empty_current",
+                note=changed or "no values in the current data",
             )
-        note = f"{cur_inf} infinite value(s) ignored" if cur_inf else ""
+        notes = [changed] if changed else []
+        if cur_inf:
+            notes.append(f"{cur_inf} infinite value(s) ignored")
+        unseen_share = 0.0
         if ref.kind == NUMERIC:
             score = self._numeric_score(method, ref, cur_values)
         else:
             score = self._categorical_score(method, ref, cur_counts)
             unseen = sorted(set(cur_counts) - set(ref.counts))
+            unseen_share = sum(cur_counts[k] for k in unseen) / n_cur
             if unseen:
-                note = f"unseen categories: {', '.join(unseen[:5])}" + (
-                    " …" if len(unseen) > 5 else ""
-                )
+                notes.append(unseen_note(unseen, unseen_share))
         drifted = score < threshold if method in PVALUE_METHODS else score >= threshold
-        return ColumnDrift(**base, score=score, drifted=bool(drifted), note=note)
+        drifted = drifted or bool(text) or self.too_many_unseen(unseen_share)
+        return ColumnDrift(
+            **base,
+            score=score,
+            drifted=bool(drifted),
+            unseen_share=unseen_share,
+            status="type_changed" if text else "ok",
+            note="; ".join(notes),
+        )
+
+    def too_many_unseen(self, share: float) -> bool:
+        """Whether so many values fall in categories the reference never saw that the column
+        counts as drifted whatever its distance."""
+        return share > 0 and share >= self.unseen_share
 
     def _numeric_score(self, method: str, ref: _Reference, current: np.ndarray) -> float:
         assert ref.values is not None
@@ -421,11 +453,26 @@ class DriftDetector:
                 **{
                     **asdict(v),
                     "score": p,
-                    "drifted": p < (v.threshold or 0.05),
+                    "drifted": p < (v.threshold or 0.05) or self.too_many_unseen(v.unseen_share),
                     "note": (v.note + f" {self.correction}-corrected").strip(),
                 }
             )
         return out
+
+
+def type_change_note(text: int, values: int) -> str:
+    """Why a numeric column counts as drifted when text arrives in it ("" when none does)."""
+    if not text:
+        return ""
+    return f"type changed: {text} of {values} value(s) are text where the reference has numbers"
+
+
+def unseen_note(unseen: list[str], share: float) -> str:
+    shown = ", ".join(unseen[:5]) + (" …" if len(unseen) > 5 else "")
+    return f"unseen categories ({share:.1%} of values): {shown}"
+
+
+COMPARED = ("ok", "type_changed")  # the statuses whose verdicts count toward the share drifted
 
 
 def _binned(ref: _Reference, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

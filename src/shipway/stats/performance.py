@@ -1,7 +1,9 @@
-"""Model performance from labels: classification and regression metrics in plain numpy.
+"""Model performance from labels: classification metrics by scikit-learn, ROC AUC and
+regression metrics in numpy.
 
-Binary classification takes the true labels (0/1), the predicted labels and, for ROC AUC and
-log loss, the predicted probability of the positive class. Every function ignores rows
+Classification takes the true labels, the predicted labels (numbers, booleans or text, any
+number of classes) and, for a binary classifier's ROC AUC and log loss, the predicted
+probability of the positive class. Every function ignores rows
 whose label is missing and reports how many it used, because late labels arrive for only
 part of a window.
 """
@@ -39,28 +41,103 @@ def roc_auc(labels: Any, scores: Any) -> float | None:
 
 
 def classification_metrics(labels: Any, predicted: Any, scores: Any = None) -> dict[str, Any]:
-    """Accuracy, precision, recall, F1 (of class 1), and with scores ROC AUC and log loss."""
-    if scores is None:
-        y, p = _clean(labels, predicted)
-        s = None
-    else:
-        y, p, s = _clean(labels, predicted, scores)
+    """Accuracy, precision, recall and F1 by scikit-learn, with the averaging named in
+    ``average``: ``binary`` (of class 1) when labels and predictions are 0/1 (or true/false),
+    else ``macro`` over the classes, with each class's figures in ``per_class``. With scores
+    (the positive class's probability) a binary classifier also gets ROC AUC and log loss."""
+    y, p = _labels(labels), _labels(predicted)
+    keep = ~(_missing(y) | _missing(p))
+    s = None
+    if scores is not None:
+        s = np.asarray(scores, dtype=float)
+        keep &= np.isfinite(s)
+        s = s[keep]
+    y, p = y[keep], p[keep]
     n = len(y)
     out: dict[str, Any] = {"rows": n}
     if n == 0:
         return out | {"accuracy": None, "precision": None, "recall": None, "f1": None}
-    tp = float(((p == 1) & (y == 1)).sum())
-    fp = float(((p == 1) & (y == 0)).sum())
-    fn = float(((p == 0) & (y == 1)).sum())
-    out["accuracy"] = float((p == y).mean())
-    out["precision"] = tp / (tp + fp) if tp + fp else None
-    out["recall"] = tp / (tp + fn) if tp + fn else None
-    out["f1"] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
-    if s is not None:
-        out["roc_auc"] = roc_auc(y, s)
+    binary = set(y) | set(p) <= {"0", "1"}
+    from sklearn import metrics
+
+    average = "binary" if binary else "macro"
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        y, p, average=average, zero_division=np.nan, **({"pos_label": "1"} if binary else {})
+    )
+    out |= {
+        "accuracy": float(metrics.accuracy_score(y, p)),
+        "precision": _number(precision),
+        "recall": _number(recall),
+        "f1": _number(f1),
+        "average": average,
+    }
+    if not binary:
+        classes = sorted(set(y) | set(p))
+        per = metrics.precision_recall_fscore_support(
+            y, p, labels=classes, average=None, zero_division=np.nan
+        )
+        out["per_class"] = {
+            c: {
+                "precision": _number(per[0][i]),
+                "recall": _number(per[1][i]),
+                "f1": _number(per[2][i]),
+                "support": int(per[3][i]),
+            }
+            for i, c in enumerate(classes)
+        }
+    elif s is not None:
+        truth = (y == "1").astype(float)
+        out["roc_auc"] = roc_auc(truth, s)
         clipped = np.clip(s, _EPS, 1 - _EPS)
-        out["log_loss"] = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+        out["log_loss"] = float(
+            -np.mean(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped))
+        )
     return out
+
+
+def _labels(values: Any) -> np.ndarray:
+    """Labels as text, the same class written the same way whatever came in: ``1``, ``1.0``,
+    ``"1"`` and ``True`` are all ``"1"``; missing values are None."""
+    array = np.asarray(values)
+    if array.dtype.kind in "biuf":  # numbers: one vectorised pass (CBPE calls this per chunk)
+        numbers = array.astype(float).ravel()
+        out = np.full(numbers.size, None, dtype=object)
+        whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+        out[whole] = numbers[whole].astype(np.int64).astype(str)
+        other = ~np.isnan(numbers) & ~whole
+        out[other] = [repr(float(v)) for v in numbers[other]]
+        return out
+
+    def one(value: Any) -> str | None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, bool | np.bool_):
+            return "1" if value else "0"
+        if isinstance(value, int | float | np.integer | np.floating):
+            number = float(value)
+            return str(int(number)) if number.is_integer() else repr(number)
+        text = str(value)
+        lowered = text.strip().lower()
+        if lowered in ("true", "false"):
+            return "1" if lowered == "true" else "0"
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return str(int(number)) if number.is_integer() else text
+
+    out = np.empty(array.size, dtype=object)
+    out[:] = [one(v) for v in array.astype(object).ravel()]
+    return out
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    return np.array([v is None for v in values], dtype=bool)
+
+
+def _number(value: Any) -> float | None:
+    number = float(value)
+    return None if np.isnan(number) else number
 
 
 def regression_metrics(labels: Any, predicted: Any) -> dict[str, Any]:

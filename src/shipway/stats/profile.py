@@ -16,7 +16,14 @@ import numpy as np
 
 from shipway.errors import InvalidArgument
 from shipway.stats import measures
-from shipway.stats.columns import CATEGORICAL, NUMERIC, category_counts, column_kind, numeric_values
+from shipway.stats.columns import (
+    CATEGORICAL,
+    NUMERIC,
+    category_counts,
+    column_kind,
+    numeric_values,
+    text_count,
+)
 
 MAX_CATEGORIES = 1000  # beyond this, the rarest categories are folded into "__other__"
 OTHER = "__other__"
@@ -39,10 +46,11 @@ class ColumnProfile:
     sums: list[float] = field(default_factory=list)  # per bin: where its mass sits (empty: unknown)
     categories: dict[str, int] = field(default_factory=dict)
     out_of_range: int = 0  # values outside the range of the profile built ``like`` (a reference's)
+    text: int = 0  # values present but not numbers, in a numeric column: a change of type
 
     @property
     def rows(self) -> int:
-        return self.count + self.missing + self.infinite
+        return self.count + self.missing + self.infinite + self.text
 
     @property
     def missing_share(self) -> float:
@@ -73,6 +81,7 @@ class ColumnProfile:
             self.count + other.count,
             self.missing + other.missing,
             self.infinite + other.infinite,
+            text=self.text + other.text,
         )
         if self.kind == NUMERIC:
             if self.edges != other.edges:
@@ -171,6 +180,7 @@ def build_profile(
         kind = template.kind if template is not None else column_kind(df[name], key in declared)
         if kind == NUMERIC:
             values, missing, infinite = numeric_values(df[name])
+            text = text_count(df[name])
             if template is not None:
                 edges = np.asarray(template.edges, dtype=float)
             else:
@@ -185,8 +195,9 @@ def build_profile(
             profile = ColumnProfile(
                 NUMERIC,
                 int(values.size),
-                missing,
+                missing - text,
                 infinite,
+                text=text,
                 edges=[float(e) for e in edges],
                 bins=[int(c) for c in counts],
                 sums=[float(v) for v in sums],
