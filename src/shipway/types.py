@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -227,6 +228,28 @@ class TokenInfo:
     revoked_at: float | None = None
 
 
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def json_number(value: float) -> float | str:
+    """A float as JSON can carry it: NaN and the infinities by name, as MLflow's API does."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _revived(value: Any, hint: Any) -> Any:
+    """Floats that JSON carried by name (``json_number``) as floats again."""
+    import typing
+
+    if isinstance(value, str) and value in _NON_FINITE and float in (hint, *typing.get_args(hint)):
+        return _NON_FINITE[value]
+    if isinstance(value, dict) and typing.get_origin(hint) is dict:
+        _, item = typing.get_args(hint)
+        return {k: _revived(v, item) for k, v in value.items()}
+    return value
+
+
 def from_plain(cls: type[Any], data: Any) -> Any:
     """Rebuild a record from its JSON form (the inverse of the server's ``plain``)."""
     import dataclasses
@@ -248,5 +271,5 @@ def from_plain(cls: type[Any], data: Any) -> Any:
                 else v
                 for v in value
             )
-        values[f.name] = value
+        values[f.name] = _revived(value, hint)
     return cls(**values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 
 from shipway.errors import Conflict, FilterSyntaxError, InvalidArgument
 from shipway.types import RunStatus
+from tests.cli.conftest import cli  # noqa: F401 - the fixture
 
 
 def test_run_context_manager_finishes_and_fails(sw: Any) -> None:
@@ -70,10 +73,22 @@ def test_params_are_write_once(sw: Any) -> None:
     assert sw.get_run(run.run_id).params == {"depth": "3"}
 
 
+def test_a_diverging_loss_does_not_end_the_run(sw: Any, cli: Any) -> None:  # noqa: F811
+    with sw.start_run() as run:
+        sw.log_metric("loss", 0.7, step=0)
+        sw.log_metric("loss", float("nan"), step=1)
+        sw.log_metric("grad", float("inf"))
+    got = sw.get_run(run.run_id)
+    assert math.isnan(got.metrics["loss"]) and got.metrics["grad"] == math.inf
+    assert got.status == "FINISHED"
+    shown = cli("runs", "show", run.run_id[:8])
+    assert "nan" in shown and "inf" in shown
+    listed = json.loads(cli("runs", "show", run.run_id, "--json"))
+    assert listed["run"]["metrics"] == {"loss": "NaN", "grad": "Infinity"}
+
+
 def test_bad_metric_values_fail_at_the_call(sw: Any) -> None:
     with sw.start_run():
-        with pytest.raises(InvalidArgument, match="NaN"):
-            sw.log_metric("loss", float("nan"))
         with pytest.raises(InvalidArgument, match="must be a number"):
             sw.log_metric("loss", "high")
         with pytest.raises(InvalidArgument, match="whole number"):

@@ -14,6 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from shipway.types import json_number
+
 console = Console()
 errors = Console(stderr=True)
 
@@ -32,6 +34,8 @@ def plain(obj: Any) -> Any:
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [plain(v) for v in obj]
+    if isinstance(obj, float):  # JSON has no NaN or infinity: name them, as the API does
+        return json_number(obj)
     return obj
 
 

@@ -25,7 +25,16 @@ from shipway.tracking import environment
 from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.buffer import MetricBuffer
 from shipway.tracking.environment import environment_document, environment_key
-from shipway.types import ArtifactInfo, DatasetInput, Experiment, Metric, Run, RunStatus, from_plain
+from shipway.types import (
+    ArtifactInfo,
+    DatasetInput,
+    Experiment,
+    Metric,
+    Run,
+    RunStatus,
+    from_plain,
+    json_number,
+)
 
 BATCH = 10_000  # the server takes at most this many values a request
 MAX_PENDING = 200_000  # values waiting to be sent, at most (about 20 MB)
@@ -312,7 +321,8 @@ def _path(rel: str) -> str:
 
 
 def _metric(m: Metric) -> dict[str, Any]:
-    return {"key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp or None}
+    value = json_number(m.value)
+    return {"key": m.key, "value": value, "step": m.step, "timestamp": m.timestamp or None}
 
 
 def _jsonable(values: Mapping[str, Any] | None) -> dict[str, Any]:

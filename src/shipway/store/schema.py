@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits for big tables.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class MetricValue(sa.types.TypeDecorator[float]):
+    """A metric's value: NaN is kept as NULL, which SQLite and PostgreSQL treat alike (it
+    matches no comparison and sorts last); infinities are stored as themselves."""
+
+    impl = sa.Float
+    cache_ok = True
+
+    def process_bind_param(self, value: float | None, dialect: sa.Dialect) -> float | None:
+        return None if value is None or math.isnan(value) else value
+
+    def process_result_value(self, value: float | None, dialect: sa.Dialect) -> float:
+        return math.nan if value is None else float(value)
+
 
 experiments = sa.Table(
     "experiments",
@@ -72,7 +89,7 @@ metrics = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("value", MetricValue),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("timestamp", sa.Float, nullable=False),
     sa.Index("ix_metrics_run_key_step", "run_id", "key", "step"),
@@ -84,7 +101,7 @@ latest_metrics = sa.Table(
     metadata,
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("value", MetricValue),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("timestamp", sa.Float, nullable=False),
     sa.Index("ix_latest_metrics_key_value", "key", "value"),

@@ -28,15 +28,15 @@ def check_key(key: Any, what: str) -> str:
 
 
 def check_metric_value(key: str, value: Any) -> float:
+    """A metric's value as a float; NaN and infinities are values too (a diverging loss must
+    not end the run), and so are their JSON spellings "NaN", "Infinity" and "-Infinity"."""
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"metric {key!r} must be a number, got {value!r}") from exc
-    if math.isnan(number):
-        raise InvalidArgument(
-            f"metric {key!r} is NaN", hint="log a finite number, or skip the step"
-        )
-    return number
+
+
+NON_FINITE = ("NaN", "Infinity", "-Infinity")  # how JSON, which has no such numbers, spells them
 
 
 def check_timestamp(value: Any) -> float:

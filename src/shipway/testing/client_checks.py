@@ -9,6 +9,7 @@ backends implement, so that the two cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 from collections.abc import Callable
@@ -135,6 +136,36 @@ def check_search(tracking: TrackingBackend, registry: RegistryBackend, stores: S
     error = _raises(FilterSyntaxError, lambda: tracking.search_runs("search", "metrics.acc >"))
     assert "position" in str(error)
     _raises(NotFound, lambda: tracking.search_runs("no-such-experiment"))
+
+
+def check_non_finite_metrics(
+    tracking: TrackingBackend, registry: RegistryBackend, stores: Stores
+) -> None:
+    """A diverging loss is stored as NaN or an infinity, shown as such, and searched sanely:
+    NaN matches no comparison and sorts after every number."""
+    values = {"nan": math.nan, "up": math.inf, "down": -math.inf, "fine": 0.5}
+    ids = {}
+    for name, value in values.items():
+        run = tracking.create_run("diverging", name=name, capture_environment=False)
+        tracking.log_metric(run.run_id, "loss", 0.25, step=0)
+        tracking.log_metric(run.run_id, "loss", value, step=1)
+        ids[name] = run.run_id
+    tracking.log_metrics(ids["fine"], {"grad": math.nan})
+    history = tracking.get_metric_history(ids["nan"], "loss")
+    assert history[0].value == 0.25 and math.isnan(history[1].value)
+    assert math.isnan(tracking.get_run(ids["nan"]).metrics["loss"])
+    assert tracking.get_run(ids["up"]).metrics["loss"] == math.inf
+    assert tracking.get_run(ids["down"]).metrics["loss"] == -math.inf
+    assert math.isnan(tracking.get_run(ids["fine"]).metrics["grad"])
+
+    def names(query: str | None, order: list[str] | None = None) -> list[str]:
+        return [r.name for r in tracking.search_runs("diverging", query, order, output="list")]
+
+    assert sorted(names("metrics.loss < 1")) == ["down", "fine"]
+    assert names("metrics.loss > 100") == ["up"]
+    assert sorted(names("metrics.loss != 0.5")) == ["down", "up"], "NaN equals nothing"
+    assert names(None, ["metrics.loss ASC"]) == ["down", "fine", "up", "nan"]
+    assert names(None, ["metrics.loss DESC"]) == ["up", "fine", "down", "nan"]
 
 
 def check_dataset_inputs(
@@ -265,6 +296,7 @@ CLIENT_CHECKS = [
     check_runs_and_values,
     check_artifacts,
     check_search,
+    check_non_finite_metrics,
     check_dataset_inputs,
     check_registry_lifecycle,
     check_registry_policy,

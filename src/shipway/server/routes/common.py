@@ -12,6 +12,7 @@ from shipway.registry.backend import RegistryBackend
 from shipway.server.auth import Principal
 from shipway.session import Session
 from shipway.tracking.local import LocalTracking
+from shipway.types import json_number
 
 
 def session(request: Request, who: Principal) -> Session:
@@ -39,4 +40,6 @@ def plain(obj: Any) -> Any:
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [plain(v) for v in obj]
+    if isinstance(obj, float):  # JSON has no NaN or infinity: name them, as MLflow does
+        return json_number(obj)
     return obj

@@ -65,7 +65,7 @@ def windows(
     """Each window's report: drift, quality, performance realised and estimated, fairness, health."""
     options = _options(window, start, end, label, sensitive, source, reference)
     reports = session(request, who).monitoring.monitor(deployment, rules=[], **options)
-    return [_finite(plain(r.to_dict())) for r in reports]
+    return [plain(_finite(r.to_dict())) for r in reports]
 
 
 def _finite(value: Any) -> Any:
@@ -172,7 +172,7 @@ def evaluate(
         end=parse_time(body.end),
         source=body.source,
     )
-    return [_finite(plain(r.to_dict())) for r in reports]
+    return [plain(_finite(r.to_dict())) for r in reports]
 
 
 @router.post("/monitoring/rounds")
