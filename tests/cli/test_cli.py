@@ -75,6 +75,28 @@ def test_models_lifecycle(cli: Any, tmp_path: Path) -> None:
     assert listed[0]["stages"] == {"production": 1}
 
 
+@pytest.mark.filterwarnings("ignore:X has feature names")  # _seed's models fit on arrays
+def test_every_verb_takes_the_run_id_prefix_runs_list_prints(cli: Any, tmp_path: Path) -> None:
+    first, second = _seed(tmp_path)
+    short = {run: run[:12] for run in (first, second)}  # what `runs list` shows
+    assert short[first] in cli("runs", "list", "-e", "cli")
+    assert json.loads(cli("models", "register", short[first], "-n", "churn", "--json"))[
+        "run_id"
+    ] == first
+    version = json.loads(
+        cli("models", "register", f"runs:/{short[second]}/model", "-n", "churn", "--json")
+    )
+    assert version["run_id"] == second and version["version"] == 2
+    compared = json.loads(cli("runs", "compare", short[first], short[second], "--json"))
+    assert set(compared) == {first, second}
+    assert "model/MODEL.json" in cli("artifacts", "list", short[second])
+    frame = tmp_path / "in.csv"
+    frame.write_text("0,1\n" + "\n".join(f"{i}.0,{i + 1}.0" for i in range(0, 40, 2)) + "\n")
+    cli("predict", f"runs:/{short[first]}/model", "-i", str(frame), "-o", str(tmp_path / "o.csv"))
+    assert (tmp_path / "o.csv").read_text().count("\n") == 21
+    assert "no run" in cli("models", "register", "f" * 12, "-n", "other", code=2).lower()
+
+
 def test_user_errors_are_one_line_and_change_nothing(cli: Any, tmp_path: Path) -> None:
     out = cli("models", "promote", "nope", "1", code=2)
     assert "no registered model named 'nope'" in out and "Traceback" not in out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipway.cli.common import JSON, tracking
+from shipway.cli.common import JSON, full_run_id, tracking
 from shipway.cli.output import console, emit_json, table
 
 app = typer.Typer(
@@ -19,9 +19,7 @@ def list_(
     run_id: str, path: str = typer.Argument("", help="Only under this path."), as_json: bool = JSON
 ) -> None:
     """List a run's artifacts with their size and hash."""
-    from shipway.cli.runs import _resolve
-
-    infos = tracking().list_artifacts(_resolve(run_id), path)
+    infos = tracking().list_artifacts(full_run_id(run_id), path)
     if as_json:
         emit_json(infos)
         return
@@ -35,7 +33,5 @@ def get(
     out: Path = typer.Option(Path("."), "--out", "-o", help="Folder to download into."),
 ) -> None:
     """Download an artifact (file or folder), verifying every file's hash."""
-    from shipway.cli.runs import _resolve
-
-    target = tracking().download_artifacts(_resolve(run_id), path, out)
+    target = tracking().download_artifacts(full_run_id(run_id), path, out)
     console.print(f"downloaded to {target}", markup=False)

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from shipway.cli.common import JSON
+from shipway.cli.common import JSON, full_model_uri
 from shipway.cli.output import console, emit_json, table, when
 from shipway.errors import InvalidArgument
 
@@ -266,6 +266,7 @@ def predict(
     if log_to and not model_uri.startswith("models:/"):
         raise InvalidArgument("--log-to needs a registered model (models:/NAME/VERSION or @STAGE)")
     ctx = current()
+    model_uri = full_model_uri(model_uri)
     model = ctx.registry.load(model_uri)
     with progress_bar() as bar:
         if engine == "ray":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from shipway.cli.common import JSON, registry
+from shipway.cli.common import JSON, full_model_uri, registry
 from shipway.cli.output import console, emit_json, fmt_number, table, when
 from shipway.types import ModelVersion, RegisteredModel
 
@@ -87,13 +87,14 @@ def show(name: str, as_json: bool = JSON) -> None:
 
 @app.command()
 def register(
-    source: str = typer.Argument(..., help="A run id or runs:/RUN_ID/PATH."),
+    source: str = typer.Argument(..., help="A run id (or its unique prefix) or runs:/RUN_ID/PATH."),
     name: str = typer.Option(..., "--name", "-n", help="Registered model name."),
     description: str = typer.Option("", "--description", "-d"),
     as_json: bool = JSON,
 ) -> None:
     """Register a run's model as the next version of NAME."""
-    _show_version(registry().register(source, name, description), as_json, "registered")
+    found = registry().register(full_model_uri(source), name, description)
+    _show_version(found, as_json, "registered")
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipway.cli.common import JSON, tracking
+from shipway.cli.common import JSON, full_run_id, tracking
 from shipway.cli.output import console, emit_json, fmt_number, table, when
 from shipway.errors import InvalidArgument
 
@@ -44,31 +44,13 @@ def list_(
     table(f"{len(found)} run(s)", ["run", "name", "status", "started (UTC)", *metric_keys], rows)
 
 
-def _resolve(run_id: str) -> str:
-    """Full run id from a unique prefix (as `runs list` shows 12 characters)."""
-    client = tracking()
-    if len(run_id) == 32:
-        return run_id
-    matches = [
-        r.run_id
-        for r in client.search_runs(
-            None, f"attributes.run_id LIKE '{run_id.replace(chr(39), '')}%'", None, 2, output="list"
-        )
-    ]
-    if len(matches) == 1:
-        return str(matches[0])
-    if not matches:
-        return run_id  # get_run will say it does not exist
-    raise InvalidArgument(f"run id prefix {run_id!r} is ambiguous", hint="give more characters")
-
-
 @app.command()
 def show(
     run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."), as_json: bool = JSON
 ) -> None:
     """Show a run: params, metrics, tags, inputs and artifacts."""
     client = tracking()
-    run = client.get_run(_resolve(run_id))
+    run = client.get_run(full_run_id(run_id))
     artifacts = client.list_artifacts(run.run_id)
     if as_json:
         emit_json({"run": run, "artifacts": artifacts})
@@ -107,7 +89,7 @@ def compare(
     if len(run_ids) < 2:
         raise InvalidArgument("compare needs at least two run ids")
     client = tracking()
-    found = [client.get_run(_resolve(r)) for r in run_ids]
+    found = [client.get_run(full_run_id(r)) for r in run_ids]
     if as_json:
         emit_json({r.run_id: {"params": r.params, "metrics": r.metrics} for r in found})
         return
