@@ -56,6 +56,11 @@ class InvalidArgument(ShipwayError):
     code = "INVALID_ARGUMENT"
 
 
+class UnsupportedMediaType(InvalidArgument):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
 class FilterSyntaxError(InvalidArgument):
     code = "INVALID_FILTER"
 

@@ -17,6 +17,36 @@ def _records(frame: Any, n: int = 3) -> list[dict[str, Any]]:
     return frame.head(n).to_dict("records")
 
 
+def test_what_mlflow_models_serve_clients_use(sw: Any, churn: Any, serve: Any) -> None:
+    """/ping, /health and /version, and text/csv on /invocations (as in
+    ``curl -H 'Content-Type: text/csv' --data-binary @rows.csv``)."""
+    from shipway import __version__
+
+    sw.deploy("live", model="churn", version=1)
+    client, _ = serve("live")
+    for probe in ("/ping", "/health"):
+        answer = client.get(probe)
+        assert answer.status_code == 200 and answer.text == "\n", probe
+    assert client.get("/version").text == __version__
+    rows = churn.head(3).to_csv(index=False).encode()
+    answer = client.post("/invocations", content=rows, headers={"content-type": "text/csv"})
+    assert answer.status_code == 200 and answer.json() == {"predictions": [0, 0, 0]}
+    shuffled = churn.head(2)[list(reversed(churn.columns))].to_csv(index=False).encode()
+    answer = client.post(
+        "/invocations", content=shuffled, headers={"content-type": "text/csv; charset=utf-8"}
+    )
+    assert answer.json() == {"predictions": [0, 0]}, "columns are matched by name"
+    for body, status, complaint in (
+        (b"", 400, "empty"),
+        (b"customer_id,spend,plan\n", 400, "no rows"),
+        (b"\xff\xfe\x00", 400, "not CSV"),
+    ):
+        answer = client.post("/invocations", content=body, headers={"content-type": "text/csv"})
+        assert answer.status_code == status and complaint in answer.text, (body, answer.text)
+    odd = client.post("/invocations", content=b"<x/>", headers={"content-type": "text/xml"})
+    assert odd.status_code == 415 and "application/json or text/csv" in error_message(odd)
+
+
 def test_every_wire_format_answers_and_names_the_version(sw: Any, churn: Any, serve: Any) -> None:
     sw.deploy("live", model="churn", version=1)
     client, _ = serve("live")

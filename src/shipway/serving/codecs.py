@@ -85,6 +85,26 @@ def invocations_request(body: Any, columns: list[str] | None) -> Any:
     raise InvalidArgument(f"{kind} is a list of rows or records, or an object of columns")
 
 
+def csv_request(body: bytes, columns: list[str] | None) -> Any:
+    """An ``/invocations`` body of ``text/csv``: a header row of column names, then rows, as
+    ``mlflow models serve`` takes it."""
+    import io
+
+    import pandas as pd
+
+    if not body.strip():
+        raise InvalidArgument("the CSV body is empty: send a header row and at least one row")
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise InvalidArgument(f"the body is not CSV: {str(exc).splitlines()[0]}") from None
+    if frame.empty:
+        raise InvalidArgument("the CSV body has a header but no rows")
+    if columns and list(frame.columns) != columns and set(frame.columns) == set(columns):
+        frame = frame[columns]  # the signature's order
+    return frame
+
+
 def predictions_list(predictions: Any) -> list[Any]:
     import numpy as np
 

@@ -21,9 +21,9 @@ from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from shipway.errors import InvalidArgument, NotFound
+from shipway.errors import InvalidArgument, NotFound, UnsupportedMediaType
 from shipway.serving import codecs, oip
 from shipway.serving.feedback import accept_feedback
 from shipway.serving.predictor import Arrival, Prediction, Predictor
@@ -100,6 +100,19 @@ async def live(_: Request) -> Response:
 async def ready(request: Request) -> Response:
     ok = request.app.state.serving.ready
     return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+
+async def ping(request: Request) -> Response:
+    """``mlflow models serve``'s probe (``/ping`` and ``/health``): 200 once the models are
+    loaded and warm, 503 before."""
+    ok = request.app.state.serving.ready
+    return PlainTextResponse("\n", status_code=200 if ok else 503)
+
+
+async def version(_: Request) -> Response:
+    from shipway import __version__
+
+    return PlainTextResponse(__version__)
 
 
 async def server_metadata(_: Request) -> Response:
@@ -231,7 +244,14 @@ async def invocations(request: Request, arrival: Arrival) -> Response:
         )
     predictor = _predictor(request)
     loaded = predictor.stable(names[0])
-    frame = codecs.invocations_request(await _body(request), loaded.columns if loaded else None)
+    columns = loaded.columns if loaded else None
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if kind == "text/csv":
+        frame = codecs.csv_request(await request.body(), columns)
+    elif kind in ("application/json", ""):
+        frame = codecs.invocations_request(await _body(request), columns)
+    else:
+        raise UnsupportedMediaType(f"/invocations takes application/json or text/csv, not {kind!r}")
     request_id = request_id_of(request)
     prediction = await predictor.predict(names[0], frame, request_id=request_id, arrival=arrival)
     return _answer(
