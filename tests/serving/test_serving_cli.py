@@ -106,6 +106,10 @@ def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # no
     frame.to_parquet(folder / "b.parquet")
     cli("predict", "models:/churn/1", "-i", str(folder), "-o", str(tmp_path / "out.csv"))
     assert len(pd.read_csv(tmp_path / "out.csv")) == 60
+    cli("predict", "models:/churn/2", "-i", str(folder), "-o", str(tmp_path / "p.csv"), "--proba")
+    with_scores = pd.read_csv(tmp_path / "p.csv")
+    assert [c for c in with_scores.columns if c.startswith("score_")] == ["score_1"]
+    assert (with_scores["score_1"] == 1.0).all() and (with_scores["prediction"] == 1).all()
     bad = frame.drop(columns="spend")
     bad.to_parquet(tmp_path / "bad.parquet")
     out = cli(
