@@ -193,6 +193,8 @@ class Alert:
     updated_at: float
     resolved_at: float | None = None
     acknowledged_by: str | None = None
+    fired_value: float | None = None  # the value and window that fired it (value, window:
+    fired_window: str | None = None  # the latest window judged while it stayed open)
 
 
 @dataclass

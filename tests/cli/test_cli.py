@@ -80,9 +80,10 @@ def test_every_verb_takes_the_run_id_prefix_runs_list_prints(cli: Any, tmp_path:
     first, second = _seed(tmp_path)
     short = {run: run[:12] for run in (first, second)}  # what `runs list` shows
     assert short[first] in cli("runs", "list", "-e", "cli")
-    assert json.loads(cli("models", "register", short[first], "-n", "churn", "--json"))[
-        "run_id"
-    ] == first
+    assert (
+        json.loads(cli("models", "register", short[first], "-n", "churn", "--json"))["run_id"]
+        == first
+    )
     version = json.loads(
         cli("models", "register", f"runs:/{short[second]}/model", "-n", "churn", "--json")
     )

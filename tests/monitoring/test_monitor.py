@@ -11,6 +11,7 @@ import pytest
 
 from shipway.config import Settings
 from shipway.errors import InvalidArgument
+from shipway.monitoring.alerts import summary
 from tests.cli.conftest import cli  # noqa: F401 - the fixture
 from tests.serving.conftest import serve  # noqa: F401 - the fixture
 
@@ -295,6 +296,16 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
         "its last breached window"
     )
     assert drift[0].evidence["data_drift"]["drifted_columns"] == ["x"]
+    assert drift[0].fired_window == "rows 400-799" and drift[0].fired_value is not None, (
+        "the window that fired it is kept apart from the latest"
+    )
+    (shown,) = [
+        a
+        for a in json.loads(cli("alerts", "list", "--all", "--json"))
+        if a["rule"] == "inputs drifted"
+    ]
+    assert (shown["fired_window"], shown["window"]) == ("rows 400-799", "rows 800-1199")
+    assert "in window rows 400-799; latest" in summary(drift[0])
     events = [json.loads(line) for line in delivered.read_text().splitlines() if line.strip()]
     assert [e["event"] for e in events] == ["fired", "resolved"] and "inputs drifted" in events[0][
         "text"
@@ -316,6 +327,31 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
     assert "inputs drifted" in {a["rule"] for a in listed}
     assert json.loads(cli("alerts", "list", "--json")) == [], "none left open"
     assert "no alert 999" in cli("alerts", "ack", "999", code=2)
+
+
+def test_monitor_run_replay_judges_every_window(
+    sw: Any,
+    served: Any,
+    tmp_path: Any,
+    cli: Any,  # noqa: F811
+) -> None:
+    import json
+
+    rng, client, server = served
+    for shift in (0.0, 2.0, 0.0):
+        for start in range(0, 400, 50):
+            rows = _world(rng, 400, shift=shift).iloc[start : start + 50]
+            client.post("/v1/models/live/predict", json=rows[["x", "colour"]].to_dict("records"))
+    server.log.flush()
+    (tmp_path / "shipway.toml").write_text(
+        '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\n'
+        "threshold = 0.5\nmin_rows = 100\n"
+    )
+    live = json.loads(cli("monitor", "run", "live", "--window", "400", "--json"))
+    assert len(live) == 3 and sw.alerts(include_resolved=True) == [], "the newest window is calm"
+    cli("monitor", "run", "live", "--window", "400", "--replay")
+    (alert,) = sw.alerts(include_resolved=True)
+    assert (alert.fired_window, alert.status) == ("rows 400-799", "resolved"), "fired and cleared"
 
 
 def _drifted_with_config(sw: Any, served: Any, tmp_path: Any, extra: str) -> Any:

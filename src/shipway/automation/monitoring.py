@@ -82,8 +82,9 @@ class LocalMonitoring:
         alerts = self.session.alerts.list(deployment=deployment, include_resolved=True)
         return render(deployment, reports, alerts)
 
-    def run_round(self) -> list[Alert]:
-        """One monitoring round over every deployment now, as ``shipway server`` runs them."""
+    def run_round(self, *, replay: bool = False) -> list[Alert]:
+        """One monitoring round over every deployment now, as ``shipway server`` runs them;
+        with ``replay`` every window of the traffic is judged in order (a backfill)."""
         from shipway.automation.rounds import MonitoringRounds
 
-        return MonitoringRounds(self.session, interval_minutes=0).run_once()
+        return MonitoringRounds(self.session, interval_minutes=0).run_once(replay=replay)

@@ -58,8 +58,9 @@ class MonitoringRounds:
         self._thread: threading.Thread | None = None
         self._said: set[tuple[str, str]] = set()
 
-    def run_once(self) -> list[Any]:
-        """Judge every deployment's newest window now; returns the alerts that changed."""
+    def run_once(self, *, replay: bool = False) -> list[Any]:
+        """Judge every deployment's newest window now (every window in order with
+        ``replay``); returns the alerts that changed."""
         from shipway.automation.responder import alert_responder
         from shipway.monitoring.rules import rules_from_settings
 
@@ -71,20 +72,26 @@ class MonitoringRounds:
             # each kind of window the rules ask for is evaluated once per deployment
             kinds = list(dict.fromkeys([default, *(r.window for r in rules if r.window)]))
             for deployment in self.session.deployments.list():
-                changed += self._judge(deployment.name, kinds, default, responder)
+                changed += self._judge(deployment.name, kinds, default, responder, replay)
         finally:
             responder.close()
             self.rounds += 1
         return changed
 
-    def _judge(self, name: str, kinds: list[Any], default: str, responder: Any) -> list[Any]:
+    def _judge(
+        self, name: str, kinds: list[Any], default: str, responder: Any, replay: bool = False
+    ) -> list[Any]:
         from shipway.monitoring.service import monitor_with_config
 
         changed: list[Any] = []
         for window in kinds:
             try:
                 reports = monitor_with_config(
-                    self.session, name, window=window, start=recent(window), fitted=self.fitted
+                    self.session,
+                    name,
+                    window=window,
+                    start=None if replay else recent(window),
+                    fitted=self.fitted,
                 )
             except ShipwayError as exc:
                 if (name, str(exc)) not in self._said:
@@ -92,7 +99,9 @@ class MonitoringRounds:
                     log.warning("not monitoring %s: %s", name, exc)
                 break
             if reports and responder.lifecycle.rules:
-                changed += responder.process(name, reports, window=window, default=default)
+                changed += responder.process(
+                    name, reports, window=window, default=default, replay=replay
+                )
         return changed
 
     def start(self) -> None:

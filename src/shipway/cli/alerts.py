@@ -18,6 +18,10 @@ def _alerts() -> Any:
     return current().alerts
 
 
+def _value(value: float | None, window: str) -> str:
+    return ("-" if value is None else f"{value:.4g}") + f" ({window})"
+
+
 @app.command("list")
 def list_(
     all_: bool = typer.Option(False, "--all", help="Resolved alerts too."),
@@ -37,8 +41,9 @@ def list_(
             "rule",
             "severity",
             "status",
-            "value (threshold)",
-            "window",
+            "threshold",
+            "fired at (window)",
+            "latest (window)",
             "opened (UTC)",
         ],
         [
@@ -48,8 +53,9 @@ def list_(
                 a.rule,
                 a.severity,
                 a.status,
-                ("-" if a.value is None else f"{a.value:.4g}") + f" ({a.threshold:g})",
-                a.window,
+                f"{a.threshold:g}",
+                _value(a.fired_value if a.fired_window else a.value, a.fired_window or a.window),
+                _value(a.value, a.window),
                 when(a.opened_at),
             )
             for a in found

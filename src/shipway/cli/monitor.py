@@ -41,6 +41,9 @@ def run(
     out: Path = typer.Option(None, "--out", "-o", help="Write the reports as JSON here."),
     source: str = typer.Option("auto", "--source", help=SOURCE_HELP),
     reference: str = typer.Option(None, "--reference", help=REFERENCE_HELP),
+    replay: bool = typer.Option(
+        False, "--replay", help="Alert rules judge every window in order, not only the newest."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Evaluate every window of a deployment's traffic against its training data."""
@@ -50,7 +53,7 @@ def run(
         from shipway.session import current
 
         with console.status("monitoring every deployment"):
-            changed = current().monitoring.run_round()
+            changed = current().monitoring.run_round(replay=replay)
         if as_json:
             emit_json(changed)
         else:
@@ -63,7 +66,12 @@ def run(
 
     with console.status(f"monitoring {escape(deployment)}"):
         reports = monitor(
-            deployment, window=window, label=label, source=source, reference=reference
+            deployment,
+            window=window,
+            label=label,
+            source=source,
+            reference=reference,
+            replay=replay,
         )
     if out is not None:
         out.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))

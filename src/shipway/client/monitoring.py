@@ -66,8 +66,10 @@ class RemoteMonitoring:
         path = f"/monitoring/{seg(deployment)}/report"
         return self.transport.request("GET", path, params=params).text
 
-    def run_round(self) -> list[Alert]:
-        return [from_plain(Alert, a) for a in self.transport.json("POST", "/monitoring/rounds")]
+    def run_round(self, *, replay: bool = False) -> list[Alert]:
+        params = {"replay": "true"} if replay else None
+        found = self.transport.json("POST", "/monitoring/rounds", params=params)
+        return [from_plain(Alert, a) for a in found]
 
 
 def _rule(rule: Any) -> dict[str, Any]:

@@ -88,9 +88,18 @@ class AlertLifecycle:
 
 
 def summary(alert: Alert) -> str:
-    """One line: the value that fired the alert, its threshold and window."""
-    value = "n/a" if alert.value is None else f"{alert.value:.4g}"
-    return f"{alert.metric} = {value} (threshold {alert.threshold:g}) in window {alert.window}"
+    """One line: the value that fired the alert, its threshold and window, and the latest
+    value when a later window was judged while it stayed open."""
+    fired = alert.value if alert.fired_window is None else alert.fired_value
+    window = alert.fired_window or alert.window
+    text = f"{alert.metric} = {_shown(fired)} (threshold {alert.threshold:g}) in window {window}"
+    if alert.fired_window is not None and alert.window != alert.fired_window:
+        text += f"; latest {_shown(alert.value)} in window {alert.window}"
+    return text
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def payload(event: str, alert: Alert) -> dict[str, Any]:

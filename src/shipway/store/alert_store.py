@@ -52,6 +52,8 @@ class AlertStore:
             "threshold": threshold,
             "window": window,
             "evidence": evidence,
+            "fired_value": value,
+            "fired_window": window,
             "opened_at": now,
             "updated_at": now,
         }

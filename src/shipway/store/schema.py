@@ -295,6 +295,8 @@ alerts = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("resolved_at", sa.Float),
     sa.Column("acknowledged_by", sa.String(250)),
+    sa.Column("fired_value", sa.Float),  # what fired it; value and window follow the latest
+    sa.Column("fired_window", sa.String(64)),
     sa.Index("ix_alerts_open", "deployment", "rule", "status"),
 )
 

@@ -176,6 +176,10 @@ def evaluate(
 
 
 @router.post("/monitoring/rounds")
-def run_round(request: Request, who: Principal = Depends(requires("editor"))) -> list[Any]:
+def run_round(
+    request: Request,
+    replay: bool = Query(False, description="Judge every window in order (a backfill)."),
+    who: Principal = Depends(requires("editor")),
+) -> list[Any]:
     """One monitoring round over every deployment now; the alerts that opened or resolved."""
-    return plain(session(request, who).monitoring.run_round())
+    return plain(session(request, who).monitoring.run_round(replay=replay))
