@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from shipway.errors import InvalidArgument
+from shipway.monitoring.calibration import Calibration
 from shipway.stats.cbpe import CBPE
 from shipway.stats.columns import CATEGORICAL, text_count
 from shipway.stats.dle import DLE
@@ -45,6 +46,8 @@ class Reference:
     scores: Any = None  # a classifier's confidence per row
     labels: Any = None  # the true labels, when the reference has them
     task: str = "classification"
+    # the rows CBPE and DLE are fitted on; None: the reference rows (held out by the caller)
+    calibration: Calibration | None = None
 
 
 class Monitor:
@@ -72,16 +75,26 @@ class Monitor:
                 _frame("label", self._target(reference.labels))
             )
         self.cbpe_ = None
-        if (
-            reference.task == "classification"
-            and reference.scores is not None
-            and reference.labels is not None
-            and _binary(reference.labels, reference.predictions)
-        ):
-            self.cbpe_ = CBPE().fit(reference.scores, reference.labels, reference.predictions)
         self.dle_ = None
-        if reference.task == "regression" and reference.labels is not None:
-            self.dle_ = DLE().fit(reference.inputs, reference.predictions, reference.labels)
+        cal = reference.calibration
+        if cal is None and reference.labels is not None:
+            cal = Calibration(
+                reference.inputs,
+                reference.predictions,
+                reference.scores,
+                reference.labels,
+                "the reference rows",
+            )
+        self.calibration_ = cal
+        if (
+            cal is not None
+            and reference.task == "classification"
+            and cal.scores is not None
+            and _binary(cal.labels, cal.predictions)
+        ):
+            self.cbpe_ = CBPE().fit(cal.scores, _as_binary(cal.labels), _as_binary(cal.predictions))
+        if cal is not None and reference.task == "regression":
+            self.dle_ = DLE().fit(cal.inputs, cal.predictions, cal.labels)
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
         numeric = [
@@ -179,6 +192,8 @@ class Monitor:
             report.estimated = self.cbpe_.estimate(
                 scored["score"].to_numpy(), _as_binary(scored["output"])
             )
+        if report.estimated is not None and self.calibration_ is not None:
+            report.extra["estimated_from"] = self.calibration_.source
         if not enough:
             report.extra["note"] = f"fewer than {self.min_rows} rows: drift is not judged"
         return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.errors import InvalidArgument
+from shipway.monitoring import calibration as calibrate
 from shipway.monitoring.monitor import Monitor, Reference, WindowReport
 from shipway.monitoring.traffic import check_window, load_traffic, windows
 from shipway.serving.prediction_log import read_health
@@ -23,7 +24,8 @@ def reference_for(
     frame: Any = None,
 ) -> Reference:
     """The training data of the deployment's stable version (or ``version``), scored by the
-    model; or ``frame``, a held-out set, which calibrates CBPE more honestly than training rows."""
+    model; or ``frame``, a held-out set. With a ``label``, the reference also carries the
+    rows that calibrate estimated performance (see :mod:`shipway.monitoring.calibration`)."""
     found = session.deployments.get(deployment)
     registry = session.registry
     wanted = version or found.stable
@@ -36,6 +38,7 @@ def reference_for(
             f"{found.model} version {chosen.version} recorded no training data to monitor against",
             hint="log it in the training run with sw.log_dataset(name, train_df, role='train'), or pass reference=",
         )
+    given = frame is not None
     if frame is None:
         assert ref is not None
         frame = session.datasets.load(f"{ref['dataset']}@{ref['version']}")
@@ -50,13 +53,39 @@ def reference_for(
     inputs = model.prepare(frame)
     scores = model.score_prepared(inputs)
     task = "classification" if scores is not None else "regression"
-    return Reference(
-        inputs,
-        model.predict_prepared(inputs),
-        scores,
-        frame[label].to_numpy() if label else None,
-        task,
+    predictions = model.predict_prepared(inputs)
+    labels = frame[label].to_numpy() if label else None
+    calibration = None
+    if label is not None and not given:  # a reference the caller passed is held out already
+        calibration = _calibration(session, chosen, model, label)
+        if calibration is None:
+            calibration = calibrate.out_of_fold(model, inputs, labels)
+        if calibration is None:
+            calibration = calibrate.training_rows(inputs, predictions, scores, labels)
+    return Reference(inputs, predictions, scores, labels, task, calibration=calibration)
+
+
+def _calibration(
+    session: Session, chosen: Any, model: Any, label: str
+) -> calibrate.Calibration | None:
+    """Held-out calibration rows: a validation or test dataset of the training run."""
+    held = next(
+        (
+            d
+            for d in chosen.lineage.get("datasets", [])
+            if d.get("role") in calibrate.HELD_OUT_ROLES and d.get("version")
+        ),
+        None,
     )
+    if held is None:
+        return None
+    name = f"{held['name']}@{held['version']}"
+    frame = session.datasets.load(name)
+    if label not in frame.columns:
+        return None
+    if len(frame) > REFERENCE_ROWS:
+        frame = frame.sample(REFERENCE_ROWS, random_state=0)
+    return calibrate.held_out(model, frame, label, f"the {held['role']} dataset {name}")
 
 
 def run_monitors(

@@ -73,6 +73,15 @@ def _expected_sorted(
     return out
 
 
+def chunk_count(rows: int, chunk_size: int) -> int:
+    """How many reference chunks measure an estimate's sampling spread: chunks of
+    ``chunk_size`` rows, or, for a reference smaller than two of them, up to ten chunks of at
+    least 50 rows (at least two), so that every estimate has a band."""
+    if rows // chunk_size >= 2:
+        return rows // chunk_size
+    return max(2, min(10, rows // 50))
+
+
 class CBPE:
     """``CBPE(chunk_size=1000).fit(scores, labels, predicted)``, then ``estimate(scores, predicted)``."""
 
@@ -106,7 +115,7 @@ class CBPE:
             ) < expected_calibration_error(y, s)
             if self.calibrate != "isotonic" and not better:
                 self.calibrator_ = None
-        chunks = max(len(s) // self.chunk_size, 1)
+        chunks = chunk_count(len(s), self.chunk_size)
         realised = [
             classification_metrics(y[c], yhat[c], s[c])
             for c in np.array_split(np.arange(len(s)), chunks)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from shipway.errors import InvalidArgument
+from shipway.stats.cbpe import chunk_count
 
 METRICS = ("mae", "rmse")
 
@@ -68,7 +69,7 @@ class DLE:
         self.squared_ = HistGradientBoostingRegressor(max_iter=self.max_iter, random_state=0).fit(
             design, error**2
         )
-        chunks = np.array_split(np.arange(len(y)), max(len(y) // self.chunk_size, 1))
+        chunks = np.array_split(np.arange(len(y)), chunk_count(len(y), self.chunk_size))
         self.reference_chunk_ = len(y) // len(chunks)
         maes = [float(error[c].mean()) for c in chunks]
         rmses = [float(np.sqrt((error[c] ** 2).mean())) for c in chunks]
