@@ -41,6 +41,35 @@ def test_health_metrics_and_openapi(api: TestClient) -> None:
     )
 
 
+def test_the_openapi_document_says_what_the_server_does(api: TestClient) -> None:
+    document = api.get(f"{API}/openapi.json").json()
+    untyped, unprocessable = [], []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if "422" in responses:
+                unprocessable.append((method, path))
+            for status, answer in responses.items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                schemas = [c.get("schema") or {} for c in answer.get("content", {}).values()]
+                if not schemas or any(
+                    s in ({}, {"type": "object", "additionalProperties": True})
+                    or s.get("items") == {}
+                    or (s.get("additionalProperties") is True and "properties" not in s)
+                    for s in schemas
+                ):
+                    untyped.append((method, path, status))
+    assert unprocessable == [], "errors are 400s with the error body, never FastAPI's 422"
+    assert untyped == [], f"answers without a type: {untyped}"
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    assert {"token": []} in document["security"]
+    assert document["paths"]["/health/ready"]["get"]["security"] == []
+    for docs in (f"{API}/docs", f"{API}/redoc"):  # Swagger and ReDoc load from a CDN
+        assert api.get(docs).status_code == 404
+
+
 def test_tracking_round_trip(api: TestClient) -> None:
     experiment = api.post(f"{API}/experiments", json={"name": "churn", "tags": {"team": "growth"}})
     assert experiment.status_code == 201

@@ -31,8 +31,14 @@ PROFILE_LIMIT = 256 * 2**20  # files larger than this are versioned without sche
 
 
 def object_key(digest: str) -> str:
-    hexdigest = digest.split(":", 1)[1]
+    """Where the object of ``digest`` (``blake3:<64 hex digits>``) is kept."""
+    algorithm, _, hexdigest = digest.partition(":")
+    if algorithm != "blake3" or len(hexdigest) != 64 or not all(c in _HEX for c in hexdigest):
+        raise InvalidArgument(f"{digest!r} is not an object digest (blake3:<64 hex digits>)")
     return f"objects/{hexdigest[:2]}/{hexdigest[2:]}"
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def object_digest(key: str) -> str:

@@ -17,7 +17,7 @@ def create_app(settings: Settings) -> FastAPI:
     """The REST API, health checks and metrics over the stores ``settings`` names."""
     from shipway import __version__
     from shipway.automation.rounds import MonitoringRounds
-    from shipway.server import errors
+    from shipway.server import errors, openapi
     from shipway.server.idempotency import Idempotency
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
     from shipway.server.routes import (
@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="shipway",
         version=__version__,
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # Swagger UI loads from a CDN: nothing here is fetched from the internet
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tokens = session.tokens
     metrics = ApiMetrics()
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(Idempotency, store=IdempotencyStore(session.stores.db))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodySizeLimit, exempt=_streamed_upload)

@@ -70,6 +70,8 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
         for template, operations in app.openapi().get("paths", {}).items():
             regex = "^" + re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template)) + "$"
             patterns.append((re.compile(regex), sorted(m.upper() for m in operations)))
+        # the most literal template first: /tokens/verify, not /tokens/{token_id}
+        patterns.sort(key=lambda found: found[0].pattern.count("[^/]+"))
         app.state.method_patterns = patterns
     for regex, methods in patterns:
         if regex.match(path):

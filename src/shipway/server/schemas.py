@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+from shipway.types import DatasetVersion, ModelVersion, RegisteredModel, TokenInfo
 
 
 class Strict(BaseModel):
@@ -177,3 +180,84 @@ class TokenIn(Strict):
 
 class VerifyIn(Strict):
     token: str = Field(min_length=1, max_length=500)
+
+
+# -- answers that are not one record -------------------------------------------------------
+class ModelWithVersions(TypedDict):
+    model: RegisteredModel
+    versions: list[ModelVersion]
+
+
+class DatasetSummary(TypedDict):
+    name: str
+    versions: int
+    updated_at: float
+
+
+class StoredObject(TypedDict):
+    digest: str
+    size: int
+
+
+class AddedVersion(TypedDict):
+    version: DatasetVersion
+    created: bool  # False: the same content was stored before, under this version
+
+
+class RunUsing(TypedDict):
+    run_id: str
+    role: str
+
+
+class StoredSegment(TypedDict):
+    key: str
+    size: int
+
+
+class StoredKey(TypedDict):
+    key: str
+
+
+class CreatedToken(TypedDict):
+    token: str  # shown once: the store keeps only its hash
+    info: TokenInfo
+
+
+class VerifiedToken(TypedDict):
+    info: TokenInfo | None  # None: no such token, or revoked
+
+
+class TokensRequired(TypedDict):
+    required: bool
+
+
+class Accepted(TypedDict):
+    accepted: int
+
+
+class ExperimentWithRuns(TypedDict):
+    experiment_id: str
+    name: str
+    created_at: float
+    tags: dict[str, str]
+    runs: int
+
+
+class Readiness(TypedDict):
+    status: str  # ready or not ready
+    checks: dict[str, str]  # per store: ok, or what failed
+
+
+class Environment(TypedDict):
+    """A run's environment, as captured at its start."""
+
+    python: str
+    executable_name: str
+    platform: str
+    packages: dict[str, str]  # distribution name -> version
+    tags: dict[str, str]
+
+
+class ManifestFile(TypedDict):
+    digest: str
+    size: int

@@ -22,6 +22,7 @@ from shipway.registry.policy import candidate_guard, promotion_guard
 from shipway.serving import rollout
 from shipway.session import Session
 from shipway.store.deployment_store import Consequence, DeploymentStore, deployment_entity
+from shipway.store.validation import check_key
 from shipway.types import AuditEvent, Deployment, Stage, Strategy
 
 
@@ -36,7 +37,7 @@ class LocalDeployments:
 
     def revisions(self, names: Sequence[str]) -> dict[str, int]:
         """Each deployment's revision, which grows with every change (model servers poll it)."""
-        return self.store.revisions(list(names))
+        return self.store.revisions([check_key(name, "deployment") for name in names])
 
     @property
     def actor(self) -> str:

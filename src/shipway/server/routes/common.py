@@ -43,3 +43,13 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, float):  # JSON has no NaN or infinity: name them, as MLflow does
         return json_number(obj)
     return obj
+
+
+def answers(model: Any, status: int = 200, description: str = "Done") -> dict[str, Any]:
+    """Route options that document the answer as ``model`` (a record type) without making
+    FastAPI validate it again: the records are checked where they are made, and their JSON
+    form names NaN and infinities (see ``plain``), which a float field would refuse."""
+    return {
+        "response_model": None,
+        "responses": {status: {"model": model, "description": description}},
+    }

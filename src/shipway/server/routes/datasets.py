@@ -14,8 +14,16 @@ from fastapi.responses import Response, StreamingResponse
 
 from shipway.errors import InvalidArgument, NotFound
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, session
-from shipway.server.schemas import DatasetVersionIn
+from shipway.server.routes.common import answers, plain, session
+from shipway.server.schemas import (
+    AddedVersion,
+    DatasetSummary,
+    DatasetVersionIn,
+    ManifestFile,
+    RunUsing,
+    StoredObject,
+)
+from shipway.types import DatasetVersion
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 Version = Path(ge=1, le=2**31 - 1)
@@ -28,7 +36,7 @@ def _digest(digest: str) -> str:
     return digest
 
 
-@router.get("")
+@router.get("", **answers(list[DatasetSummary]))
 def list_datasets(request: Request, who: Principal = Depends(requires("viewer"))) -> list[Any]:
     found = session(request, who).datasets.list()
     return [{"name": n, "versions": v, "updated_at": t} for n, v, t in found]
@@ -58,7 +66,7 @@ def get_object(digest: str, request: Request, who: Principal = Depends(requires(
 router.add_api_route("/objects/{digest}", get_object, methods=["HEAD"], include_in_schema=False)
 
 
-@router.put("/objects/{digest}", status_code=201)
+@router.put("/objects/{digest}", status_code=201, **answers(StoredObject, 201))
 async def put_object(
     digest: str, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
@@ -86,7 +94,7 @@ async def put_object(
     return {"digest": digest, "size": size}
 
 
-@router.get("/{name}/versions")
+@router.get("/{name}/versions", **answers(list[DatasetVersion]))
 def list_versions(
     name: str,
     request: Request,
@@ -98,7 +106,7 @@ def list_versions(
     return plain([v for v in found if digest is None or v.digest == digest])
 
 
-@router.post("/{name}/versions", status_code=201)
+@router.post("/{name}/versions", status_code=201, **answers(AddedVersion, 201))
 def add_version(
     name: str,
     body: DatasetVersionIn,
@@ -129,7 +137,7 @@ def get_version(
     return plain(session(request, who).datasets.get(name, version))
 
 
-@router.get("/{name}/versions/{version}/runs")
+@router.get("/{name}/versions/{version}/runs", **answers(list[RunUsing]))
 def runs_using(
     name: str,
     request: Request,
@@ -141,7 +149,7 @@ def runs_using(
     return [{"run_id": r, "role": role} for r, role in found]
 
 
-@router.get("/{name}/versions/{version}/manifest")
+@router.get("/{name}/versions/{version}/manifest", **answers(dict[str, ManifestFile]))
 def manifest(
     name: str,
     request: Request,

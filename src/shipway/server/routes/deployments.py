@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, session
+from shipway.server.routes.common import answers, plain, session
 from shipway.server.schemas import BatchingIn, DeployIn, FollowIn, ReasonIn, WeightIn
+from shipway.types import Deployment
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 
@@ -29,14 +30,14 @@ def list_deployments(
     return plain(deployments.list())
 
 
-@router.get("/{name}")
+@router.get("/{name}", **answers(Deployment))
 def get_deployment(
     name: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
     return plain(session(request, who).deployments.get(name))
 
 
-@router.put("/{name}")
+@router.put("/{name}", **answers(Deployment))
 def deploy(
     name: str, body: DeployIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def deploy(
     return plain(found)
 
 
-@router.post("/{name}/follow")
+@router.post("/{name}/follow", **answers(Deployment))
 def follow(
     name: str, body: FollowIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
@@ -62,7 +63,7 @@ def follow(
     return plain(found)
 
 
-@router.post("/{name}/weight")
+@router.post("/{name}/weight", **answers(Deployment))
 def set_weight(
     name: str, body: WeightIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def set_weight(
     return plain(found)
 
 
-@router.post("/{name}/batching")
+@router.post("/{name}/batching", **answers(Deployment))
 def set_batching(
     name: str, body: BatchingIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
@@ -80,14 +81,14 @@ def set_batching(
     return plain(found)
 
 
-@router.post("/{name}/promote")
+@router.post("/{name}/promote", **answers(Deployment))
 def promote(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
     return plain(session(request, who).deployments.promote(name, body.reason))
 
 
-@router.post("/{name}/rollback")
+@router.post("/{name}/rollback", **answers(Deployment))
 def rollback(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:

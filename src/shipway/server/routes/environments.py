@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 
 from shipway.errors import InvalidArgument
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import tracking
+from shipway.server.routes.common import answers, tracking
+from shipway.server.schemas import Environment
 from shipway.web.bodies import parse_json
 
 router = APIRouter(prefix="/environments", tags=["runs"])
@@ -38,7 +39,7 @@ async def put_environment(
     return {"key": key}
 
 
-@router.get("/{digest}")
+@router.get("/{digest}", **answers(Environment))
 def get_environment(
     digest: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:

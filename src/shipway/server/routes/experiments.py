@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, tracking
+from shipway.server.routes.common import answers, plain, tracking
 from shipway.server.schemas import ExperimentIn
+from shipway.types import Experiment
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
@@ -20,14 +21,14 @@ def list_experiments(
     return [{**plain(e), "runs": n} for e, n in tracking(request).list_experiments()]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **answers(Experiment, 201))
 def create_experiment(
     body: ExperimentIn, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
     return plain(tracking(request).create_experiment(body.name, body.tags))
 
 
-@router.get("/{name_or_id}")
+@router.get("/{name_or_id}", **answers(Experiment))
 def get_experiment(
     name_or_id: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:

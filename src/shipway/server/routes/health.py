@@ -6,6 +6,9 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from shipway.server.routes.common import answers
+from shipway.server.schemas import Readiness
+
 router = APIRouter(tags=["health"])
 
 
@@ -14,7 +17,7 @@ def live() -> dict[str, str]:
     return {"status": "live"}
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", **answers(Readiness))
 def ready(request: Request) -> JSONResponse:
     stores = request.app.state.session.stores
     checks: dict[str, str] = {}

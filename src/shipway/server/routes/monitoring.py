@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, session
+from shipway.server.routes.common import answers, plain, session
 from shipway.server.schemas import ERROR_RESPONSES, ErrorBody, MonitorIn
+from shipway.types import Alert
 
 router = APIRouter(tags=["monitoring"])
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -128,14 +129,14 @@ def list_alerts(
     return [plain(a) for a in found]
 
 
-@router.get("/alerts/{alert_id}")
+@router.get("/alerts/{alert_id}", **answers(Alert))
 def get_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
     return plain(session(request, who).alerts.get(alert_id))
 
 
-@router.post("/alerts/{alert_id}/ack")
+@router.post("/alerts/{alert_id}/ack", **answers(Alert))
 def ack_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
@@ -143,7 +144,7 @@ def ack_alert(
     return plain(session(request, who).alerts.acknowledge(alert_id))
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id}/resolve", **answers(Alert))
 def resolve_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
@@ -175,7 +176,7 @@ def evaluate(
     return [plain(_finite(r.to_dict())) for r in reports]
 
 
-@router.post("/monitoring/rounds")
+@router.post("/monitoring/rounds", **answers(list[Alert]))
 def run_round(
     request: Request,
     replay: bool = Query(False, description="Judge every window in order (a backfill)."),

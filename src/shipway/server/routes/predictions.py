@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from shipway.errors import InvalidArgument
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import session
-from shipway.server.schemas import GroundTruthIn
+from shipway.server.routes.common import answers, session
+from shipway.server.schemas import GroundTruthIn, StoredSegment
 
 router = APIRouter(tags=["predictions"])
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -25,7 +25,13 @@ _SEGMENT = re.compile(
 
 @router.get(
     "/deployments/{name}/log",
-    responses={200: {"content": {ARROW_STREAM: {}}, "description": "the rows, as Arrow IPC"}},
+    response_model=None,
+    responses={
+        200: {
+            "content": {ARROW_STREAM: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the rows, as an Arrow IPC stream",
+        }
+    },
 )
 def read_log(
     name: str,
@@ -75,7 +81,7 @@ def traffic_profile(
     return None if found is None else found.to_dict()
 
 
-@router.put("/logs/{key:path}", status_code=201)
+@router.put("/logs/{key:path}", status_code=201, **answers(StoredSegment, 201))
 async def put_segment(
     key: str, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:

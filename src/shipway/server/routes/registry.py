@@ -7,8 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, registry
-from shipway.server.schemas import AliasIn, ApprovalIn, PolicyIn, ReasonIn, StageIn, VersionIn
+from shipway.server.routes.common import answers, plain, registry
+from shipway.server.schemas import (
+    AliasIn,
+    ApprovalIn,
+    ModelWithVersions,
+    PolicyIn,
+    ReasonIn,
+    StageIn,
+    VersionIn,
+)
+from shipway.types import Approval, ModelVersion, RegisteredModel
 
 router = APIRouter(prefix="/models", tags=["registry"])
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -24,7 +33,7 @@ def list_models(
     ]
 
 
-@router.get("/{name}")
+@router.get("/{name}", **answers(ModelWithVersions))
 def get_model(
     name: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
@@ -32,21 +41,21 @@ def get_model(
     return {"model": plain(reg.get_model(name)), "versions": plain(reg.list_versions(name))}
 
 
-@router.post("/{name}/versions", status_code=201)
+@router.post("/{name}/versions", status_code=201, **answers(ModelVersion, 201))
 def register(
     name: str, body: VersionIn, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
     return plain(registry(request, who).register(body.source, name, body.description))
 
 
-@router.get("/{name}/versions/{version}")
+@router.get("/{name}/versions/{version}", **answers(ModelVersion))
 def get_version(
     name: str, version: Version, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
     return plain(registry(request, who).get_version(name, version))
 
 
-@router.post("/{name}/versions/{version}/stage")
+@router.post("/{name}/versions/{version}/stage", **answers(ModelVersion))
 def transition(
     name: str,
     version: Version,
@@ -57,7 +66,7 @@ def transition(
     return plain(registry(request, who).promote(name, version, body.stage, body.reason))
 
 
-@router.post("/{name}/versions/{version}/approvals", status_code=201)
+@router.post("/{name}/versions/{version}/approvals", status_code=201, **answers(Approval, 201))
 def approve(
     name: str,
     version: Version,
@@ -75,7 +84,7 @@ def approvals(
     return plain(registry(request, who).approvals(name, version))
 
 
-@router.get("/{name}/aliases/{alias}")
+@router.get("/{name}/aliases/{alias}", **answers(ModelVersion))
 def resolve_alias(
     name: str, alias: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
@@ -87,7 +96,7 @@ def resolve_alias(
     return plain(registry(request, who).resolve(f"models:/{name}@{alias}"))
 
 
-@router.put("/{name}/aliases/{alias}")
+@router.put("/{name}/aliases/{alias}", **answers(ModelVersion))
 def set_alias(
     name: str,
     alias: str,
@@ -109,14 +118,14 @@ def delete_alias(
     registry(request, who).delete_alias(name, alias, reason)
 
 
-@router.post("/{name}/rollback")
+@router.post("/{name}/rollback", **answers(ModelVersion))
 def rollback(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
     return plain(registry(request, who).rollback(name, body.reason))
 
 
-@router.put("/{name}/policy")
+@router.put("/{name}/policy", **answers(RegisteredModel))
 def set_policy(
     name: str, body: PolicyIn, request: Request, who: Principal = Depends(requires("admin"))
 ) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, tracking
+from shipway.server.routes.common import answers, plain, tracking
 from shipway.server.schemas import InputsIn, LogBatch, RunEnd, RunIn, SearchIn
-from shipway.types import DatasetInput, Metric
+from shipway.types import ArtifactInfo, DatasetInput, Metric, Run
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -28,7 +28,7 @@ def writable_run(run_id: str, request: Request, who: Principal) -> None:
         )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **answers(Run, 201))
 def create_run(
     body: RunIn, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
@@ -55,14 +55,14 @@ def search_runs(
     return plain(found)
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", **answers(Run))
 def get_run(
     run_id: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
     return plain(tracking(request).get_run(run_id))
 
 
-@router.post("/{run_id}/end")
+@router.post("/{run_id}/end", **answers(Run))
 def end_run(
     run_id: str, body: RunEnd, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def list_artifacts(
     return plain(tracking(request).list_artifacts(run_id, path))
 
 
-@router.put("/{run_id}/artifacts/{path:path}", status_code=201)
+@router.put("/{run_id}/artifacts/{path:path}", status_code=201, **answers(ArtifactInfo, 201))
 async def upload_artifact(
     run_id: str, path: str, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:

@@ -8,13 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import plain, session
-from shipway.server.schemas import TokenIn, VerifyIn
+from shipway.server.routes.common import answers, plain, session
+from shipway.server.schemas import CreatedToken, TokenIn, TokensRequired, VerifiedToken, VerifyIn
+from shipway.types import TokenInfo
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **answers(CreatedToken, 201))
 def create_token(
     body: TokenIn, request: Request, who: Principal = Depends(requires("admin"))
 ) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def create_token(
     return {"token": token, "info": plain(info)}
 
 
-@router.get("")
+@router.get("", **answers(list[TokenInfo]))
 def list_tokens(request: Request, who: Principal = Depends(requires("admin"))) -> list[Any]:
     return plain(session(request, who).tokens.list())
 
@@ -35,7 +36,7 @@ def revoke_token(
     session(request, who).tokens.revoke(token_id)
 
 
-@router.post("/verify")
+@router.post("/verify", **answers(VerifiedToken))
 def verify_token(
     body: VerifyIn, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def verify_token(
     return {"info": plain(session(request, who).tokens.verify(body.token))}
 
 
-@router.get("/required")
+@router.get("/required", **answers(TokensRequired))
 def tokens_required(
     request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
