@@ -419,22 +419,15 @@ def read_log(
     start: float | None = None,
     end: float | None = None,
 ) -> Any:
-    """One deployment's logged rows as a DataFrame (empty when nothing was logged).
+    """One deployment's logged rows in [start, end) as a DataFrame (empty when nothing was
+    logged), through ``pyarrow.dataset`` (see :mod:`shipway.serving.log_dataset`): only the
+    hour partitions that meet the range are listed, only ``columns`` are read (where a
+    segment has them), and the time range is filtered by the scan."""
+    from shipway.serving.log_dataset import read_dataset
 
-    ``columns`` reads only those (where a segment has them), and ``start``/``end`` only the
-    hour partitions that meet that range, so a narrow question reads a small part of the log.
-    """
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    frames = []
-    for key in log_keys(artifacts, kind, deployment, ".parquet", start=start, end=end):
-        source = pq.ParquetFile(io.BytesIO(artifacts.read_bytes(key)))
-        present = (
-            None if columns is None else [c for c in columns if c in source.schema_arrow.names]
-        )
-        frames.append(source.read(columns=present).to_pandas())
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    fs, base = artifacts.arrow_filesystem()
+    root = f"{base}/{kind}/deployment={deployment}"
+    return read_dataset(fs, root, columns=columns, start=start, end=end)
 
 
 def read_health(

@@ -115,6 +115,15 @@ class ArtifactStore:
             raise InvalidArgument(f"artifact path {key!r} leads outside the artifact store")
         return location
 
+    def arrow_filesystem(self) -> tuple[Any, str]:
+        """The store as a pyarrow filesystem and the root's path in it, for
+        ``pyarrow.dataset`` (which prunes partitions and reads only the columns asked for)."""
+        import pyarrow.fs as pafs
+
+        if self.is_local:
+            return pafs.LocalFileSystem(), self.root
+        return pafs.PyFileSystem(pafs.FSSpecHandler(self._fs)), self.root.split("://", 1)[1]
+
     # -- writing -----------------------------------------------------------------------
     def put_stream(self, source: IO[bytes], key: str) -> ArtifactInfo:
         """Copy a readable stream to ``key``, hashing as it goes; atomic at the final key."""

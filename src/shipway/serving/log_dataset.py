@@ -1,0 +1,107 @@
+"""Reading the prediction log as one ``pyarrow.dataset``: partitions pruned, columns and the
+time range pushed down.
+
+The log is ``KIND/deployment=NAME/date=YYYY-MM-DD/hour=HH/*.parquet``. Only the date and
+hour directories that meet the time range are listed (a year of traffic is not listed to read
+one hour), only the columns asked for are read, and the ``timestamp`` filter is applied by
+the scan. Segments can differ in their columns (a shadow started, a model added an input):
+the dataset's schema is the union of theirs, and a column a segment lacks reads as null.
+
+A compacted hour (see :mod:`shipway.serving.log_compaction`) holds one file whose Parquet
+metadata names the segments it replaced; those are skipped if they are still there, so a
+reader never counts a row twice while a compaction deletes them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import time
+from typing import Any
+
+SUPERSEDES = b"shipway.supersedes"  # Parquet key-value metadata of a compacted file
+
+
+def hour_start(date: str, hour: str) -> float:
+    return float(calendar.timegm(time.strptime(f"{date} {hour}", "%Y-%m-%d %H")))
+
+
+def _value(name: str, prefix: str) -> str | None:
+    return name.removeprefix(prefix) if name.startswith(prefix) else None
+
+
+def segment_paths(
+    fs: Any, root: str, *, start: float | None = None, end: float | None = None
+) -> list[str]:
+    """The Parquet files under ``root`` in the hour partitions that meet [start, end)."""
+    import pyarrow.fs as pafs
+
+    def children(path: str) -> list[Any]:
+        found = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+        return [info for info in found if info.type == pafs.FileType.Directory]
+
+    files = []
+    for day in children(root):
+        date = _value(day.base_name, "date=")
+        if date is None:
+            continue
+        midnight = hour_start(date, "00")
+        if (start is not None and midnight + 86400 <= start) or (
+            end is not None and midnight >= end
+        ):
+            continue  # the whole day is outside the range: not even listed
+        for hour_dir in children(day.path):
+            hour = _value(hour_dir.base_name, "hour=")
+            if hour is None:
+                continue
+            low = hour_start(date, hour)
+            if (start is not None and low + 3600 <= start) or (end is not None and low >= end):
+                continue
+            found = fs.get_file_info(pafs.FileSelector(hour_dir.path))
+            files += [
+                info.path
+                for info in found
+                if info.type == pafs.FileType.File and info.base_name.endswith(".parquet")
+            ]
+    return sorted(files)
+
+
+def read_dataset(
+    fs: Any,
+    root: str,
+    *,
+    columns: list[str] | None = None,
+    start: float | None = None,
+    end: float | None = None,
+) -> Any:
+    """The log's rows under ``root`` in [start, end) as a DataFrame (empty when none)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    paths = segment_paths(fs, root, start=start, end=end)
+    if not paths:
+        return pd.DataFrame()
+    schemas, superseded = {}, set()
+    for path in paths:  # footers only: the schema of each segment, and what compaction replaced
+        schema = pq.read_schema(path, filesystem=fs)
+        schemas[path] = schema
+        replaced = (schema.metadata or {}).get(SUPERSEDES)
+        if replaced:
+            directory = path.rsplit("/", 1)[0]
+            superseded |= {f"{directory}/{name}" for name in json.loads(replaced)}
+    kept = [p for p in paths if p not in superseded]
+    unified = pa.unify_schemas(
+        [schemas[p].remove_metadata() for p in kept], promote_options="permissive"
+    )
+    dataset = ds.dataset(kept, schema=unified, format="parquet", filesystem=fs)
+    wanted = None if columns is None else [c for c in columns if c in unified.names]
+    bounds = []
+    if "timestamp" in unified.names:
+        if start is not None:
+            bounds.append(ds.field("timestamp") >= start)
+        if end is not None:
+            bounds.append(ds.field("timestamp") < end)
+    condition = bounds[0] & bounds[1] if len(bounds) == 2 else (bounds[0] if bounds else None)
+    return dataset.to_table(columns=wanted, filter=condition).to_pandas()
