@@ -87,4 +87,8 @@ class LocalMonitoring:
         with ``replay`` every window of the traffic is judged in order (a backfill)."""
         from shipway.automation.rounds import MonitoringRounds
 
-        return MonitoringRounds(self.session, interval_minutes=0).run_once(replay=replay)
+        rounds = MonitoringRounds(self.session, interval_minutes=0)
+        changed = rounds.run_once(replay=replay)
+        rounds.upkeep()  # the log's compaction and retention, unless a server holds the lease
+        rounds.stop()  # hands the lease back at once
+        return changed

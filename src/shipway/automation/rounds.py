@@ -9,6 +9,10 @@ judged (no traffic, no reference) is skipped and said once.
 Several workers or servers over one metadata store each run the loop, but a round runs only in
 the holder of the ``monitoring`` lease, renewed every round. If the holder dies, another
 takes over within two intervals, so alerts fire once and never stop firing.
+
+The lease holder also keeps the prediction log small (see
+:mod:`shipway.serving.log_compaction`): it compacts closed hours and expires partitions older
+than ``[serve] retention_days``.
 """
 
 from __future__ import annotations
@@ -118,7 +122,22 @@ class MonitoringRounds:
         if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
             self.skipped += 1
             return None
-        return self.run_once()
+        changed = self.run_once()
+        self.upkeep()
+        return changed
+
+    def upkeep(self) -> Any:
+        """Compact closed hours of every deployment's log and expire old partitions; only by
+        the lease holder (taking the lease if it is free), so no two processes compact one
+        hour. None when another process holds the lease."""
+        from shipway.serving.log_compaction import upkeep
+        from shipway.store.lease_store import LeaseStore
+
+        seconds = max(2 * self.interval, 60.0)
+        if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
+            return None
+        names = [d.name for d in self.session.deployments.list()]
+        return upkeep(self.session.stores.artifacts, names, self.settings.serve.retention_days)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
