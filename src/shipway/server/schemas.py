@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict
 
 from shipway.types import DatasetVersion, ModelVersion, RegisteredModel, TokenInfo
 
@@ -183,59 +182,59 @@ class VerifyIn(Strict):
 
 
 # -- answers that are not one record -------------------------------------------------------
-class ModelWithVersions(TypedDict):
+class ModelWithVersions(BaseModel):
     model: RegisteredModel
     versions: list[ModelVersion]
 
 
-class DatasetSummary(TypedDict):
+class DatasetSummary(BaseModel):
     name: str
     versions: int
     updated_at: float
 
 
-class StoredObject(TypedDict):
+class StoredObject(BaseModel):
     digest: str
     size: int
 
 
-class AddedVersion(TypedDict):
+class AddedVersion(BaseModel):
     version: DatasetVersion
     created: bool  # False: the same content was stored before, under this version
 
 
-class RunUsing(TypedDict):
+class RunUsing(BaseModel):
     run_id: str
     role: str
 
 
-class StoredSegment(TypedDict):
+class StoredSegment(BaseModel):
     key: str
     size: int
 
 
-class StoredKey(TypedDict):
+class StoredKey(BaseModel):
     key: str
 
 
-class CreatedToken(TypedDict):
+class CreatedToken(BaseModel):
     token: str  # shown once: the store keeps only its hash
     info: TokenInfo
 
 
-class VerifiedToken(TypedDict):
+class VerifiedToken(BaseModel):
     info: TokenInfo | None  # None: no such token, or revoked
 
 
-class TokensRequired(TypedDict):
+class TokensRequired(BaseModel):
     required: bool
 
 
-class Accepted(TypedDict):
+class Accepted(BaseModel):
     accepted: int
 
 
-class ExperimentWithRuns(TypedDict):
+class ExperimentWithRuns(BaseModel):
     experiment_id: str
     name: str
     created_at: float
@@ -243,12 +242,12 @@ class ExperimentWithRuns(TypedDict):
     runs: int
 
 
-class Readiness(TypedDict):
+class Readiness(BaseModel):
     status: str  # ready or not ready
     checks: dict[str, str]  # per store: ok, or what failed
 
 
-class Environment(TypedDict):
+class Environment(BaseModel):
     """A run's environment, as captured at its start."""
 
     python: str
@@ -258,6 +257,6 @@ class Environment(TypedDict):
     tags: dict[str, str]
 
 
-class ManifestFile(TypedDict):
+class ManifestFile(BaseModel):
     digest: str
     size: int
