@@ -37,11 +37,13 @@ ALLOWED = {
     "web": {"errors"},
     "serving": RUNTIME,
     "monitoring": RUNTIME | {"serving"},
+    "pipelines": RUNTIME,
     "automation": RUNTIME | {"serving", "monitoring"},
     "fluent": RUNTIME | {"serving", "monitoring", "automation"},
     "server": RUNTIME | {"serving", "monitoring", "automation"},
     "client": RUNTIME | {"serving", "monitoring"},
-    "cli": RUNTIME | {"serving", "monitoring", "automation", "fluent", "server", "demo"},
+    "cli": RUNTIME
+    | {"serving", "monitoring", "automation", "fluent", "server", "demo", "pipelines"},
     "demo": RUNTIME | {"serving", "monitoring", "automation", "fluent"},
     "testing": RUNTIME | {"serving", "monitoring"},
 }
@@ -56,6 +58,7 @@ THIRD_PARTY = {
     "web": {"starlette"},
     "serving": CORE | {"starlette", "prometheus_client"},
     "monitoring": CORE,
+    "pipelines": CORE,
     "automation": CORE | {"httpx"},  # webhook and Slack sinks
     "fluent": CORE,
     "server": CORE | {"fastapi", "starlette", "pydantic", "uvicorn", "prometheus_client"},

@@ -68,6 +68,8 @@ EXPECTED = {
     "traffic_profile",
     "promote_deployment",
     "rollback_deployment",
+    "step",
+    "pipeline",
     "monitor",
     "alerts",
     "AlertRule",

@@ -77,6 +77,9 @@ _EXPORTS: dict[str, str] = {
     "monitor": "shipway.fluent.monitoring",
     "alerts": "shipway.fluent.monitoring",
     "AlertRule": "shipway.monitoring.rules",
+    # pipelines
+    "step": "shipway.pipelines.graph",
+    "pipeline": "shipway.pipelines.pipeline",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -151,6 +154,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     )
     from shipway.models import PythonModel, infer_signature
     from shipway.monitoring.rules import AlertRule
+    from shipway.pipelines.graph import step
+    from shipway.pipelines.pipeline import pipeline
     from shipway.session import configure
     from shipway.stats import DriftDetector, detect_drift
     from shipway.tracking.environment import seed_everything

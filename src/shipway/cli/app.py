@@ -8,7 +8,18 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from shipway.cli import alerts, artifacts, data, deploy, experiments, models, monitor, runs, tokens
+from shipway.cli import (
+    alerts,
+    artifacts,
+    data,
+    deploy,
+    experiments,
+    models,
+    monitor,
+    pipeline,
+    runs,
+    tokens,
+)
 from shipway.cli.output import console, errors
 from shipway.cli.server import server
 from shipway.errors import ShipwayError
@@ -27,6 +38,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(pipeline.app, name="pipeline")
 app.command("drift")(data.drift)
 app.command("server")(server)
 app.command("deploy")(deploy.deploy)

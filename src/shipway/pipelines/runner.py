@@ -1,0 +1,241 @@
+"""Running a pipeline's graph: each step as a nested run of the pipeline's run, its result an
+artifact with lineage, skipped when the cache has it, retried when it may be, independent
+steps at the same time.
+
+The cache key of a step is a hash of its code, its parameters and the hashes of its inputs
+(the artifacts upstream steps stored). A step is skipped when a finished step run of the same
+pipeline has that key and its output artifact is still there; the new step run then says
+where its result came from (``shipway.step.cached_from``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipway.errors import IntegrityError, NotFound, ShipwayError
+from shipway.pipelines import outputs
+from shipway.pipelines.graph import Graph, Node, Output
+
+STEP = "shipway.step"
+PIPELINE = "shipway.pipeline"
+KEY = "shipway.step.cache_key"
+
+
+class StepFailed(ShipwayError):
+    """A step raised (after its retries): the pipeline run failed, its later steps did not run."""
+
+    code = "STEP_FAILED"
+    exit_code = 1
+
+
+@dataclass
+class StepResult:
+    name: str
+    run_id: str
+    cached: bool
+    digest: str  # the output artifact's hash
+    artifact: str  # its file in the step run
+    value: Any = None
+    attempts: int = 1
+    seconds: float = 0.0
+
+
+@dataclass
+class PipelineRun:
+    """One run of a pipeline: its tracked run and each step's result."""
+
+    name: str
+    run_id: str
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    returned: Any = None  # what the pipeline function returned, outputs replaced by values
+
+    def output(self, step: str) -> Any:
+        return self.steps[step].value
+
+    @property
+    def cached(self) -> list[str]:
+        return [name for name, s in self.steps.items() if s.cached]
+
+
+def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as the cache key and the run's params see them (text for what JSON lacks)."""
+    return json.loads(json.dumps(params, sort_keys=True, default=repr))
+
+
+def cache_key(node: Node, inputs: dict[str, str]) -> str:
+    document = {
+        "step": node.step.name,
+        "code": node.step.code_hash,
+        "params": _plain_params(node.params),
+        "inputs": inputs,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+class Runner:
+    def __init__(
+        self,
+        tracking: Any,
+        pipeline: str,
+        graph: Graph,
+        *,
+        cache: bool = True,
+        rerun: set[str] | None = None,
+        workers: int = 4,
+        say: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.tracking = tracking
+        self.pipeline = pipeline
+        self.graph = graph
+        self.cache = cache
+        self.rerun = rerun or set()  # steps that run whatever the cache holds (--from)
+        self.workers = workers
+        self.say = say or (lambda _: None)
+        self.sleep = sleep
+
+    def run(self, run: PipelineRun) -> None:
+        pending = list(self.graph.nodes)
+        running: dict[Future[StepResult], Node] = {}
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="shipway-step"
+        ) as pool:
+            while pending or running:
+                if failure is None:
+                    for node in [n for n in pending if self._ready(n, run)]:
+                        pending.remove(node)
+                        running[pool.submit(self._step, node, run)] = node
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    node = running.pop(future)
+                    try:
+                        run.steps[node.name] = future.result()
+                    except BaseException as exc:  # the others finish; nothing new starts
+                        failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    @staticmethod
+    def _ready(node: Node, run: PipelineRun) -> bool:
+        return all(up.name in run.steps for up in node.upstream)
+
+    def _step(self, node: Node, run: PipelineRun) -> StepResult:
+        arguments = {
+            k: run.steps[v.node.name].value if isinstance(v, Output) else v
+            for k, v in node.arguments.items()
+        }
+        inputs = {
+            k: run.steps[v.node.name].digest
+            for k, v in node.arguments.items()
+            if isinstance(v, Output)
+        }
+        key = cache_key(node, inputs)
+        lineage = {
+            k: {"step": v.node.name, "run_id": run.steps[v.node.name].run_id}
+            for k, v in node.arguments.items()
+            if isinstance(v, Output)
+        }
+        tags = {STEP: node.name, KEY: key, f"{STEP}.inputs": json.dumps(lineage, sort_keys=True)}
+        if self.cache and node.step.cache and node.name not in self.rerun:
+            for source, artifact, digest in self._cached(key):
+                try:  # the record says it was stored; the bytes, checked, say it still is
+                    info, stream = self.tracking.open_artifact(source, artifact)
+                    with stream:
+                        value = outputs.decode(stream.read(), artifact)
+                except (NotFound, IntegrityError):
+                    continue
+                return self._reuse(node, run, (source, artifact, digest), value, tags)
+        return self._execute(node, run, arguments, tags)
+
+    def _cached(self, key: str) -> list[tuple[str, str, str]]:
+        """The newest finished runs of this step with ``key`` that recorded an output: their
+        id, the output's artifact and its hash."""
+        query = f"tags.`{KEY}` = '{key}' and attributes.status = 'FINISHED'"
+        found = []
+        for previous in self.tracking.search_runs(
+            self.pipeline, query, ["attributes.start_time DESC"], 5, output="list"
+        ):
+            if previous.tags.get(f"{STEP}.cached_from"):
+                continue  # a reuse itself: the original is found too
+            stored = [
+                a
+                for a in self.tracking.list_artifacts(previous.run_id)
+                if a.path.startswith(outputs.OUTPUT + ".")
+            ]
+            if stored:
+                found.append((previous.run_id, stored[0].path, stored[0].digest))
+        return found
+
+    def _reuse(
+        self,
+        node: Node,
+        run: PipelineRun,
+        found: tuple[str, str, str],
+        value: Any,
+        tags: dict[str, str],
+    ) -> StepResult:
+        source, artifact, digest = found
+        step_run = self.tracking.create_run(
+            self.pipeline,
+            name=node.name,
+            params=_plain_params(node.params),
+            tags={**tags, f"{STEP}.cached_from": source, f"{STEP}.output_digest": digest},
+            parent_run_id=run.run_id,
+            capture_environment=False,
+        )
+        self.tracking.end_run(step_run.run_id, "FINISHED")
+        self.say(f"{node.name}: cached (from run {source[:12]})")
+        return StepResult(node.name, step_run.run_id, True, digest, artifact, value)
+
+    def _execute(
+        self, node: Node, run: PipelineRun, arguments: dict[str, Any], tags: dict[str, str]
+    ) -> StepResult:
+        step_run = self.tracking.create_run(
+            self.pipeline,
+            name=node.name,
+            params=_plain_params(node.params),
+            tags=tags,
+            parent_run_id=run.run_id,
+            capture_environment=False,
+        )
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                value = node.step.fn(**arguments)
+                break
+            except Exception as exc:
+                if attempt > node.step.retries:
+                    self.tracking.set_tags(step_run.run_id, {f"{STEP}.error": repr(exc)[:5000]})
+                    self.tracking.end_run(step_run.run_id, "FAILED")
+                    self.say(f"{node.name}: failed after {attempt} attempt(s): {exc}")
+                    raise StepFailed(
+                        f"step {node.name!r} failed after {attempt} attempt(s): {exc}",
+                        hint=f"see `shipway pipeline show {run.run_id[:12]}`",
+                    ) from exc
+                wait_for = node.step.backoff * 2 ** (attempt - 1)
+                self.say(
+                    f"{node.name}: attempt {attempt} failed ({exc}); retrying in {wait_for:g} s"
+                )
+                self.sleep(wait_for)
+        data, artifact = outputs.encode(value)
+        info = self.tracking.log_bytes(step_run.run_id, data, artifact)
+        seconds = time.perf_counter() - started
+        self.tracking.set_tags(
+            step_run.run_id, {f"{STEP}.output_digest": info.digest, f"{STEP}.attempts": attempt}
+        )
+        self.tracking.end_run(step_run.run_id, "FINISHED")
+        self.say(f"{node.name}: ran in {seconds:.2f} s")
+        return StepResult(
+            node.name, step_run.run_id, False, info.digest, artifact, value, attempt, seconds
+        )

@@ -1,0 +1,145 @@
+"""Pipelines as a user runs them: steps as nested runs with lineage, the cache, --from,
+retries, parallel steps, failures, and the CLI in a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipway.errors import InvalidArgument
+from shipway.pipelines.runner import StepFailed
+from tests.cli.conftest import cli  # noqa: F401 - the fixture
+from tests.pipelines import steps_for_tests as steps
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts() -> None:
+    steps.calls.clear()
+    steps.flaky_failures["left"] = 0
+
+
+def test_a_run_is_tracked_step_by_step_with_lineage(sw: Any) -> None:
+    run = steps.retrain.run(rows=300, c=0.5)
+    assert run.cached == [] and steps.calls == {"load": 1, "features": 1, "summary": 1, "train": 1}
+    parent = sw.get_run(run.run_id)
+    assert parent.status.value == "FINISHED" and parent.params == {"rows": "300", "c": "0.5"}
+    assert parent.tags["shipway.pipeline"] == "retrain"
+    train = sw.get_run(run.steps["train"].run_id)
+    assert train.parent_run_id == run.run_id and train.params == {"c": "0.5"}
+    lineage = json.loads(train.tags["shipway.step.inputs"])
+    assert lineage == {
+        "frame": {"step": "features", "run_id": run.steps["features"].run_id},
+        "summary": {"step": "summary", "run_id": run.steps["summary"].run_id},
+    }
+    probe = run.output("features")[["x", "x2"]].head(1)
+    assert run.returned.predict(probe).shape == (1,), "the pipeline returns the model"
+    artifacts = {
+        a.path for a in sw.session.current().tracking.list_artifacts(run.steps["load"].run_id)
+    }
+    assert artifacts == {"output.parquet"}
+    assert run.steps["summary"].value == {
+        "rows": 300,
+        "positive": pytest.approx(run.output("load")["y"].mean()),
+    }
+
+
+def test_the_cache_skips_unchanged_steps_and_reruns_what_changed(sw: Any) -> None:
+    first = steps.retrain.run(rows=200)
+    again = steps.retrain.run(rows=200)
+    assert again.cached == ["load", "features", "summary", "train"]
+    assert steps.calls == {"load": 1, "features": 1, "summary": 1, "train": 1}, "nothing ran twice"
+    assert (
+        sw.get_run(again.steps["train"].run_id).tags["shipway.step.cached_from"]
+        == first.steps["train"].run_id
+    )
+    assert again.output("load").equals(first.output("load"))
+    changed = steps.retrain.run(rows=200, c=3.0)
+    assert changed.cached == ["load", "features", "summary"] and steps.calls["train"] == 2
+    other_rows = steps.retrain.run(rows=201)
+    assert other_rows.cached == [], "new rows: every step downstream of load sees new inputs"
+    uncached = steps.retrain.run(rows=200, cache=False)
+    assert uncached.cached == [] and steps.calls["load"] == 3
+    from_features = steps.retrain.run(rows=200, from_step="features")
+    assert from_features.cached == ["load"], "--from reruns that step and those after it"
+    with pytest.raises(InvalidArgument, match="no step 'nope'.*its steps: load, features"):
+        steps.retrain.run(rows=200, from_step="nope")
+
+
+def test_a_step_whose_output_is_gone_runs_again(sw: Any) -> None:
+    first = steps.retrain.run(rows=50)
+    stores = sw.session.current().stores
+    experiment = sw.get_run(first.run_id).experiment_id
+    stores.artifacts.delete(f"{experiment}/{first.steps['load'].run_id}/artifacts")
+    again = steps.retrain.run(rows=50)
+    assert "load" not in again.cached and steps.calls["load"] == 2
+    assert again.cached == ["features", "summary", "train"], "the same content: the rest is cached"
+
+
+def test_retries_then_failure_leave_a_failed_run_that_says_why(sw: Any) -> None:
+    steps.flaky_failures["left"] = 2
+    run = steps.retrain.run(rows=40)
+    assert run.steps["train"].attempts == 3 and steps.calls["train"] == 3
+    with pytest.raises(StepFailed, match="step 'broken' failed after 1 attempt.*column 'z'"):
+        steps.failing.run(rows=10)
+    (failed,) = [r for r in sw.search_runs("failing", output="list") if r.parent_run_id is None]
+    assert failed.status.value == "FAILED"
+    (broken,) = sw.search_runs("failing", "tags.`shipway.step` = 'broken'", output="list")
+    assert broken.status.value == "FAILED" and "column 'z'" in broken.tags["shipway.step.error"]
+
+
+def test_independent_steps_run_at_the_same_time(sw: Any) -> None:
+    assert steps.fan.run(n=3).returned == [4, 6]  # left and right wait for each other
+
+
+def test_steps_outside_a_pipeline_are_plain_functions() -> None:
+    assert steps.join(1, 2) == [1, 2]
+
+
+def test_the_pipeline_command(cli: Any, tmp_path: Path) -> None:  # noqa: F811
+    reference = f"{HERE / 'steps_for_tests.py'}:retrain"
+    out = cli("pipeline", "run", reference, "--param", "rows=120", "-p", "c=0.3")
+    assert "0 of 4 step(s) from the cache" in out
+    second = json.loads(
+        cli("pipeline", "run", reference, "--param", "rows=120", "-p", "c=0.3", "--json")
+    )
+    assert all(s["cached"] for s in second["steps"].values())
+    listed = cli("pipeline", "list", "retrain")
+    assert second["run_id"][:12] in listed
+    shown = cli("pipeline", "show", second["run_id"][:12])
+    assert "cached" in shown and "features" in shown
+    assert "not KEY=VALUE" in cli("pipeline", "run", reference, "--param", "rows", code=2)
+    assert "module:function" in cli("pipeline", "run", "nothing", code=2)
+    failed = cli("pipeline", "run", f"{HERE / 'steps_for_tests.py'}:failing", code=1)
+    assert "step 'broken' failed after 1 attempt(s): column 'z' is missing" in failed
+    assert "Traceback" not in failed
+
+
+def test_a_second_process_reuses_the_cache(tmp_path: Path) -> None:
+    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), "PYTHONPATH": str(HERE.parents[1])}
+    command = [
+        str(Path(sys.executable).parent / "shipway"),
+        "pipeline",
+        "run",
+        "tests.pipelines.steps_for_tests:retrain",
+        "-p",
+        "rows=80",
+        "--json",
+    ]
+    runs = [
+        json.loads(
+            subprocess.run(
+                command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(2)
+    ]
+    assert not any(s["cached"] for s in runs[0]["steps"].values())
+    assert all(s["cached"] for s in runs[1]["steps"].values())
