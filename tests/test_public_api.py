@@ -70,6 +70,7 @@ EXPECTED = {
     "rollback_deployment",
     "step",
     "pipeline",
+    "labelled_traffic",
     "monitor",
     "alerts",
     "AlertRule",

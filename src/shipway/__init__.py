@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     # monitoring
     "monitor": "shipway.fluent.monitoring",
     "alerts": "shipway.fluent.monitoring",
+    "labelled_traffic": "shipway.fluent.monitoring",
     "AlertRule": "shipway.monitoring.rules",
     # pipelines
     "step": "shipway.pipelines.graph",
@@ -106,7 +107,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from shipway.errors import ShipwayError
     from shipway.fluent.autolog import autolog
     from shipway.fluent.data import get_dataset, load_dataset, log_dataset
-    from shipway.fluent.monitoring import alerts, monitor
+    from shipway.fluent.monitoring import alerts, labelled_traffic, monitor
     from shipway.fluent.registry import (
         approve,
         get_model_version,

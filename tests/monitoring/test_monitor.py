@@ -516,3 +516,39 @@ def test_the_server_serves_windows_reports_and_alerts(sw: Any, served: Any, tmp_
     from shipway.server.routes.monitoring import _finite
 
     assert _finite({"a": [float("nan"), 1.5], "b": float("inf")}) == {"a": [None, 1.5], "b": None}
+
+
+def test_labelled_traffic_is_what_retraining_learns_from(sw: Any, served: Any) -> None:
+    from shipway.errors import NotFound
+
+    rng, client, server = served
+    frame = _world(rng, 60)
+    for i, (_, row) in enumerate(frame.iterrows()):
+        answer = client.post(
+            "/v1/models/live/predict", json=[{"x": row["x"], "colour": row["colour"]}]
+        )
+        if i % 2 == 0:  # half the labels have arrived
+            client.post(
+                "/v1/feedback",
+                json={"request_id": answer.json()["request_id"], "label": int(row["churned"])},
+            )
+    server.log.flush()
+    every = sw.labelled_traffic("live")
+    assert len(every) == 30 and list(every.columns) == [
+        "x",
+        "colour",
+        "label",
+        "timestamp",
+        "model_version",
+        "output",
+    ]
+    assert every["timestamp"].is_monotonic_increasing, "oldest first"
+    assert list(every["x"]) == list(frame["x"].iloc[::2]) and list(every["label"]) == list(
+        frame["churned"].iloc[::2]
+    )
+    newest = sw.labelled_traffic("live", last_rows=5)
+    assert newest.equals(every.tail(5).reset_index(drop=True))
+    with pytest.raises(InvalidArgument, match="last_rows"):
+        sw.labelled_traffic("live", last_rows=0)
+    with pytest.raises(NotFound):
+        sw.labelled_traffic("nowhere")

@@ -60,3 +60,33 @@ def monitor(
 def alerts(*, deployment: str | None = None, include_resolved: bool = False) -> list[Any]:
     """Open (and acknowledged) alerts, newest first; all of them with ``include_resolved``."""
     return current().alerts.list(deployment=deployment, include_resolved=include_resolved)
+
+
+def labelled_traffic(
+    deployment: str,
+    *,
+    last_rows: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
+) -> Any:
+    """A deployment's logged inputs joined with their late labels, oldest first: the rows
+    that got a label, with the model's input columns, a ``label`` column, and ``timestamp``,
+    ``model_version`` and ``output`` beside them. ``last_rows`` keeps the newest N;
+    ``start``/``end`` (epoch seconds) bound the traffic read. What a retraining pipeline
+    learns from when production traffic is the source of truth."""
+    from shipway.errors import InvalidArgument
+    from shipway.monitoring.traffic import load_traffic
+
+    if last_rows is not None and (isinstance(last_rows, bool) or last_rows < 1):
+        raise InvalidArgument(f"last_rows is a positive number of rows, not {last_rows!r}")
+    session = current()
+    session.deployments.get(deployment)  # an unknown deployment is an error, not empty
+    traffic = load_traffic(None, deployment, start=start, end=end, reader=session.predictions.read)
+    if traffic.empty:
+        return traffic
+    labelled = traffic[traffic["label"].notna()]
+    if last_rows is not None:
+        labelled = labelled.iloc[-last_rows:]
+    inputs = [c for c in labelled.columns if c.startswith("input.")]
+    kept = labelled[[*inputs, "label", "timestamp", "model_version", "output"]]
+    return kept.rename(columns=lambda c: c.removeprefix("input.")).reset_index(drop=True)

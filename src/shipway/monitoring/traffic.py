@@ -9,6 +9,7 @@ prediction), and ``inputs`` only the input columns a question needs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, read_log
@@ -23,23 +24,25 @@ def load_traffic(
     start: float | None = None,
     end: float | None = None,
     inputs: list[str] | None = None,
+    reader: Callable[..., Any] | None = None,
 ) -> Any:
     """Predictions (``timestamp``, ``model_version``, ``input.*``, ``output``, ``score``) in
     [start, end), with ``label`` and ``label_time`` where a label arrived (NaN elsewhere).
-    ``inputs`` names the input columns to read (default: all of them)."""
+    ``inputs`` names the input columns to read (default: all of them). ``reader(kind,
+    start=, end=, columns=)`` reads the log (default: from ``artifacts``; a session's
+    ``predictions.read`` reads it through a server too)."""
     import numpy as np
     import pandas as pd
 
-    truth = read_log(artifacts, GROUND_TRUTH, deployment, start=start)
+    read = _reader(artifacts, deployment, reader)
+    truth = read(GROUND_TRUTH, start=start)
     keyed = truth.dropna(subset=["key"]) if "key" in truth else truth.iloc[:0]
     key_groups = _by_key_columns(keyed)
     columns = None
     if inputs is not None:  # the inputs asked for, and those that user keys match against
         wanted = [*inputs, *(c for cols, _ in key_groups for c in cols)]
         columns = [*BASE_COLUMNS, *(f"input.{c}" for c in dict.fromkeys(wanted))]
-    predictions = read_log(
-        artifacts, PREDICTIONS, deployment, columns=columns, start=start, end=end
-    )
+    predictions = read(PREDICTIONS, columns=columns, start=start, end=end)
     if predictions.empty:
         return predictions
     if start is not None or end is not None:  # partitions are whole hours: cut to the range
@@ -94,6 +97,14 @@ def load_traffic(
     predictions["label"] = labels.infer_objects()
     predictions["label_time"] = times
     return predictions
+
+
+def _reader(
+    artifacts: Any, deployment: str, reader: Callable[..., Any] | None
+) -> Callable[..., Any]:
+    if reader is not None:
+        return lambda kind, **options: reader(deployment, kind, **options)
+    return lambda kind, **options: read_log(artifacts, kind, deployment, **options)
 
 
 def _apply(labels: Any, times: Any, rows: Any, found: Any, on: list[str]) -> None:
