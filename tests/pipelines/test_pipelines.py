@@ -143,3 +143,24 @@ def test_a_second_process_reuses_the_cache(tmp_path: Path) -> None:
     ]
     assert not any(s["cached"] for s in runs[0]["steps"].values())
     assert all(s["cached"] for s in runs[1]["steps"].values())
+
+
+def test_the_ray_executor_gives_the_same_results_and_shares_the_cache(sw: Any) -> None:
+    pytest.importorskip("ray")  # the extra; CI installs it
+    local = steps.retrain.run(rows=90)
+    on_ray = steps.retrain.run(rows=90, cache=False, executor="ray")
+    assert on_ray.cached == []
+    assert steps.calls["load"] == 1, "this process ran load once: on Ray it ran elsewhere"
+    for name in ("load", "features", "summary"):
+        assert on_ray.steps[name].digest == local.steps[name].digest, name
+    assert steps.retrain.run(rows=90, executor="ray").cached == [
+        "load",
+        "features",
+        "summary",
+        "train",
+    ]
+    steps.flaky_failures["left"] = 0
+    with pytest.raises(StepFailed, match="column 'z' is missing"):
+        steps.failing.run(rows=5, executor="ray")
+    with pytest.raises(InvalidArgument, match="unknown executor"):
+        steps.retrain.run(rows=90, executor="dask")

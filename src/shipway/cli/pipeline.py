@@ -42,6 +42,11 @@ def run(
     from_step: str = typer.Option(
         None, "--from", help="Run this step and those after it; the rest from the cache."
     ),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="local, or ray: each step a Ray task (RAY_ADDRESS joins a cluster).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Run a pipeline: each step a nested run, cached steps skipped."""
@@ -50,7 +55,13 @@ def run(
     found = load(reference)
     say = None if as_json else (lambda line: console.print(line, markup=False))
     with console.status(f"pipeline {found.name}"):
-        result = found.run(cache=not no_cache, from_step=from_step, say=say, **_params(param))
+        result = found.run(
+            cache=not no_cache,
+            from_step=from_step,
+            executor=executor,
+            say=say,
+            **_params(param),
+        )
     if as_json:
         emit_json(
             {

@@ -35,12 +35,14 @@ class Pipeline:
         *,
         cache: bool = True,
         from_step: str | None = None,
+        executor: str = "local",
         tracking: Any = None,
         say: Callable[[str], None] | None = None,
         **params: Any,
     ) -> PipelineRun:
         """Run every step (skipping those the cache has, unless ``cache=False``; from
-        ``from_step`` on, steps run whatever the cache holds); returns the run."""
+        ``from_step`` on, steps run whatever the cache holds), in this process or as Ray
+        tasks (``executor="ray"``); returns the run."""
         if tracking is None:
             from shipway.session import current
 
@@ -55,7 +57,15 @@ class Pipeline:
         )
         run = PipelineRun(self.name, parent.run_id)
         try:
-            Runner(tracking, self.name, graph, cache=cache, rerun=rerun, say=say).run(run)
+            Runner(
+                tracking,
+                self.name,
+                graph,
+                cache=cache,
+                rerun=rerun,
+                executor=executor,
+                say=say,
+            ).run(run)
         except BaseException:
             tracking.end_run(parent.run_id, "FAILED")
             raise

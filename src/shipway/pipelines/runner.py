@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.errors import IntegrityError, NotFound, ShipwayError
+from shipway.errors import IntegrityError, InvalidArgument, NotFound, ShipwayError
 from shipway.pipelines import outputs
 from shipway.pipelines.graph import Graph, Node, Output
 
@@ -63,6 +63,37 @@ class PipelineRun:
         return [name for name, s in self.steps.items() if s.cached]
 
 
+def _in_process() -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
+    return lambda fn, arguments: fn(**arguments)
+
+
+def _on_ray() -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
+    """Each step's function as a Ray task; the tracking, the cache and the retries stay here,
+    so results and cache hits are the same as in process. ``ray.init`` joins the cluster
+    ``RAY_ADDRESS`` names, or starts a local one."""
+    from shipway.errors import require
+
+    ray = require("ray", "ray")
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+
+    @ray.remote  # type: ignore[untyped-decorator, unused-ignore]
+    def call(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+        return fn(**arguments)
+
+    def run(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+        try:
+            return ray.get(call.remote(fn, arguments))
+        except ray.exceptions.RayTaskError as exc:  # the step's own error, as it raised it
+            cause = exc.as_instanceof_cause()
+            raise (cause if isinstance(cause, Exception) else RuntimeError(str(exc))) from None
+
+    return run
+
+
+EXECUTORS = {"local": _in_process, "ray": _on_ray}
+
+
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters as the cache key and the run's params see them (text for what JSON lacks)."""
     return json.loads(json.dumps(params, sort_keys=True, default=repr))
@@ -88,9 +119,13 @@ class Runner:
         cache: bool = True,
         rerun: set[str] | None = None,
         workers: int = 4,
+        executor: str = "local",
         say: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if executor not in EXECUTORS:
+            raise InvalidArgument(f"unknown executor {executor!r}", hint="use local or ray")
+        self.call = EXECUTORS[executor]()
         self.tracking = tracking
         self.pipeline = pipeline
         self.graph = graph
@@ -212,7 +247,7 @@ class Runner:
         while True:
             attempt += 1
             try:
-                value = node.step.fn(**arguments)
+                value = self.call(node.step.fn, arguments)
                 break
             except Exception as exc:
                 if attempt > node.step.retries:
