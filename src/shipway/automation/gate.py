@@ -1,0 +1,170 @@
+"""The gate: a candidate model against the champion, on the same rows neither trained on.
+
+A gate names one metric and its thresholds. Value thresholds hold with or without a
+champion (``min`` for metrics where higher is better, ``max`` for errors). Change thresholds
+hold against the champion (``max_drop`` or ``min_gain``; ``max_rise`` for errors). With
+``slices``, every group of that column must pass as well, so a model cannot buy its average
+with one region. A gate with no threshold passes nothing: automation needs a stated bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from shipway.errors import InvalidArgument
+
+HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2")
+LOWER_IS_BETTER = ("mae", "rmse", "mape", "log_loss")
+METRICS = HIGHER_IS_BETTER + LOWER_IS_BETTER
+MIN_SLICE_ROWS = 30  # a smaller group says too little to stop a model
+
+
+@dataclass(frozen=True)
+class Gate:
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = None
+    min_gain: float | None = None
+    max_rise: float | None = None
+    holdout: str | None = None  # a dataset NAME@VERSION; else the newest labelled traffic
+    holdout_rows: int = 1000
+    slices: str | None = None  # a column whose every group must pass too
+    refit: bool = False  # retrain on every row, the holdout too, once the gate has passed
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise InvalidArgument(f"gate metric {self.metric!r} is not one of {', '.join(METRICS)}")
+        lower = self.metric in LOWER_IS_BETTER
+        wrong = [
+            name
+            for name in (("min", "max_drop", "min_gain") if lower else ("max", "max_rise"))
+            if getattr(self, name) is not None
+        ]
+        if wrong:
+            fix = "max and max_rise" if lower else "min, max_drop and min_gain"
+            direction = "lower" if lower else "higher"
+            raise InvalidArgument(
+                f"gate on {self.metric}: {', '.join(wrong)} does not apply, since {direction} "
+                f"is better; use {fix}"
+            )
+        if self.holdout_rows < 1:
+            raise InvalidArgument("gate holdout_rows is at least 1")
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric in LOWER_IS_BETTER
+
+    @property
+    def has_threshold(self) -> bool:
+        return any(
+            getattr(self, n) is not None for n in ("min", "max", "max_drop", "min_gain", "max_rise")
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Gate:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidArgument(
+                f"unknown gate field(s): {', '.join(sorted(unknown))}",
+                hint=f"a gate has {', '.join(sorted(known))}",
+            )
+        if "metric" not in data:
+            raise InvalidArgument('a gate names its metric, e.g. metric = "accuracy"')
+        return cls(**data)
+
+
+@dataclass
+class Verdict:
+    """What the gate found, stored with the candidate: both scores and the rows."""
+
+    passed: bool
+    metric: str
+    candidate: float | None
+    champion: float | None
+    holdout: str
+    rows: int
+    reasons: list[str] = field(default_factory=list)  # why it failed; empty when it passed
+    slices: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score(model: Any, frame: Any, label: str, metric: str) -> float | None:
+    """``metric`` of a loaded model on ``frame`` (its inputs and the ``label`` column)."""
+    from shipway.stats.performance import classification_metrics, regression_metrics
+
+    inputs = model.prepare(frame)
+    predicted = model.predict_prepared(inputs)
+    truth = frame[label].to_numpy()
+    if metric in ("mae", "rmse", "mape", "r2"):
+        value = regression_metrics(truth, predicted).get(metric)
+    else:
+        scores = model.score_prepared(inputs) if metric in ("roc_auc", "log_loss") else None
+        value = classification_metrics(truth, predicted, scores).get(metric)
+    return None if value is None else float(value)
+
+
+def _failures(gate: Gate, candidate: float | None, champion: float | None, where: str) -> list[str]:
+    if candidate is None:
+        return [f"{gate.metric} cannot be computed{where}"]
+    reasons = []
+    shown = f"{gate.metric} {candidate:.4g}{where}"
+    if gate.min is not None and candidate < gate.min:
+        reasons.append(f"{shown} is under the minimum {gate.min:g}")
+    if gate.max is not None and candidate > gate.max:
+        reasons.append(f"{shown} is over the maximum {gate.max:g}")
+    if champion is not None:
+        change = candidate - champion
+        against = f"the champion's {champion:.4g}"
+        if gate.max_drop is not None and -change > gate.max_drop:
+            reasons.append(f"{shown} drops more than {gate.max_drop:g} from {against}")
+        if gate.min_gain is not None and change < gate.min_gain:
+            reasons.append(f"{shown} gains less than {gate.min_gain:g} over {against}")
+        if gate.max_rise is not None and change > gate.max_rise:
+            reasons.append(f"{shown} rises more than {gate.max_rise:g} over {against}")
+    return reasons
+
+
+def judge(
+    gate: Gate,
+    candidate: Any,
+    champion: Any,
+    holdout: Any,
+    label: str,
+    *,
+    holdout_name: str = "holdout",
+) -> Verdict:
+    """Score both models on ``holdout`` and apply the gate (``champion`` None: no champion,
+    so only value thresholds apply)."""
+    if label not in holdout.columns:
+        raise InvalidArgument(f"the holdout has no label column {label!r}")
+    if not len(holdout):
+        raise InvalidArgument("the holdout has no rows: the gate cannot judge")
+    mine = score(candidate, holdout, label, gate.metric)
+    theirs = score(champion, holdout, label, gate.metric) if champion is not None else None
+    reasons = [] if gate.has_threshold else ["the gate has no threshold: it passes nothing"]
+    reasons += _failures(gate, mine, theirs, "")
+    slices: dict[str, dict[str, Any]] = {}
+    if gate.slices is not None:
+        if gate.slices not in holdout.columns:
+            raise InvalidArgument(f"the holdout has no slice column {gate.slices!r}")
+        for value, rows in holdout.groupby(gate.slices, sort=True):
+            if len(rows) < MIN_SLICE_ROWS:
+                continue
+            a = score(candidate, rows, label, gate.metric)
+            b = score(champion, rows, label, gate.metric) if champion is not None else None
+            found = _failures(gate, a, b, f" in {gate.slices}={value}")
+            slices[str(value)] = {
+                "candidate": a,
+                "champion": b,
+                "rows": len(rows),
+                "passed": not found,
+            }
+            reasons += found
+    return Verdict(
+        not reasons, gate.metric, mine, theirs, holdout_name, len(holdout), reasons, slices
+    )
