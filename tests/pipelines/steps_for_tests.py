@@ -85,3 +85,15 @@ def broken(frame: pd.DataFrame) -> None:
 @sw.pipeline
 def failing(rows: int = 10) -> None:
     broken(load(rows))
+
+
+@sw.step
+def unstorable(n: int) -> object:
+    import threading
+
+    return threading.Lock()  # cannot be pickled
+
+
+@sw.pipeline
+def leaky(n: int = 1) -> None:
+    unstorable(n)

@@ -95,6 +95,12 @@ def test_retries_then_failure_leave_a_failed_run_that_says_why(sw: Any) -> None:
     assert broken.status.value == "FAILED" and "column 'z'" in broken.tags["shipway.step.error"]
 
 
+def test_a_result_that_cannot_be_stored_fails_the_step_cleanly(sw: Any) -> None:
+    with pytest.raises(StepFailed, match="returned a lock that cannot be stored"):
+        steps.leaky.run(n=1)
+    assert {r.status.value for r in sw.search_runs("leaky", output="list")} == {"FAILED"}
+
+
 def test_independent_steps_run_at_the_same_time(sw: Any) -> None:
     assert steps.fan.run(n=3).returned == [4, 6]  # left and right wait for each other
 

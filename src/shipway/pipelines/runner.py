@@ -263,7 +263,15 @@ class Runner:
                     f"{node.name}: attempt {attempt} failed ({exc}); retrying in {wait_for:g} s"
                 )
                 self.sleep(wait_for)
-        data, artifact = outputs.encode(value)
+        try:
+            data, artifact = outputs.encode(value)
+        except Exception as exc:  # a lambda, an open file: no run may be left RUNNING
+            self.tracking.set_tags(step_run.run_id, {f"{STEP}.error": repr(exc)[:5000]})
+            self.tracking.end_run(step_run.run_id, "FAILED")
+            raise StepFailed(
+                f"step {node.name!r} returned a {type(value).__name__} that cannot be stored: {exc}",
+                hint="return DataFrames, arrays, plain values or picklable objects",
+            ) from exc
         info = self.tracking.log_bytes(step_run.run_id, data, artifact)
         seconds = time.perf_counter() - started
         self.tracking.set_tags(
