@@ -1,0 +1,214 @@
+"""Continuous-training loops as declared: ``[loops.DEPLOYMENT]`` in shipway.toml, checked when
+loaded, and the decision of which triggers are due (pure functions of the loop, what it has
+seen, and the facts of now), as the controller will take them.
+
+A trigger starts the loop's pipeline once per event:
+
+- ``schedule:CRON``: each time the schedule passes (``0 3 * * 1``: Mondays at 03:00 UTC);
+- ``dataset:NAME``: a new version of the dataset;
+- ``alert:RULE``: an alert of that rule on the deployment (one that stays open does not start
+  it again);
+- ``labels:N``: N new labelled rows of the deployment's traffic since the last training.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipway.automation.gate import Gate
+from shipway.errors import InvalidArgument
+
+TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
+APPROVALS = ("auto", "manual")
+STRATEGIES = ("canary", "blue-green", "direct")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+    @classmethod
+    def parse(cls, text: str) -> Trigger:
+        kind, colon, value = str(text).partition(":")
+        if kind not in TRIGGER_KINDS:
+            near = difflib.get_close_matches(kind, TRIGGER_KINDS, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise InvalidArgument(
+                f"unknown trigger {text!r}{hint}: use schedule:CRON, dataset:NAME, "
+                "alert:RULE or labels:N"
+            )
+        value = value.strip()
+        if not colon or not value:
+            raise InvalidArgument(f"trigger {text!r} names no {kind}")
+        if kind == "schedule":
+            from croniter import croniter
+
+            if not croniter.is_valid(value):
+                raise InvalidArgument(
+                    f"trigger {text!r}: {value!r} is not a cron schedule",
+                    hint="five fields: minute hour day month weekday, e.g. 0 3 * * 1",
+                )
+        if kind == "labels" and not (value.isdigit() and int(value) > 0):
+            raise InvalidArgument(f"trigger {text!r}: labels:N takes a positive number of rows")
+        return cls(kind, value)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    strategy: str = "canary"
+    steps: tuple[int, ...] = (10, 50, 100)  # the candidate's share of traffic, step by step
+    min_requests: int = 200
+    max_error_rate: float = 0.01
+    max_latency_ratio: float = 1.5
+    max_metric_drop: float = 0.02
+    min_minutes: float = 0.0
+    max_wait_minutes: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise InvalidArgument(f"rollout strategy is one of {', '.join(STRATEGIES)}")
+        steps = list(self.steps)
+        if self.strategy == "canary" and (
+            not steps or steps != sorted(set(steps)) or steps[-1] != 100 or steps[0] <= 0
+        ):
+            raise InvalidArgument(
+                f"rollout steps {steps} must rise from above 0 to 100, e.g. [10, 50, 100]"
+            )
+        if (
+            self.min_requests < 1
+            or not 0 <= self.max_error_rate <= 1
+            or self.max_latency_ratio <= 0
+        ):
+            raise InvalidArgument(
+                "rollout needs min_requests ≥ 1, max_error_rate in [0, 1] and max_latency_ratio > 0"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rollout:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidArgument(
+                f"unknown rollout field(s): {', '.join(sorted(unknown))}",
+                hint=f"a rollout has {', '.join(sorted(known))}",
+            )
+        values = dict(data)
+        if "steps" in values:
+            values["steps"] = tuple(int(s) for s in values["steps"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Loop:
+    deployment: str
+    pipeline: str  # module:function or file.py:function
+    params: dict[str, Any] = field(default_factory=dict)
+    triggers: tuple[Trigger, ...] = ()
+    gate: Gate | None = None  # None: the loop registers nothing as passed
+    approval: str = "auto"
+    rollout: Rollout = field(default_factory=Rollout)
+
+    @classmethod
+    def from_settings(cls, deployment: str, settings: Any) -> Loop:
+        module, colon, function = settings.pipeline.partition(":")
+        if not colon or not module or not function:
+            raise InvalidArgument(
+                f"pipeline {settings.pipeline!r} is not module:function or file.py:function"
+            )
+        if settings.approval not in APPROVALS:
+            raise InvalidArgument(f"approval is auto or manual, not {settings.approval!r}")
+        triggers = tuple(Trigger.parse(t) for t in settings.triggers)
+        if not triggers:
+            raise InvalidArgument(
+                'a loop needs at least one trigger, e.g. triggers = ["schedule:0 3 * * 1"]'
+            )
+        return cls(
+            deployment,
+            settings.pipeline,
+            dict(settings.params),
+            triggers,
+            Gate.from_dict(dict(settings.gate)) if settings.gate else None,
+            settings.approval,
+            Rollout.from_dict(dict(settings.rollout)),
+        )
+
+
+def loops_from_settings(settings: Any) -> dict[str, Loop]:
+    """The ``[loops.*]`` of shipway.toml, each checked; a bad one names itself and the file."""
+    out = {}
+    for deployment, table in settings.loops.items():
+        try:
+            out[deployment] = Loop.from_settings(deployment, table)
+        except InvalidArgument as exc:
+            where = f" in {settings.config_file}" if settings.config_file else ""
+            raise InvalidArgument(f"[loops.{deployment}]{where}: {exc}") from None
+    return out
+
+
+@dataclass
+class Seen:
+    """What a loop has acted on, so each event starts it once (kept in the store)."""
+
+    started_at: float  # when the loop was first seen: schedules count from here
+    schedule_checked: float | None = None  # the last time its schedules were checked
+    dataset_versions: dict[str, int] = field(default_factory=dict)
+    alerts: set[int] = field(default_factory=set)
+    labels_at_training: int = 0
+
+    @classmethod
+    def starting(cls, facts: Facts) -> Seen:
+        """A new loop: what exists when it starts is not news (a dataset's current version,
+        an alert already open, the labels already there); what comes after is."""
+        return acted(cls(started_at=facts.now), facts)
+
+
+@dataclass
+class Facts:
+    """The state of the world a controller round sees."""
+
+    now: float
+    dataset_versions: dict[str, int] = field(default_factory=dict)  # name -> newest version
+    open_alerts: dict[str, list[int]] = field(default_factory=dict)  # rule -> alert ids
+    labelled_rows: int = 0
+
+
+def due(loop: Loop, seen: Seen, facts: Facts) -> list[str]:
+    """The triggers of ``loop`` that fire now, each said as why the pipeline starts."""
+    from croniter import croniter
+
+    reasons = []
+    for trigger in loop.triggers:
+        if trigger.kind == "schedule":
+            since = seen.schedule_checked or seen.started_at
+            passed = croniter(trigger.value, since).get_next(float)
+            if passed <= facts.now:
+                reasons.append(f"{trigger}: the schedule passed at {passed:.0f}")
+        elif trigger.kind == "dataset":
+            newest = facts.dataset_versions.get(trigger.value)
+            known = seen.dataset_versions.get(trigger.value)
+            if newest is not None and (known is None or newest > known):
+                reasons.append(f"{trigger}: version {newest} is new")
+        elif trigger.kind == "alert":
+            fresh = [a for a in facts.open_alerts.get(trigger.value, []) if a not in seen.alerts]
+            if fresh:
+                reasons.append(f"{trigger}: alert {min(fresh)} fired")
+        elif trigger.kind == "labels":
+            new = facts.labelled_rows - seen.labels_at_training
+            if new >= int(trigger.value):
+                reasons.append(f"{trigger}: {new} new labelled rows")
+    return reasons
+
+
+def acted(seen: Seen, facts: Facts) -> Seen:
+    """What the loop has seen once it started on ``facts``: no event starts it twice."""
+    seen.schedule_checked = facts.now
+    seen.dataset_versions.update(facts.dataset_versions)
+    seen.alerts |= {a for ids in facts.open_alerts.values() for a in ids}
+    seen.labels_at_training = facts.labelled_rows
+    return seen
