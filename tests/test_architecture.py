@@ -59,7 +59,7 @@ THIRD_PARTY = {
     "serving": CORE | {"starlette", "prometheus_client"},
     "monitoring": CORE,
     "pipelines": CORE,
-    "automation": CORE | {"httpx"},  # webhook and Slack sinks
+    "automation": CORE | {"httpx", "croniter"},  # webhook and Slack sinks; loop schedules
     "fluent": CORE,
     "server": CORE | {"fastapi", "starlette", "pydantic", "uvicorn", "prometheus_client"},
     "client": CORE | {"httpx"},

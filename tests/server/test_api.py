@@ -66,6 +66,9 @@ def test_the_openapi_document_says_what_the_server_does(api: TestClient) -> None
     assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     assert {"token": []} in document["security"]
     assert document["paths"]["/health/ready"]["get"]["security"] == []
+    named = {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}
+    metrics = document["components"]["schemas"]["Run"]["properties"]["metrics"]
+    assert named in metrics["additionalProperties"]["anyOf"], "NaN metrics travel by name"
     for docs in (f"{API}/docs", f"{API}/redoc"):  # Swagger and ReDoc load from a CDN
         assert api.get(docs).status_code == 404
 

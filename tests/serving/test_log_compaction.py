@@ -121,10 +121,11 @@ def test_retention_expires_whole_old_days(artifacts: Any) -> None:
         b"{}",
         f"health/deployment=live/date={time.strftime('%Y-%m-%d', time.gmtime(now - 10 * 86400))}/hour=00/x.json",
     )
+    artifacts.put_bytes(b"x", "predictions/deployment=live/date=someday/notes.txt")  # not ours
     assert log_compaction.expire(artifacts, "live", 7, now=now) == 2, (
         "the predictions' and the health's day"
     )
-    assert len(read_log(artifacts, PREDICTIONS, "live")) == len(kept)
+    assert len(read_log(artifacts, PREDICTIONS, "live")) == len(kept), "a stray folder is skipped"
     assert not [k for k in artifacts.list("health/deployment=live")]
 
 

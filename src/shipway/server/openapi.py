@@ -29,6 +29,12 @@ def install(app: FastAPI) -> None:
     app.openapi = document  # type: ignore[method-assign]
 
 
+# JSON has no NaN or infinity: metric values carry them by name (see routes/common.plain)
+NUMBER_OR_NAME = {
+    "anyOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]
+}
+
+
 def corrected(schema: dict[str, Any]) -> dict[str, Any]:
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
@@ -41,8 +47,14 @@ def corrected(schema: dict[str, Any]) -> dict[str, Any]:
             if path in OPEN:
                 operation["security"] = []
     components = schema.setdefault("components", {})
+    schemas = components.get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
-        components.get("schemas", {}).pop(unused, None)
+        schemas.pop(unused, None)
+    if "Run" in schemas:
+        schemas["Run"]["properties"]["metrics"]["additionalProperties"] = NUMBER_OR_NAME
+    for name in ("Metric", "MetricIn"):
+        if name in schemas:
+            schemas[name]["properties"]["value"] = {**NUMBER_OR_NAME, "title": "Value"}
     components["securitySchemes"] = {"token": SCHEME}
     schema["security"] = [{"token": []}, {}]  # {}: an embedded server without tokens
     return schema

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shipway.serving.log_dataset import SUPERSEDES, _value, hour_start, segment_paths
+from shipway.serving.log_dataset import SUPERSEDES, _start, _value, hour_start, segment_paths
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,8 @@ def expire(artifacts: Any, deployment: str, days: float, *, now: float | None = 
         root = f"{base}/{kind}/deployment={deployment}"
         for day in fs.get_file_info(pafs.FileSelector(root, allow_not_found=True)):
             date = _value(day.base_name, "date=")
-            if date is not None and hour_start(date, "00") + 86400 <= cutoff:
+            midnight = None if date is None else _start(date, "00")
+            if midnight is not None and midnight + 86400 <= cutoff:
                 fs.delete_dir(day.path)
                 expired += 1
     return expired

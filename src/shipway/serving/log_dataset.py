@@ -26,6 +26,14 @@ def hour_start(date: str, hour: str) -> float:
     return float(calendar.timegm(time.strptime(f"{date} {hour}", "%Y-%m-%d %H")))
 
 
+def _start(date: str, hour: str) -> float | None:
+    """The hour's start, or None for a folder that is not a partition (left alone)."""
+    try:
+        return hour_start(date, hour)
+    except ValueError:
+        return None
+
+
 def _value(name: str, prefix: str) -> str | None:
     return name.removeprefix(prefix) if name.startswith(prefix) else None
 
@@ -45,7 +53,9 @@ def segment_paths(
         date = _value(day.base_name, "date=")
         if date is None:
             continue
-        midnight = hour_start(date, "00")
+        midnight = _start(date, "00")
+        if midnight is None:
+            continue
         if (start is not None and midnight + 86400 <= start) or (
             end is not None and midnight >= end
         ):
@@ -54,7 +64,9 @@ def segment_paths(
             hour = _value(hour_dir.base_name, "hour=")
             if hour is None:
                 continue
-            low = hour_start(date, hour)
+            low = _start(date, hour)
+            if low is None:
+                continue
             if (start is not None and low + 3600 <= start) or (end is not None and low >= end):
                 continue
             found = fs.get_file_info(pafs.FileSelector(hour_dir.path))

@@ -90,7 +90,7 @@ def log_inputs(
     tracking(request).log_inputs(run_id, [DatasetInput(**i.model_dump()) for i in body.inputs])
 
 
-@router.get("/{run_id}/metrics/{key}")
+@router.get("/{run_id}/metrics/{key}", **answers(list[Metric]))
 def metric_history(
     run_id: str, key: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
