@@ -20,6 +20,17 @@ METRICS = HIGHER_IS_BETTER + LOWER_IS_BETTER
 MIN_SLICE_ROWS = 30  # a smaller group says too little to stop a model
 
 
+def refuse_unknown(cls: Any, data: dict[str, Any], what: str) -> None:
+    """A table of shipway.toml with a key its record does not have: say which, and the keys."""
+    known = set(cls.__dataclass_fields__)
+    unknown = set(data) - known
+    if unknown:
+        raise InvalidArgument(
+            f"unknown {what} field(s): {', '.join(sorted(unknown))}",
+            hint=f"a {what} has {', '.join(sorted(known))}",
+        )
+
+
 @dataclass(frozen=True)
 class Gate:
     metric: str
@@ -64,13 +75,7 @@ class Gate:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Gate:
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
-        if unknown:
-            raise InvalidArgument(
-                f"unknown gate field(s): {', '.join(sorted(unknown))}",
-                hint=f"a gate has {', '.join(sorted(known))}",
-            )
+        refuse_unknown(cls, data, "gate")
         if "metric" not in data:
             raise InvalidArgument('a gate names its metric, e.g. metric = "accuracy"')
         return cls(**data)

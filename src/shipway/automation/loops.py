@@ -17,7 +17,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.automation.gate import Gate
+from shipway.automation.gate import Gate, refuse_unknown
 from shipway.errors import InvalidArgument
 
 TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
@@ -91,13 +91,7 @@ class Rollout:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rollout:
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
-        if unknown:
-            raise InvalidArgument(
-                f"unknown rollout field(s): {', '.join(sorted(unknown))}",
-                hint=f"a rollout has {', '.join(sorted(known))}",
-            )
+        refuse_unknown(cls, data, "rollout")
         values = dict(data)
         if "steps" in values:
             values["steps"] = tuple(int(s) for s in values["steps"])
