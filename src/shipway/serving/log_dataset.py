@@ -39,9 +39,15 @@ def _value(name: str, prefix: str) -> str | None:
 
 
 def segment_paths(
-    fs: Any, root: str, *, start: float | None = None, end: float | None = None
+    fs: Any,
+    root: str,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    suffix: str = ".parquet",
 ) -> list[str]:
-    """The Parquet files under ``root`` in the hour partitions that meet [start, end)."""
+    """The files (ending in ``suffix``) under ``root`` in the hour partitions that meet
+    [start, end), at any depth inside an hour (profiles keep a folder per version)."""
     import pyarrow.fs as pafs
 
     def children(path: str) -> list[Any]:
@@ -69,11 +75,11 @@ def segment_paths(
                 continue
             if (start is not None and low + 3600 <= start) or (end is not None and low >= end):
                 continue
-            found = fs.get_file_info(pafs.FileSelector(hour_dir.path))
+            found = fs.get_file_info(pafs.FileSelector(hour_dir.path, recursive=True))
             files += [
                 info.path
                 for info in found
-                if info.type == pafs.FileType.File and info.base_name.endswith(".parquet")
+                if info.type == pafs.FileType.File and info.base_name.endswith(suffix)
             ]
     return sorted(files)
 

@@ -379,12 +379,12 @@ class PredictionLog:
 
 def hour_of(key: str) -> float | None:
     """The start (epoch seconds) of the hour partition a log key lies in."""
-    import calendar
+    from shipway.serving.log_dataset import _start
 
     parts = dict(p.split("=", 1) for p in key.split("/") if "=" in p)
     if "date" not in parts or "hour" not in parts:
         return None
-    return float(calendar.timegm(time.strptime(f"{parts['date']} {parts['hour']}", "%Y-%m-%d %H")))
+    return _start(parts["date"], parts["hour"])
 
 
 def log_keys(
@@ -396,18 +396,14 @@ def log_keys(
     start: float | None = None,
     end: float | None = None,
 ) -> list[str]:
-    """The keys of one deployment's log, only the hour partitions that meet [start, end)."""
-    keys = []
-    for key in artifacts.list(f"{kind}/deployment={deployment}"):
-        if not key.endswith(suffix):
-            continue
-        hour = hour_of(key)
-        if hour is not None and (
-            (start is not None and hour + 3600 <= start) or (end is not None and hour >= end)
-        ):
-            continue
-        keys.append(key)
-    return sorted(keys)
+    """The keys of one deployment's log, listing only the hour partitions that meet
+    [start, end) (see :func:`shipway.serving.log_dataset.segment_paths`)."""
+    from shipway.serving.log_dataset import segment_paths
+
+    fs, base = artifacts.arrow_filesystem()
+    root = f"{base}/{kind}/deployment={deployment}"
+    paths = segment_paths(fs, root, start=start, end=end, suffix=suffix)
+    return [path[len(base) + 1 :] for path in paths]
 
 
 def read_log(
