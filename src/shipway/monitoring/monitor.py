@@ -224,19 +224,17 @@ class Monitor:
                 k = len(self.categories_.get(c.column, ())) + 1 or 2
                 floor = (0.5 * np.sqrt(k) + 0.4) * spread
             threshold = max(c.threshold or 0.0, float(floor))
-            drifted = (
-                c.score >= threshold
-                or c.status == "type_changed"
-                or self.data_detector_.too_many_unseen(c.unseen_share)
+            drifted = self.data_detector_.counts_as_drift(
+                c.score >= threshold, c.status == "type_changed", c.unseen_share
             )
             columns.append(dataclasses.replace(c, threshold=threshold, drifted=drifted))
         compared = [c for c in columns if c.status in COMPARED]
-        drifted = sum(c.drifted for c in compared)
-        share = drifted / len(compared) if compared else 0.0
+        n_drifted = sum(c.drifted for c in compared)
+        share = n_drifted / len(compared) if compared else 0.0
         return dataclasses.replace(
             result,
             columns=columns,
-            n_drifted=drifted,
+            n_drifted=n_drifted,
             share_drifted=share,
             dataset_drift=share >= result.drift_share,
         )
@@ -333,7 +331,7 @@ class Monitor:
                     method,
                     score,
                     threshold,
-                    score >= threshold or bool(cur.text) or detector.too_many_unseen(unseen_share),
+                    detector.counts_as_drift(score >= threshold, bool(cur.text), unseen_share),
                     ref.count,
                     cur.count,
                     ref.missing_share,

@@ -377,7 +377,7 @@ class DriftDetector:
             if unseen:
                 notes.append(unseen_note(unseen, unseen_share))
         drifted = score < threshold if method in PVALUE_METHODS else score >= threshold
-        drifted = drifted or bool(text) or self.too_many_unseen(unseen_share)
+        drifted = self.counts_as_drift(bool(drifted), bool(text), unseen_share)
         return ColumnDrift(
             **base,
             score=score,
@@ -391,6 +391,13 @@ class DriftDetector:
         """Whether so many values fall in categories the reference never saw that the column
         counts as drifted whatever its distance."""
         return share > 0 and share >= self.unseen_share
+
+    def counts_as_drift(
+        self, beyond_threshold: bool, type_changed: bool, unseen_share: float
+    ) -> bool:
+        """The one rule of a column's verdict: its test says so, its values changed type, or
+        too many fall in categories the reference never saw."""
+        return beyond_threshold or type_changed or self.too_many_unseen(unseen_share)
 
     def _numeric_score(self, method: str, ref: _Reference, current: np.ndarray) -> float:
         assert ref.values is not None
@@ -453,7 +460,9 @@ class DriftDetector:
                 **{
                     **asdict(v),
                     "score": p,
-                    "drifted": p < (v.threshold or 0.05) or self.too_many_unseen(v.unseen_share),
+                    "drifted": self.counts_as_drift(
+                        p < (v.threshold or 0.05), v.status == "type_changed", v.unseen_share
+                    ),
                     "note": (v.note + f" {self.correction}-corrected").strip(),
                 }
             )
