@@ -38,7 +38,7 @@ ALLOWED = {
     "serving": RUNTIME,
     "monitoring": RUNTIME | {"serving"},
     "pipelines": RUNTIME,
-    "automation": RUNTIME | {"serving", "monitoring"},
+    "automation": RUNTIME | {"serving", "monitoring", "pipelines"},
     "fluent": RUNTIME | {"serving", "monitoring", "automation"},
     "server": RUNTIME | {"serving", "monitoring", "automation"},
     "client": RUNTIME | {"serving", "monitoring"},

@@ -108,6 +108,7 @@ class LoopSettings:
     gate: dict[str, Any] = field(default_factory=dict)
     approval: str = "auto"
     rollout: dict[str, Any] = field(default_factory=dict)
+    sinks: tuple[str, ...] = ()  # where the loop says what it wants or what went wrong
 
 
 @dataclass(frozen=True)

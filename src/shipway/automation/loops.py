@@ -69,6 +69,8 @@ class Rollout:
     max_metric_drop: float = 0.02
     min_minutes: float = 0.0
     max_wait_minutes: float = 60.0
+    latency_floor_ms: float = 5.0  # p99 differences below this are noise, whatever the ratio
+    max_prediction_drift: float | None = None  # None: drift between the two is only shown
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -107,6 +109,7 @@ class Loop:
     gate: Gate | None = None  # None: the loop registers nothing as passed
     approval: str = "auto"
     rollout: Rollout = field(default_factory=Rollout)
+    sinks: tuple[str, ...] = ()  # told of approvals wanted, failures and rollbacks
 
     @classmethod
     def from_settings(cls, deployment: str, settings: Any) -> Loop:
@@ -130,6 +133,7 @@ class Loop:
             Gate.from_dict(dict(settings.gate)) if settings.gate else None,
             settings.approval,
             Rollout.from_dict(dict(settings.rollout)),
+            tuple(settings.sinks),
         )
 
 
@@ -154,6 +158,25 @@ class Seen:
     dataset_versions: dict[str, int] = field(default_factory=dict)
     alerts: set[int] = field(default_factory=set)
     labels_at_training: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "schedule_checked": self.schedule_checked,
+            "dataset_versions": dict(self.dataset_versions),
+            "alerts": sorted(self.alerts),
+            "labels_at_training": self.labels_at_training,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Seen:
+        return cls(
+            float(data["started_at"]),
+            data.get("schedule_checked"),
+            {str(k): int(v) for k, v in data.get("dataset_versions", {}).items()},
+            {int(a) for a in data.get("alerts", [])},
+            int(data.get("labels_at_training", 0)),
+        )
 
     @classmethod
     def starting(cls, facts: Facts) -> Seen:

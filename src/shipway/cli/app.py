@@ -14,6 +14,7 @@ from shipway.cli import (
     data,
     deploy,
     experiments,
+    loops,
     models,
     monitor,
     pipeline,
@@ -39,6 +40,8 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(loops.app, name="loops")
+app.command("controller")(loops.controller)
 app.command("drift")(data.drift)
 app.command("server")(server)
 app.command("deploy")(deploy.deploy)

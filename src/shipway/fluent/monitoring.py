@@ -73,9 +73,10 @@ def labelled_traffic(
     that got a label, with the model's input columns, a ``label`` column, and ``timestamp``,
     ``model_version`` and ``output`` beside them. ``last_rows`` keeps the newest N;
     ``start``/``end`` (epoch seconds) bound the traffic read. What a retraining pipeline
-    learns from when production traffic is the source of truth."""
+    learns from when production traffic is the source of truth. Inside a loop's run the
+    rows the gate will judge the candidate on are left out."""
     from shipway.errors import InvalidArgument
-    from shipway.monitoring.traffic import load_traffic
+    from shipway.monitoring.traffic import held_out_from, load_traffic
 
     if last_rows is not None and (isinstance(last_rows, bool) or last_rows < 1):
         raise InvalidArgument(f"last_rows is a positive number of rows, not {last_rows!r}")
@@ -85,6 +86,9 @@ def labelled_traffic(
     if traffic.empty:
         return traffic
     labelled = traffic[traffic["label"].notna()]
+    exam = held_out_from(deployment)
+    if exam is not None:  # inside a loop run: the gate's rows are not for learning
+        labelled = labelled[labelled["timestamp"] < exam]
     if last_rows is not None:
         labelled = labelled.iloc[-last_rows:]
     inputs = [c for c in labelled.columns if c.startswith("input.")]

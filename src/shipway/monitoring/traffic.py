@@ -9,10 +9,39 @@ prediction), and ``inputs`` only the input columns a question needs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, read_log
+
+# While a loop's pipeline runs, the newest labelled rows of its deployment are the gate's exam:
+# deployment -> the time from which labelled_traffic leaves rows out. Process-wide, not a
+# context variable, because a pipeline's steps run on a thread pool.
+_held_out: dict[str, float] = {}
+_held_out_lock = threading.Lock()
+
+
+@contextmanager
+def holding_out(deployment: str, since: float | None) -> Iterator[None]:
+    """Leave the rows logged from ``since`` on out of :func:`labelled_rows` meanwhile."""
+    if since is None:
+        yield
+        return
+    with _held_out_lock:
+        _held_out[deployment] = since
+    try:
+        yield
+    finally:
+        with _held_out_lock:
+            _held_out.pop(deployment, None)
+
+
+def held_out_from(deployment: str) -> float | None:
+    with _held_out_lock:
+        return _held_out.get(deployment)
+
 
 BASE_COLUMNS = ["request_id", "row", "timestamp", "model_version", "latency_ms", "output", "score"]
 

@@ -72,6 +72,8 @@ class LocalRegistry(RegistryBackend):
             "metrics": dict(run.metrics),
             "params": dict(run.params),
         }
+        if "shipway.loop.trigger" in run.tags:  # trained by a continuous-training loop
+            lineage["trigger"] = run.tags["shipway.loop.trigger"]
         training = next(
             (d for d in lineage["datasets"] if d["role"] == "train" and d.get("version")), None
         )

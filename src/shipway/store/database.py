@@ -25,7 +25,7 @@ from shipway.store import schema
 applying: ContextVar[str | None] = ContextVar("shipway_applying_key", default=None)
 
 # The newest Alembic revision; a fresh database is created at it directly.
-HEAD_REVISION = "0012_alert_fired_value"
+HEAD_REVISION = "0013_loop_states"
 _BUSY_TIMEOUT_MS = 60_000
 
 

@@ -310,6 +310,21 @@ leases = sa.Table(
 )
 
 
+# Each continuous-training loop's state, so a restarted controller carries on where it stopped.
+loop_states = sa.Table(
+    "loop_states",
+    metadata,
+    sa.Column("deployment", sa.String(250), primary_key=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("seen", sa.JSON, nullable=False),  # the events the loop has acted on
+    sa.Column("candidate", sa.Integer),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("step_started_at", sa.Float),
+    sa.Column("detail", sa.JSON, nullable=False),  # reasons, verdict, evidence
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+
 def append_only_ddl(dialect: str) -> list[str]:
     """Triggers that make the audit log append-only in the database itself."""
     if dialect == "sqlite":

@@ -1,0 +1,230 @@
+"""The canary's judge: candidate against stable on the traffic since a step began.
+
+Both versions answer the same stream at the same moment, so whatever the traffic does
+(a storm, a sale) it does to both; what differs is the model. A step is judged on:
+
+- error rate: the candidate's failed requests over all it was sent (``max_error_rate``);
+- latency: the candidate's p99 over the stable's (``max_latency_ratio``), judged only when
+  the two differ by more than ``latency_floor_ms`` (1.2 ms against 0.5 ms is noise, not a
+  regression);
+- prediction drift between the two versions' outputs: always measured and shown, and a
+  failure only with ``max_prediction_drift`` (a retrained model is meant to answer
+  differently);
+- the gate's metric, once labels have arrived for both (``max_metric_drop``, or rise for
+  errors).
+
+Pure: the controller reads the log and hands the rows here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MIN_LABELLED = 30  # fewer labelled rows per version say too little to judge the metric
+
+
+@dataclass
+class Evidence:
+    decision: str  # advance, wait or fail
+    requests: dict[str, int] = field(default_factory=dict)  # "candidate"/"stable" -> answered
+    errors: dict[str, int] = field(default_factory=dict)
+    error_rate: float | None = None
+    latency_p99_ms: dict[str, float] = field(default_factory=dict)
+    latency_ratio: float | None = None
+    prediction_drift: dict[str, Any] = field(default_factory=dict)
+    metric: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)  # why it failed, or why it waits
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _requests(rows: Any) -> int:
+    return int(rows["request_id"].nunique()) if len(rows) else 0
+
+
+def _p99(rows: Any) -> float | None:
+    if not len(rows):
+        return None
+    per_request = rows.groupby("request_id")["latency_ms"].max()
+    return float(per_request.quantile(0.99))
+
+
+def judge_step(
+    rollout: Any,
+    traffic: Any,
+    errors: dict[str, int],
+    *,
+    stable: int,
+    candidate: int,
+    minutes: float,
+    metric: str | None = None,
+    lower_is_better: bool = False,
+) -> Evidence:
+    """Judge one step from ``traffic`` (the logged rows since it began, with ``label`` where
+    known) and ``errors`` (failed requests by model version)."""
+    import pandas as pd
+
+    frame = traffic if len(traffic) else pd.DataFrame(columns=["model_version", "request_id"])
+    mine = frame[frame["model_version"] == candidate]
+    theirs = frame[frame["model_version"] == stable]
+    evidence = Evidence("advance")
+    evidence.requests = {"candidate": _requests(mine), "stable": _requests(theirs)}
+    evidence.errors = {
+        "candidate": int(errors.get(str(candidate), 0)),
+        "stable": int(errors.get(str(stable), 0)),
+    }
+    failures = _error_rate(rollout, evidence) + _latency(rollout, mine, theirs, evidence)
+    if len(mine) and len(theirs) and "output" in frame:
+        failures += _drift(rollout, mine["output"], theirs["output"], evidence)
+    if metric is not None and "label" in frame:
+        failures += _metric(rollout, mine, theirs, metric, lower_is_better, evidence)
+    if failures:
+        evidence.decision = "fail"
+        evidence.reasons = failures
+        return evidence
+    waiting = []
+    if evidence.requests["candidate"] < rollout.min_requests:
+        waiting.append(
+            f"{evidence.requests['candidate']} of {rollout.min_requests} requests on the candidate"
+        )
+    if minutes < rollout.min_minutes:
+        waiting.append(f"{minutes:.1f} of {rollout.min_minutes:g} minutes")
+    if waiting:
+        evidence.decision = "wait"
+        evidence.reasons = waiting
+    return evidence
+
+
+def _error_rate(rollout: Any, evidence: Evidence) -> list[str]:
+    sent = evidence.requests["candidate"] + evidence.errors["candidate"]
+    if not sent:
+        return []
+    evidence.error_rate = evidence.errors["candidate"] / sent
+    if evidence.error_rate <= rollout.max_error_rate:
+        return []
+    return [
+        f"error rate {evidence.error_rate:.1%} on {sent} requests is over "
+        f"{rollout.max_error_rate:.1%}"
+    ]
+
+
+def _latency(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str]:
+    a, b = _p99(mine), _p99(theirs)
+    if a is None or b is None:
+        return []
+    evidence.latency_p99_ms = {"candidate": round(a, 3), "stable": round(b, 3)}
+    evidence.latency_ratio = a / b if b > 0 else None
+    if a - b <= rollout.latency_floor_ms:
+        return []
+    if evidence.latency_ratio is not None and evidence.latency_ratio <= rollout.max_latency_ratio:
+        return []
+    return [
+        f"latency p99 {a:.1f} ms is over {rollout.max_latency_ratio:g}× the stable "
+        f"version's {b:.1f} ms"
+    ]
+
+
+def _drift(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str]:
+    import pandas as pd
+
+    from shipway.stats.drift import detect_drift
+
+    found = detect_drift(
+        pd.DataFrame({"output": theirs.to_numpy()}), pd.DataFrame({"output": mine.to_numpy()})
+    ).column("output")
+    evidence.prediction_drift = {
+        "method": found.method,
+        "score": found.score,
+        "drifted": found.drifted,
+    }
+    limit = rollout.max_prediction_drift
+    if (
+        limit is not None
+        and found.score is not None
+        and not found.is_pvalue
+        and found.score > limit
+    ):
+        return [
+            f"the candidate's predictions drift from the stable's ({found.method} {found.score:.3g} > {limit:g})"
+        ]
+    if limit is not None and found.is_pvalue and found.drifted:
+        return [
+            f"the candidate's predictions drift from the stable's ({found.method} p={found.score:.3g})"
+        ]
+    return []
+
+
+PER_ROW = {  # metrics that are a mean over rows: their difference has a standard error
+    "accuracy": lambda y, p: (y == p).astype(float),
+    "mae": lambda y, p: abs(y - p),
+    "rmse": lambda y, p: (y - p) ** 2,
+}
+CONFIDENCE_Z = 1.645  # one-sided 95%: a drop must be beyond the limit, not a wobble of the sample
+MIN_UNPAIRED = 200  # other metrics: the point estimate, on at least this many rows each
+
+
+def _metric(
+    rollout: Any, mine: Any, theirs: Any, metric: str, lower_is_better: bool, evidence: Evidence
+) -> list[str]:
+    """The gate's metric on each version's labelled rows; a failure only when the candidate
+    is worse by more than ``max_metric_drop`` with 95% confidence (the two versions answered
+    different requests, so a small sample differs by chance)."""
+    import numpy as np
+
+    a_rows, b_rows = (rows[rows["label"].notna()] for rows in (mine, theirs))
+    a, b = _value(a_rows, metric), _value(b_rows, metric)
+    evidence.metric = {
+        "name": metric,
+        "candidate": a,
+        "stable": b,
+        "labelled": {"candidate": len(a_rows), "stable": len(b_rows)},
+    }
+    if a is None or b is None or min(len(a_rows), len(b_rows)) < MIN_LABELLED:
+        return []
+    worse = a - b if lower_is_better else b - a  # how much worse the candidate is
+    if metric in PER_ROW:
+        per_row = PER_ROW[metric]
+        x = per_row(*_truth_and_output(a_rows))
+        y = per_row(*_truth_and_output(b_rows))
+        error = float(np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y)))
+        if metric == "rmse":  # judged on the mean squared error, then said as rmse
+            worse = (x.mean() - y.mean()) / max(2 * np.sqrt(y.mean()), 1e-12)
+            error /= max(2 * np.sqrt(y.mean()), 1e-12)
+        evidence.metric["margin"] = round(CONFIDENCE_Z * error, 6)
+        worse -= CONFIDENCE_Z * error
+    elif min(len(a_rows), len(b_rows)) < MIN_UNPAIRED:
+        return []
+    if worse > rollout.max_metric_drop:
+        direction = "rises" if lower_is_better else "drops"
+        return [
+            f"{metric} {direction} from the stable's {b:.4g} to {a:.4g} on labelled traffic "
+            f"(more than {rollout.max_metric_drop:g}, with 95% confidence)"
+        ]
+    return []
+
+
+def _truth_and_output(rows: Any) -> tuple[Any, Any]:
+    import numpy as np
+
+    truth, output = rows["label"].to_numpy(), rows["output"].to_numpy()
+    try:
+        return truth.astype(float), output.astype(float)
+    except (TypeError, ValueError):  # class names: compared as text
+        return np.asarray(truth, dtype=str), np.asarray(output, dtype=str)
+
+
+def _value(rows: Any, metric: str) -> float | None:
+    from shipway.stats.performance import classification_metrics, regression_metrics
+
+    if not len(rows):
+        return None
+    truth, output = rows["label"].to_numpy(), rows["output"].to_numpy()
+    if metric in ("mae", "rmse", "mape", "r2"):
+        found = regression_metrics(truth, output)
+    else:
+        scores = rows["score"].to_numpy() if "score" in rows else None
+        found = classification_metrics(truth, output, scores)
+    got = found.get(metric)
+    return None if got is None else float(got)

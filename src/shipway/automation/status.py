@@ -1,0 +1,83 @@
+"""What ``shipway loops status`` says of each loop: its state in words, with its evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.automation.loops import Loop
+from shipway.session import Session
+from shipway.store.loop_store import LoopState, LoopStore
+
+SHOWN = {
+    "idle": "idle",
+    "training": "training",
+    "gated": "gated",
+    "ready": "gated, approved",
+    "waiting_approval": "waiting for approval",
+    "canary": "canary",
+    "promoted": "promoted",
+    "rolled_back": "rolled back",
+    "failed": "failed",
+    "rejected": "rejected by the gate",
+}
+
+
+def loop_status(loop: Loop, state: LoopState | None, stable: int | None) -> dict[str, Any]:
+    """One loop's status as plain data (``--json`` prints it as is)."""
+    if state is None:
+        return {
+            "deployment": loop.deployment,
+            "state": "idle",
+            "shown": "idle (no controller round yet)",
+            "pipeline": loop.pipeline,
+            "triggers": [str(t) for t in loop.triggers],
+            "champion": stable,
+            "candidate": None,
+            "message": "run `shipway controller --once`, or `shipway server`",
+            "updated_at": None,
+        }
+    shown = SHOWN.get(state.state, state.state)
+    if state.state == "canary":
+        steps = loop.rollout.steps
+        shown = f"canary step {state.step + 1}/{len(steps)} at {steps[state.step]}%"
+    detail = state.detail
+    out: dict[str, Any] = {
+        "deployment": loop.deployment,
+        "state": state.state,
+        "shown": shown,
+        "pipeline": loop.pipeline,
+        "triggers": [str(t) for t in loop.triggers],
+        "champion": stable,
+        "candidate": state.candidate,
+        "message": detail.get("message", ""),
+        "trigger": detail.get("trigger"),
+        "updated_at": state.updated_at,
+    }
+    for key in ("verdict", "evidence", "error"):
+        if key in detail:
+            out[key] = detail[key]
+    return out
+
+
+def loops_status(
+    session: Session, loops: dict[str, Loop], deployment: str | None = None
+) -> list[dict[str, Any]]:
+    from shipway.errors import InvalidArgument, NotFound
+
+    if deployment is not None and deployment not in loops:
+        known = ", ".join(sorted(loops)) or "none"
+        raise InvalidArgument(
+            f"no loop for deployment {deployment!r} (loops: {known})",
+            hint="declare it as [loops.DEPLOYMENT] in shipway.toml",
+        )
+    states = LoopStore(session.stores.db).all()
+    out = []
+    for name, loop in sorted(loops.items()):
+        if deployment is not None and name != deployment:
+            continue
+        try:
+            stable = session.deployments.get(name).stable
+        except NotFound:
+            stable = None
+        out.append(loop_status(loop, states.get(name), stable))
+    return out

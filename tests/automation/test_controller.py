@@ -1,0 +1,224 @@
+"""The closed loop on the bundled flights: a model trained on January and February serves the
+summer, labels arrive, the loop retrains on labelled traffic, the gate judges the candidate on
+rows it never saw, and the canary promotes it on live evidence; a slow or failing candidate
+is rolled back with a critical alert and the champion never stops serving."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shipway.automation.controller import Controller
+from shipway.automation.gate import Gate
+from shipway.automation.loops import Loop, Rollout, Trigger
+from shipway.demo.data import FEATURES, LABEL, load_flights
+from shipway.demo.run import build_pipeline
+from shipway.session import current
+from shipway.store.loop_store import LoopStore, loop_entity
+from tests.automation import flight_loop
+from tests.automation.flight_loop import DEPLOYMENT
+
+MODEL = "flights"
+BATCH = 3  # rows per request
+
+
+def _loop(pipeline: str = "retrain", **changes: Any) -> Loop:
+    options: dict[str, Any] = {
+        "params": {},
+        "triggers": (Trigger.parse("labels:1000"),),
+        "gate": Gate("accuracy", min=0.55, max_drop=0.0, holdout_rows=600),
+        "rollout": Rollout(steps=(10, 50, 100), min_requests=10),
+    }
+    options.update(changes)
+    return Loop(DEPLOYMENT, f"tests.automation.flight_loop:{pipeline}", **options)
+
+
+class Traffic:
+    """The deployment served in-process; requests sent, their labels logged, the log flushed."""
+
+    def __init__(self, sw: Any, client: Any, server: Any) -> None:
+        self.sw, self.client, self.server = sw, client, server
+        self.failed = 0
+
+    def send(self, flights: Any, *, label: bool = True, batch: int = BATCH) -> None:
+        self.server.state.refresh()  # the controller changed the deployment: reload now
+        labels = []
+        for start in range(0, len(flights), batch):
+            part = flights.iloc[start : start + batch]
+            records = part[FEATURES].astype(object).where(part[FEATURES].notna(), None)
+            answer = self.client.post(
+                f"/v1/models/{DEPLOYMENT}/predict", json={"records": records.to_dict("records")}
+            )
+            if answer.status_code != 200:
+                self.failed += 1
+                continue
+            request_id = answer.json()["request_id"]
+            labels += [
+                {"request_id": request_id, "row": i, "label": int(v)}
+                for i, v in enumerate(part[LABEL])
+            ]
+        self.server.log.flush()
+        if label:
+            self.sw.log_ground_truth(DEPLOYMENT, labels)
+
+
+@pytest.fixture
+def summer() -> Any:
+    return load_flights([7, 8]).sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+@pytest.fixture
+def served(sw: Any, serve: Any) -> Iterator[Traffic]:
+    """Version 1, fitted on winter flights, serving ``flights-live``."""
+    winter = load_flights([1, 2]).sample(3000, random_state=0)
+    model = build_pipeline(0.1, 60).fit(winter[FEATURES], winter[LABEL])
+    with sw.start_run(experiment="flights") as run:
+        run.log_model(model, "model", input_example=winter[FEATURES].head())
+    sw.register_model(run, MODEL)
+    sw.deploy(DEPLOYMENT, model=MODEL, version=1, reason="the winter model")
+    client, server = serve(DEPLOYMENT)
+    yield Traffic(sw, client, server)
+
+
+def _round(sw: Any, loop: Loop) -> Any:
+    """One round by a fresh controller: all it knows is in the store."""
+    controller = Controller(current(), {DEPLOYMENT: loop})
+    return controller.loop_round()[DEPLOYMENT]
+
+
+def test_the_loop_retrains_gates_and_promotes_a_better_model(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop()
+    assert _round(sw, loop).state == "idle"  # the loop starts: nothing is news yet
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "canary", state.detail["message"]
+    assert state.candidate == 2 and state.step == 0
+
+    verdict = state.detail["verdict"]
+    assert verdict["passed"] and verdict["candidate"] >= verdict["champion"]
+    cutoff = flight_loop.seen["newest"]
+    assert flight_loop.seen["rows"] == 2400 - verdict["rows"]  # it never trained on its exam
+    version = sw.get_model_version(MODEL, 2)
+    assert "labels:1000" in version.lineage["trigger"]
+    history = [(e.action, e.to_value) for e in sw.model_history(MODEL)]
+    assert ("gate:passed", "2") in history
+    assert cutoff is not None
+
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.strategy, deployment.candidate, deployment.weight) == ("canary", 2, 10.0)
+    served.send(summer.iloc[2400:3300])
+    state = _round(sw, loop)
+    assert state.state == "canary" and state.step == 1, state.detail["message"]
+    evidence = state.detail["evidence"]
+    assert evidence["requests"]["candidate"] >= 10 and evidence["errors"]["candidate"] == 0
+    assert evidence["metric"]["name"] == "accuracy"
+    assert sw.get_deployment(DEPLOYMENT).weight == 50.0
+
+    served.send(summer.iloc[3300:3900])
+    state = _round(sw, loop)
+    assert state.state == "promoted", state.detail["message"]
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.stable, deployment.candidate) == (2, None)
+    assert served.failed == 0
+    changes = [(e.actor, e.action) for e in current().deployments.history(DEPLOYMENT)]
+    assert ("shipway-controller", "deploy:canary") in changes
+    assert ("shipway-controller", "weight") in changes
+    assert ("shipway-controller", "promote") in changes
+    moves = [e.to_value for e in current().stores.registry.history(loop_entity(DEPLOYMENT))]
+    assert moves == ["idle", "training", "gated", "ready", "canary", "canary", "promoted"]
+
+
+def test_a_slow_candidate_is_rolled_back_with_a_critical_alert(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop(params={"slow_ms": 30.0})
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    assert _round(sw, loop).state == "canary"
+    served.send(summer.iloc[2400:3300])
+    state = _round(sw, loop)
+    assert state.state == "rolled_back", state.detail["message"]
+    assert "latency p99" in state.detail["message"]
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.stable, deployment.candidate) == (1, None)
+    (alert,) = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule.startswith("loop:")]
+    assert (alert.rule, alert.severity) == ("loop: canary rolled back", "critical")
+    assert alert.evidence["evidence"]["latency_p99_ms"]["candidate"] >= 30
+    assert served.failed == 0
+
+
+def test_a_canary_deployed_by_hand_that_fails_requests_is_rolled_back(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    from tests.automation.flight_loop import RaisesOn
+
+    loop = _loop()
+    _round(sw, loop)
+    fitted = build_pipeline(0.1, 30).fit(summer.iloc[:1000][FEATURES], summer.iloc[:1000][LABEL])
+    with sw.start_run(experiment="flights") as run:
+        run.log_model(RaisesOn(fitted, "UA"), "model", input_example=summer[FEATURES].head())
+    sw.register_model(run, MODEL)
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=10)
+    state = _round(sw, loop)
+    assert (state.state, state.candidate) == ("canary", 2)
+    served.send(summer.iloc[1000:1900], label=False)
+    state = _round(sw, loop)
+    assert state.state == "rolled_back", state.detail["message"]
+    assert "error rate" in state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).candidate is None
+    assert served.failed > 0  # the candidate's failures, and only at its share of traffic
+    assert served.failed < 300 * 0.3
+
+
+def test_a_failing_pipeline_or_gate_leaves_the_champion_serving(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop("broken")
+    _round(sw, loop)
+    served.send(summer.iloc[:1200], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "failed"
+    assert "the feature store is down" in state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).candidate is None
+    strict = _loop(gate=Gate("accuracy", min=0.99, holdout_rows=300))
+    served.send(summer.iloc[1200:2400], batch=100)
+    state = _round(sw, strict)
+    assert state.state == "rejected"
+    assert "under the minimum 0.99" in state.detail["message"]
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.stable, deployment.candidate) == (1, None)
+    rules = {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
+    assert {"loop: pipeline failed", "loop: gate failed"} <= rules
+    assert _round(sw, strict).state == "rejected"  # the same labels do not start it twice
+
+
+def test_manual_approval_holds_the_candidate_until_a_person_approves(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop(approval="manual")
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "waiting_approval"
+    assert "shipway models approve flights 2" in state.detail["message"]
+    assert _round(sw, loop).state == "waiting_approval"
+    assert sw.get_deployment(DEPLOYMENT).candidate is None
+    current().acting_as("reviewer").registry.approve(MODEL, 2, "looks right")
+    state = _round(sw, loop)
+    assert state.state == "canary" and sw.get_deployment(DEPLOYMENT).candidate == 2
+
+
+def test_only_the_lease_holder_runs_a_round(sw: Any, served: Traffic) -> None:
+    from shipway.store.lease_store import LeaseStore
+
+    first = Controller(current(), {DEPLOYMENT: _loop()})
+    LeaseStore(current().stores.db).claim("monitoring", "another-server", 600)
+    assert not first.once()
+    assert LoopStore(current().stores.db).find(DEPLOYMENT) is None
+    LeaseStore(current().stores.db).release("monitoring", "another-server")
+    assert first.once()
+    assert LoopStore(current().stores.db).find(DEPLOYMENT).state == "idle"
