@@ -156,11 +156,14 @@ def _drift(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str
     return []
 
 
-PER_ROW = {  # metrics that are a mean over rows: their difference has a standard error
-    "accuracy": lambda y, p: (y == p).astype(float),
-    "mae": lambda y, p: abs(y - p),
-    "rmse": lambda y, p: (y - p) ** 2,
-}
+def _per_row(metric: str, truth: Any, output: Any) -> Any:
+    """What a row adds to a metric that is a mean over rows."""
+    if metric == "accuracy":
+        return (truth == output).astype(float)
+    return abs(truth - output) if metric == "mae" else (truth - output) ** 2
+
+
+PER_ROW = ("accuracy", "mae", "rmse")  # means over rows: their difference has a standard error
 CONFIDENCE_Z = 1.645  # one-sided 95%: a drop must be beyond the limit, not a wobble of the sample
 MIN_UNPAIRED = 200  # other metrics: the point estimate, on at least this many rows each
 
@@ -185,9 +188,8 @@ def _metric(
         return []
     worse = a - b if lower_is_better else b - a  # how much worse the candidate is
     if metric in PER_ROW:
-        per_row = PER_ROW[metric]
-        x = per_row(*_truth_and_output(a_rows))
-        y = per_row(*_truth_and_output(b_rows))
+        x = _per_row(metric, *_truth_and_output(a_rows))
+        y = _per_row(metric, *_truth_and_output(b_rows))
         error = float(np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y)))
         if metric == "rmse":  # judged on the mean squared error, then said as rmse
             worse = (x.mean() - y.mean()) / max(2 * np.sqrt(y.mean()), 1e-12)
