@@ -56,6 +56,10 @@ def test_a_loop_as_the_readme_writes_it(tmp_path: Path) -> None:
         (("[10, 50, 100]", "[50, 10, 100]"), r"must rise from above 0 to 100"),
         (("min_requests = 200", "min_request = 200"), "unknown rollout field.*min_request"),
         (('"train.py:retrain"', '"train.py"'), "not module:function"),
+        (
+            ('approval = "manual"', 'approval = "manual"\nsinks = ["slak:x"]'),
+            "unknown sink 'slak:x'",
+        ),
     ],
 )
 def test_a_bad_loop_names_itself_and_what_to_fix(

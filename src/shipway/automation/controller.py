@@ -206,7 +206,9 @@ class Controller(MonitoringRounds):
                     hint="a fixed version, so both models are judged on the same rows",
                 )
             frame = self.session.datasets.load(gate.holdout)
-            label = self.session.settings.monitoring.labels.get(loop.deployment, "label")
+            label = gate.label or self.session.settings.monitoring.labels.get(
+                loop.deployment, "label"
+            )
             return frame, gate.holdout, label, None
         import shipway as sw
 

@@ -40,6 +40,7 @@ class Gate:
     min_gain: float | None = None
     max_rise: float | None = None
     holdout: str | None = None  # a dataset NAME@VERSION; else the newest labelled traffic
+    label: str | None = None  # a holdout dataset's label column (default: [monitoring] labels)
     holdout_rows: int = 1000
     slices: str | None = None  # a column whose every group must pass too
     refit: bool = False  # retrain on every row, the holdout too, once the gate has passed

@@ -120,6 +120,12 @@ class Loop:
             )
         if settings.approval not in APPROVALS:
             raise InvalidArgument(f"approval is auto or manual, not {settings.approval!r}")
+        from shipway.monitoring.rules import sink_problem
+
+        for sink in settings.sinks:
+            problem = sink_problem(sink)
+            if problem:
+                raise InvalidArgument(problem)
         triggers = tuple(Trigger.parse(t) for t in settings.triggers)
         if not triggers:
             raise InvalidArgument(

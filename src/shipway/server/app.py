@@ -16,7 +16,7 @@ API = "/api/v1"
 def create_app(settings: Settings) -> FastAPI:
     """The REST API, health checks and metrics over the stores ``settings`` names."""
     from shipway import __version__
-    from shipway.automation.rounds import MonitoringRounds
+    from shipway.automation.controller import Controller
     from shipway.server import errors, openapi
     from shipway.server.idempotency import Idempotency
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
@@ -38,11 +38,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     session = Session(settings)
     session.stores  # noqa: B018 - opened now, so a bad store URL fails at start, not on a request
-    scheduler = MonitoringRounds(session)  # every [monitoring] interval_minutes
+    # every [monitoring] interval_minutes: monitoring, then each [loops.*] one move along
+    scheduler = Controller(session)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
-        scheduler.start()  # evaluates every deployment's monitors and alert rules
+        scheduler.start()  # monitors, alert rules and continuous-training loops
         yield
         scheduler.stop()
         session.close()
