@@ -25,6 +25,12 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
     assert len(sw.read_predictions(DEPLOYMENT)) == 6 * 400, "six months through the model server"
     fired = {a.rule for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)}
     assert "weather drift" in fired, "spring weather is not winter's"
+    # and the loop retrained on the labelled traffic, judged each candidate at the gate
+    gated = [e for e in sw.model_history(MODEL_NAME) if e.action.startswith("gate:")]
+    assert gated and all(e.actor == "shipway-controller" for e in gated)
+    assert all("labelled rows" in e.details["holdout"] for e in gated)
+    retrained = sw.get_model_version(MODEL_NAME, 2)
+    assert retrained.lineage["trigger"] and retrained.created_by == "shipway-controller"
     report = sw.session.current().settings.home / "reports" / f"{DEPLOYMENT}.html"
     assert report.read_text().startswith("<!doctype html>")
 

@@ -79,11 +79,14 @@ def init(
 @app.command()
 def demo(
     quick: bool = typer.Option(False, "--quick", help="Train on a sample, for a fast look."),
+    keep_running: bool = typer.Option(
+        False, "--keep-running", help="Leave the model server up afterwards, to explore."
+    ),
 ) -> None:
-    """Train a flight-delay model, track it, register it and promote it."""
+    """Train a flight-delay model, promote it, serve six months and let the loop heal it."""
     from shipway.demo.run import run_demo
 
-    run_demo(quick=quick)
+    run_demo(quick=quick, keep_running=keep_running)
 
 
 @app.command()

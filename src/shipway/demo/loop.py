@@ -1,9 +1,11 @@
-"""The demo's second half: the promoted model in production, and monitoring catching summer.
+"""The demo's second half: the promoted model in production, and the loop that heals it.
 
 The model, trained on January and February, is deployed and served by a real model server
-on loopback. The flights of March to August go through it, their late/on-time labels
-arrive afterwards, and the monitors judge each month against the training data: weather
-drift from the spring, and the summer's storms costing accuracy, with alerts and a report.
+on loopback. The flights of March to August go through it a month at a time, their
+late/on-time labels arrive after each month, and monitoring judges each month against
+unseen winter flights. When summer storms cost accuracy, the alert starts the loop: the
+controller retrains on labelled traffic, gates the candidate against the champion on the
+newest labels, and rolls it out as a canary that promotes itself on live evidence.
 """
 
 from __future__ import annotations
@@ -53,10 +55,78 @@ class _Background:
         self.thread.join(timeout=30)
 
 
+ACCURACY_FLOOR = 0.72  # the "accuracy drop" rule, and the gate's floor
+
+
+def demo_loop(per_month: int) -> Any:
+    """The loop of ``flight-delay-live``, as ``[loops.flight-delay-live]`` would declare it."""
+    from shipway.automation.gate import Gate
+    from shipway.automation.loops import Loop, Rollout, Trigger
+
+    return Loop(
+        DEPLOYMENT,
+        "shipway.demo.retrain:retrain",
+        {"rows": 2 * per_month},
+        (Trigger.parse("alert:accuracy drop"), Trigger.parse(f"labels:{2 * per_month}")),
+        Gate("accuracy", min_gain=0.005, holdout_rows=per_month // 2),
+        "auto",
+        Rollout(steps=(20, 50, 100), min_requests=6, max_latency_ratio=2.0),
+    )
+
+
+def _rules(per_month: int) -> list[Any]:
+    import shipway as sw
+
+    return [
+        sw.AlertRule(
+            "weather drift", "data_drift.share_drifted", ">=", 0.3, min_rows=per_month // 2
+        ),
+        sw.AlertRule(
+            "accuracy drop",
+            "realised.accuracy",
+            "<",
+            ACCURACY_FLOOR,
+            min_rows=per_month // 2,
+            severity="critical",
+        ),
+    ]
+
+
+def _said(before: Any, after: Any) -> str | None:
+    """A loop's move in a few words, for the month's row (None: it did not move)."""
+    if before is not None and (before.state, before.step, before.candidate) == (
+        after.state,
+        after.step,
+        after.candidate,
+    ):
+        return None
+    version = f"v{after.candidate}"
+    verdict = after.detail.get("verdict") or {}
+    if after.state == "canary":
+        steps = (20, 50, 100)
+        if before is None or before.state != "canary":
+            gate = verdict.get("candidate"), verdict.get("champion")
+            scores = f" (gate {gate[0]:.3f} vs {gate[1]:.3f})" if None not in gate else ""
+            return f"retrained {version}{scores}, canary {steps[after.step]}%"
+        return f"canary {steps[after.step]}%"
+    return {
+        "promoted": f"promoted {version}",
+        "rolled_back": f"rolled back {version}",
+        "rejected": f"{version} rejected by the gate",
+        "failed": "retraining failed",
+    }.get(after.state)
+
+
 def run_loop(
-    model: str, version: int, console: Console, *, reference: Any, quick: bool = False
+    model: str,
+    version: int,
+    console: Console,
+    *,
+    reference: Any,
+    quick: bool = False,
+    keep_running: bool = False,
 ) -> Path:
-    """Deploy, serve, replay six months, label them, monitor; returns the report's path.
+    """Deploy, serve six months with the loop closed; returns the report's path.
 
     ``reference`` is labelled winter flights the model never saw: scores on training rows are
     over-confident, so held-out rows calibrate the estimate without labels honestly."""
@@ -65,18 +135,29 @@ def run_loop(
     import httpx
 
     import shipway as sw
+    from shipway.automation.controller import Controller
     from shipway.monitoring.report_html import render
     from shipway.serving.server import open_model_server
     from shipway.session import current
+    from shipway.store.loop_store import LoopStore
 
     per_month = 400 if quick else 1500
+    batch = 10 if quick else 25  # rows per request: enough requests for the canary to judge
     started = time.time()  # a demo run again judges only its own traffic, with no alert open
     for alert in sw.alerts(deployment=DEPLOYMENT):
         current().alerts.resolve(alert.alert_id)
     sw.deploy(DEPLOYMENT, model=model, version=version, reason="the demo's production model")
     settings = current().settings
-    server = open_model_server(settings, [DEPLOYMENT])
-    labels: list[dict[str, Any]] = []
+    server = open_model_server(settings, [DEPLOYMENT], poll_seconds=3600)  # refreshed below
+    loop = demo_loop(per_month)
+    controller = Controller(current(), {DEPLOYMENT: loop})
+    store = LoopStore(current().stores.db)
+    store.forget(DEPLOYMENT)  # a demo run again starts its loop anew
+    controller.loop_round()  # the loop starts: what exists now is not news
+    rules = _rules(per_month)
+    months: list[dict[str, Any]] = []
+    reports: list[Any] = []
+    failed = 0
     try:
         with (
             _Background(server.app) as url,
@@ -90,81 +171,132 @@ def run_loop(
             ) as progress,
         ):
             task = progress.add_task(f"serving March–August through {url}", total=len(MONTHS))
-            for month in range(3, 9):
+            for month, name in zip(range(3, 9), MONTHS, strict=True):
+                progress.update(task, description=f"{name}: serving through {url}")
                 flights = load_flights([month]).sample(per_month, random_state=month)
-                for start in range(0, per_month, BATCH):
-                    part = flights.iloc[start : start + BATCH]
-                    records = part[FEATURES].astype(object).where(part[FEATURES].notna(), None)
-                    answer = client.post(
-                        f"/v1/models/{DEPLOYMENT}/predict",
-                        json={"records": records.to_dict("records")},
-                    )
-                    answer.raise_for_status()
-                    request_id = answer.json()["request_id"]
-                    labels += [
-                        {"request_id": request_id, "row": i, "label": int(v)}
-                        for i, v in enumerate(part[LABEL])
-                    ]
+                labels: list[dict[str, Any]] = []
+                moves: list[str] = []
+                month_started = time.time()
+                thirds = [flights.iloc[i::3] for i in range(3)]  # the month in three parts
+                for part in thirds:
+                    for start in range(0, len(part), batch):
+                        rows = part.iloc[start : start + batch]
+                        records = rows[FEATURES].astype(object).where(rows[FEATURES].notna(), None)
+                        answer = client.post(
+                            f"/v1/models/{DEPLOYMENT}/predict",
+                            json={"records": records.to_dict("records")},
+                        )
+                        if answer.status_code != 200:
+                            failed += 1
+                            continue
+                        request_id = answer.json()["request_id"]
+                        labels += [
+                            {"request_id": request_id, "row": i, "label": int(v)}
+                            for i, v in enumerate(rows[LABEL])
+                        ]
+                    moves += _round(controller, server, store, progress, task, name)
+                sw.log_ground_truth(DEPLOYMENT, labels)  # the month's flights have landed
+                progress.update(task, description=f"{name}: monitoring against winter flights")
+                report = sw.monitor(
+                    DEPLOYMENT,
+                    window=per_month,
+                    label=LABEL,
+                    rules=rules,
+                    replay=True,
+                    reference=reference[[*FEATURES, LABEL]],
+                    start=month_started,
+                )
+                reports += report
+                moves += _round(controller, server, store, progress, task, name)
+                fired = [
+                    a.rule
+                    for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)
+                    if a.opened_at >= month_started and not a.rule.startswith("loop:")
+                ]
+                months.append(
+                    {
+                        "month": name,
+                        "report": report[-1] if report else None,
+                        "champion": sw.get_deployment(DEPLOYMENT).stable,
+                        "moves": moves,
+                        "fired": sorted(set(fired)),
+                    }
+                )
                 progress.advance(task)
+            if keep_running:
+                console.print(
+                    f"the model server is up at {url} (try {url}/v1/models/{DEPLOYMENT}); "
+                    "Ctrl-C stops it"
+                )
+                try:
+                    while True:
+                        time.sleep(3600)
+                except KeyboardInterrupt:
+                    pass
     finally:
         server.session.close()
-    sw.log_ground_truth(DEPLOYMENT, labels)  # the flights have landed: late labels
-    rules = [
-        sw.AlertRule(
-            "weather drift", "data_drift.share_drifted", ">=", 0.3, min_rows=per_month // 2
-        ),
-        sw.AlertRule(
-            "accuracy drop",
-            "realised.accuracy",
-            "<",
-            0.72,
-            min_rows=per_month // 2,
-            severity="critical",
-        ),
-    ]
-    with console.status("monitoring each month against the training data"):
-        reports = sw.monitor(
-            DEPLOYMENT,
-            window=per_month,
-            label=LABEL,
-            rules=rules,
-            replay=True,
-            reference=reference[[*FEATURES, LABEL]],
-            start=started,
-        )
     alerts = [
         a for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True) if a.opened_at >= started
     ]
-    fired: dict[str, list[str]] = {}
-    for alert in alerts:  # by the window each alert fired in
-        fired.setdefault(alert.evidence["window"], []).append(alert.rule)
-    view = Table(
-        "month",
-        "most drifted",
-        "accuracy",
-        "estimated",
-        "alert fired",
-        title=f"{DEPLOYMENT}: each month against unseen winter flights",
-        title_justify="left",
-    )
-    for name, report in zip(MONTHS, reports, strict=False):
-        scores = report.data_drift["scores"]
-        drifted = sorted(report.data_drift["drifted_columns"], key=lambda c: -(scores.get(c) or 0))
-        estimated = (report.estimated or {}).get("accuracy", {}).get("value")
-        view.add_row(
-            name,
-            ", ".join(drifted[:2]) + (f" +{len(drifted) - 2}" if len(drifted) > 2 else "") or "-",
-            f"{report.realised['accuracy']:.3f}" if report.realised else "-",
-            "-" if estimated is None else f"{estimated:.3f}",
-            ", ".join(fired.get(report.window, [])),
-        )
-    console.print(view)
+    _table(console, months)
     console.print(
-        "The estimate needs no labels, but it cannot see that summer storms change what "
-        "delays a flight (concept drift). The late labels can."
+        f"{failed} failed request(s). The estimate needs no labels, but it cannot see that "
+        "summer storms change what delays a flight (concept drift); the late labels can, and "
+        "the loop retrained on them. See `shipway loops status` and "
+        f"`shipway models history {model}`.",
+        markup=False,
     )
     out = Path(settings.home) / "reports" / f"{DEPLOYMENT}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(DEPLOYMENT, reports, alerts))
     console.print(f"{len(alerts)} alert(s); the report is {out}", markup=False)
     return out
+
+
+def _round(
+    controller: Any, server: Any, store: Any, progress: Any, task: Any, month: str
+) -> list[str]:
+    """A controller round on what the server has logged so far; the loop's moves in words."""
+    server.log.flush()  # the month's requests so far are in the log, as a minute would make them
+    before = store.find(DEPLOYMENT)
+    after = controller.loop_round()[DEPLOYMENT]
+    server.state.refresh()  # serve what the controller changed now, not at the next poll
+    said = _said(before, after)
+    if said:
+        progress.update(task, description=f"{month}: {said}")
+        progress.console.print(f"  {month}: {said}", markup=False)
+    return [said] if said else []
+
+
+def _table(console: Console, months: list[dict[str, Any]]) -> None:
+    view = Table(
+        "month",
+        "champion",
+        "most drifted",
+        "accuracy",
+        "estimated",
+        "alert fired",
+        "loop",
+        title=f"{DEPLOYMENT}: each month against unseen winter flights",
+        title_justify="left",
+    )
+    for row in months:
+        report = row["report"]
+        if report is None:
+            view.add_row(
+                row["month"], f"v{row['champion']}", "-", "-", "-", "", "; ".join(row["moves"])
+            )
+            continue
+        scores = report.data_drift["scores"]
+        drifted = sorted(report.data_drift["drifted_columns"], key=lambda c: -(scores.get(c) or 0))
+        estimated = (report.estimated or {}).get("accuracy", {}).get("value")
+        view.add_row(
+            row["month"],
+            f"v{row['champion']}",
+            ", ".join(drifted[:2]) + (f" +{len(drifted) - 2}" if len(drifted) > 2 else "") or "-",
+            f"{report.realised['accuracy']:.3f}" if report.realised else "-",
+            "-" if estimated is None else f"{estimated:.3f}",
+            ", ".join(row["fired"]),
+            "; ".join(row["moves"]),
+        )
+    console.print(view)

@@ -73,7 +73,7 @@ def roc_figure(model: Any, frame: Any) -> Any:
     return figure
 
 
-def run_demo(quick: bool = False) -> None:
+def run_demo(quick: bool = False, keep_running: bool = False) -> None:
     import shipway as sw
 
     started = time.perf_counter()
@@ -181,7 +181,14 @@ def run_demo(quick: bool = False) -> None:
     )
     from shipway.demo.loop import run_loop
 
-    report = run_loop(MODEL_NAME, version.version, console, reference=held, quick=quick)
+    report = run_loop(
+        MODEL_NAME,
+        version.version,
+        console,
+        reference=held,
+        quick=quick,
+        keep_running=keep_running,
+    )
     console.print(
         f"done in {time.perf_counter() - started:.1f} s. Next: `shipway runs list`, "
         f"`shipway models show {MODEL_NAME}`, `shipway alerts list --all`, open {report}",

@@ -50,6 +50,11 @@ class LoopStore:
             ).first()
         return _state(row) if row is not None else None
 
+    def forget(self, deployment: str) -> None:
+        """Drop a loop's state: its next round starts it anew (its audit events stay)."""
+        with self.db.write() as conn:
+            conn.execute(t.loop_states.delete().where(t.loop_states.c.deployment == deployment))
+
     def save(
         self,
         state: LoopState,
