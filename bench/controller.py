@@ -55,6 +55,7 @@ def _setup(folder: Path, deployments: int, tracking_uri: str | None) -> dict[str
     frame = pd.DataFrame(x, columns=["a", "b"])
     model = LogisticRegression().fit(frame, x[:, 0] > 0)
     with sw.start_run(experiment="bench") as run:
+        run.log_dataset("train", frame.assign(label=x[:, 0] > 0), role="train")  # a reference
         run.log_model(model, "model", input_example=frame.head())
     sw.register_model(run, "m")
     for i in range(deployments):
@@ -84,8 +85,12 @@ def main() -> None:
     parser.add_argument("--tracking-uri", default=None, help="default: SQLite in a temp folder")
     args = parser.parse_args()
 
+    import logging
+
     from shipway.automation.controller import Controller
     from shipway.session import current
+
+    logging.getLogger("shipway").setLevel(logging.ERROR)  # "no traffic yet", 100 times
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -119,7 +124,11 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "task" else "right")
     for task, value in rows:
         table.add_row(
-            task, f"{value:.3f}", f"{LIMIT:g}", f"{LIMIT / value:.1f}×", "yes" if value < LIMIT else "no"
+            task,
+            f"{value:.3f}",
+            f"{LIMIT:g}",
+            f"{LIMIT / value:.1f}×",
+            "yes" if value < LIMIT else "no",
         )
     console.print(table)
     console.print(f"`shipway controller --once` wall time: {command_wall:.2f} s")

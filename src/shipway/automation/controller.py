@@ -562,7 +562,9 @@ def _dataset_versions(session: Session, loops: Any) -> dict[str, int]:
 
 
 def _labelled_rows(session: Session, deployment: str) -> int:
-    from shipway.serving.prediction_log import GROUND_TRUTH
+    from shipway.serving.prediction_log import GROUND_TRUTH, log_keys
 
+    if not log_keys(session.stores.artifacts, GROUND_TRUTH, deployment, ".parquet"):
+        return 0  # no label yet: no need to start a reader
     labels = session.predictions.read(deployment, GROUND_TRUTH, columns=["request_id"])
     return int(len(labels))

@@ -88,6 +88,8 @@ class MonitoringRounds:
         from shipway.monitoring.service import monitor_with_config
 
         changed: list[Any] = []
+        if not replay and not self._has_traffic(name, kinds):
+            return changed  # nothing new to judge: no reference is loaded, no monitor fitted
         for window in kinds:
             try:
                 reports = monitor_with_config(
@@ -107,6 +109,15 @@ class MonitoringRounds:
                     name, reports, window=window, default=default, replay=replay
                 )
         return changed
+
+    def _has_traffic(self, name: str, kinds: list[Any]) -> bool:
+        """Whether the log holds predictions in the span the round would read."""
+        from shipway.serving.prediction_log import PREDICTIONS, log_keys
+
+        starts = [recent(window) for window in kinds]
+        start = None if None in starts else min(s for s in starts if s is not None)
+        artifacts = self.session.stores.artifacts
+        return bool(log_keys(artifacts, PREDICTIONS, name, ".parquet", start=start))
 
     def start(self) -> None:
         if self.interval <= 0:
