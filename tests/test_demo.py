@@ -13,7 +13,11 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
 
     run_demo(quick=True)
     production = sw.get_model_version(MODEL_NAME, 1)
-    assert production.stage == Stage.PRODUCTION and "champion" in production.aliases
+    assert "champion" in production.aliases
+    promoted = [e for e in sw.model_history(MODEL_NAME) if e.to_value == "production"]
+    assert promoted[0].actor == "tester"  # the demo promoted version 1; the loop the later ones
+    serving = sw.get_model_version(MODEL_NAME, sw.get_deployment(DEPLOYMENT).stable)
+    assert serving.stage == Stage.PRODUCTION
     assert production.lineage["metrics"]["roc_auc"] > 0.6
     assert {d["role"] for d in production.lineage["datasets"]} == {"train", "validation"}
     runs = sw.search_runs("flight-delay", filter="metrics.roc_auc > 0", output="list")

@@ -10,7 +10,9 @@ newest labels, and rolls it out as a canary that promotes itself on live evidenc
 
 from __future__ import annotations
 
+import calendar
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,16 @@ from shipway.demo.data import FEATURES, LABEL, load_flights
 
 DEPLOYMENT = "flight-delay-live"
 MONTHS = ["March", "April", "May", "June", "July", "August"]
+MONTH_NAMES = [calendar.month_name[m] for m in range(13)]
+
+
+@dataclass
+class LoopOutcome:
+    report: Path
+    months: list[dict[str, Any]]  # month, report, champion, moves, fired
+    failed: int  # requests that did not get an answer
+
+
 BATCH = 250  # flights per request
 
 
@@ -66,9 +78,9 @@ def demo_loop(per_month: int) -> Any:
     return Loop(
         DEPLOYMENT,
         "shipway.demo.retrain:retrain",
-        {"rows": 2 * per_month},
-        (Trigger.parse("alert:accuracy drop"), Trigger.parse(f"labels:{2 * per_month}")),
-        Gate("accuracy", min_gain=0.005, holdout_rows=per_month // 2),
+        {},
+        (Trigger.parse("alert:accuracy drop"), Trigger.parse(f"labels:{per_month}")),
+        Gate("accuracy", min_gain=0.005, holdout_rows=per_month // 2, refit=True),
         "auto",
         Rollout(steps=(20, 50, 100), min_requests=6, max_latency_ratio=2.0),
     )
@@ -111,7 +123,7 @@ def _said(before: Any, after: Any) -> str | None:
         return f"canary {steps[after.step]}%"
     return {
         "promoted": f"promoted {version}",
-        "rolled_back": f"rolled back {version}",
+        "rolled_back": f"rolled back {version}: {after.detail.get('message', '').split(': ', 1)[-1]}",
         "rejected": f"{version} rejected by the gate",
         "failed": "retraining failed",
     }.get(after.state)
@@ -125,7 +137,9 @@ def run_loop(
     reference: Any,
     quick: bool = False,
     keep_running: bool = False,
-) -> Path:
+    months: tuple[int, ...] = (3, 4, 5, 6, 7, 8),
+    per_month: int | None = None,
+) -> LoopOutcome:
     """Deploy, serve six months with the loop closed; returns the report's path.
 
     ``reference`` is labelled winter flights the model never saw: scores on training rows are
@@ -141,8 +155,8 @@ def run_loop(
     from shipway.session import current
     from shipway.store.loop_store import LoopStore
 
-    per_month = 400 if quick else 1500
-    batch = 10 if quick else 25  # rows per request: enough requests for the canary to judge
+    per_month = per_month or (400 if quick else 1500)
+    batch = 10  # rows per request: enough requests for the canary to judge within a month
     started = time.time()  # a demo run again judges only its own traffic, with no alert open
     for alert in sw.alerts(deployment=DEPLOYMENT):
         current().alerts.resolve(alert.alert_id)
@@ -155,7 +169,7 @@ def run_loop(
     store.forget(DEPLOYMENT)  # a demo run again starts its loop anew
     controller.loop_round()  # the loop starts: what exists now is not news
     rules = _rules(per_month)
-    months: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     reports: list[Any] = []
     failed = 0
     try:
@@ -170,8 +184,10 @@ def run_loop(
                 console=console,
             ) as progress,
         ):
-            task = progress.add_task(f"serving March–August through {url}", total=len(MONTHS))
-            for month, name in zip(range(3, 9), MONTHS, strict=True):
+            span = f"{MONTH_NAMES[months[0]]}–{MONTH_NAMES[months[-1]]}"
+            task = progress.add_task(f"serving {span} through {url}", total=len(months))
+            for month in months:
+                name = MONTH_NAMES[month]
                 progress.update(task, description=f"{name}: serving through {url}")
                 flights = load_flights([month]).sample(per_month, random_state=month)
                 labels: list[dict[str, Any]] = []
@@ -180,8 +196,8 @@ def run_loop(
                 thirds = [flights.iloc[i::3] for i in range(3)]  # the month in three parts
                 for part in thirds:
                     for start in range(0, len(part), batch):
-                        rows = part.iloc[start : start + batch]
-                        records = rows[FEATURES].astype(object).where(rows[FEATURES].notna(), None)
+                        sent = part.iloc[start : start + batch]
+                        records = sent[FEATURES].astype(object).where(sent[FEATURES].notna(), None)
                         answer = client.post(
                             f"/v1/models/{DEPLOYMENT}/predict",
                             json={"records": records.to_dict("records")},
@@ -192,7 +208,7 @@ def run_loop(
                         request_id = answer.json()["request_id"]
                         labels += [
                             {"request_id": request_id, "row": i, "label": int(v)}
-                            for i, v in enumerate(rows[LABEL])
+                            for i, v in enumerate(sent[LABEL])
                         ]
                     moves += _round(controller, server, store, progress, task, name)
                 sw.log_ground_truth(DEPLOYMENT, labels)  # the month's flights have landed
@@ -213,7 +229,7 @@ def run_loop(
                     for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)
                     if a.opened_at >= month_started and not a.rule.startswith("loop:")
                 ]
-                months.append(
+                rows.append(
                     {
                         "month": name,
                         "report": report[-1] if report else None,
@@ -238,7 +254,7 @@ def run_loop(
     alerts = [
         a for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True) if a.opened_at >= started
     ]
-    _table(console, months)
+    _table(console, rows)
     console.print(
         f"{failed} failed request(s). The estimate needs no labels, but it cannot see that "
         "summer storms change what delays a flight (concept drift); the late labels can, and "
@@ -250,7 +266,7 @@ def run_loop(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(DEPLOYMENT, reports, alerts))
     console.print(f"{len(alerts)} alert(s); the report is {out}", markup=False)
-    return out
+    return LoopOutcome(out, rows, failed)
 
 
 def _round(

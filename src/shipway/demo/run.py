@@ -181,7 +181,7 @@ def run_demo(quick: bool = False, keep_running: bool = False) -> None:
     )
     from shipway.demo.loop import run_loop
 
-    report = run_loop(
+    outcome = run_loop(
         MODEL_NAME,
         version.version,
         console,
@@ -191,6 +191,6 @@ def run_demo(quick: bool = False, keep_running: bool = False) -> None:
     )
     console.print(
         f"done in {time.perf_counter() - started:.1f} s. Next: `shipway runs list`, "
-        f"`shipway models show {MODEL_NAME}`, `shipway alerts list --all`, open {report}",
+        f"`shipway models show {MODEL_NAME}`, `shipway alerts list --all`, open {outcome.report}",
         markup=False,
     )
