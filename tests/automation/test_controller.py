@@ -225,3 +225,45 @@ def test_only_the_lease_holder_runs_a_round(sw: Any, served: Traffic) -> None:
     LeaseStore(current().stores.db).release("monitoring", "another-server")
     assert first.once()
     assert LoopStore(current().stores.db).find(DEPLOYMENT).state == "idle"
+
+
+def test_a_candidate_archived_while_waiting_for_approval_is_rejected(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop(approval="manual", gate=Gate("accuracy", min=0.55, holdout_rows=3000))
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "failed"  # 2,400 labelled rows cannot hold out 3,000
+    assert "leaves none to learn from" in state.detail["message"]
+    loop = _loop(approval="manual", triggers=(Trigger.parse("labels:1"),))
+    served.send(summer.iloc[2400:2500], batch=100)
+    assert _round(sw, loop).state == "waiting_approval"
+    current().registry.archive(MODEL, 2, reason="not this one")
+    state = _round(sw, loop)
+    assert state.state == "rejected" and "archived" in state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).candidate is None
+
+
+def test_a_loop_whose_rounds_keep_failing_gives_up_and_takes_its_canary_out(
+    sw: Any, served: Traffic, summer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = _loop()
+    _round(sw, loop)
+    sw.register_model(sw.get_model_version(MODEL, 1).run_id, MODEL)  # the same model again
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=10)
+    assert _round(sw, loop).state == "canary"
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise OSError("the artifact store is unreachable")
+
+    monkeypatch.setattr(Controller, "_evidence", broken)
+    first = _round(sw, loop)
+    assert first.state == "canary" and "1 of 3" in first.detail["message"]
+    assert _round(sw, loop).state == "canary"
+    state = _round(sw, loop)
+    assert (
+        state.state == "failed" and "the artifact store is unreachable" in state.detail["message"]
+    )
+    assert sw.get_deployment(DEPLOYMENT).candidate is None
+    assert "loop: loop failed" in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}

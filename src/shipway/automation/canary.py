@@ -9,7 +9,8 @@ Both versions answer the same stream at the same moment, so whatever the traffic
   regression);
 - prediction drift between the two versions' outputs: always measured and shown, and a
   failure only with ``max_prediction_drift`` (a retrained model is meant to answer
-  differently);
+  differently): the distance above which it fails, or for a p-value test (classes) the
+  p-value below which it fails;
 - the gate's metric, once labels have arrived for both (``max_metric_drop``, or rise for
   errors).
 
@@ -149,7 +150,7 @@ def _drift(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str
         return [
             f"the candidate's predictions drift from the stable's ({found.method} {found.score:.3g} > {limit:g})"
         ]
-    if limit is not None and found.is_pvalue and found.drifted:
+    if limit is not None and found.is_pvalue and found.score is not None and found.score < limit:
         return [
             f"the candidate's predictions drift from the stable's ({found.method} p={found.score:.3g})"
         ]

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from shipway.automation.canary import Evidence, judge_step
@@ -29,11 +32,12 @@ from shipway.automation.rounds import LEASE, MonitoringRounds
 from shipway.errors import InvalidArgument, NotFound, ShipwayError
 from shipway.session import Session
 from shipway.store.loop_store import LoopState, LoopStore
-from shipway.types import Deployment, ModelVersion, Strategy
+from shipway.types import Deployment, ModelVersion, Stage, Strategy
 
 log = logging.getLogger("shipway.controller")
 ACTOR = "shipway-controller"
 RESTING = ("idle", "promoted", "rolled_back", "failed", "rejected")
+ATTEMPTS = 3  # rounds that may fail (or trainings be interrupted) before a loop gives up
 TRIGGER_TAG = "shipway.loop.trigger"
 GATE_TAG = "shipway.gate"
 
@@ -56,7 +60,12 @@ class Controller(MonitoringRounds):
     # -- rounds --------------------------------------------------------------------------
     def run_once(self, *, replay: bool = False, monitor: bool = True) -> list[Any]:
         """Monitoring (unless ``monitor=False``), then every loop; returns changed alerts."""
-        changed = super().run_once(replay=replay) if monitor else []
+        changed: list[Any] = []
+        if monitor:
+            try:
+                changed = super().run_once(replay=replay)
+            except Exception as exc:  # a broken monitor must not freeze the loops' canaries
+                log.exception("the monitoring round failed: %s", exc)
         self.loop_round()
         return changed
 
@@ -106,6 +115,14 @@ class Controller(MonitoringRounds):
             return state  # nothing to retrain until the deployment exists
         if state.state in RESTING and not self._begin(loop, state, deployment, facts):
             return state
+        try:
+            self._work(loop, state, deployment)
+        except Exception as exc:
+            self._fault(loop, state, exc)
+        return state
+
+    def _work(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
+        """Every move the loop can make now, from where it is."""
         if state.state == "training":
             self._train(loop, state, deployment)
         if state.state == "gated":
@@ -116,7 +133,33 @@ class Controller(MonitoringRounds):
             self._start_rollout(loop, state, deployment)
         elif state.state == "canary":
             self._judge_step(loop, state, deployment)
-        return state
+        if state.detail.pop("faults", None):
+            self.store.save(state, actor=ACTOR)
+
+    def _fault(self, loop: Loop, state: LoopState, exc: Exception) -> None:
+        """A round that raised: retried next round, and after ``ATTEMPTS`` the loop gives up,
+        taking its candidate out of the traffic, so nothing is left half made."""
+        why = _why(exc)
+        faults = int(state.detail.get("faults", 0)) + 1
+        state.detail["faults"] = faults
+        log.warning("loop %s: %s (%d of %d)", loop.deployment, why, faults, ATTEMPTS)
+        if faults < ATTEMPTS:
+            state.detail["message"] = f"a round failed ({faults} of {ATTEMPTS}): {why}"
+            self.store.save(state, actor=ACTOR)
+            return
+        self._abandon(loop, state, f"{ATTEMPTS} rounds failed: {why}")
+
+    def _abandon(self, loop: Loop, state: LoopState, why: str) -> None:
+        try:
+            deployment = self.session.deployments.get(loop.deployment)
+            if deployment.candidate is not None and deployment.candidate == state.candidate:
+                self.acting.deployments.rollback(loop.deployment, reason=f"the loop gave up: {why}")
+        except ShipwayError as exc:
+            log.warning("loop %s: could not take the candidate out: %s", loop.deployment, exc)
+        state.detail["error"] = why
+        state.detail.pop("faults", None)
+        self._move(state, "failed", f"the loop gave up: {why}; the champion serves on")
+        self._alert(loop, "loop failed", "critical", state)
 
     def _begin(self, loop: Loop, state: LoopState, deployment: Deployment, facts: Facts) -> bool:
         """A resting loop starts on a canary made by hand or on a trigger; False: it rests."""
@@ -143,7 +186,8 @@ class Controller(MonitoringRounds):
             return None
         steps = loop.rollout.steps
         state.candidate = deployment.candidate
-        state.step = next((i for i, s in enumerate(steps) if s >= deployment.weight), 0)
+        at_or_under = [i for i, s in enumerate(steps) if s <= deployment.weight]
+        state.step = at_or_under[-1] if at_or_under else 0
         state.step_started_at = time.time()
         state.detail = {"trigger": "a canary deployed by hand", "started": time.time()}
         self._move(
@@ -157,12 +201,18 @@ class Controller(MonitoringRounds):
     def _train(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
         from shipway.monitoring.traffic import holding_out
 
+        attempts = int(state.detail.get("attempts", 0)) + 1
+        if attempts > ATTEMPTS:  # the process died while training, again and again
+            self._abandon(loop, state, f"training was interrupted {ATTEMPTS} times")
+            return
+        state.detail["attempts"] = attempts  # saved first: a crash mid-pipeline is counted
+        self.store.save(state, actor=ACTOR)
         try:
             holdout, holdout_name, label, since = self._holdout(loop)
             with holding_out(loop.deployment, since):
                 version = self._run_pipeline(loop, state, deployment, loop.params)
         except Exception as exc:
-            why = str(exc) if isinstance(exc, ShipwayError) else f"{type(exc).__name__}: {exc}"
+            why = _why(exc)
             state.detail["error"] = why
             self._move(state, "failed", f"the pipeline failed: {why}; the champion serves on")
             self._alert(loop, "pipeline failed", "warning", state)
@@ -172,7 +222,7 @@ class Controller(MonitoringRounds):
         try:
             verdict = self._gate(loop, version, deployment, holdout, holdout_name, label)
         except Exception as exc:
-            why = str(exc) if isinstance(exc, ShipwayError) else f"{type(exc).__name__}: {exc}"
+            why = _why(exc)
             state.detail["error"] = why
             self._move(
                 state, "failed", f"the gate could not judge version {version.version}: {why}"
@@ -189,9 +239,11 @@ class Controller(MonitoringRounds):
             )
             self._alert(loop, "gate failed", "warning", state)
             return
-        self._move(state, "gated", f"version {version.version} passed the gate: {_scores(verdict)}")
-        if loop.gate is not None and loop.gate.refit:
-            self._refit(loop, state, deployment, version)
+        passed = f"version {version.version} passed the gate: {_scores(verdict)}"
+        if loop.gate is not None and loop.gate.refit:  # still training: a crash refits again
+            self._refit(loop, state, deployment, version, passed)
+            return
+        self._move(state, "gated", passed)
 
     def _holdout(self, loop: Loop) -> tuple[Any, str, str, float | None]:
         """The gate's rows, their name, their label column, and (for traffic) the time from
@@ -220,7 +272,13 @@ class Controller(MonitoringRounds):
                 hint="log ground truth (shipway labels / sw.log_ground_truth) or name a "
                 "holdout dataset in the gate",
             )
-        cutoff = float(labelled["timestamp"].iloc[-min(gate.holdout_rows, len(labelled))])
+        if len(labelled) <= gate.holdout_rows:
+            raise InvalidArgument(
+                f"deployment {loop.deployment} has {len(labelled)} labelled rows: the gate holds "
+                f"out {gate.holdout_rows}, which leaves none to learn from",
+                hint="wait for more labels (a labels:N trigger), or lower holdout_rows",
+            )
+        cutoff = float(labelled["timestamp"].iloc[-gate.holdout_rows])
         rows = labelled[labelled["timestamp"] >= cutoff].reset_index(drop=True)
         name = f"traffic of {loop.deployment}: the newest {len(rows)} labelled rows"
         return rows, name, "label", cutoff
@@ -232,8 +290,9 @@ class Controller(MonitoringRounds):
         from shipway.tracking.model_logging import log_model
 
         tracking = self.acting.tracking
-        with _session(self.acting):
-            run = load(loop.pipeline).run(tracking=tracking, **params)
+        # No step cache: new labels change what a step reads without changing its inputs.
+        with _session(self.acting), self._heartbeat():
+            run = load(loop.pipeline).run(tracking=tracking, cache=False, **params)
         trigger = state.detail.get("trigger", "")
         tracking.set_tags(run.run_id, {TRIGGER_TAG: trigger, "shipway.loop": loop.deployment})
         returned = run.returned
@@ -256,6 +315,34 @@ class Controller(MonitoringRounds):
         return self.acting.registry.register(
             run.run_id, deployment.model, description=f"trained by the loop: {trigger}"
         )
+
+    @contextmanager
+    def _heartbeat(self) -> Iterator[None]:
+        """Renew the lease while a pipeline runs, so a long training does not let another
+        process take it and act on the same loop meanwhile."""
+        from shipway.store.lease_store import LeaseStore
+
+        leases = LeaseStore(self.session.stores.db)
+        if leases.holder(LEASE) != self.holder:
+            yield  # a round run by hand (tests, sw API): no lease to keep
+            return
+        seconds = max(2 * self.interval, 600.0)
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(30.0):
+                try:
+                    leases.claim(LEASE, self.holder, seconds)
+                except ShipwayError as exc:
+                    log.warning("could not renew the lease: %s", exc)
+
+        thread = threading.Thread(target=beat, name="shipway-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=5)
 
     def _champion_interface(self, deployment: Deployment) -> tuple[Any, Any]:
         """The champion's signature and input example: the new version takes the same input."""
@@ -309,14 +396,19 @@ class Controller(MonitoringRounds):
             )
 
     def _refit(
-        self, loop: Loop, state: LoopState, deployment: Deployment, passed: ModelVersion
+        self,
+        loop: Loop,
+        state: LoopState,
+        deployment: Deployment,
+        passed: ModelVersion,
+        why_passed: str,
     ) -> None:
         """Train once more on every row, the holdout too: the version that ships has seen the
         newest data; it inherits the verdict of the version that passed."""
         try:
             version = self._run_pipeline(loop, state, deployment, loop.params)
         except Exception as exc:
-            why = str(exc) if isinstance(exc, ShipwayError) else f"{type(exc).__name__}: {exc}"
+            why = _why(exc)
             state.detail["error"] = why
             self._move(state, "failed", f"the refit failed: {why}; the champion serves on")
             self._alert(loop, "pipeline failed", "warning", state)
@@ -327,9 +419,7 @@ class Controller(MonitoringRounds):
         state.detail["refit_of"] = passed.version
         self._record_verdict(version, verdict, state)
         self._move(
-            state,
-            "gated",
-            f"version {version.version} refit on every row after {passed.version} passed",
+            state, "gated", f"{why_passed}; version {version.version} is its refit on every row"
         )
 
     # -- approval -----------------------------------------------------------------------------
@@ -348,7 +438,14 @@ class Controller(MonitoringRounds):
     def _approved(self, loop: Loop, state: LoopState) -> None:
         model = self._model(loop)
         registered = self.session.registry.get_model(model)
-        version = self.session.registry.get_version(model, state.candidate or 0)
+        try:
+            version = self.session.registry.get_version(model, state.candidate or 0)
+        except NotFound:
+            self._move(state, "rejected", f"version {state.candidate} is gone: not approved")
+            return
+        if version.stage == Stage.ARCHIVED:
+            self._move(state, "rejected", f"version {state.candidate} was archived, not approved")
+            return
         valid = [
             a
             for a in self.session.registry.approvals(model, version.version)
@@ -368,6 +465,10 @@ class Controller(MonitoringRounds):
         if not verdict.get("passed"):  # automation never ships what did not pass
             self._move(state, "rejected", f"version {version} has no passing verdict")
             return
+        if deployment.stable != state.detail.get("champion", deployment.stable):
+            self._regate(loop, state, deployment)
+            if state.state != "ready":
+                return
         reason = f"the loop: {state.detail.get('trigger', '')}; the gate passed"
         try:
             if rollout.strategy == "direct":
@@ -398,6 +499,26 @@ class Controller(MonitoringRounds):
         state.step, state.step_started_at = 0, time.time()
         self._move(state, "canary", f"version {version} is a canary at {rollout.steps[0]}%")
 
+    def _regate(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
+        """The champion changed since the gate judged (a deploy by hand while the candidate
+        waited): the candidate is judged again, against the champion it would replace."""
+        version = self.session.registry.get_version(self._model(loop), state.candidate or 0)
+        holdout, holdout_name, label, _ = self._holdout(loop)
+        before = state.detail.get("champion")
+        verdict = self._gate(loop, version, deployment, holdout, holdout_name, label)
+        state.detail.update(verdict=verdict.to_dict(), champion=deployment.stable)
+        self._record_verdict(version, verdict, state)
+        if not verdict.passed:
+            self._move(
+                state,
+                "rejected",
+                f"the champion is now version {deployment.stable} (was {before}): version "
+                f"{version.version} fails against it: {'; '.join(verdict.reasons)}",
+            )
+            self._alert(loop, "gate failed", "warning", state)
+            return
+        state.detail["message"] = f"judged again against version {deployment.stable}: passed"
+
     def _judge_step(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
         name, rollout = loop.deployment, loop.rollout
         if deployment.candidate != state.candidate or deployment.strategy != Strategy.CANARY:
@@ -409,6 +530,7 @@ class Controller(MonitoringRounds):
         since = state.step_started_at or now
         evidence = self._evidence(loop, deployment, since, now)
         state.detail["evidence"] = evidence.to_dict()
+        state.step = min(state.step, len(rollout.steps) - 1)  # the steps may have been edited
         weight = rollout.steps[state.step]
         if evidence.decision == "fail":
             why = "; ".join(evidence.reasons)
@@ -500,6 +622,10 @@ class Controller(MonitoringRounds):
             for sink in loop.sinks:
                 outbox.put(sink, payload("fired", alert))
             outbox.close()
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, ShipwayError) else f"{type(exc).__name__}: {exc}"
 
 
 def _scores(verdict: Verdict) -> str:

@@ -77,7 +77,11 @@ class Rollout:
             raise InvalidArgument(f"rollout strategy is one of {', '.join(STRATEGIES)}")
         steps = list(self.steps)
         if self.strategy == "canary" and (
-            not steps or steps != sorted(set(steps)) or steps[-1] != 100 or steps[0] <= 0
+            not steps
+            or steps != sorted(set(steps))
+            or steps[-1] != 100
+            or steps[0] <= 0
+            or len(steps) < 2
         ):
             raise InvalidArgument(
                 f"rollout steps {steps} must rise from above 0 to 100, e.g. [10, 50, 100]"

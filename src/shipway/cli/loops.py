@@ -56,7 +56,10 @@ def controller(
     )
     try:
         while True:
-            control.scheduled_round()
+            try:
+                control.scheduled_round()
+            except Exception as exc:  # a store hiccup must not end the controller
+                console.print(f"a round failed (the next one runs on time): {exc}", markup=False)
             if control._stop.wait(control.interval):
                 break
     except KeyboardInterrupt:

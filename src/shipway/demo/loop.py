@@ -275,7 +275,9 @@ def _round(
     """A controller round on what the server has logged so far; the loop's moves in words."""
     server.log.flush()  # the month's requests so far are in the log, as a minute would make them
     before = store.find(DEPLOYMENT)
-    after = controller.loop_round()[DEPLOYMENT]
+    after = controller.loop_round().get(DEPLOYMENT)
+    if after is None:  # the round raised; the controller logged why
+        return []
     server.state.refresh()  # serve what the controller changed now, not at the next poll
     said = _said(before, after)
     if said:
