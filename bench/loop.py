@@ -1,8 +1,9 @@
 """The closed loop on the flights: how much of an oracle's gain over a static model it keeps.
 
 A model trained on January and February serves March to December, 1,500 flights a month,
-through a real model server on loopback, with the labels arriving after each month and a
-controller round after each third of a month (the demo's loop: `shipway.demo.loop`). The
+through a real model server on loopback, in requests of 3 flights, with the labels arriving
+after each month and a controller round after each twelfth of a month, about every 2.5 days
+(the demo's loop, `shipway.demo.loop`, with finer time than the demo's thirds of a month). The
 loop's accuracy per month is what the served predictions scored against their labels (the
 canary's share included). Beside it, on the same flights:
 
@@ -34,6 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-month", type=int, default=1500)
     parser.add_argument("--last-month", type=int, default=12)
+    parser.add_argument("--parts", type=int, default=12, help="controller rounds a month")
+    parser.add_argument("--batch", type=int, default=3, help="flights per request")
     args = parser.parse_args()
     per_month, months = args.per_month, tuple(range(3, args.last_month + 1))
 
@@ -66,6 +69,8 @@ def main() -> None:
             reference=held,
             months=months,
             per_month=per_month,
+            parts=args.parts,
+            batch=args.batch,
         )
         loop_seconds = time.perf_counter() - started
 

@@ -139,8 +139,11 @@ def run_loop(
     keep_running: bool = False,
     months: tuple[int, ...] = (3, 4, 5, 6, 7, 8),
     per_month: int | None = None,
+    parts: int = 3,
+    batch: int = 10,
 ) -> LoopOutcome:
-    """Deploy, serve six months with the loop closed; returns the report's path.
+    """Deploy, serve six months with the loop closed (``parts`` of a month between
+    controller rounds, ``batch`` rows per request); returns what happened.
 
     ``reference`` is labelled winter flights the model never saw: scores on training rows are
     over-confident, so held-out rows calibrate the estimate without labels honestly."""
@@ -156,7 +159,6 @@ def run_loop(
     from shipway.store.loop_store import LoopStore
 
     per_month = per_month or (400 if quick else 1500)
-    batch = 10  # rows per request: enough requests for the canary to judge within a month
     started = time.time()  # a demo run again judges only its own traffic, with no alert open
     for alert in sw.alerts(deployment=DEPLOYMENT):
         current().alerts.resolve(alert.alert_id)
@@ -193,8 +195,9 @@ def run_loop(
                 labels: list[dict[str, Any]] = []
                 moves: list[str] = []
                 month_started = time.time()
-                thirds = [flights.iloc[i::3] for i in range(3)]  # the month in three parts
-                for part in thirds:
+                # the month in parts, a controller round after each: how fast a canary can
+                # move against the month; ``batch`` rows per request
+                for part in (flights.iloc[i::parts] for i in range(parts)):
                     for start in range(0, len(part), batch):
                         sent = part.iloc[start : start + batch]
                         records = sent[FEATURES].astype(object).where(sent[FEATURES].notna(), None)
