@@ -198,6 +198,12 @@ def test_a_failing_pipeline_or_gate_leaves_the_champion_serving(
     assert {"loop: pipeline failed", "loop: gate failed"} <= rules
     assert _round(sw, strict).state == "rejected"  # the same labels do not start it twice
 
+    fs, base = current().stores.artifacts.arrow_filesystem()  # the old labels expire ...
+    fs.delete_dir(f"{base}/ground_truth/deployment={DEPLOYMENT}")
+    served.send(summer.iloc[2400:3500], batch=100)  # ... and the new ones still count as new
+    state = _round(sw, strict)
+    assert state.state == "rejected" and "1100 new labelled rows" in state.detail["trigger"]
+
 
 def test_manual_approval_holds_the_candidate_until_a_person_approves(
     sw: Any, served: Traffic, summer: Any

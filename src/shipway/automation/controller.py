@@ -95,9 +95,14 @@ class Controller(MonitoringRounds):
         out = {}
         for name, loop in self.loops.items():
             facts = Facts(now, datasets, alerts.get(name, {}), 0)
-            if any(t.kind == "labels" for t in loop.triggers):
-                facts.labelled_rows = _labelled_rows(self.session, name)
             try:
+                if any(t.kind == "labels" for t in loop.triggers):
+                    known = states.get(name)
+                    seen = Seen.from_dict(known.seen) if known and known.seen else None
+                    new, facts.newest_label = _labels_after(
+                        self.session, name, seen.labels_until if seen else None
+                    )
+                    facts.labelled_rows = (seen.labels_at_training if seen else 0) + new
                 out[name] = self._advance(loop, states.get(name), facts)
             except Exception as exc:  # one broken loop must not stop the others
                 log.exception("loop %s: %s", name, exc)
@@ -687,10 +692,20 @@ def _dataset_versions(session: Session, loops: Any) -> dict[str, int]:
     return {name: v for name, v, _ in DatasetStore(session.stores.db).list_datasets()}
 
 
-def _labelled_rows(session: Session, deployment: str) -> int:
+def _labels_after(
+    session: Session, deployment: str, until: float | None
+) -> tuple[int, float | None]:
+    """How many labels arrived after ``until`` (all of them for None), and when the newest
+    did: counted from a time, not as a total, since the log's old days expire."""
     from shipway.serving.prediction_log import GROUND_TRUTH, log_keys
 
-    if not log_keys(session.stores.artifacts, GROUND_TRUTH, deployment, ".parquet"):
-        return 0  # no label yet: no need to start a reader
-    labels = session.predictions.read(deployment, GROUND_TRUTH, columns=["request_id"])
-    return int(len(labels))
+    artifacts = session.stores.artifacts
+    if not log_keys(artifacts, GROUND_TRUTH, deployment, ".parquet", start=until):
+        return 0, until  # no label since: no need to start a reader
+    labels = session.predictions.read(deployment, GROUND_TRUTH, columns=["timestamp"], start=until)
+    if not len(labels):
+        return 0, until
+    times = labels["timestamp"]
+    later = times if until is None else times[times > until]
+    newest = float(later.max()) if len(later) else until
+    return int(len(later)), newest

@@ -168,6 +168,7 @@ class Seen:
     dataset_versions: dict[str, int] = field(default_factory=dict)
     alerts: set[int] = field(default_factory=set)
     labels_at_training: int = 0
+    labels_until: float | None = None  # the newest label counted: later ones are new
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +177,7 @@ class Seen:
             "dataset_versions": dict(self.dataset_versions),
             "alerts": sorted(self.alerts),
             "labels_at_training": self.labels_at_training,
+            "labels_until": self.labels_until,
         }
 
     @classmethod
@@ -186,6 +188,7 @@ class Seen:
             {str(k): int(v) for k, v in data.get("dataset_versions", {}).items()},
             {int(a) for a in data.get("alerts", [])},
             int(data.get("labels_at_training", 0)),
+            data.get("labels_until"),
         )
 
     @classmethod
@@ -202,7 +205,8 @@ class Facts:
     now: float
     dataset_versions: dict[str, int] = field(default_factory=dict)  # name -> newest version
     open_alerts: dict[str, list[int]] = field(default_factory=dict)  # rule -> alert ids
-    labelled_rows: int = 0
+    labelled_rows: int = 0  # counted up from the loop's start (old labels expire, counts stay)
+    newest_label: float | None = None  # when the newest label arrived
 
 
 def due(loop: Loop, seen: Seen, facts: Facts) -> list[str]:
@@ -238,4 +242,6 @@ def acted(seen: Seen, facts: Facts) -> Seen:
     seen.dataset_versions.update(facts.dataset_versions)
     seen.alerts |= {a for ids in facts.open_alerts.values() for a in ids}
     seen.labels_at_training = facts.labelled_rows
+    if facts.newest_label is not None:
+        seen.labels_until = facts.newest_label
     return seen
