@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shipway.types import Stage
@@ -36,7 +37,9 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
     retrained = sw.get_model_version(MODEL_NAME, 2)
     assert retrained.lineage["trigger"] and retrained.created_by == "shipway-controller"
     report = sw.session.current().settings.home / "reports" / f"{DEPLOYMENT}.html"
-    assert report.read_text().startswith("<!doctype html>")
+    page = report.read_text()
+    assert page.startswith("<!doctype html>")
+    assert "v1 100%" in page and re.search(r"v\d+ \d+%, v\d+ \d+%", page), "versions by window"
 
     # run again on the same store: it judges its own traffic, and its alerts fire anew
     first = {a.alert_id for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)}

@@ -273,3 +273,24 @@ def test_a_loop_whose_rounds_keep_failing_gives_up_and_takes_its_canary_out(
     )
     assert sw.get_deployment(DEPLOYMENT).candidate is None
     assert "loop: loop failed" in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
+
+
+def test_a_canary_the_policy_may_not_promote_yet_waits_for_approval(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop()
+    _round(sw, loop)
+    registry = current().registry
+    registry.set_policy(MODEL, required_approvals=1, unapproved_strategies=("canary",))
+    sw.register_model(sw.get_model_version(MODEL, 1).run_id, MODEL)
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=50)
+    assert _round(sw, loop).step == 1  # adopted at the 50% step
+    served.send(summer.iloc[:600], label=False)
+    state = _round(sw, loop)
+    assert state.state == "canary" and "needs 1 approval" in state.detail["message"]
+    assert "shipway models approve flights 2" in state.detail["message"]
+    assert "loop: approval wanted" in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
+    assert _round(sw, loop).state == "canary"  # held, not counted as a failure
+    current().acting_as("reviewer").registry.approve(MODEL, 2, "the canary looks right")
+    assert _round(sw, loop).state == "promoted"
+    assert sw.get_deployment(DEPLOYMENT).stable == 2

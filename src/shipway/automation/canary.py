@@ -6,7 +6,8 @@ Both versions answer the same stream at the same moment, so whatever the traffic
 - error rate: the candidate's failed requests over all it was sent (``max_error_rate``);
 - latency: the candidate's p99 over the stable's (``max_latency_ratio``), judged only when
   the two differ by more than ``latency_floor_ms`` (1.2 ms against 0.5 ms is noise, not a
-  regression);
+  regression) and the candidate is slower throughout, not in a few requests (a one-sided
+  Mann-Whitney test on per-request latencies, p < 0.001): a busy machine slows both;
 - prediction drift between the two versions' outputs: always measured and shown, and a
   failure only with ``max_prediction_drift`` (a retrained model is meant to answer
   differently): the distance above which it fails, or for a p-value test (classes) the
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MIN_LABELLED = 30  # fewer labelled rows per version say too little to judge the metric
+LATENCY_PVALUE = 0.001  # how sure "the candidate is slower on every request" must be
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Evidence:
     error_rate: float | None = None
     latency_p99_ms: dict[str, float] = field(default_factory=dict)
     latency_ratio: float | None = None
+    latency_pvalue: float | None = None  # Mann-Whitney: is the candidate slower throughout?
     prediction_drift: dict[str, Any] = field(default_factory=dict)
     metric: dict[str, Any] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)  # why it failed, or why it waits
@@ -45,11 +48,16 @@ def _requests(rows: Any) -> int:
     return int(rows["request_id"].nunique()) if len(rows) else 0
 
 
+def _per_request(rows: Any) -> Any:
+    return rows.groupby("request_id")["latency_ms"].max().to_numpy(dtype=float)
+
+
 def _p99(rows: Any) -> float | None:
     if not len(rows):
         return None
-    per_request = rows.groupby("request_id")["latency_ms"].max()
-    return float(per_request.quantile(0.99))
+    import numpy as np
+
+    return float(np.quantile(_per_request(rows), 0.99))
 
 
 def judge_step(
@@ -121,9 +129,17 @@ def _latency(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[s
         return []
     if evidence.latency_ratio is not None and evidence.latency_ratio <= rollout.max_latency_ratio:
         return []
+    # A p99 of a hundred requests is one slow request: a busy machine makes either version's.
+    # Both answered the same moments, so a slower model shows in every request, not a few.
+    from scipy.stats import mannwhitneyu
+
+    slower = mannwhitneyu(_per_request(mine), _per_request(theirs), alternative="greater")
+    evidence.latency_pvalue = float(slower.pvalue)
+    if slower.pvalue >= LATENCY_PVALUE:
+        return []
     return [
         f"latency p99 {a:.1f} ms is over {rollout.max_latency_ratio:g}× the stable "
-        f"version's {b:.1f} ms"
+        f"version's {b:.1f} ms (slower throughout: p={slower.pvalue:.2g})"
     ]
 
 

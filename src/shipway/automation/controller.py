@@ -29,7 +29,7 @@ from shipway.automation.canary import Evidence, judge_step
 from shipway.automation.gate import Verdict, judge
 from shipway.automation.loops import Facts, Loop, Seen, acted, due, loops_from_settings
 from shipway.automation.rounds import LEASE, MonitoringRounds
-from shipway.errors import InvalidArgument, NotFound, ShipwayError
+from shipway.errors import InvalidArgument, NotFound, PolicyViolation, ShipwayError
 from shipway.session import Session
 from shipway.store.loop_store import LoopState, LoopStore
 from shipway.types import Deployment, ModelVersion, Stage, Strategy
@@ -560,7 +560,11 @@ class Controller(MonitoringRounds):
         nxt = state.step + 1
         shown = _evidence_line(evidence)
         if nxt >= len(rollout.steps) or rollout.steps[nxt] >= 100:
-            self.acting.deployments.promote(name, reason=f"canary passed at {weight}%: {shown}")
+            try:
+                self.acting.deployments.promote(name, reason=f"canary passed at {weight}%: {shown}")
+            except PolicyViolation as exc:  # the model's policy wants people to approve it
+                self._held_for_approval(loop, state, weight, shown, exc)
+                return
             state.step = len(rollout.steps) - 1
             self._move(state, "promoted", f"version {state.candidate} promoted: {shown}")
             return
@@ -572,6 +576,24 @@ class Controller(MonitoringRounds):
         self._move(
             state, "canary", f"version {state.candidate} advances to {rollout.steps[nxt]}%: {shown}"
         )
+
+    def _held_for_approval(
+        self, loop: Loop, state: LoopState, weight: int, shown: str, exc: PolicyViolation
+    ) -> None:
+        """A canary that passed but may not be promoted yet (a canary deployed by hand, or a
+        policy stricter than the loop's approval): it stays at its step, and people are told
+        once; each round tries again."""
+        message = (
+            f"canary passed at {weight}% ({shown}), but {exc.message}: "
+            f"shipway models approve {self._model(loop)} {state.candidate}"
+        )
+        if state.detail.get("message") == message:
+            return
+        first = not state.detail.get("asked")
+        state.detail.update(message=message, asked=True)
+        self.store.save(state, actor=ACTOR)
+        if first:
+            self._alert(loop, "approval wanted", "info", state)
 
     def _evidence(self, loop: Loop, deployment: Deployment, since: float, now: float) -> Evidence:
         from shipway.monitoring.traffic import load_traffic

@@ -139,6 +139,16 @@ def _quality(quality: dict[str, Any]) -> str:
     return "; ".join(parts) or "-"
 
 
+def _versions(report: Any) -> str:
+    """Which versions answered a window, by share of its rows: v4 80%, v6 20%."""
+    found = report.extra.get("health", {}).get("versions", {})
+    total = sum(v.get("rows", 0) for v in found.values())
+    if not total:
+        return ", ".join(f"v{v}" for v in report.versions) or "-"
+    shares = sorted(found.items(), key=lambda kv: -kv[1].get("rows", 0))
+    return ", ".join(f"v{k} {v.get('rows', 0) / total:.0%}" for k, v in shares if v.get("rows"))
+
+
 def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
     labels = [r.window for r in reports]
     latency: dict[str, list[float | None]] = {}
@@ -168,7 +178,8 @@ def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
                 "equalised_odds_difference"
             ]
     rows = [
-        f"<tr><td>{_e(r.window)}</td><td>{r.rows:,}</td><td>{r.label_coverage:.0%}</td>"
+        f"<tr><td>{_e(r.window)}</td><td>{_e(_versions(r))}</td><td>{r.rows:,}</td>"
+        f"<td>{r.label_coverage:.0%}</td>"
         f"<td>{_e(', '.join(r.data_drift['drifted_columns']) or '-')}</td>"
         f"<td>{'yes' if r.prediction_drift['drifted'] else '-'}</td>"
         f"<td>{'yes' if r.target_drift and r.target_drift['drifted'] else '-'}</td>"
@@ -197,6 +208,6 @@ table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom
 {_lines(errors, labels)}
 {_lines(dropped, labels)}
 {"<h2>Fairness</h2>" + _lines(fairness, labels) if fairness else ""}
-<h2>Windows</h2><table><tr><th>window</th><th>rows</th><th>labels</th><th>drifted columns</th><th>prediction drift</th><th>target drift</th><th>quality</th></tr>{"".join(rows)}</table>
+<h2>Windows</h2><p class=muted>versions: the share of the window's rows each model version answered (a canary's share beside the stable version's)</p><table><tr><th>window</th><th>versions</th><th>rows</th><th>labels</th><th>drifted columns</th><th>prediction drift</th><th>target drift</th><th>quality</th></tr>{"".join(rows)}</table>
 <h2>Alerts</h2>{"<table><tr><th>id</th><th>rule</th><th>severity</th><th>status</th><th>window</th><th>value</th></tr>" + "".join(alert_rows) + "</table>" if alert_rows else "<p class=muted>none</p>"}
 </body></html>"""
