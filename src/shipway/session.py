@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
@@ -197,6 +199,20 @@ def configure(**overrides: Any) -> Settings:
             _current.close()
         _current = Session(Settings.resolve(overrides))
         return _current.settings
+
+
+@contextmanager
+def using(session: Session) -> Iterator[None]:
+    """The fluent API acts through ``session`` meanwhile (a loop's pipeline in the controller),
+    then through the one it had before. Process-wide: the pipeline's steps run on threads."""
+    global _current
+    with _guard:
+        before, _current = _current, session
+    try:
+        yield
+    finally:
+        with _guard:
+            _current = before
 
 
 def current() -> Session:

@@ -43,6 +43,18 @@ class Evidence:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def summary(self) -> str:
+        """The evidence in a line: 212 requests, error rate 0.0%, latency p99 ×1.04, …"""
+        parts = [f"{self.requests.get('candidate', 0)} requests"]
+        if self.error_rate is not None:
+            parts.append(f"error rate {self.error_rate:.1%}")
+        if self.latency_ratio is not None:
+            parts.append(f"latency p99 ×{self.latency_ratio:.2f}")
+        metric = self.metric
+        if metric.get("candidate") is not None and metric.get("stable") is not None:
+            parts.append(f"{metric['name']} {metric['candidate']:.3f} vs {metric['stable']:.3f}")
+        return ", ".join(parts)
+
 
 def _requests(rows: Any) -> int:
     return int(rows["request_id"].nunique()) if len(rows) else 0

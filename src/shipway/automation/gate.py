@@ -98,6 +98,17 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def summary(self) -> str:
+        """Both scores and the rows, in a line: accuracy 0.81 against the champion's 0.74 …"""
+
+        def shown(value: float | None) -> str:
+            return "-" if value is None else f"{value:.4g}"
+
+        text = f"{self.metric} {shown(self.candidate)}"
+        if self.champion is not None:
+            text += f" against the champion's {shown(self.champion)}"
+        return f"{text} on {self.rows} rows ({self.holdout})"
+
 
 def score(model: Any, frame: Any, label: str, metric: str) -> float | None:
     """``metric`` of a loaded model on ``frame`` (its inputs and the ``label`` column)."""

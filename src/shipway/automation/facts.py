@@ -1,0 +1,44 @@
+"""What a controller round sees of the world, read once per round: the open alerts of
+every deployment, the newest version of every dataset, the labels since a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.session import Session
+
+
+def open_alerts(session: Session) -> dict[str, dict[str, list[int]]]:
+    from shipway.store.alert_store import AlertStore
+
+    out: dict[str, dict[str, list[int]]] = {}
+    for alert in AlertStore(session.stores.db).list():
+        out.setdefault(alert.deployment, {}).setdefault(alert.rule, []).append(alert.alert_id)
+    return out
+
+
+def dataset_versions(session: Session, loops: Any) -> dict[str, int]:
+    if not any(t.kind == "dataset" for loop in loops for t in loop.triggers):
+        return {}
+    from shipway.store.dataset_store import DatasetStore
+
+    return {name: v for name, v, _ in DatasetStore(session.stores.db).list_datasets()}
+
+
+def labels_after(
+    session: Session, deployment: str, until: float | None
+) -> tuple[int, float | None]:
+    """How many labels arrived after ``until`` (all of them for None), and when the newest
+    did: counted from a time, not as a total, since the log's old days expire."""
+    from shipway.serving.prediction_log import GROUND_TRUTH, log_keys
+
+    artifacts = session.stores.artifacts
+    if not log_keys(artifacts, GROUND_TRUTH, deployment, ".parquet", start=until):
+        return 0, until  # no label since: no need to start a reader
+    labels = session.predictions.read(deployment, GROUND_TRUTH, columns=["timestamp"], start=until)
+    if not len(labels):
+        return 0, until
+    times = labels["timestamp"]
+    later = times if until is None else times[times > until]
+    newest = float(later.max()) if len(later) else until
+    return int(len(later)), newest

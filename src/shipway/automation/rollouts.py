@@ -1,0 +1,205 @@
+"""A loop's way out: approval, then the canary (or blue-green or direct) and its steps,
+each judged on the traffic since it began."""
+
+from __future__ import annotations
+
+import time
+
+from shipway.automation.canary import Evidence, judge_step
+from shipway.automation.loop_moves import ACTOR
+from shipway.automation.loops import Loop
+from shipway.automation.training import Training
+from shipway.errors import NotFound, PolicyViolation, ShipwayError
+from shipway.store.loop_store import LoopState
+from shipway.types import Deployment, Stage, Strategy
+
+
+class Rollouts(Training):
+    def _release(self, loop: Loop, state: LoopState) -> None:
+        if loop.approval == "auto":
+            self._move(state, "ready", f"version {state.candidate} is approved automatically")
+            return
+        self._move(
+            state,
+            "waiting_approval",
+            f"version {state.candidate} waits for approval: shipway models approve "
+            f"{self._model(loop)} {state.candidate}",
+        )
+        self._alert(loop, "approval wanted", "info", state)
+
+    def _approved(self, loop: Loop, state: LoopState) -> None:
+        model = self._model(loop)
+        registered = self.session.registry.get_model(model)
+        try:
+            version = self.session.registry.get_version(model, state.candidate or 0)
+        except NotFound:
+            self._move(state, "rejected", f"version {state.candidate} is gone: not approved")
+            return
+        if version.stage == Stage.ARCHIVED:
+            self._move(state, "rejected", f"version {state.candidate} was archived, not approved")
+            return
+        valid = [
+            a
+            for a in self.session.registry.approvals(model, version.version)
+            if not (registered.two_person_rule and a.user == version.created_by)
+        ]
+        if len(valid) >= max(1, registered.required_approvals):
+            who = ", ".join(sorted({a.user for a in valid}))
+            self._move(state, "ready", f"version {state.candidate} approved by {who}")
+
+    def _model(self, loop: Loop) -> str:
+        return self.session.deployments.get(loop.deployment).model
+
+    def _start_rollout(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
+        rollout, name, version = loop.rollout, loop.deployment, state.candidate
+        verdict = state.detail.get("verdict") or {}
+        if not verdict.get("passed"):  # automation never ships what did not pass
+            self._move(state, "rejected", f"version {version} has no passing verdict")
+            return
+        if deployment.stable != state.detail.get("champion", deployment.stable):
+            self._regate(loop, state, deployment)
+            if state.state != "ready":
+                return
+        reason = f"the loop: {state.detail.get('trigger', '')}; the gate passed"
+        try:
+            if rollout.strategy == "direct":
+                self.acting.deployments.deploy(
+                    name, model=deployment.model, version=version or 0, reason=reason
+                )
+                self._move(state, "promoted", f"version {version} serves all traffic")
+                return
+            strategy = Strategy.CANARY if rollout.strategy == "canary" else Strategy.BLUE_GREEN
+            weight = float(rollout.steps[0]) if rollout.strategy == "canary" else None
+            self.acting.deployments.deploy(
+                name,
+                model=deployment.model,
+                version=version or 0,
+                strategy=strategy,
+                weight=weight,
+                reason=reason,
+            )
+        except ShipwayError as exc:
+            state.detail["error"] = str(exc)
+            self._move(state, "failed", f"version {version} could not go out: {exc}")
+            self._alert(loop, "rollout failed", "warning", state)
+            return
+        if rollout.strategy == "blue-green":
+            self.acting.deployments.promote(name, reason=f"blue-green switch: {reason}")
+            self._move(state, "promoted", f"version {version} switched in (blue-green)")
+            return
+        state.step, state.step_started_at = 0, time.time()
+        self._move(state, "canary", f"version {version} is a canary at {rollout.steps[0]}%")
+
+    def _judge_step(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
+        name, rollout = loop.deployment, loop.rollout
+        if deployment.candidate != state.candidate or deployment.strategy != Strategy.CANARY:
+            self._move(
+                state, "idle", f"the canary of version {state.candidate} was changed by hand"
+            )
+            return
+        now = time.time()
+        since = state.step_started_at or now
+        evidence = self._evidence(loop, deployment, since, now)
+        state.detail["evidence"] = evidence.to_dict()
+        state.step = min(state.step, len(rollout.steps) - 1)  # the steps may have been edited
+        weight = rollout.steps[state.step]
+        if evidence.decision == "fail":
+            why = "; ".join(evidence.reasons)
+            self.acting.deployments.rollback(name, reason=f"canary analysis at {weight}%: {why}")
+            self._move(
+                state, "rolled_back", f"version {state.candidate} rolled back at {weight}%: {why}"
+            )
+            self._alert(loop, "canary rolled back", "critical", state)
+            return
+        if evidence.decision == "wait":
+            waited = (now - since) / 60
+            message = f"canary at {weight}% waits: {'; '.join(evidence.reasons)}"
+            if waited > rollout.max_wait_minutes and not state.detail.get("warned"):
+                state.detail["warned"] = True
+                message += f" (for {waited:.0f} minutes: too little traffic to judge)"
+                self._move(state, "canary", message)
+                self._alert(loop, "canary stalled", "warning", state)
+            elif state.detail.get("message") != message:
+                state.detail["message"] = message
+                self.store.save(state, actor=ACTOR)
+            return
+        nxt = state.step + 1
+        shown = evidence.summary()
+        if nxt >= len(rollout.steps) or rollout.steps[nxt] >= 100:
+            try:
+                self.acting.deployments.promote(name, reason=f"canary passed at {weight}%: {shown}")
+            except PolicyViolation as exc:  # the model's policy wants people to approve it
+                self._held_for_approval(loop, state, weight, shown, exc)
+                return
+            state.step = len(rollout.steps) - 1
+            self._move(state, "promoted", f"version {state.candidate} promoted: {shown}")
+            return
+        self.acting.deployments.set_weight(
+            name, float(rollout.steps[nxt]), reason=f"canary passed at {weight}%: {shown}"
+        )
+        state.step, state.step_started_at = nxt, now
+        state.detail.pop("warned", None)
+        self._move(
+            state, "canary", f"version {state.candidate} advances to {rollout.steps[nxt]}%: {shown}"
+        )
+
+    def _held_for_approval(
+        self, loop: Loop, state: LoopState, weight: int, shown: str, exc: PolicyViolation
+    ) -> None:
+        """A canary that passed but may not be promoted yet (a canary deployed by hand, or a
+        policy stricter than the loop's approval): it stays at its step, and people are told
+        once; each round tries again."""
+        message = (
+            f"canary passed at {weight}% ({shown}), but {exc.message}: "
+            f"shipway models approve {self._model(loop)} {state.candidate}"
+        )
+        if state.detail.get("message") == message:
+            return
+        first = not state.detail.get("asked")
+        state.detail.update(message=message, asked=True)
+        self.store.save(state, actor=ACTOR)
+        if first:
+            self._alert(loop, "approval wanted", "info", state)
+
+    def _evidence(self, loop: Loop, deployment: Deployment, since: float, now: float) -> Evidence:
+        from shipway.monitoring.traffic import load_traffic
+        from shipway.serving.prediction_log import read_health
+
+        name = loop.deployment
+        traffic = load_traffic(
+            None, name, start=since, inputs=[], reader=self.session.predictions.read
+        )
+        errors: dict[str, int] = {}
+        for record in read_health(self.session.stores.artifacts, name, start=since):
+            if record.get("time", 0) < since:
+                continue
+            for version, n in record.get("errors_by_version", {}).items():
+                errors[version] = errors.get(version, 0) + int(n)
+        gate = loop.gate
+        return judge_step(
+            loop.rollout,
+            traffic,
+            errors,
+            stable=deployment.stable or 0,
+            candidate=deployment.candidate or 0,
+            minutes=(now - since) / 60,
+            metric=gate.metric if gate is not None else None,
+            lower_is_better=gate.lower_is_better if gate is not None else False,
+        )
+
+    def _adopt(self, loop: Loop, state: LoopState, deployment: Deployment) -> LoopState | None:
+        """A canary started by hand on a deployment with a rollout policy is judged too."""
+        if deployment.strategy != Strategy.CANARY or deployment.candidate is None:
+            return None
+        steps = loop.rollout.steps
+        state.candidate = deployment.candidate
+        at_or_under = [i for i, s in enumerate(steps) if s <= deployment.weight]
+        state.step = at_or_under[-1] if at_or_under else 0
+        state.step_started_at = time.time()
+        state.detail = {"trigger": "a canary deployed by hand", "started": time.time()}
+        self._move(
+            state,
+            "canary",
+            f"version {deployment.candidate} is a canary at {deployment.weight:g}%: judging it",
+        )
+        return state
