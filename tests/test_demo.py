@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from shipway.types import Stage
@@ -55,3 +56,38 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
         for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)
         if a.alert_id in first
     ), "the first run's alerts were closed, not left open"
+
+
+def test_the_demo_can_leave_its_model_server_up_until_ctrl_c(tmp_path: Path) -> None:
+    """``shipway demo --keep-running`` in its own process, as a person runs it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from shipway.demo.loop import DEPLOYMENT
+
+    environment = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    demo = subprocess.Popen(
+        [str(Path(sys.executable).parent / "shipway"), "demo", "--quick", "--keep-running"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
+    assert demo.stdout is not None
+    said = []
+    for line in demo.stdout:
+        said.append(line)
+        found = re.search(r"the model server is up at (http://[0-9.:]+)", line)
+        if found:
+            with urllib.request.urlopen(f"{found.group(1)}/v2/models/{DEPLOYMENT}") as answer:
+                assert answer.status == 200 and DEPLOYMENT in answer.read().decode()
+            demo.send_signal(signal.SIGINT)
+    code = demo.wait(timeout=120)
+    demo.stdout.close()
+    assert code == 0, "".join(said[-20:])
+    assert any("done in" in line for line in said), "Ctrl-C ends the wait, and the demo its run"

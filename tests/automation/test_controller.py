@@ -294,3 +294,53 @@ def test_a_canary_the_policy_may_not_promote_yet_waits_for_approval(
     current().acting_as("reviewer").registry.approve(MODEL, 2, "the canary looks right")
     assert _round(sw, loop).state == "promoted"
     assert sw.get_deployment(DEPLOYMENT).stable == 2
+
+
+@pytest.mark.parametrize("strategy", ["blue-green", "direct"])
+def test_a_loop_without_a_canary_switches_over_after_the_gate(
+    sw: Any, served: Traffic, summer: Any, strategy: str
+) -> None:
+    loop = _loop(rollout=Rollout(strategy=strategy))
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "promoted", state.detail["message"]
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.stable, deployment.candidate) == (2, None)
+    actions = [e.action for e in current().deployments.history(DEPLOYMENT)]
+    assert actions[-1] == ("promote" if strategy == "blue-green" else "deploy:direct")
+
+
+def test_a_canary_without_traffic_waits_and_warns_once(sw: Any, served: Traffic) -> None:
+    loop = _loop(rollout=Rollout(min_requests=50, max_wait_minutes=0.0))
+    _round(sw, loop)
+    sw.register_model(sw.get_model_version(MODEL, 1).run_id, MODEL)
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=10)
+    _round(sw, loop)  # adopted
+    state = _round(sw, loop)
+    assert (
+        state.state == "canary" and "0 of 50 requests on the candidate" in state.detail["message"]
+    )
+    assert "too little traffic to judge" in state.detail["message"]
+    _round(sw, loop)
+    stalled = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: canary stalled"]
+    assert len(stalled) == 1 and stalled[0].severity == "warning"
+    assert sw.get_deployment(DEPLOYMENT).weight == 10.0  # it never passes without evidence
+
+
+def test_the_platform_server_runs_the_loops_in_its_rounds(sw: Any, served: Traffic) -> None:
+    import dataclasses
+
+    from shipway.config import LoopSettings
+    from shipway.server.app import create_app
+
+    settings = dataclasses.replace(
+        current().settings,
+        loops={
+            DEPLOYMENT: LoopSettings("tests.automation.flight_loop:retrain", triggers=("labels:5",))
+        },
+    )
+    scheduler = create_app(settings).state.monitoring
+    assert isinstance(scheduler, Controller) and list(scheduler.loops) == [DEPLOYMENT]
+    assert scheduler.scheduled_round() is not None  # it took the lease and ran the round
+    assert LoopStore(current().stores.db).find(DEPLOYMENT).state == "idle"

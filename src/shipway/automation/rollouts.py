@@ -114,9 +114,11 @@ class Rollouts(Training):
         if evidence.decision == "wait":
             waited = (now - since) / 60
             message = f"canary at {weight}% waits: {'; '.join(evidence.reasons)}"
-            if waited > rollout.max_wait_minutes and not state.detail.get("warned"):
-                state.detail["warned"] = True
+            stalled = waited > rollout.max_wait_minutes
+            if stalled:
                 message += f" (for {waited:.0f} minutes: too little traffic to judge)"
+            if stalled and not state.detail.get("warned"):
+                state.detail["warned"] = True
                 self._move(state, "canary", message)
                 self._alert(loop, "canary stalled", "warning", state)
             elif state.detail.get("message") != message:

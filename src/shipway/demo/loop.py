@@ -244,7 +244,7 @@ def run_loop(
                 progress.advance(task)
             if keep_running:
                 console.print(
-                    f"the model server is up at {url} (try {url}/v1/models/{DEPLOYMENT}); "
+                    f"the model server is up at {url} (try {url}/v2/models/{DEPLOYMENT}); "
                     "Ctrl-C stops it"
                 )
                 try:
@@ -261,7 +261,7 @@ def run_loop(
     console.print(
         f"{failed} failed request(s). The estimate needs no labels, but it cannot see that "
         "summer storms change what delays a flight (concept drift); the late labels can, and "
-        "the loop retrained on them. See `shipway loops status` and "
+        f"the loop retrained on them. See `shipway deploy history {DEPLOYMENT}` and "
         f"`shipway models history {model}`.",
         markup=False,
     )
