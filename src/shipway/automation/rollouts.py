@@ -47,9 +47,6 @@ class Rollouts(Training):
             who = ", ".join(sorted({a.user for a in valid}))
             self._move(state, "ready", f"version {state.candidate} approved by {who}")
 
-    def _model(self, loop: Loop) -> str:
-        return self.session.deployments.get(loop.deployment).model
-
     def _start_rollout(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
         rollout, name, version = loop.rollout, loop.deployment, state.candidate
         verdict = state.detail.get("verdict") or {}
