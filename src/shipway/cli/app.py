@@ -15,6 +15,7 @@ from shipway.cli import (
     deploy,
     experiments,
     loops,
+    maturity,
     models,
     monitor,
     pipeline,
@@ -42,6 +43,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(loops.app, name="loops")
 app.command("controller")(loops.controller)
+app.command("maturity")(maturity.maturity)
 app.command("drift")(data.drift)
 app.command("server")(server)
 app.command("deploy")(deploy.deploy)
