@@ -5,6 +5,7 @@ is rolled back with a critical alert and the champion never stops serving."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -103,13 +104,13 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
 
     verdict = state.detail["verdict"]
     assert verdict["passed"] and verdict["candidate"] >= verdict["champion"]
-    cutoff = flight_loop.seen["newest"]
+    exam = sw.labelled_traffic(DEPLOYMENT).iloc[-verdict["rows"] :]  # the gate's rows
     assert flight_loop.seen["rows"] == 2400 - verdict["rows"]  # it never trained on its exam
+    assert flight_loop.seen["newest"] < exam["timestamp"].min()
     version = sw.get_model_version(MODEL, 2)
     assert "labels:1000" in version.lineage["trigger"]
     history = [(e.action, e.to_value) for e in sw.model_history(MODEL)]
     assert ("gate:passed", "2") in history
-    assert cutoff is not None
 
     deployment = sw.get_deployment(DEPLOYMENT)
     assert (deployment.strategy, deployment.candidate, deployment.weight) == ("canary", 2, 10.0)
@@ -344,3 +345,27 @@ def test_the_platform_server_runs_the_loops_in_its_rounds(sw: Any, served: Traff
     assert isinstance(scheduler, Controller) and list(scheduler.loops) == [DEPLOYMENT]
     assert scheduler.scheduled_round() is not None  # it took the lease and ran the round
     assert LoopStore(current().stores.db).find(DEPLOYMENT).state == "idle"
+
+
+def test_a_refit_ships_a_version_that_saw_the_gate_rows_and_the_sinks_hear_of_it(
+    sw: Any, served: Traffic, summer: Any, tmp_path: Any
+) -> None:
+    told = tmp_path / "told.jsonl"
+    sink = (
+        f"command:python -c \"import sys; open('{told}', 'a').write(sys.stdin.read() + '\\\\n')\""
+    )
+    loop = _loop(
+        gate=Gate("accuracy", min=0.55, holdout_rows=600, refit=True),
+        approval="manual",
+        sinks=(sink,),
+    )
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "waiting_approval" and state.candidate == 3
+    assert state.detail["refit_of"] == 2
+    assert flight_loop.seen["rows"] == 2400  # the refit read every labelled row
+    gated = {e.to_value: e.reason for e in sw.model_history(MODEL) if e.action == "gate:passed"}
+    assert set(gated) == {"2", "3"} and "refit of version 2" in gated["3"]
+    (message,) = [json.loads(line) for line in told.read_text().splitlines()]
+    assert message["rule"] == "loop: approval wanted" and message["deployment"] == DEPLOYMENT

@@ -39,7 +39,8 @@ def loop_status(loop: Loop, state: LoopState | None, stable: int | None) -> dict
     shown = SHOWN.get(state.state, state.state)
     if state.state == "canary":
         steps = loop.rollout.steps
-        shown = f"canary step {state.step + 1}/{len(steps)} at {steps[state.step]}%"
+        step = min(state.step, len(steps) - 1)  # the steps may have been edited since
+        shown = f"canary step {step + 1}/{len(steps)} at {steps[step]}%"
     detail = state.detail
     out: dict[str, Any] = {
         "deployment": loop.deployment,

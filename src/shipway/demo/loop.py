@@ -104,7 +104,7 @@ def _rules(per_month: int) -> list[Any]:
     ]
 
 
-def _said(before: Any, after: Any) -> str | None:
+def _said(before: Any, after: Any, steps: tuple[int, ...]) -> str | None:
     """A loop's move in a few words, for the month's row (None: it did not move)."""
     if before is not None and (before.state, before.step, before.candidate) == (
         after.state,
@@ -115,7 +115,6 @@ def _said(before: Any, after: Any) -> str | None:
     version = f"v{after.candidate}"
     verdict = after.detail.get("verdict") or {}
     if after.state == "canary":
-        steps = (20, 50, 100)
         if before is None or before.state != "canary":
             gate = verdict.get("candidate"), verdict.get("champion")
             scores = f" (gate {gate[0]:.3f} vs {gate[1]:.3f})" if None not in gate else ""
@@ -282,7 +281,7 @@ def _round(
     if after is None:  # the round raised; the controller logged why
         return []
     server.state.refresh()  # serve what the controller changed now, not at the next poll
-    said = _said(before, after)
+    said = _said(before, after, controller.loops[DEPLOYMENT].rollout.steps)
     if said:
         progress.update(task, description=f"{month}: {said}")
         progress.console.print(f"  {month}: {said}", markup=False)
