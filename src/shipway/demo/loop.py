@@ -197,21 +197,7 @@ def run_loop(
                 # the month in parts, a controller round after each: how fast a canary can
                 # move against the month; ``batch`` rows per request
                 for part in (flights.iloc[i::parts] for i in range(parts)):
-                    for start in range(0, len(part), batch):
-                        sent = part.iloc[start : start + batch]
-                        records = sent[FEATURES].astype(object).where(sent[FEATURES].notna(), None)
-                        answer = client.post(
-                            f"/v1/models/{DEPLOYMENT}/predict",
-                            json={"records": records.to_dict("records")},
-                        )
-                        if answer.status_code != 200:
-                            failed += 1
-                            continue
-                        request_id = answer.json()["request_id"]
-                        labels += [
-                            {"request_id": request_id, "row": i, "label": int(v)}
-                            for i, v in enumerate(sent[LABEL])
-                        ]
+                    failed += _send(client, part, batch, labels)
                     moves += _round(controller, server, store, progress, task, name)
                 sw.log_ground_truth(DEPLOYMENT, labels)  # the month's flights have landed
                 progress.update(task, description=f"{name}: monitoring against winter flights")
@@ -269,6 +255,26 @@ def run_loop(
     out.write_text(render(DEPLOYMENT, reports, alerts))
     console.print(f"{len(alerts)} alert(s); the report is {out}", markup=False)
     return LoopOutcome(out, rows, failed)
+
+
+def _send(client: Any, flights: Any, batch: int, labels: list[dict[str, Any]]) -> int:
+    """``flights`` to the server, ``batch`` per request; each answered row's label is kept
+    in ``labels`` for later. Returns how many requests failed."""
+    failed = 0
+    for start in range(0, len(flights), batch):
+        sent = flights.iloc[start : start + batch]
+        records = sent[FEATURES].astype(object).where(sent[FEATURES].notna(), None)
+        answer = client.post(
+            f"/v1/models/{DEPLOYMENT}/predict", json={"records": records.to_dict("records")}
+        )
+        if answer.status_code != 200:
+            failed += 1
+            continue
+        request_id = answer.json()["request_id"]
+        labels += [
+            {"request_id": request_id, "row": i, "label": int(v)} for i, v in enumerate(sent[LABEL])
+        ]
+    return failed
 
 
 def _round(
