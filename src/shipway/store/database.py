@@ -7,12 +7,13 @@ of failing with "database is locked" when a read lock cannot be upgraded.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -27,6 +28,26 @@ applying: ContextVar[str | None] = ContextVar("shipway_applying_key", default=No
 # The newest Alembic revision; a fresh database is created at it directly.
 HEAD_REVISION = "0013_loop_states"
 _BUSY_TIMEOUT_MS = 60_000
+_T = TypeVar("_T")
+
+
+def _patiently(action: Callable[[], _T]) -> _T:
+    """``action()``, retried while SQLite says the database is locked.
+
+    Some of SQLite's lock waits bypass the busy handler: switching a new file to WAL while
+    another process does the same, or reading the WAL index while another process recovers
+    it. Both clear within milliseconds, so they are retried with backoff up to the busy
+    timeout instead of failing a process that merely opened the store at the same moment."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except (sqlite3.OperationalError, sa.exc.OperationalError) as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def create_engine(url: str) -> Engine:
@@ -62,9 +83,9 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        _patiently(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -139,15 +160,20 @@ class Database:
     def _safe_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
+    def _schema_revision(self) -> tuple[bool, str | None]:
+        """Whether the database has a revision table, and the revision it records."""
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return False, None
+            return True, conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
     def _ensure_schema(self) -> None:
         try:
-            with self.engine.connect() as conn:
-                has_version = sa.inspect(conn).has_table("alembic_version")
-                current = (
-                    conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-                    if has_version
-                    else None
-                )
+            has_version, current = (
+                _patiently(self._schema_revision)
+                if self.dialect == "sqlite"
+                else self._schema_revision()
+            )
         except sa.exc.DatabaseError as exc:  # unreachable, or a file that is not SQLite
             raise StoreUnavailable(
                 f"cannot open the metadata store at {self._safe_url()}: {exc.orig}",
