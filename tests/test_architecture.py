@@ -39,11 +39,12 @@ ALLOWED = {
     "monitoring": RUNTIME | {"serving"},
     "pipelines": RUNTIME,
     "automation": RUNTIME | {"serving", "monitoring", "pipelines"},
+    "project": RUNTIME | {"pipelines", "automation"},
     "fluent": RUNTIME | {"serving", "monitoring", "automation"},
     "server": RUNTIME | {"serving", "monitoring", "automation"},
     "client": RUNTIME | {"serving", "monitoring"},
     "cli": RUNTIME
-    | {"serving", "monitoring", "automation", "fluent", "server", "demo", "pipelines"},
+    | {"serving", "monitoring", "automation", "fluent", "server", "demo", "pipelines", "project"},
     "demo": RUNTIME | {"serving", "monitoring", "automation", "fluent"},
     "testing": RUNTIME | {"serving", "monitoring"},
 }
@@ -60,6 +61,7 @@ THIRD_PARTY = {
     "monitoring": CORE,
     "pipelines": CORE,
     "automation": CORE | {"httpx", "croniter"},  # webhook and Slack sinks; loop schedules
+    "project": CORE,
     "fluent": CORE,
     "server": CORE | {"fastapi", "starlette", "pydantic", "uvicorn", "prometheus_client"},
     "client": CORE | {"httpx"},

@@ -112,6 +112,24 @@ class LoopSettings:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    """What ``shipway check`` (CI for ML) checks; paths are relative to shipway.toml."""
+
+    pipeline: str | None = None  # module:function, smoke-run on a sample in a throwaway store
+    params: dict[str, Any] = field(default_factory=dict)  # given to the pipeline
+    sample: int = 200  # rows for the smoke run, as its ``sample`` parameter (0: every row)
+    data: str | None = None  # the training data: a file, or a dataset NAME or NAME@VERSION
+    schema: str | None = None  # the schema the data must meet (shipway data infer writes one)
+    time_column: str | None = None  # freshness: the newest value of this column …
+    max_age_days: float | None = None  # … is at most this old
+    model: str | None = None  # the registered model whose champion a candidate must beat
+    champion: str = "production"  # the champion's stage or alias
+    holdout: str | None = None  # rows neither model trained on: a file or a dataset NAME@VERSION
+    label: str = "label"  # the label column of the data and the holdout
+    gate: dict[str, Any] = field(default_factory=dict)  # as a loop's gate: metric, min, max_drop…
+
+
+@dataclass(frozen=True)
 class FeatureSettings:
     online_url: str | None = None  # the online feature store (Redis); reserved
 
@@ -130,6 +148,7 @@ class Settings:
     alerts: tuple[dict[str, Any], ...] = ()  # the [[alerts]] tables, as written
     loops: dict[str, LoopSettings] = field(default_factory=dict)
     features: FeatureSettings = field(default_factory=FeatureSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
     config_file: Path | None = None
 
     @property
@@ -213,10 +232,16 @@ _SECTIONS: dict[str, type] = {
     "serve": ServeSettings,
     "monitoring": MonitoringSettings,
     "features": FeatureSettings,
+    "check": CheckSettings,
 }
 _CHOICES = {("data", "link"): ("auto", "reflink", "hardlink", "copy")}
 _POSITIVE = {("tracking", "flush_seconds"), ("serve", "poll_seconds")}
-_NOT_NEGATIVE = {("monitoring", "interval_minutes"), ("serve", "retention_days")}
+_NOT_NEGATIVE = {
+    ("monitoring", "interval_minutes"),
+    ("serve", "retention_days"),
+    ("check", "sample"),
+    ("check", "max_age_days"),
+}
 
 
 def _find_config(start: Path) -> Path | None:

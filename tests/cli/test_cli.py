@@ -105,11 +105,17 @@ def test_user_errors_are_one_line_and_change_nothing(cli: Any, tmp_path: Path) -
     assert "unknown stage" not in cli("models", "list")
 
 
-def test_init_writes_config_once(cli: Any, tmp_path: Path) -> None:
+def test_init_keeps_what_is_there(cli: Any, tmp_path: Path) -> None:
     cli("init")
-    assert (tmp_path / "shipway.toml").read_text().startswith("# shipway settings")
-    assert "already exists" in cli("init", code=2)
+    config = tmp_path / "shipway.toml"
+    assert config.read_text().startswith("# shipway settings")
+    config.write_text("# mine\n")
+    (tmp_path / "README.md").unlink()
+    out = cli("init")
+    assert "kept  shipway.toml" in out and "wrote README.md" in out
+    assert config.read_text() == "# mine\n"
     cli("init", "--force")
+    assert config.read_text().startswith("# shipway settings")
 
 
 def test_real_process_exits_nonzero_without_traceback(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 from rich.markup import escape
@@ -19,6 +18,7 @@ from shipway.cli import (
     models,
     monitor,
     pipeline,
+    project,
     runs,
     tokens,
 )
@@ -42,6 +42,8 @@ app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(loops.app, name="loops")
+app.command("init")(project.init)
+app.command("check")(project.check)
 app.command("controller")(loops.controller)
 app.command("maturity")(maturity.maturity)
 app.command("drift")(data.drift)
@@ -50,32 +52,6 @@ app.command("deploy")(deploy.deploy)
 app.command("serve")(deploy.serve)
 app.command("predict")(deploy.predict)
 app.command("package")(deploy.package)
-
-
-@app.command()
-def init(
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing shipway.toml."),
-) -> None:
-    """Write a commented shipway.toml here and create the embedded stores."""
-    from shipway.config import CONFIG_FILE, CONFIG_TEMPLATE, Settings
-    from shipway.store import open_stores
-
-    target = Path.cwd() / CONFIG_FILE
-    if target.exists() and not force:
-        raise ShipwayError(
-            f"{target.name} already exists here", hint="pass --force to overwrite it"
-        )
-    target.write_text(CONFIG_TEMPLATE)
-    settings = Settings.resolve()
-    if settings.is_remote:
-        console.print(
-            f"wrote [bold]{target.name}[/]; tracking through the server at {settings.store.tracking_uri}"
-        )
-        return
-    open_stores(settings).close()
-    console.print(
-        f"wrote [bold]{target.name}[/]; metadata: {settings.metadata_url}; artifacts: {settings.artifact_root}"
-    )
 
 
 @app.command()

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, fmt_number, table, when
-from shipway.errors import InvalidArgument, NotFound
+from shipway.errors import NotFound
 
 app = typer.Typer(
     help="Datasets: versioned snapshots, schemas and validation.", no_args_is_help=True
@@ -25,17 +25,11 @@ def _registry() -> Any:
 
 def read_table(ref: str) -> Any:
     """A CSV or Parquet file, or a stored dataset version (NAME@V, datasets:/NAME/V)."""
-    import pandas as pd
+    from shipway.data.files import is_table_file, read_file
 
     path = Path(ref)
-    if path.is_file():
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
-        raise InvalidArgument(f"cannot read {path.name}: use a .parquet or .csv file")
-    if path.suffix in (".parquet", ".csv"):
-        raise NotFound(f"no file at {path}")
+    if path.is_file() or is_table_file(path):
+        return read_file(path)
     return _registry().load(ref)
 
 

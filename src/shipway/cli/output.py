@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from shipway.types import json_number
 
@@ -48,7 +49,8 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     for column in columns:
         view.add_column(column, overflow="fold")
     for row in rows:
-        view.add_row(*["-" if v is None else str(v) for v in row])
+        # Cells are plain text: a value such as "[check]" is not rich markup.
+        view.add_row(*[Text("-" if v is None else str(v)) for v in row])
     console.print(view)
 
 

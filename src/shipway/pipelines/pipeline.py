@@ -92,6 +92,18 @@ def pipeline(fn: Callable[..., Any] | None = None, *, name: str | None = None) -
     return Pipeline(fn, name=name)
 
 
+def _where_failed(exc: Exception, path: Path) -> str:
+    """The error and the line of ``path`` (or of its syntax) where it arose."""
+    import traceback
+
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == path.resolve():
+            line = frame.lineno
+    at = f" (line {line})" if line else ""
+    return f"{type(exc).__name__}: {exc}{at}"
+
+
 def load(reference: str) -> Pipeline:
     """The pipeline ``module:function`` or ``path/to/file.py:function`` names."""
     module_name, colon, attribute = reference.partition(":")
@@ -108,7 +120,15 @@ def load(reference: str) -> Pipeline:
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
+        folder = str(path.resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)  # the file imports its neighbours (features.py …)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's module fails as it loads: say where
+            raise InvalidArgument(
+                f"{module_name} fails to load: {_where_failed(exc, path)}"
+            ) from exc
     else:
         sys.path.insert(0, str(Path.cwd()))
         try:

@@ -1,0 +1,401 @@
+"""``shipway check``: what CI runs on every change of an ML project, as four checks.
+
+- **data**: the training data against its schema, and fresh enough when it has a time column;
+- **smoke**: the training pipeline on a small sample, in a throwaway store;
+- **gate**: the candidate (from the smoke run, or ``--model``) against the champion of the
+  project's store, on the holdout, with the thresholds of ``[check]``;
+- **serving**: the model loads, its signature accepts the input example, and its pinned
+  requirements resolve.
+
+Each check passes, fails with one line per failure, or is skipped with the reason (what
+``[check]`` lacks). Nothing is written to the project's store: the smoke run's store is a
+temporary folder, and the champion and the named datasets are only read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipway.config import CheckSettings, Settings, StoreSettings
+from shipway.errors import InvalidArgument, NotFound, ShipwayError
+
+CHECKS = ("data", "smoke", "gate", "serving")
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str = "passed"  # passed, failed or skipped
+    summary: str = ""
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def fail(self, line: str) -> None:
+        self.status = "failed"
+        self.failures.append(" ".join(line.split()))  # one line, whatever the error held
+
+    def skip(self, why: str) -> None:
+        self.status, self.summary = "skipped", why
+
+
+@dataclass
+class CheckReport:
+    outcomes: list[Outcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status != "failed" for o in self.outcomes)
+
+    def failure_lines(self) -> list[str]:
+        return [f"{o.name}: {line}" for o in self.outcomes for line in o.failures]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [dataclasses.asdict(o) for o in self.outcomes]}
+
+
+@dataclass
+class Candidate:
+    """The model the gate and the serving check judge, loaded, and where it came from."""
+
+    model: Any
+    uri: str
+    shown: str  # how reports name it
+
+
+class Checks:
+    """The four checks of one project, run in order (the smoke run makes the candidate)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sample: int | None = None,
+        model_uri: str | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config: CheckSettings = settings.check
+        if self.config == CheckSettings() and model_uri is None:
+            where = settings.config_file or "shipway.toml"
+            raise InvalidArgument(
+                f"nothing to check: {where} has no [check] section",
+                hint="`shipway init` writes one: pipeline, data, schema, holdout and gate",
+            )
+        self.root = settings.config_file.parent if settings.config_file else Path.cwd()
+        self.sample = self.config.sample if sample is None else sample
+        if self.sample < 0:
+            raise InvalidArgument("--sample is a number of rows, 0 for every row")
+        self.model_uri = model_uri
+        self.say = say or (lambda _line: None)
+        self.candidate: Candidate | None = None
+        self._session: Any = None  # the project's own store, opened when first needed
+
+    def run(self) -> CheckReport:
+        outcomes = []
+        with tempfile.TemporaryDirectory(prefix="shipway-check-") as scratch:
+            self.scratch = Path(scratch)
+            for name in CHECKS:
+                self.say(name)
+                outcome = Outcome(name)
+                started = time.perf_counter()
+                getattr(self, f"_{name}")(outcome)
+                outcome.seconds = time.perf_counter() - started
+                outcomes.append(outcome)
+            self._close()
+        return CheckReport(outcomes)
+
+    # -- the project's files and store --------------------------------------------------
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            from shipway.session import Session
+
+            self._session = Session(self.settings)
+        return self._session
+
+    def table(self, ref: str) -> Any:
+        """A file of the project, or a dataset of its store (NAME or NAME@VERSION)."""
+        from shipway.data.files import is_table_file, read_file
+
+        if is_table_file(ref) or self.path(ref).is_file():
+            return read_file(self.path(ref))
+        return self.session.datasets.load(ref)
+
+    def _close(self) -> None:
+        for session in (getattr(self, "_throwaway", None), self._session):
+            if session is not None:
+                with contextlib.suppress(ShipwayError):
+                    session.close()
+
+    # -- data -----------------------------------------------------------------------------
+
+    def _data(self, outcome: Outcome) -> None:
+        config = self.config
+        if config.data is None:
+            outcome.skip("no data in [check]")
+            return
+        try:
+            frame = self.table(config.data)
+        except ShipwayError as exc:
+            outcome.fail(f"cannot read {config.data}: {exc}")
+            return
+        outcome.summary = f"{len(frame):,} rows of {config.data}"
+        if config.schema is None:
+            outcome.notes.append("no schema in [check]: the columns were not checked")
+        else:
+            self._schema(outcome, frame, config.schema)
+        if config.time_column is not None and config.max_age_days is not None:
+            self._freshness(outcome, frame, config.time_column, config.max_age_days)
+
+    def _schema(self, outcome: Outcome, frame: Any, schema_file: str) -> None:
+        from shipway.data.schema import Schema
+        from shipway.data.validation import validate
+
+        try:
+            schema = Schema.load(self.path(schema_file))
+        except ShipwayError as exc:
+            outcome.fail(f"cannot read the schema {schema_file}: {exc}")
+            return
+        result = validate(frame, schema)
+        for failure in result.failures:
+            where = f"column {failure.column!r}" if failure.column is not None else "the table"
+            examples = (
+                f"; e.g. {', '.join(repr(e) for e in failure.examples[:3])}"
+                if failure.examples
+                else ""
+            )
+            outcome.fail(
+                f"{where}: {failure.message} ({failure.failing_rows:,} rows, "
+                f"{failure.share:.1%}){examples}"
+            )
+        if result.ok:
+            outcome.summary += f", valid against {schema_file}"
+
+    def _freshness(self, outcome: Outcome, frame: Any, column: str, max_days: float) -> None:
+        import pandas as pd
+
+        if column not in frame.columns:
+            outcome.fail(f"no column {column!r}, the time_column of [check]")
+            return
+        times = pd.to_datetime(frame[column], errors="coerce", utc=True).dropna()
+        if times.empty:
+            outcome.fail(f"column {column!r} holds no times: freshness cannot be judged")
+            return
+        newest = times.max()
+        age = (pd.Timestamp.now(tz="UTC") - newest).total_seconds() / 86400
+        if age > max_days:
+            outcome.fail(
+                f"column {column!r}: the newest row is from {newest:%Y-%m-%d %H:%M} UTC, "
+                f"{age:.1f} days ago; [check] allows {max_days:g}"
+            )
+        else:
+            outcome.summary += f", newest row {age:.1f} days old"
+
+    # -- smoke ----------------------------------------------------------------------------
+
+    def _smoke(self, outcome: Outcome) -> None:
+        from shipway.pipelines.pipeline import load
+
+        reference = self.config.pipeline
+        if reference is None:
+            outcome.skip("no pipeline in [check]")
+            return
+        module, _, function = reference.partition(":")
+        with _working_in(self.root):
+            try:
+                pipeline = load(
+                    f"{self.path(module)}:{function}" if module.endswith(".py") else reference
+                )
+            except ShipwayError as exc:
+                outcome.fail(str(exc))
+                return
+            params = dict(self.config.params)
+            if self.sample:
+                if "sample" in inspect.signature(pipeline.fn).parameters:
+                    params["sample"] = self.sample
+                else:
+                    outcome.notes.append(
+                        f"{reference} takes no `sample` parameter: it ran on every row"
+                    )
+            self._throwaway = self._scratch_session()
+            from shipway.session import using
+
+            try:
+                with using(self._throwaway):
+                    run = pipeline.run(tracking=self._throwaway.tracking, cache=False, **params)
+            except ShipwayError as exc:  # its hint names runs of the throwaway store
+                outcome.fail(f"{reference} failed: {_first_lines(exc.message)}")
+                return
+            except Exception as exc:  # the user's pipeline fails: that is the finding
+                outcome.fail(f"{reference} failed: {_first_lines(exc)}")
+                return
+        rows = f"on {self.sample} rows" if self.sample and not outcome.notes else "on every row"
+        outcome.summary = f"{reference} ran {rows}: {len(run.steps)} steps"
+        if self.model_uri is None:
+            self._adopt_smoke_candidate(outcome, run.returned, run.run_id)
+
+    def _scratch_session(self) -> Any:
+        from shipway.session import Session
+
+        settings = dataclasses.replace(
+            self.settings,
+            home=self.scratch / "store",
+            store=StoreSettings(),
+            loops={},
+            alerts=(),
+        )
+        return Session(settings)
+
+    def _adopt_smoke_candidate(self, outcome: Outcome, returned: Any, run_id: str) -> None:
+        from shipway.types import ModelVersion
+
+        registry = self._throwaway.registry
+        if isinstance(returned, ModelVersion):
+            shown = f"the smoke run's model ({returned.uri} of the throwaway store)"
+            self.candidate = Candidate(registry.load(returned.uri), returned.uri, shown)
+            return
+        if not hasattr(returned, "predict"):
+            outcome.fail(
+                f"the pipeline returned {type(returned).__name__}, not a model or a ModelVersion"
+            )
+            return
+        from shipway.tracking.model_logging import log_model
+
+        example = self._input_example()
+        log_model(self._throwaway.tracking, run_id, returned, "model", input_example=example)
+        uri = f"runs:/{run_id}/model"
+        self.candidate = Candidate(registry.load(uri), uri, "the smoke run's model")
+
+    def _input_example(self) -> Any:
+        """A few rows of the training data without the label, when there is data."""
+        if self.config.data is None:
+            return None
+        try:
+            frame = self.table(self.config.data)
+        except ShipwayError:
+            return None
+        return frame.drop(columns=[self.config.label], errors="ignore").head(5)
+
+    def _given_candidate(self, outcome: Outcome) -> Candidate | None:
+        """The model to judge: ``--model``'s (loaded once), else the smoke run's."""
+        if self.model_uri is not None and self.candidate is None:
+            try:
+                self.candidate = Candidate(
+                    self.session.registry.load(self.model_uri), self.model_uri, self.model_uri
+                )
+            except ShipwayError as exc:
+                outcome.fail(f"cannot load {self.model_uri}: {exc}")
+                return None
+        if self.candidate is None:
+            outcome.skip("no candidate: the smoke run made none (pass --model URI)")
+        return self.candidate
+
+    # -- gate -----------------------------------------------------------------------------
+
+    def _gate(self, outcome: Outcome) -> None:
+        from shipway.automation.gate import Gate, judge
+
+        config = self.config
+        if not config.gate:
+            outcome.skip("no gate in [check]")
+            return
+        if config.holdout is None:
+            outcome.skip("no holdout in [check]: the gate needs rows no model trained on")
+            return
+        try:
+            gate = Gate.from_dict(dict(config.gate))
+            holdout = self.table(config.holdout)
+        except ShipwayError as exc:
+            outcome.fail(str(exc))
+            return
+        candidate = self._given_candidate(outcome)
+        if candidate is None:
+            return
+        champion = self._champion(outcome)
+        if outcome.status == "failed":
+            return
+        try:
+            verdict = judge(
+                gate, candidate.model, champion, holdout, config.label, holdout_name=config.holdout
+            )
+        except ShipwayError as exc:
+            outcome.fail(str(exc))
+            return
+        except Exception as exc:  # a model that cannot score the holdout: that is the finding
+            outcome.fail(f"the models cannot score {config.holdout}: {_first_lines(exc)}")
+            return
+        outcome.summary = verdict.summary()
+        for reason in verdict.reasons:
+            outcome.fail(reason)
+
+    def _champion(self, outcome: Outcome) -> Any:
+        config = self.config
+        if config.model is None:
+            outcome.notes.append("no model in [check]: only value thresholds apply")
+            return None
+        uri = f"models:/{config.model}@{config.champion}"
+        try:
+            return self.session.registry.load(uri)
+        except NotFound:
+            outcome.notes.append(f"no champion ({uri}): only value thresholds apply")
+            return None
+        except ShipwayError as exc:
+            outcome.fail(f"cannot load the champion {uri}: {exc}")
+            return None
+
+    # -- serving --------------------------------------------------------------------------
+
+    def _serving(self, outcome: Outcome) -> None:
+        candidate = self._given_candidate(outcome)
+        if candidate is None:
+            return
+        model = candidate.model
+        if model.signature is None:
+            outcome.fail(f"{candidate.shown} has no signature: log it with an input_example")
+        example = model.input_example if model.input_example is not None else self._input_example()
+        if example is None:
+            outcome.fail("no input example to try the model on: log one, or set data in [check]")
+        elif model.signature is not None:
+            try:
+                answered = model.predict(example)
+            except Exception as exc:  # the finding: serving would refuse or crash the same way
+                outcome.fail(f"the model refuses its input example: {_first_lines(exc)}")
+            else:
+                if len(answered) != len(example):
+                    outcome.fail(f"{len(example)} rows in, {len(answered)} predictions out")
+        from shipway.project.requirements import unresolved
+
+        pins = list(model.document.get("requirements", []))
+        for problem in unresolved(pins):
+            outcome.fail(problem)
+        if outcome.status == "passed":
+            outcome.summary = (
+                f"{candidate.shown} loads, answers its input example, and its {len(pins)} pinned "
+                "requirements resolve"
+            )
+
+
+@contextlib.contextmanager
+def _working_in(folder: Path) -> Iterator[None]:
+    """The pipeline runs from the project's folder, as `shipway pipeline run` would there."""
+    with contextlib.chdir(folder):
+        yield
+
+
+def _first_lines(exc: BaseException | str, limit: int = 6) -> str:
+    text = exc if isinstance(exc, str) else (str(exc) or type(exc).__name__)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return "; ".join(lines[:limit])
