@@ -235,3 +235,15 @@ def test_an_unmarked_notebook_is_one_step_and_a_broken_cell_is_named(
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("def (")]), broken)
     out = cli("init", "b", "--from-notebook", "broken.ipynb", code=2)
     assert "cell 2 of the notebook is not valid Python" in out
+
+
+def test_a_stored_dataset_is_as_fresh_as_its_version(cli: Any, project: Path) -> None:
+    cli("data", "add", "data/train.csv", "--name", "customers")
+    _edit_check(project, 'data = "data/train.csv"', 'data = "customers"\nmax_age_days = 30')
+    out = cli("check", "--sample", "50", "--json")
+    data = next(c for c in json.loads(out)["checks"] if c["name"] == "data")
+    assert data["status"] == "passed" and "stored 0.0 days ago" in data["summary"]
+    _edit_check(project, "max_age_days = 30", "max_age_days = 0")
+    assert "data: customers@1 was stored 0.0 days ago; [check] allows 0" in cli("check", code=1)
+    _edit_check(project, 'data = "customers"', 'data = "data/train.csv"')
+    assert "max_age_days needs a time_column" in cli("check", code=1)

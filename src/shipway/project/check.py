@@ -157,8 +157,10 @@ class Checks:
             outcome.notes.append("no schema in [check]: the columns were not checked")
         else:
             self._schema(outcome, frame, config.schema)
-        if config.time_column is not None and config.max_age_days is not None:
+        if config.time_column is not None:
             self._freshness(outcome, frame, config.time_column, config.max_age_days)
+        elif config.max_age_days is not None:
+            self._version_freshness(outcome, config.data, config.max_age_days)
 
     def _schema(self, outcome: Outcome, frame: Any, schema_file: str) -> None:
         from shipway.data.schema import Schema
@@ -184,7 +186,8 @@ class Checks:
         if result.ok:
             outcome.summary += f", valid against {schema_file}"
 
-    def _freshness(self, outcome: Outcome, frame: Any, column: str, max_days: float) -> None:
+    def _freshness(self, outcome: Outcome, frame: Any, column: str, max_days: float | None) -> None:
+        """The newest row's age, always reported; a failure past ``max_age_days``."""
         import pandas as pd
 
         if column not in frame.columns:
@@ -196,13 +199,32 @@ class Checks:
             return
         newest = times.max()
         age = (pd.Timestamp.now(tz="UTC") - newest).total_seconds() / 86400
-        if age > max_days:
+        if max_days is not None and age > max_days:
             outcome.fail(
                 f"column {column!r}: the newest row is from {newest:%Y-%m-%d %H:%M} UTC, "
                 f"{age:.1f} days ago; [check] allows {max_days:g}"
             )
         else:
-            outcome.summary += f", newest row {age:.1f} days old"
+            outcome.summary += f", newest {column} {age:.1f} days old"
+
+    def _version_freshness(self, outcome: Outcome, ref: str, max_days: float) -> None:
+        """Data with no time column: a dataset version is as old as it was stored."""
+        from shipway.data.files import is_table_file
+
+        if is_table_file(ref) or self.path(ref).is_file():
+            outcome.fail(
+                f"max_age_days needs a time_column: the rows of {ref} carry no time of their own"
+            )
+            return
+        stored = self.session.datasets.get(ref)
+        age = (time.time() - stored.created_at) / 86400
+        if age > max_days:
+            outcome.fail(
+                f"{stored.name}@{stored.version} was stored {age:.1f} days ago; "
+                f"[check] allows {max_days:g}"
+            )
+        else:
+            outcome.summary += f", stored {age:.1f} days ago"
 
     # -- smoke ----------------------------------------------------------------------------
 

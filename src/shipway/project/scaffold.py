@@ -283,8 +283,8 @@ def _config_source(project: Project, from_notebook: bool) -> str:
     lines.append(f'label = "{project.label}"')
     if project.time_column:
         lines += [
-            f'# time_column = "{project.time_column}"   # freshness: the newest row is at most …',
-            "# max_age_days = 7                 # … this old",
+            f'time_column = "{project.time_column}"   # the newest row\'s age is reported …',
+            "# max_age_days = 7                  # … and, with a limit, a failure past it",
         ]
     lines += [
         f'model = "{project.model}"                # its champion is what a candidate must beat',
