@@ -247,3 +247,18 @@ def test_a_stored_dataset_is_as_fresh_as_its_version(cli: Any, project: Path) ->
     assert "data: customers@1 was stored 0.0 days ago; [check] allows 0" in cli("check", code=1)
     _edit_check(project, 'data = "customers"', 'data = "data/train.csv"')
     assert "max_age_days needs a time_column" in cli("check", code=1)
+
+
+def test_check_creates_no_store_where_there_is_none(
+    cli: Any, project: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    shutil.rmtree(tmp_path / "home")  # what `shipway init` created: a fresh CI checkout has none
+    out = cli("check", "--json")
+    gate = next(c for c in json.loads(out)["checks"] if c["name"] == "gate")
+    assert gate["status"] == "passed" and "only value thresholds apply" in gate["notes"][0]
+    assert not (tmp_path / "home").exists()
+    _edit_check(project, 'data = "data/train.csv"', 'data = "customers"')
+    assert "data: cannot read customers: there is no store at" in cli("check", code=1)
+    assert not (tmp_path / "home").exists()

@@ -107,7 +107,10 @@ class Checks:
                 self.say(name)
                 outcome = Outcome(name)
                 started = time.perf_counter()
-                getattr(self, f"_{name}")(outcome)
+                try:
+                    getattr(self, f"_{name}")(outcome)
+                except ShipwayError as exc:  # a dataset not found, a store unreachable …
+                    outcome.fail(str(exc))
                 outcome.seconds = time.perf_counter() - started
                 outcomes.append(outcome)
             self._close()
@@ -119,7 +122,20 @@ class Checks:
         return self.root / relative
 
     @property
+    def has_store(self) -> bool:
+        """Whether the project's store exists: a check reads it, and never creates one."""
+        url = self.settings.metadata_url
+        if self.settings.is_remote or not url.startswith("sqlite:///"):
+            return True
+        return Path(url.removeprefix("sqlite:///")).is_file()
+
+    @property
     def session(self) -> Any:
+        if not self.has_store:
+            raise NotFound(
+                f"there is no store at {self.settings.home}",
+                hint="train and register a model first, or point SHIPWAY_TRACKING_URI at one",
+            )
         if self._session is None:
             from shipway.session import Session
 
@@ -369,6 +385,9 @@ class Checks:
             outcome.notes.append("no model in [check]: only value thresholds apply")
             return None
         uri = f"models:/{config.model}@{config.champion}"
+        if not self.has_store:
+            outcome.notes.append(f"no store at {self.settings.home}: only value thresholds apply")
+            return None
         try:
             return self.session.registry.load(uri)
         except NotFound:
