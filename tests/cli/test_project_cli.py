@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,17 +69,28 @@ def test_a_pipeline_that_fails_on_the_sample_fails_the_smoke_run(cli: Any, proje
     assert len(smoke) == 1 and "step 'validate' failed" in smoke[0] and "plan" in smoke[0]
 
 
-def test_the_gate_judges_against_the_champion_of_the_store(cli: Any, project: Path) -> None:
+def _row_counts(database: Path) -> dict[str, int]:
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+def test_the_gate_judges_against_the_champion_of_the_store(
+    cli: Any, project: Path, tmp_path: Path
+) -> None:
     cli("pipeline", "run", "train.py:train")
     cli("models", "promote", "churn", "1", "--to", "production", "--reason", "first")
     _edit_check(project, "max_drop = 0.02", "min_gain = 0.5")
     out = cli("check", code=1)
     assert "gate: accuracy" in out and "gains less than 0.5 over the champion's" in out
     # the champion itself, judged with --model, and nothing written to the store by the check
-    runs_before = cli("runs", "list", "--json")
+    before = _row_counts(tmp_path / "home" / "shipway.db")
     _edit_check(project, "min_gain = 0.5", "max_drop = 0.0")
     cli("check", "--model", "models:/churn/1")
-    assert cli("runs", "list", "--json") == runs_before
+    cli("check")
+    assert _row_counts(tmp_path / "home" / "shipway.db") == before
 
 
 def test_stale_data_fails_on_freshness(cli: Any, project: Path) -> None:
@@ -102,19 +114,27 @@ def test_a_model_that_refuses_its_input_fails_serving(
     frame = read_file(project / "data/train.csv")
     with sw.start_run(experiment="odd") as run:  # trained on two columns; example has four
         model = LogisticRegression().fit(frame[["tenure_months", "support_calls"]], frame["label"])
-        sw.log_model(model, "model")
+        sw.log_model(model, "model", input_example=frame.drop(columns=["label"]).head(3))
+        sw.log_model(model, "bare")  # no example, no signature
     out = cli("check", "--model", f"runs:/{run.run_id}/model", code=1)
-    assert "serving: the model's signature" not in out
-    assert f"serving: runs:/{run.run_id}/model has no signature" in out
+    assert "serving: the model refuses its input example: The feature names should match" in out
     assert "gate: the models cannot score data/holdout.csv" in out
+    out = cli("check", "--model", f"runs:/{run.run_id}/bare", code=1)
+    assert f"serving: runs:/{run.run_id}/bare has no signature" in out
 
 
-def test_requirements_that_no_index_offers_do_not_resolve() -> None:
-    from shipway.project.requirements import unresolved
+def test_requirements_that_no_index_offers_do_not_resolve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shipway.project import requirements
 
-    assert unresolved(["pandas==" + pd.__version__]) == []
-    problems = unresolved(["shipway-no-such-package-anywhere==1.0"])
+    problems = requirements.unresolved(["shipway-no-such-package-anywhere==1.0"])
     assert len(problems) == 1 and "do not resolve" in problems[0]
+    assert "No matching distribution" in problems[0]
+    # pip that cannot run is not a verdict on the pins
+    monkeypatch.setattr(requirements.sys, "executable", "/bin/false")
+    (problem,) = requirements.unresolved(["shipway-no-such-package-anywhere==1.0"])
+    assert problem.startswith("cannot check the pinned requirements")
 
 
 def test_check_without_a_check_section_says_what_to_add(cli: Any, tmp_path: Path) -> None:
@@ -212,7 +232,7 @@ def test_notebook_cells_become_steps(cli: Any, tmp_path: Path) -> None:
         cwd=folder,
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "SHIPWAY_HOME": str(tmp_path / "nbhome")},
+        env={**os.environ, "SHIPWAY_HOME": str(tmp_path / "nbhome")},
     )
     assert done.returncode == 0, done.stderr
     printed = done.stdout[done.stdout.index("{") :]  # after what the notebook's code prints
@@ -235,6 +255,7 @@ def test_an_unmarked_notebook_is_one_step_and_a_broken_cell_is_named(
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("def (")]), broken)
     out = cli("init", "b", "--from-notebook", "broken.ipynb", code=2)
     assert "cell 2 of the notebook is not valid Python" in out
+    assert not (tmp_path / "b").exists()  # refused before a file was made
 
 
 def test_a_stored_dataset_is_as_fresh_as_its_version(cli: Any, project: Path) -> None:
@@ -262,3 +283,63 @@ def test_check_creates_no_store_where_there_is_none(
     _edit_check(project, 'data = "data/train.csv"', 'data = "customers"')
     assert "data: cannot read customers: there is no store at" in cli("check", code=1)
     assert not (tmp_path / "home").exists()
+
+
+NOTEBOOK_FLOW = [
+    "from __future__ import annotations\nimport pandas as pd\nfrom sklearn import preprocessing",
+    "from sklearn.ensemble import RandomForestClassifier",
+    "# step: state\nSEED = 3\ndf = pd.read_csv('c.csv')\ntotal = 0\n"
+    "cols = [c for c in df.columns if c not in ('label', 'plan')]\ntmp = 1\ndel tmp\n"
+    "display(df.shape)",
+    "# step: preprocessing\nfor c in cols:\n    total += 1\n"
+    "mask = (\n    df['tenure_months']\n    != 0\n)\nX, y = df[cols], df.label\n"
+    "if total:\n    !echo hi",
+    "def make(seed=SEED):\n    return RandomForestClassifier(n_estimators=5, random_state=seed)",
+    "# step: train\nrf = make().fit(X, y)",
+    "%%bash\necho not run",
+    '# step: report\ntext = """\n%not a magic\n"""\nprint(text.strip(), total, int(mask.sum()))',
+]
+
+
+def test_a_notebook_keeps_its_meaning_as_a_pipeline(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`total += 1` reads total, a comprehension's variable is its own, `del` passes nothing
+    on, a function that reads a cell's variable stays where it can see it, `!=` is not a
+    shell escape, a string is not code, and the model of an earlier step is returned."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from shipway.project.scaffold import synthetic_sample
+
+    folder = tmp_path / "flow"
+    folder.mkdir()
+    synthetic_sample(120).to_csv(folder / "c.csv", index=False)
+    nbformat.write(
+        new_notebook(cells=[new_code_cell(c) for c in NOTEBOOK_FLOW]), folder / "n.ipynb"
+    )
+    cli("init", "flow", "--from-notebook", "flow/n.ipynb")
+    source = (folder / "train.py").read_text()
+    assert "def state_step()" in source and "def preprocessing_step(state" in source
+    assert "!= 0" in source and "%not a magic" in source and "pass  # (IPython" in source
+    done = subprocess.run(
+        [sys.executable, "-m", "shipway.cli.app", "pipeline", "run", "train.py:train"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SHIPWAY_HOME": str(tmp_path / "flowhome")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "%not a magic 3 120" in done.stdout  # three columns counted, every row kept
+    monkeypatch.chdir(folder)
+    out = cli("check", "--json")  # no data in [check]: serving cannot be tried, and says so
+    report, _ = json.JSONDecoder().raw_decode(out)  # stdout; what the notebook prints follows
+    serving = next(c for c in report["checks"] if c["name"] == "serving")
+    assert serving["status"] == "skipped" and "set data in [check]" in serving["summary"]
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -9,6 +9,7 @@ import typer
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, errors, table
+from shipway.errors import InvalidArgument
 
 
 def init(
@@ -45,7 +46,7 @@ def init(
         verb = "wrote" if file.written else "kept "
         console.print(f"{verb} {file.path.relative_to(project)}", markup=False)
     settings = Settings.resolve(cwd=project.resolve())
-    if not settings.is_remote:
+    if settings.metadata_url.startswith("sqlite"):  # the embedded store; a team's is not ours
         open_stores(settings).close()
     where = "" if project == Path(".") else f"cd {project} && "
     console.print(
@@ -75,10 +76,15 @@ def check(
     with console.status("shipway check") as status:
         checks.say = lambda name: status.update(f"shipway check: {name}")
         report = checks.run()
-    if junit is not None:
-        write(junit_xml(report), junit)
-    if summary is not None:
-        write(markdown(report), summary)
+    for path, render in ((junit, junit_xml), (summary, markdown)):
+        if path is not None:
+            try:
+                write(render(report), path)
+            except OSError as exc:
+                raise InvalidArgument(
+                    f"cannot write the report {path}: {exc.strerror}",
+                    hint="name a file in a folder you can write",
+                ) from exc
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -17,15 +17,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from shipway.config import CheckSettings, Settings, StoreSettings
-from shipway.errors import InvalidArgument, NotFound, ShipwayError
+from shipway.errors import InvalidArgument, NotFound, ShipwayError, StoreUnavailable
 
 CHECKS = ("data", "smoke", "gate", "serving")
 
@@ -103,17 +105,22 @@ class Checks:
         outcomes = []
         with tempfile.TemporaryDirectory(prefix="shipway-check-") as scratch:
             self.scratch = Path(scratch)
-            for name in CHECKS:
-                self.say(name)
-                outcome = Outcome(name)
-                started = time.perf_counter()
-                try:
-                    getattr(self, f"_{name}")(outcome)
-                except ShipwayError as exc:  # a dataset not found, a store unreachable …
-                    outcome.fail(str(exc))
-                outcome.seconds = time.perf_counter() - started
-                outcomes.append(outcome)
-            self._close()
+            try:
+                for name in CHECKS:
+                    self.say(name)
+                    outcome = Outcome(name)
+                    started = time.perf_counter()
+                    try:
+                        getattr(self, f"_{name}")(outcome)
+                    except ShipwayError as exc:  # a dataset not found, a store unreachable …
+                        outcome.fail(str(exc))
+                    except Exception as exc:  # a model that cannot unpickle here, a user's
+                        # module that fails: the finding of this check, and the others run
+                        outcome.fail(f"{type(exc).__name__}: {_first_lines(exc)}")
+                    outcome.seconds = time.perf_counter() - started
+                    outcomes.append(outcome)
+            finally:
+                self._close()
         return CheckReport(outcomes)
 
     # -- the project's files and store --------------------------------------------------
@@ -121,19 +128,34 @@ class Checks:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    @property
+    @cached_property
     def has_store(self) -> bool:
-        """Whether the project's store exists: a check reads it, and never creates one."""
-        url = self.settings.metadata_url
-        if self.settings.is_remote or not url.startswith("sqlite:///"):
-            return True
-        return Path(url.removeprefix("sqlite:///")).is_file()
+        """Whether the project's store exists at this shipway's schema. A check only reads
+        it: opening it must neither create an empty store nor migrate a team's database."""
+        if self.settings.is_remote:
+            return True  # the server keeps its own schema
+        from shipway.store.database import HEAD_REVISION, schema_revision
+
+        found = schema_revision(self.settings.metadata_url)
+        if found is not None and found != HEAD_REVISION:
+            raise StoreUnavailable(
+                f"the store {self._store_name()} is at schema revision {found}, and this "
+                f"shipway reads {HEAD_REVISION}; a check does not migrate it",
+                hint="check with the shipway version the team runs, or migrate the store first",
+            )
+        return found is not None
+
+    def _store_name(self) -> str:
+        import sqlalchemy as sa
+
+        url = sa.engine.make_url(self.settings.metadata_url)
+        return url.render_as_string(hide_password=True)
 
     @property
     def session(self) -> Any:
         if not self.has_store:
             raise NotFound(
-                f"there is no store at {self.settings.home}",
+                f"there is no store at {self._store_name()}",
                 hint="train and register a model first, or point SHIPWAY_TRACKING_URI at one",
             )
         if self._session is None:
@@ -209,7 +231,15 @@ class Checks:
         if column not in frame.columns:
             outcome.fail(f"no column {column!r}, the time_column of [check]")
             return
-        times = pd.to_datetime(frame[column], errors="coerce", utc=True).dropna()
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            # epoch numbers: seconds, or milliseconds when they are that large
+            big = values.abs().max() > 1e11
+            times = pd.to_datetime(
+                values, errors="coerce", utc=True, unit="ms" if big else "s"
+            ).dropna()
+        else:
+            times = pd.to_datetime(values, errors="coerce", utc=True).dropna()
         if times.empty:
             outcome.fail(f"column {column!r} holds no times: freshness cannot be judged")
             return
@@ -272,7 +302,8 @@ class Checks:
             from shipway.session import using
 
             try:
-                with using(self._throwaway):
+                # what the pipeline prints goes to stderr: stdout is the report (--json)
+                with using(self._throwaway), contextlib.redirect_stdout(sys.stderr):
                     run = pipeline.run(tracking=self._throwaway.tracking, cache=False, **params)
             except ShipwayError as exc:  # its hint names runs of the throwaway store
                 outcome.fail(f"{reference} failed: {_first_lines(exc.message)}")
@@ -386,7 +417,7 @@ class Checks:
             return None
         uri = f"models:/{config.model}@{config.champion}"
         if not self.has_store:
-            outcome.notes.append(f"no store at {self.settings.home}: only value thresholds apply")
+            outcome.notes.append(f"no store at {self._store_name()}: only value thresholds apply")
             return None
         try:
             return self.session.registry.load(uri)
@@ -404,19 +435,19 @@ class Checks:
         if candidate is None:
             return
         model = candidate.model
+        example = model.input_example if model.input_example is not None else self._input_example()
+        if example is None and model.signature is None:
+            outcome.skip(
+                f"{candidate.shown} has no signature and no input example, and [check] has no "
+                "data to try it on: set data in [check], or log the model with an input_example"
+            )
+            return
         if model.signature is None:
             outcome.fail(f"{candidate.shown} has no signature: log it with an input_example")
-        example = model.input_example if model.input_example is not None else self._input_example()
         if example is None:
             outcome.fail("no input example to try the model on: log one, or set data in [check]")
         elif model.signature is not None:
-            try:
-                answered = model.predict(example)
-            except Exception as exc:  # the finding: serving would refuse or crash the same way
-                outcome.fail(f"the model refuses its input example: {_first_lines(exc)}")
-            else:
-                if len(answered) != len(example):
-                    outcome.fail(f"{len(example)} rows in, {len(answered)} predictions out")
+            _answers(outcome, model, example)
         from shipway.project.requirements import unresolved
 
         pins = list(model.document.get("requirements", []))
@@ -427,6 +458,17 @@ class Checks:
                 f"{candidate.shown} loads, answers its input example, and its {len(pins)} pinned "
                 "requirements resolve"
             )
+
+
+def _answers(outcome: Outcome, model: Any, example: Any) -> None:
+    """The model predicts its input example, one answer per row, as serving would ask it."""
+    try:
+        answered = model.predict(example)
+    except Exception as exc:  # the finding: serving would refuse or crash the same way
+        outcome.fail(f"the model refuses its input example: {_first_lines(exc)}")
+        return
+    if not hasattr(answered, "__len__") or len(answered) != len(example):
+        outcome.fail(f"{len(example)} rows in, and not one prediction for each of them")
 
 
 @contextlib.contextmanager

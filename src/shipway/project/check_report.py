@@ -3,12 +3,21 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from shipway.project.check import CheckReport
 
 _MARK = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
+
+
+_NOT_XML = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: no control characters, no terminal colour codes."""
+    return _NOT_XML.sub("", text)
 
 
 def junit_xml(report: CheckReport) -> str:
@@ -36,13 +45,13 @@ def junit_xml(report: CheckReport) -> str:
         if outcome.failures:  # one <failure> per case, as every JUnit reader expects
             lines = outcome.failures
             first = lines[0] if len(lines) == 1 else f"{len(lines)} failures; {lines[0]}"
-            failure = ET.SubElement(case, "failure", message=first, type="shipway.check")
-            failure.text = "\n".join(lines)
+            failure = ET.SubElement(case, "failure", message=_xml_text(first), type="shipway.check")
+            failure.text = _xml_text("\n".join(lines))
         if outcome.status == "skipped":
-            ET.SubElement(case, "skipped", message=outcome.summary)
+            ET.SubElement(case, "skipped", message=_xml_text(outcome.summary))
         said = [outcome.summary, *outcome.notes] if outcome.status != "skipped" else []
         if any(said):
-            ET.SubElement(case, "system-out").text = "\n".join(s for s in said if s)
+            ET.SubElement(case, "system-out").text = _xml_text("\n".join(s for s in said if s))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 

@@ -13,6 +13,8 @@ import sys
 from importlib import metadata
 
 PIP_SECONDS = 300
+# What pip says when the index answered and the pins cannot be met.
+_UNRESOLVABLE = ("No matching distribution", "ResolutionImpossible", "conflicting dependencies")
 
 
 def unresolved(pins: list[str]) -> list[str]:
@@ -42,5 +44,8 @@ def _pip_resolves(pins: list[str]) -> list[str]:
     if done.returncode == 0:
         return []
     errors = [line.strip() for line in done.stderr.splitlines() if "ERROR" in line]
-    why = errors[0] if errors else (done.stderr.strip().splitlines() or ["pip failed"])[-1]
-    return [f"the pinned requirements {', '.join(pins)} do not resolve: {why}"]
+    why = errors[-1] if errors else (done.stderr.strip().splitlines() or ["pip failed"])[-1]
+    if any(sign in done.stderr for sign in _UNRESOLVABLE):
+        return [f"the pinned requirements {', '.join(pins)} do not resolve: {why}"]
+    # No pip, no index, an old pip without --dry-run: the pins were not judged at all.
+    return [f"cannot check the pinned requirements {', '.join(pins)}: {why}"]

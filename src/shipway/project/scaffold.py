@@ -7,6 +7,7 @@ training rows and a holdout the gate judges on), or a synthetic one when none is
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -71,6 +72,12 @@ def init_project(
     """Write the project's missing files into ``folder``; returns each file and whether it
     was written or kept."""
     _refuse_bad_options(folder, ci, notebook, data)
+    name = project_name(folder)
+    notebook_source = None
+    if notebook is not None:  # a notebook that cannot be converted is refused before a file is made
+        from shipway.project.notebook import pipeline_source
+
+        notebook_source = pipeline_source(notebook, name)
     out: list[Written] = []
 
     def put(relative: str, content: Any) -> None:
@@ -83,29 +90,25 @@ def init_project(
         made = content() if callable(content) else content
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(made, str):
-            path.write_text(made)
+            path.write_text(made, encoding="utf-8")
         else:
             write_file(made, path)
         out.append(Written(path, True))
 
-    project = _data_files(folder, data, label, notebook, put)  # checked before a file is made
+    project = _data_files(
+        folder, data, label, notebook, put, force
+    )  # checked before a file is made
     folder.mkdir(parents=True, exist_ok=True)
     if project.data is not None:
         put("schema.yaml", lambda: _schema_source(folder / project.data))
-    if notebook is not None:
-        from shipway.project.notebook import pipeline_source
-
-        put("train.py", lambda: pipeline_source(notebook, project.name))
-    else:
-        put("train.py", _train_source(project, features))
+    put("train.py", notebook_source or _train_source(project, features))
     if features:
         put("features.py", render("features.py", name=project.name))
     put("shipway.toml", _config_source(project, notebook is not None))
-    if notebook is None:
-        put("tests/test_train.py", render("test_train.py"))
+    put("tests/test_train.py", render("test_notebook.py" if notebook else "test_train.py"))
     put("requirements.txt", render("requirements.txt"))
     put(".gitignore", render("gitignore"))
-    put("README.md", _readme_source(project, features, ci))
+    put("README.md", _readme_source(project, features, ci, notebook))
     if ci == "github":
         put(".github/workflows/shipway.yml", render("github.yml", name=project.name))
     if ci == "gitlab":
@@ -134,7 +137,12 @@ def _schema_source(train: Path) -> str:
 
 
 def _data_files(
-    folder: Path, data: Path | None, label: str | None, notebook: Path | None, put: Any
+    folder: Path,
+    data: Path | None,
+    label: str | None,
+    notebook: Path | None,
+    put: Any,
+    force: bool,
 ) -> Project:
     """The training rows and the holdout, from ``data`` or a synthetic sample."""
     name = project_name(folder)
@@ -158,8 +166,18 @@ def _data_files(
 
     held = np.random.default_rng(0).random(len(frame)) < HOLDOUT_SHARE
     train, holdout = f"data/train{suffix}", f"data/holdout{suffix}"
-    put(train, frame[~held].reset_index(drop=True))
-    put(holdout, frame[held].reset_index(drop=True))
+    kept = [p for p in (train, holdout) if (folder / p).exists()]
+    if kept and not force:
+        # One split or none: a new holdout beside kept training rows could share rows with them.
+        for relative in kept:
+            put(relative, None)  # listed as kept; nothing is written
+        if (folder / train).exists():
+            frame = read_file(folder / train)
+            if label not in frame.columns:
+                raise InvalidArgument(f"{train}, which is kept, has no label column {label!r}")
+    else:
+        put(train, frame[~held].reset_index(drop=True))
+        put(holdout, frame[held].reset_index(drop=True))
     task = task_of(frame[label])
     return Project(
         name, label, task, train, holdout, _time_column(frame), _baseline(frame[label], task)
@@ -244,8 +262,8 @@ def _train_source(project: Project, features: bool) -> str:
         "train.py",
         name=project.name,
         model=project.model,
-        data=project.data or "data/train.csv",
-        label=project.label,
+        data=_quoted(project.data or "data/train.csv"),
+        label=_quoted(project.label),
         estimator_module="linear_model",
         estimator="LogisticRegression" if classify else "Ridge",
         estimator_args="max_iter=1000" if classify else "",
@@ -257,6 +275,11 @@ def _train_source(project: Project, features: bool) -> str:
 
 
 SMOKE_MARGIN = 0.05  # the smoke run's model learns from few rows: the floor sits below chance
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a string literal that TOML and Python both read back as it was."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _config_source(project: Project, from_notebook: bool) -> str:
@@ -277,19 +300,23 @@ def _config_source(project: Project, from_notebook: bool) -> str:
         ]
     else:
         lines += [
-            f'data = "{project.data}"        # the training data, against its schema',
+            f"data = {_quoted(project.data)}        # the training data, against its schema",
             'schema = "schema.yaml"',
         ]
-    lines.append(f'label = "{project.label}"')
+    lines.append(f"label = {_quoted(project.label)}")
     if project.time_column:
         lines += [
-            f'time_column = "{project.time_column}"   # the newest row\'s age is reported …',
+            f"time_column = {_quoted(project.time_column)}   # the newest row's age is reported …",
             "# max_age_days = 7                  # … and, with a limit, a failure past it",
         ]
     lines += [
         f'model = "{project.model}"                # its champion is what a candidate must beat',
         'champion = "production"         # the champion\'s stage or alias',
-        (f'holdout = "{project.holdout}"' if project.holdout else '# holdout = "data/holdout.csv"')
+        (
+            f"holdout = {_quoted(project.holdout)}"
+            if project.holdout
+            else '# holdout = "data/holdout.csv"'
+        )
         + "   # rows no model trains on",
         f'gate = {{ metric = "{project.metric}", {gate} }}',
     ]
@@ -305,7 +332,7 @@ def _config_source(project: Project, from_notebook: bool) -> str:
         name=project.name,
         check_lines="\n".join(lines),
         deployment=project.deployment,
-        label=project.label,
+        label=_quoted(project.label),
         metric=project.metric,
         gate_threshold=gate,
         holdout=project.holdout or "data/holdout.csv",
@@ -316,20 +343,55 @@ def _config_source(project: Project, from_notebook: bool) -> str:
     )
 
 
-def _readme_source(project: Project, features: bool, ci: str | None) -> str:
-    ci_row = {
-        "github": "| `.github/workflows/shipway.yml` | CI: the tests, then `shipway check` |\n",
-        "gitlab": "| `.gitlab-ci.yml` | CI: the tests, then `shipway check` |\n",
-    }.get(ci or "", "")
+def _readme_source(project: Project, features: bool, ci: str | None, notebook: Path | None) -> str:
+    rows = []
+    if notebook is None:
+        what = "a training pipeline, the schema its data must meet, and the checks CI runs"
+        rows.append("| `train.py` | the pipeline: load, validate, fit, evaluate, register |")
+        run = (
+            "shipway pipeline run train.py:train     # train and register a version of "
+            + project.model
+        )
+        next_steps = (
+            "```bash\n"
+            f'shipway models promote {project.model} 1 --to production --reason "first model"\n'
+            f"shipway deploy {project.deployment} --model {project.model} --version 1\n"
+            f"shipway serve {project.deployment} --port 8000\n"
+            "```\n"
+        )
+    else:
+        what = f"a training pipeline made from `{notebook.name}`, and the checks CI runs"
+        rows.append(
+            f"| `train.py` | the pipeline, one step per marked cell of `{notebook.name}`; "
+            "it returns the model |"
+        )
+        run = "shipway pipeline run train.py:train     # run the notebook's steps as a pipeline"
+        next_steps = (
+            "The pipeline returns the model and registers nothing. A loop registers what it\n"
+            "returns; to register by hand, log it in a run (`sw.log_model`) and call\n"
+            "`sw.register_model`, as the pipeline of `shipway init` without a notebook does.\n"
+        )
+    if features:
+        rows.append("| `features.py` | the features, computed inside the model |")
+    if project.data is not None:
+        rows.append("| `schema.yaml` | the columns, types and ranges the data must have |")
+        rows.append(
+            f"| `{project.data}`, `{project.holdout}` | the training rows, and the rows held "
+            "out for the gate |"
+        )
+    rows.append("| `shipway.toml` | what `shipway check` checks; monitoring, alerts, the loop |")
+    rows.append("| `tests/` | tests of the pipeline (`pytest`) |")
+    rows.append(
+        {
+            "github": "| `.github/workflows/shipway.yml` | CI: the tests, then `shipway check` |",
+            "gitlab": "| `.gitlab-ci.yml` | CI: the tests, then `shipway check` |",
+        }.get(ci or "", "")
+    )
     return render(
         "README.md",
         name=project.name,
-        model=project.model,
-        deployment=project.deployment,
-        data=project.data or "data/",
-        holdout=project.holdout or "a holdout",
-        features_row="| `features.py` | the features, computed inside the model |\n"
-        if features
-        else "",
-        ci_row=ci_row,
+        what=what,
+        rows="\n".join(r for r in rows if r) + "\n",
+        run=run,
+        next=next_steps,
     )

@@ -218,6 +218,24 @@ class Database:
         self.engine.dispose()
 
 
+def schema_revision(url: str) -> str | None:
+    """The schema revision of the database at ``url`` (None: no shipway store there), read
+    without creating or migrating anything: for callers that must only look."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            return None if found is None else str(found)
+    except sa.exc.DatabaseError as exc:
+        raise StoreUnavailable(f"cannot read the metadata store: {exc.orig}") from exc
+    finally:
+        engine.dispose()
+
+
 def _unique_violation(exc: sa.exc.IntegrityError) -> bool:
     """Whether the database refused a duplicate key (SQLite's message, PostgreSQL's 23505)."""
     return (
