@@ -343,3 +343,19 @@ def test_a_notebook_keeps_its_meaning_as_a_pipeline(
         text=True,
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_check_never_migrates_a_store_of_another_schema(
+    cli: Any, project: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    database = tmp_path / "home" / "shipway.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0012_older'")
+    out = cli("check", code=1)
+    assert "gate: the store sqlite:///" in out and "is at schema revision 0012_older" in out
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == (
+            "0012_older"
+        )
