@@ -74,7 +74,7 @@ def init_project(
     _refuse_bad_options(folder, ci, notebook, data)
     name = project_name(folder)
     notebook_source = None
-    if notebook is not None:  # a notebook that cannot be converted is refused before a file is made
+    if notebook is not None:  # a notebook that cannot be converted writes nothing
         from shipway.project.notebook import pipeline_source
 
         notebook_source = pipeline_source(notebook, name)
@@ -95,9 +95,8 @@ def init_project(
             write_file(made, path)
         out.append(Written(path, True))
 
-    project = _data_files(
-        folder, data, label, notebook, put, force
-    )  # checked before a file is made
+    # The data is read and its label checked before any file is made.
+    project = _data_files(folder, data, label, notebook, put, force)
     folder.mkdir(parents=True, exist_ok=True)
     if project.data is not None:
         put("schema.yaml", lambda: _schema_source(folder / project.data))
