@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shipway.config import CONFIG_TEMPLATE, Settings
+from shipway.config import Settings
 from shipway.errors import ConfigError
 
 
@@ -39,10 +39,16 @@ def test_postgres_url_gets_the_psycopg_driver() -> None:
     assert settings.metadata_url == "postgresql+psycopg://u@h:5432/db"
 
 
-def test_template_parses_and_means_the_defaults(tmp_path: Path) -> None:
-    (tmp_path / "shipway.toml").write_text(CONFIG_TEMPLATE)
-    settings = Settings.resolve(environ={}, cwd=tmp_path)
-    assert settings.home == tmp_path / ".shipway" and settings.tracking.flush_seconds == 1.0
+def test_the_project_template_parses_and_means_the_defaults(tmp_path: Path) -> None:
+    from shipway.config import CheckSettings
+    from shipway.project.scaffold import init_project
+
+    init_project(tmp_path / "churn")
+    settings = Settings.resolve(environ={}, cwd=tmp_path / "churn")
+    assert settings.home == tmp_path / "churn" / ".shipway"
+    assert settings.tracking == Settings().tracking and settings.data == Settings().data
+    assert settings.check.pipeline == "train.py:train" and settings.check != CheckSettings()
+    assert settings.loops == {} and settings.alerts == ()  # written commented out
 
 
 @pytest.mark.parametrize(

@@ -401,33 +401,3 @@ def _with_home(
             kind = "a positive" if (section, key) in _POSITIVE else "a non-negative"
             raise ConfigError(f"{section}.{key} must be {kind} number, not {value!r}")
     return settings
-
-
-CONFIG_TEMPLATE = """\
-# shipway settings for this project. Precedence: command-line argument >
-# SHIPWAY_* environment variable > this file > built-in default.
-
-# Folder for the embedded stores (SQLite database, local artifacts), relative to this file.
-home = ".shipway"
-
-# Who is acting, as written to the audit log (default: your login name).
-# user = "alice"
-
-[store]
-# Metadata store. Default: SQLite under `home`. For a team:
-# tracking_uri = "postgresql://user@db-host:5432/shipway"
-
-# Artifact store. Default: a folder under `home`. For a team (any S3-compatible store):
-# artifact_uri = "s3://ml-artifacts/shipway"
-# s3_endpoint_url = "http://minio.internal:9000"
-
-[tracking]
-# Buffered metrics are written at least this often (seconds).
-flush_seconds = 1.0
-
-[data]
-# How dataset files enter a local store: auto (reflink where the filesystem can, else copy),
-# reflink, copy, or hardlink (instant, but the original becomes read-only: editing it in
-# place would alter the stored version).
-link = "auto"
-"""

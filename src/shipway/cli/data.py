@@ -25,12 +25,9 @@ def _registry() -> Any:
 
 def read_table(ref: str) -> Any:
     """A CSV or Parquet file, or a stored dataset version (NAME@V, datasets:/NAME/V)."""
-    from shipway.data.files import is_table_file, read_file
+    from shipway.data.files import read_table as read
 
-    path = Path(ref)
-    if path.is_file() or is_table_file(path):
-        return read_file(path)
-    return _registry().load(ref)
+    return read(ref, lambda name: _registry().load(name))
 
 
 @app.command()

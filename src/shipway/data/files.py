@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,19 @@ SUFFIXES = (".parquet", ".csv", ".txt")
 def is_table_file(ref: str | Path) -> bool:
     """Whether ``ref`` names a table file (existing or not) rather than a stored dataset."""
     return Path(ref).suffix in SUFFIXES
+
+
+def names_a_file(ref: str, root: Path | None = None) -> bool:
+    """Whether ``ref`` is a file (under ``root``) rather than a dataset NAME or NAME@V."""
+    return is_table_file(ref) or ((root or Path()) / ref).is_file()
+
+
+def read_table(ref: str, load_dataset: Callable[[str], Any], root: Path | None = None) -> Any:
+    """The table ``ref`` names: a CSV or Parquet file (under ``root``), else a dataset
+    version, loaded by ``load_dataset`` (the store's, or a server's)."""
+    if names_a_file(ref, root):
+        return read_file((root or Path()) / ref)
+    return load_dataset(ref)
 
 
 def read_file(path: str | Path) -> Any:

@@ -20,7 +20,7 @@ import inspect
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -166,11 +166,15 @@ class Checks:
 
     def table(self, ref: str) -> Any:
         """A file of the project, or a dataset of its store (NAME or NAME@VERSION)."""
-        from shipway.data.files import is_table_file, read_file
+        from shipway.data.files import read_table
 
-        if is_table_file(ref) or self.path(ref).is_file():
-            return read_file(self.path(ref))
-        return self.session.datasets.load(ref)
+        return read_table(ref, lambda name: self.session.datasets.load(name), self.root)
+
+    @cached_property
+    def training_data(self) -> Any:
+        """``[check] data``, read once for the data check and the input example."""
+        assert self.config.data is not None
+        return self.table(self.config.data)
 
     def _close(self) -> None:
         for session in (getattr(self, "_throwaway", None), self._session):
@@ -186,7 +190,7 @@ class Checks:
             outcome.skip("no data in [check]")
             return
         try:
-            frame = self.table(config.data)
+            frame = self.training_data
         except ShipwayError as exc:
             outcome.fail(f"cannot read {config.data}: {exc}")
             return
@@ -255,9 +259,9 @@ class Checks:
 
     def _version_freshness(self, outcome: Outcome, ref: str, max_days: float) -> None:
         """Data with no time column: a dataset version is as old as it was stored."""
-        from shipway.data.files import is_table_file
+        from shipway.data.files import names_a_file
 
-        if is_table_file(ref) or self.path(ref).is_file():
+        if names_a_file(ref, self.root):
             outcome.fail(
                 f"max_age_days needs a time_column: the rows of {ref} carry no time of their own"
             )
@@ -282,7 +286,7 @@ class Checks:
             outcome.skip("no pipeline in [check]")
             return
         module, _, function = reference.partition(":")
-        with _working_in(self.root):
+        with contextlib.chdir(self.root):  # as `shipway pipeline run` would run there
             try:
                 pipeline = load(
                     f"{self.path(module)}:{function}" if module.endswith(".py") else reference
@@ -353,7 +357,7 @@ class Checks:
         if self.config.data is None:
             return None
         try:
-            frame = self.table(self.config.data)
+            frame = self.training_data
         except ShipwayError:
             return None
         return frame.drop(columns=[self.config.label], errors="ignore").head(5)
@@ -469,13 +473,6 @@ def _answers(outcome: Outcome, model: Any, example: Any) -> None:
         return
     if not hasattr(answered, "__len__") or len(answered) != len(example):
         outcome.fail(f"{len(example)} rows in, and not one prediction for each of them")
-
-
-@contextlib.contextmanager
-def _working_in(folder: Path) -> Iterator[None]:
-    """The pipeline runs from the project's folder, as `shipway pipeline run` would there."""
-    with contextlib.chdir(folder):
-        yield
 
 
 def _first_lines(exc: BaseException | str, limit: int = 6) -> str:

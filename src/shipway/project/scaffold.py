@@ -96,7 +96,7 @@ def init_project(
         out.append(Written(path, True))
 
     # The data is read and its label checked before any file is made.
-    project = _data_files(folder, data, label, notebook, put, force)
+    project = _data_files(folder, name, data, label, notebook, put, force)
     folder.mkdir(parents=True, exist_ok=True)
     if project.data is not None:
         put("schema.yaml", lambda: _schema_source(folder / project.data))
@@ -137,6 +137,7 @@ def _schema_source(train: Path) -> str:
 
 def _data_files(
     folder: Path,
+    name: str,
     data: Path | None,
     label: str | None,
     notebook: Path | None,
@@ -144,7 +145,6 @@ def _data_files(
     force: bool,
 ) -> Project:
     """The training rows and the holdout, from ``data`` or a synthetic sample."""
-    name = project_name(folder)
     if data is None and notebook is not None:
         return Project(name, label or "label", "classification", None, None, None, 0.5)
     if data is None:

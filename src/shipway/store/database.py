@@ -160,19 +160,12 @@ class Database:
     def _safe_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
-    def _schema_revision(self) -> tuple[bool, str | None]:
-        """Whether the database has a revision table, and the revision it records."""
-        with self.engine.connect() as conn:
-            if not sa.inspect(conn).has_table("alembic_version"):
-                return False, None
-            return True, conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-
     def _ensure_schema(self) -> None:
         try:
             has_version, current = (
-                _patiently(self._schema_revision)
+                _patiently(lambda: _revision_of(self.engine))
                 if self.dialect == "sqlite"
-                else self._schema_revision()
+                else _revision_of(self.engine)
             )
         except sa.exc.DatabaseError as exc:  # unreachable, or a file that is not SQLite
             raise StoreUnavailable(
@@ -218,6 +211,15 @@ class Database:
         self.engine.dispose()
 
 
+def _revision_of(engine: Engine) -> tuple[bool, str | None]:
+    """Whether the database has a revision table, and the revision it records."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return False, None
+        found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return True, None if found is None else str(found)
+
+
 def schema_revision(url: str) -> str | None:
     """The schema revision of the database at ``url`` (None: no shipway store there), read
     without creating or migrating anything: for callers that must only look."""
@@ -225,11 +227,7 @@ def schema_revision(url: str) -> str | None:
         return None
     engine = create_engine(url)
     try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table("alembic_version"):
-                return None
-            found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-            return None if found is None else str(found)
+        return _revision_of(engine)[1]
     except sa.exc.DatabaseError as exc:
         raise StoreUnavailable(f"cannot read the metadata store: {exc.orig}") from exc
     finally:
