@@ -359,3 +359,42 @@ def test_check_never_migrates_a_store_of_another_schema(
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == (
             "0012_older"
         )
+
+
+def test_a_numeric_label_makes_a_regression_project(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"size": rng.uniform(20, 200, 600), "rooms": rng.integers(1, 6, 600)})
+    frame["price"] = 3.0 * frame["size"] + 20 * frame["rooms"] + rng.normal(0, 10, 600)
+    frame["sold_at"] = 1_700_000_000 + np.arange(600) * 60  # epoch seconds, November 2023
+    frame.to_csv(tmp_path / "homes.csv", index=False)
+    cli("init", "homes", "--data", "homes.csv", "--label", "price")
+    project = tmp_path / "homes"
+    assert "Ridge" in (project / "train.py").read_text()
+    assert 'metric = "r2"' in (project / "shipway.toml").read_text()
+    monkeypatch.chdir(project)
+    _edit_check(
+        project, 'schema = "schema.yaml"', 'schema = "schema.yaml"\ntime_column = "sold_at"'
+    )
+    report, _ = json.JSONDecoder().raw_decode(cli("check", "--json"))
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["gate"]["summary"].startswith("r2 0.9")
+    assert ", newest sold_at " in checks["data"]["summary"]  # epoch seconds read as times
+    _edit_check(project, 'time_column = "sold_at"', 'time_column = "sold_at"\nmax_age_days = 30')
+    assert "data: column 'sold_at': the newest row is from 2023-11-15" in cli("check", code=1)
+
+
+def test_junit_holds_no_character_xml_cannot_carry() -> None:
+    import xml.etree.ElementTree as ET
+
+    from shipway.project.check import CheckReport, Outcome
+    from shipway.project.check_report import junit_xml
+
+    broken = Outcome("smoke")
+    broken.fail("\x1b[31mstep failed\x1b[0m on \x00 bytes")
+    parsed = ET.fromstring(junit_xml(CheckReport([broken, Outcome("gate")])).split("\n", 1)[1])
+    failure = parsed.find("testsuite/testcase/failure")
+    assert failure is not None and failure.get("message") == "step failed on  bytes"
