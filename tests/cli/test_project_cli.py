@@ -398,3 +398,9 @@ def test_junit_holds_no_character_xml_cannot_carry() -> None:
     parsed = ET.fromstring(junit_xml(CheckReport([broken, Outcome("gate")])).split("\n", 1)[1])
     failure = parsed.find("testsuite/testcase/failure")
     assert failure is not None and failure.get("message") == "step failed on  bytes"
+
+
+def test_the_workflow_init_writes_counts_as_data_validated_in_ci(cli: Any, project: Path) -> None:
+    report = json.loads(cli("maturity", "--json"))
+    ci = next(c for c in report["capabilities"] if c["name"] == "data validated in CI")
+    assert ci["holds"] and "shipway.yml" in ci["evidence"]

@@ -107,7 +107,8 @@ def assess(session: Session, project: Path) -> Maturity:
             "data validated in CI",
             ci,
             ci_evidence,
-            "run `shipway data validate` (or `shipway check`) in the CI workflow",
+            "`shipway init --ci github` (or gitlab) adds a workflow that runs `shipway check`; "
+            "or run `shipway check` or `shipway data validate` in yours",
         ),
         Capability(
             2,
