@@ -17,6 +17,7 @@ import importlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
@@ -189,6 +190,7 @@ class Session:
 
 _current: Session | None = None
 _guard = threading.Lock()
+_scoped: ContextVar[Session | None] = ContextVar("shipway_session", default=None)
 
 
 def configure(**overrides: Any) -> Settings:
@@ -203,21 +205,23 @@ def configure(**overrides: Any) -> Settings:
 
 @contextmanager
 def using(session: Session) -> Iterator[None]:
-    """The fluent API acts through ``session`` meanwhile (a loop's pipeline in the controller),
-    then through the one it had before. Process-wide: the pipeline's steps run on threads."""
-    global _current
-    with _guard:
-        before, _current = _current, session
+    """The fluent API acts through ``session`` meanwhile (a loop's pipeline in the controller,
+    a check's smoke run), in this context only: other threads keep theirs, and a pipeline's
+    steps, which run on threads of their own, are handed the context they were started in."""
+    token = _scoped.set(session)
     try:
         yield
     finally:
-        with _guard:
-            _current = before
+        _scoped.reset(token)
 
 
 def current() -> Session:
-    """The process's session, made from the resolved settings on first use."""
+    """The session of this context (see :func:`using`), else the process's, made from the
+    resolved settings on first use."""
     global _current
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
     if _current is None:
         with _guard:
             if _current is None:

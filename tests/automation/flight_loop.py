@@ -51,6 +51,7 @@ class RaisesOn:
 def traffic(deployment: str) -> pd.DataFrame:
     rows = sw.labelled_traffic(deployment)
     seen.update(rows=len(rows), newest=rows["timestamp"].max() if len(rows) else None)
+    seen.setdefault("runs", []).append(len(rows))
     return rows
 
 

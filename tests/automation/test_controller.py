@@ -369,3 +369,33 @@ def test_a_refit_ships_a_version_that_saw_the_gate_rows_and_the_sinks_hear_of_it
     assert set(gated) == {"2", "3"} and "refit of version 2" in gated["3"]
     (message,) = [json.loads(line) for line in told.read_text().splitlines()]
     assert message["rule"] == "loop: approval wanted" and message["deployment"] == DEPLOYMENT
+
+
+def test_the_gate_judges_a_refit_champion_only_on_rows_it_did_not_learn_from(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop(
+        triggers=(Trigger.parse("labels:10"),),
+        gate=Gate("accuracy", min=0.55, holdout_rows=600, refit=True),
+        rollout=Rollout(strategy="direct"),
+    )
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "promoted" and sw.get_deployment(DEPLOYMENT).stable == 3
+    assert flight_loop.seen["rows"] == 2400  # the refit learnt from every labelled row
+
+    served.send(summer.iloc[2400:2420], batch=10)  # 20 new labels: too few to judge on
+    state = _round(sw, loop)
+    assert state.state == "failed"
+    assert "only 20 labelled rows" in state.detail["message"]
+    assert "newer than what version 3 learnt from" in state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).stable == 3
+
+    served.send(summer.iloc[2420:2850], batch=10)  # 450 unseen by version 3 in all
+    state = _round(sw, loop)
+    verdict = state.detail["verdict"]
+    assert verdict["rows"] == 450, verdict  # not the newest 600: 150 of those taught v3
+    assert "did not learn from" in verdict["holdout"]
+    assert (state.state, state.candidate, state.detail["refit_of"]) == ("promoted", 5, 4)
+    assert flight_loop.seen["runs"][-2:] == [2400, 2850]  # v4 learnt what v3 did; its refit all

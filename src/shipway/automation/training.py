@@ -4,6 +4,7 @@ judged by the gate, and refit on every row when the gate says so."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,12 +20,12 @@ from shipway.types import Deployment, ModelVersion
 
 TRIGGER_TAG = "shipway.loop.trigger"
 GATE_TAG = "shipway.gate"
+LEARNT_BEFORE_TAG = "shipway.loop.learnt_before"  # epoch seconds: traffic from then on unseen
+MIN_HOLDOUT_ROWS = 30  # fewer unseen rows than this (or holdout_rows) judge nothing
 
 
 class Training(LoopMoves):
     def _train(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
-        from shipway.monitoring.traffic import holding_out
-
         attempts = int(state.detail.get("attempts", 0)) + 1
         if attempts > ATTEMPTS:  # the process died while training, again and again
             self._abandon(loop, state, f"training was interrupted {ATTEMPTS} times")
@@ -32,9 +33,8 @@ class Training(LoopMoves):
         state.detail["attempts"] = attempts  # saved first: a crash mid-pipeline is counted
         self.store.save(state, actor=ACTOR)
         try:
-            holdout, holdout_name, label, since = self._holdout(loop)
-            with holding_out(loop.deployment, since):
-                version = self._run_pipeline(loop, state, deployment, loop.params)
+            holdout, holdout_name, label, since = self._holdout(loop, deployment)
+            version = self._run_pipeline(loop, state, deployment, since)
         except Exception as exc:
             self._pipeline_failed(loop, state, "the pipeline", exc)
             return
@@ -72,9 +72,13 @@ class Training(LoopMoves):
         self._move(state, "failed", f"{what} failed: {why}; the champion serves on")
         self._alert(loop, "pipeline failed", "warning", state)
 
-    def _holdout(self, loop: Loop) -> tuple[Any, str, str, float | None]:
+    def _holdout(
+        self, loop: Loop, deployment: Deployment, candidate: int | None = None
+    ) -> tuple[Any, str, str, float | None]:
         """The gate's rows, their name, their label column, and (for traffic) the time from
-        which the pipeline may not learn."""
+        which the pipeline may not learn. Traffic rows are the newest labelled rows the
+        champion (and ``candidate``, when it is made already) did not learn from, so neither
+        model is judged on its own lessons."""
         gate = loop.gate
         if gate is None:
             return None, "none", "label", None
@@ -105,23 +109,67 @@ class Training(LoopMoves):
                 f"out {gate.holdout_rows}, which leaves none to learn from",
                 hint="wait for more labels (a labels:N trigger), or lower holdout_rows",
             )
-        cutoff = float(labelled["timestamp"].iloc[-gate.holdout_rows])
+        judged = [v for v in (deployment.stable, candidate) if v is not None]
+        seen = [t for t in (self._learnt_before(deployment.model, v) for v in judged) if t]
+        unseen = labelled[labelled["timestamp"] >= max(seen)] if seen else labelled
+        wanted = min(gate.holdout_rows, MIN_HOLDOUT_ROWS)
+        if len(unseen) < wanted:
+            raise InvalidArgument(
+                f"only {len(unseen)} labelled rows of {loop.deployment} are newer than what "
+                f"version {'/'.join(map(str, judged))} learnt from: the gate needs {wanted} to "
+                "judge on rows no model it compares has seen",
+                hint="wait for more labels (a labels:N trigger) before the loop retrains",
+            )
+        cutoff = float(unseen["timestamp"].iloc[-min(gate.holdout_rows, len(unseen))])
         rows = labelled[labelled["timestamp"] >= cutoff].reset_index(drop=True)
         name = f"traffic of {loop.deployment}: the newest {len(rows)} labelled rows"
+        if len(rows) < gate.holdout_rows:
+            name += ", all that the models it compares did not learn from"
         return rows, name, "label", cutoff
 
+    def _learnt_before(self, model: str, number: int) -> float | None:
+        """The time before which a version's loop run learnt from traffic (None: it was not
+        made by a loop, so what it saw is not known)."""
+        try:
+            version = self.session.registry.get_version(model, number)
+            tags = self.session.tracking.get_run(version.run_id).tags if version.run_id else {}
+        except ShipwayError:
+            return None
+        value = tags.get(LEARNT_BEFORE_TAG)
+        return float(value) if value else None
+
     def _run_pipeline(
-        self, loop: Loop, state: LoopState, deployment: Deployment, params: dict[str, Any]
+        self, loop: Loop, state: LoopState, deployment: Deployment, since: float | None
     ) -> ModelVersion:
+        """The loop's pipeline, learning only from traffic logged before ``since`` (None:
+        before it starts, since later rows may be the next gate's exam); the version it made,
+        with the trigger and that time on its run."""
+        from shipway.monitoring.traffic import holding_out
         from shipway.pipelines.pipeline import load
+
+        tracking = self.acting.tracking
+        learnt_before = time.time() if since is None else since
+        # No step cache: new labels change what a step reads without changing its inputs.
+        with using(self.acting), holding_out(loop.deployment, learnt_before), self._heartbeat():
+            run = load(loop.pipeline).run(tracking=tracking, cache=False, **loop.params)
+        trigger = state.detail.get("trigger", "")
+        tags = {
+            TRIGGER_TAG: trigger,
+            "shipway.loop": loop.deployment,
+            LEARNT_BEFORE_TAG: repr(learnt_before),
+        }
+        tracking.set_tags(run.run_id, tags)
+        version = self._version_of(loop, run, deployment, trigger)
+        if version.run_id and version.run_id != run.run_id:
+            tracking.set_tags(version.run_id, {**tags, "shipway.loop.pipeline_run": run.run_id})
+        return version
+
+    def _version_of(
+        self, loop: Loop, run: Any, deployment: Deployment, trigger: str
+    ) -> ModelVersion:
         from shipway.tracking.model_logging import log_model
 
         tracking = self.acting.tracking
-        # No step cache: new labels change what a step reads without changing its inputs.
-        with using(self.acting), self._heartbeat():
-            run = load(loop.pipeline).run(tracking=tracking, cache=False, **params)
-        trigger = state.detail.get("trigger", "")
-        tracking.set_tags(run.run_id, {TRIGGER_TAG: trigger, "shipway.loop": loop.deployment})
         returned = run.returned
         if isinstance(returned, ModelVersion):
             if returned.name != deployment.model:
@@ -233,7 +281,7 @@ class Training(LoopMoves):
         """Train once more on every row, the holdout too: the version that ships has seen the
         newest data; it inherits the verdict of the version that passed."""
         try:
-            version = self._run_pipeline(loop, state, deployment, loop.params)
+            version = self._run_pipeline(loop, state, deployment, None)
         except Exception as exc:
             self._pipeline_failed(loop, state, "the refit", exc)
             return
@@ -250,7 +298,7 @@ class Training(LoopMoves):
         """The champion changed since the gate judged (a deploy by hand while the candidate
         waited): the candidate is judged again, against the champion it would replace."""
         version = self.session.registry.get_version(self._model(loop), state.candidate or 0)
-        holdout, holdout_name, label, _ = self._holdout(loop)
+        holdout, holdout_name, label, _ = self._holdout(loop, deployment, state.candidate)
         before = state.detail.get("champion")
         verdict = self._gate(loop, version, deployment, holdout, holdout_name, label)
         state.detail.update(verdict=verdict.to_dict(), champion=deployment.stable)

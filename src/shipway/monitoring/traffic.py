@@ -9,38 +9,38 @@ prediction), and ``inputs`` only the input columns a question needs.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, read_log
 
-# While a loop's pipeline runs, the newest labelled rows of its deployment are the gate's exam:
-# deployment -> the time from which labelled_traffic leaves rows out. Process-wide, not a
-# context variable, because a pipeline's steps run on a thread pool.
-_held_out: dict[str, float] = {}
-_held_out_lock = threading.Lock()
+# While a loop's pipeline runs it learns only from rows logged before a time: the newest
+# labelled rows are the gate's exam, and (for a refit) rows logged since it started may be the
+# next loop's. deployment -> that time. A context variable, which the pipeline runner hands to
+# the threads its steps run on.
+_learn_before: ContextVar[dict[str, float] | None] = ContextVar(
+    "shipway_learn_before", default=None
+)
 
 
 @contextmanager
 def holding_out(deployment: str, since: float | None) -> Iterator[None]:
-    """Leave the rows logged from ``since`` on out of :func:`labelled_rows` meanwhile."""
+    """Leave the rows logged from ``since`` on out of :func:`shipway.labelled_traffic`
+    meanwhile, in this context (None: leave nothing out)."""
     if since is None:
         yield
         return
-    with _held_out_lock:
-        _held_out[deployment] = since
+    token = _learn_before.set({**(_learn_before.get() or {}), deployment: since})
     try:
         yield
     finally:
-        with _held_out_lock:
-            _held_out.pop(deployment, None)
+        _learn_before.reset(token)
 
 
 def held_out_from(deployment: str) -> float | None:
-    with _held_out_lock:
-        return _held_out.get(deployment)
+    return (_learn_before.get() or {}).get(deployment)
 
 
 BASE_COLUMNS = ["request_id", "row", "timestamp", "model_version", "latency_ms", "output", "score"]

@@ -10,6 +10,7 @@ where its result came from (``shipway.step.cached_from``).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import time
@@ -146,7 +147,9 @@ class Runner:
                 if failure is None:
                     for node in [n for n in pending if self._ready(n, run)]:
                         pending.remove(node)
-                        running[pool.submit(self._step, node, run)] = node
+                        # a step sees the session and the held-out rows its caller set
+                        context = contextvars.copy_context()
+                        running[pool.submit(context.run, self._step, node, run)] = node
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
