@@ -3,6 +3,7 @@ traffic (as a user's ``train.py`` would), optionally made slow, to be caught by 
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from shipway.demo.run import build_pipeline
 
 DEPLOYMENT = "flights-live"
 seen: dict[str, Any] = {}  # what the last run's traffic step read
+release = threading.Event()  # what the pipeline `waits` waits for
 
 
 class Slow:
@@ -75,3 +77,16 @@ def broken(deployment: str = DEPLOYMENT) -> Any:
 @sw.step
 def fails(rows: pd.DataFrame) -> Any:
     raise RuntimeError(f"the feature store is down ({len(rows)} rows read)")
+
+
+@sw.step(cache=False)
+def held(rows: pd.DataFrame) -> pd.DataFrame:
+    if not release.wait(timeout=60):
+        raise RuntimeError("the test never let the pipeline go on")
+    return rows
+
+
+@sw.pipeline
+def waits(deployment: str = DEPLOYMENT) -> Any:
+    """A training that takes as long as the test wants."""
+    return train(held(traffic(deployment)), 0.0)

@@ -399,3 +399,38 @@ def test_the_gate_judges_a_refit_champion_only_on_rows_it_did_not_learn_from(
     assert "did not learn from" in verdict["holdout"]
     assert (state.state, state.candidate, state.detail["refit_of"]) == ("promoted", 5, 4)
     assert flight_loop.seen["runs"][-2:] == [2400, 2850]  # v4 learnt what v3 did; its refit all
+
+
+def test_a_long_training_does_not_hold_up_the_rounds_or_another_loops_canary(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    import dataclasses
+
+    from shipway.automation.status import loops_status
+
+    flight_loop.release.clear()
+    other = "flights-other"
+    slow, judged = _loop("waits"), dataclasses.replace(_loop(), deployment=other)
+    controller = Controller(current(), {DEPLOYMENT: slow, other: judged}, background=True)
+    sw.deploy(other, model=MODEL, version=1, reason="a second deployment of the winter model")
+    controller.loop_round()
+    served.send(summer.iloc[:2400], batch=100)
+    sw.register_model(sw.get_model_version(MODEL, 1).run_id, MODEL)  # version 2, by hand
+    sw.deploy(other, model=MODEL, version=2, strategy="canary", weight=10)
+    try:
+        states = controller.loop_round()  # returns while the pipeline waits
+        assert states[DEPLOYMENT].state == "training"
+        assert controller.training[DEPLOYMENT].is_alive()
+        assert states[other].state == "canary"  # the other loop moved in the same round
+        states = controller.loop_round()
+        assert "requests on the candidate" in states[other].detail["message"]
+        shown = {s["deployment"]: s["state"] for s in loops_status(current(), controller.loops)}
+        assert shown[DEPLOYMENT] == "training"
+    finally:
+        flight_loop.release.set()
+    assert controller.wait_for_training(timeout=60)
+    state = LoopStore(current().stores.db).find(DEPLOYMENT)
+    assert state.state == "canary" and state.candidate == 3, state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).candidate == 3  # its thread took it to the first step
+    served.send(summer.iloc[2400:3300])
+    assert controller.loop_round()[DEPLOYMENT].step == 1  # and the rounds take it on

@@ -17,6 +17,7 @@ servers over one store act once.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -47,11 +48,17 @@ class Controller(Rollouts, MonitoringRounds):
         loops: dict[str, Loop] | None = None,
         *,
         interval_minutes: float | None = None,
+        background: bool = False,
     ) -> None:
         super().__init__(session, interval_minutes=interval_minutes)
         self.loops = loops_from_settings(session.settings) if loops is None else loops
         self.acting = session.acting_as(ACTOR)
         self.store = LoopStore(session.stores.db)
+        # A process that runs rounds forever (shipway controller, shipway server) trains on a
+        # thread per loop, so a pipeline of an hour does not hold up the other loops'
+        # canaries and the monitoring; one round (--once, cron, tests) trains in the round.
+        self.background = background
+        self.training: dict[str, threading.Thread] = {}
 
     # -- rounds --------------------------------------------------------------------------
     def run_once(self, *, replay: bool = False, monitor: bool = True) -> list[Any]:
@@ -107,6 +114,10 @@ class Controller(Rollouts, MonitoringRounds):
     # -- the state machine ---------------------------------------------------------------
     def _advance(self, loop: Loop, state: LoopState | None, facts: Facts) -> LoopState:
         name = loop.deployment
+        if name in self.training:
+            if self.training[name].is_alive():
+                return state or LoopState(name)  # its own thread carries it on
+            del self.training[name]
         if state is None:
             state = LoopState(name, seen=Seen.starting(facts).to_dict())
             self._move(state, "idle", "the loop starts; what exists now is not news")
@@ -125,6 +136,9 @@ class Controller(Rollouts, MonitoringRounds):
     def _work(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
         """Every move the loop can make now, from where it is."""
         if state.state == "training":
+            if self.background:
+                self._train_aside(loop, state)
+                return
             self._train(loop, state, deployment)
         if state.state == "gated":
             self._release(loop, state)
@@ -136,6 +150,40 @@ class Controller(Rollouts, MonitoringRounds):
             self._judge_step(loop, state, deployment)
         if state.detail.pop("faults", None):
             self.store.save(state, actor=ACTOR)
+
+    def _train_aside(self, loop: Loop, state: LoopState) -> None:
+        """Train on a thread of its own, which then moves the loop on as far as it can go
+        (the gate, approval, the canary's first step); the rounds take it from there."""
+
+        def train() -> None:
+            try:
+                self._train(loop, state, self.session.deployments.get(loop.deployment))
+                if state.state != "training":  # a deploy by hand meanwhile is seen: read anew
+                    self._work(loop, state, self.session.deployments.get(loop.deployment))
+            except Exception as exc:
+                self._fault(loop, state, exc)
+
+        thread = threading.Thread(
+            target=train, name=f"shipway-train-{loop.deployment}", daemon=True
+        )
+        self.training[loop.deployment] = thread
+        thread.start()
+
+    def wait_for_training(self, timeout: float | None = None) -> bool:
+        """Wait until no loop trains on a thread of its own; False if one still does."""
+        for thread in list(self.training.values()):
+            thread.join(timeout)
+        return not any(t.is_alive() for t in self.training.values())
+
+    def stop(self) -> None:
+        """Stop the rounds; a training still running keeps the lease (its heartbeat) until it
+        ends or the process does, and a restarted controller trains the loop again."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if any(t.is_alive() for t in self.training.values()):
+            return  # releasing the lease now would let another process train the same loop
+        super().stop()
 
     def _fault(self, loop: Loop, state: LoopState, exc: Exception) -> None:
         """A round that raised: retried next round, and after ``ATTEMPTS`` the loop gives up,

@@ -37,7 +37,8 @@ def controller(
     """Monitoring, triggers, pipelines, gates, approvals and rollout steps, round after round."""
     from shipway.automation.controller import Controller
 
-    control = Controller(_local_session(), interval_minutes=interval)
+    # rounds forever train aside, so one loop's pipeline never holds up another's canary
+    control = Controller(_local_session(), interval_minutes=interval, background=not once)
     if once:
         with console.status("one controller round"):
             acted = control.once()

@@ -39,7 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     session = Session(settings)
     session.stores  # noqa: B018 - opened now, so a bad store URL fails at start, not on a request
     # every [monitoring] interval_minutes: monitoring, then each [loops.*] one move along
-    scheduler = Controller(session)
+    scheduler = Controller(session, background=True)  # pipelines train on threads of their own
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
