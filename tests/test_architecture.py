@@ -52,7 +52,7 @@ ALLOWED = {
 # web framework, terminal library or HTTP client.
 CORE = {
     *("numpy", "pandas", "pyarrow", "scipy", "sklearn", "sqlalchemy", "alembic", "fsspec"),
-    *("blake3", "cloudpickle", "yaml", "xgboost", "lightgbm", "psycopg", "s3fs", "ray"),
+    *("blake3", "cloudpickle", "yaml", "tomli", "xgboost", "lightgbm", "psycopg", "s3fs", "ray"),
 }
 THIRD_PARTY = {
     **{name: CORE for name in LOWER},

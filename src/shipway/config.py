@@ -22,7 +22,6 @@ import difflib
 import getpass
 import json
 import os
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -254,8 +253,10 @@ def _find_config(start: Path) -> Path | None:
 
 def _read_document(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        import tomli  # TOML 1.1, which tomllib reads only from Python 3.15 on
+
+        return tomli.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomli.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}", hint="fix the TOML syntax") from exc
 
 

@@ -4,6 +4,7 @@ and which triggers are due, each event starting the loop once."""
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from pathlib import Path
 
@@ -27,6 +28,32 @@ rollout = { strategy = "canary", steps = [10, 50, 100], min_requests = 200 }
 def _loops(tmp_path: Path, text: str) -> dict[str, Loop]:
     (tmp_path / "shipway.toml").write_text(text)
     return loops_from_settings(Settings.resolve(environ={}, cwd=tmp_path))
+
+
+def _readme_loop_blocks() -> list[str]:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    return [b for b in blocks if "[loops." in b]
+
+
+def test_every_loop_the_readme_shows_loads_as_written(tmp_path: Path) -> None:
+    blocks = _readme_loop_blocks()
+    assert len(blocks) >= 2
+    for block in blocks:
+        loops = _loops(tmp_path, block)
+        assert loops and all(loop.triggers for loop in loops.values()), block
+
+
+def test_a_rollout_may_spread_over_lines_as_toml_1_1_allows(tmp_path: Path) -> None:
+    text = LOOP.replace(
+        'rollout = { strategy = "canary", steps = [10, 50, 100], min_requests = 200 }',
+        'rollout = { strategy = "canary", steps = [10, 50, 100], min_requests = 200,\n'
+        "            max_error_rate = 0.01, max_latency_ratio = 1.5, max_metric_drop = 0.02 }",
+    )
+    (loop,) = _loops(tmp_path, text).values()
+    rollout = loop.rollout
+    assert (rollout.min_requests, rollout.max_error_rate) == (200, 0.01)
+    assert (rollout.max_latency_ratio, rollout.max_metric_drop) == (1.5, 0.02)
 
 
 def test_a_loop_as_the_readme_writes_it(tmp_path: Path) -> None:
