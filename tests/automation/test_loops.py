@@ -87,6 +87,15 @@ def test_a_loop_as_the_readme_writes_it(tmp_path: Path) -> None:
             ('approval = "manual"', 'approval = "manual"\nsinks = ["slak:x"]'),
             "unknown sink 'slak:x'",
         ),
+        (("min_requests = 200", 'min_requests = "many"'), "min_requests is a whole number"),
+        (("min_requests = 200", 'max_error_rate = "1%"'), "max_error_rate is a number, not '1%'"),
+        (("[10, 50, 100]", '"10,100"'), "steps is a list of whole numbers"),
+        (("holdout_rows = 1000", 'holdout_rows = "x"'), "holdout_rows is a whole number"),
+        (("min = 0.70", 'min = "high"'), "gate min is a number, not 'high'"),
+        (("holdout_rows = 1000", 'refit = "yes"'), "refit is true or false, not 'yes'"),
+        (("holdout_rows = 1000", 'holdout = "customers"'), "not a dataset NAME@VERSION"),
+        (("min_requests = 200", "max_wait_minutes = -5"), "max_wait_minutes cannot be negative"),
+        (("min_requests = 200", 'min_minutes = "a"'), "min_minutes is a number"),
     ],
 )
 def test_a_bad_loop_names_itself_and_what_to_fix(

@@ -115,3 +115,11 @@ def test_a_bad_loop_in_shipway_toml_stops_the_controller_with_one_line(
     out = cli("controller", "--once", code=2)
     assert "[loops.churn-live]" in out and "did you mean 'dataset'" in out
     assert "Traceback" not in out
+
+
+def test_a_mistyped_loop_value_stops_the_controller_with_one_line(tmp_path: Path, cli: Any) -> None:
+    mistyped = CONFIG.replace("min_requests = 5", 'min_requests = "many"')
+    assert mistyped != CONFIG
+    (tmp_path / "shipway.toml").write_text(mistyped)
+    out = cli("controller", "--once", code=2)
+    assert "min_requests is a whole number, not 'many'" in out and "Traceback" not in out

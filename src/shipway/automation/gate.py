@@ -31,6 +31,38 @@ def refuse_unknown(cls: Any, data: dict[str, Any], what: str) -> None:
         )
 
 
+_WANTED = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+}
+
+
+def refuse_mistyped(cls: Any, data: dict[str, Any], what: str) -> None:
+    """A value of a shipway.toml table that is not its field's type (``min_requests =
+    "many"``, ``refit = "yes"``): say which, and what it takes. Read from the record's
+    annotations, so a new field is checked as soon as it is declared."""
+    for name, value in data.items():
+        declared = str(cls.__dataclass_fields__[name].type)
+        base = declared.removesuffix(" | None")
+        if value is None and base != declared:
+            continue
+        if base.startswith("tuple["):
+            fits = isinstance(value, (list, tuple)) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            )
+            wanted = "a list of whole numbers, e.g. [10, 50, 100]"
+        else:
+            fits = isinstance(value, _TYPES[base]) and (
+                base == "bool" or not isinstance(value, bool)
+            )
+            wanted = _WANTED[base]
+        if not fits:
+            raise InvalidArgument(f"{what} {name} is {wanted}, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Gate:
     metric: str
@@ -63,6 +95,11 @@ class Gate:
             )
         if self.holdout_rows < 1:
             raise InvalidArgument("gate holdout_rows is at least 1")
+        if self.holdout is not None and "@" not in self.holdout:
+            raise InvalidArgument(
+                f"gate holdout {self.holdout!r} is not a dataset NAME@VERSION",
+                hint="a fixed version, so both models are judged on the same rows",
+            )
 
     @property
     def lower_is_better(self) -> bool:
@@ -79,6 +116,7 @@ class Gate:
         refuse_unknown(cls, data, "gate")
         if "metric" not in data:
             raise InvalidArgument('a gate names its metric, e.g. metric = "accuracy"')
+        refuse_mistyped(cls, data, "gate")
         return cls(**data)
 
 

@@ -17,7 +17,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.automation.gate import Gate, refuse_unknown
+from shipway.automation.gate import Gate, refuse_mistyped, refuse_unknown
 from shipway.errors import InvalidArgument
 
 TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
@@ -94,13 +94,21 @@ class Rollout:
             raise InvalidArgument(
                 "rollout needs min_requests ≥ 1, max_error_rate in [0, 1] and max_latency_ratio > 0"
             )
+        negative = [
+            name
+            for name in ("max_metric_drop", "min_minutes", "max_wait_minutes", "latency_floor_ms")
+            if getattr(self, name) < 0
+        ]
+        if negative:
+            raise InvalidArgument(f"rollout {', '.join(negative)} cannot be negative")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rollout:
         refuse_unknown(cls, data, "rollout")
+        refuse_mistyped(cls, data, "rollout")
         values = dict(data)
         if "steps" in values:
-            values["steps"] = tuple(int(s) for s in values["steps"])
+            values["steps"] = tuple(values["steps"])
         return cls(**values)
 
 

@@ -82,12 +82,7 @@ class Training(LoopMoves):
         gate = loop.gate
         if gate is None:
             return None, "none", "label", None
-        if gate.holdout is not None:
-            if "@" not in gate.holdout:
-                raise InvalidArgument(
-                    f"gate holdout {gate.holdout!r} is not a dataset NAME@VERSION",
-                    hint="a fixed version, so both models are judged on the same rows",
-                )
+        if gate.holdout is not None:  # NAME@VERSION, as the gate checked when it loaded
             frame = self.session.datasets.load(gate.holdout)
             label = gate.label or self.session.settings.monitoring.labels.get(
                 loop.deployment, "label"
