@@ -15,6 +15,7 @@ import pytest
 from shipway.automation.controller import Controller
 from shipway.automation.gate import Gate
 from shipway.automation.loops import Loop, Rollout, Trigger
+from shipway.automation.status import loops_status
 from shipway.demo.data import FEATURES, LABEL, load_flights
 from shipway.demo.run import build_pipeline
 from shipway.session import current
@@ -286,9 +287,10 @@ def test_a_canary_the_policy_may_not_promote_yet_waits_for_approval(
     sw.register_model(sw.get_model_version(MODEL, 1).run_id, MODEL)
     sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=50)
     assert _round(sw, loop).step == 1  # adopted at the 50% step
-    served.send(summer.iloc[:600], label=False)
+    served.send(summer.iloc[:600])  # labelled: the gate judges a canary made by hand too
     state = _round(sw, loop)
     assert state.state == "canary" and "needs 1 approval" in state.detail["message"]
+    assert state.detail["verdict"]["passed"]
     assert "shipway models approve flights 2" in state.detail["message"]
     assert "loop: approval wanted" in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
     assert _round(sw, loop).state == "canary"  # held, not counted as a failure
@@ -316,8 +318,8 @@ def test_a_canary_without_traffic_waits_and_warns_once(sw: Any, served: Traffic)
     loop = _loop(rollout=Rollout(min_requests=50, max_wait_minutes=0.0))
     _round(sw, loop)
     sw.register_model(sw.get_model_version(MODEL, 1).run_id, MODEL)
-    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=10)
-    _round(sw, loop)  # adopted
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=25)
+    _round(sw, loop)  # adopted, at the 10% step: the highest at or under its weight
     state = _round(sw, loop)
     assert (
         state.state == "canary" and "0 of 50 requests on the candidate" in state.detail["message"]
@@ -326,7 +328,30 @@ def test_a_canary_without_traffic_waits_and_warns_once(sw: Any, served: Traffic)
     _round(sw, loop)
     stalled = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: canary stalled"]
     assert len(stalled) == 1 and stalled[0].severity == "warning"
-    assert sw.get_deployment(DEPLOYMENT).weight == 10.0  # it never passes without evidence
+    assert sw.get_deployment(DEPLOYMENT).weight == 25.0  # it never passes without evidence
+    (shown,) = loops_status(current(), {DEPLOYMENT: loop})
+    assert shown["shown"] == "canary step 1/3 at 25%"  # the share it serves, not the step's
+
+
+def test_a_canary_that_waits_out_min_minutes_is_not_called_stalled(
+    sw: Any, served: Traffic, summer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from shipway.automation import rollouts
+
+    loop = _loop(rollout=Rollout(min_requests=5, min_minutes=600.0, max_wait_minutes=30.0))
+    _round(sw, loop)
+    sw.register_model(sw.get_model_version(MODEL, 1).run_id, MODEL)
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=50)
+    _round(sw, loop)
+    served.send(summer.iloc[:600], label=False)
+    later = time.time() + 3600  # an hour into the step: past max_wait, short of min_minutes
+    monkeypatch.setattr(rollouts.time, "time", lambda: later)
+    state = _round(sw, loop)
+    assert state.state == "canary" and "of 600 minutes" in state.detail["message"]
+    assert "too little traffic" not in state.detail["message"]
+    assert "loop: canary stalled" not in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
 
 
 def test_the_platform_server_runs_the_loops_in_its_rounds(sw: Any, served: Traffic) -> None:
@@ -406,8 +431,6 @@ def test_a_long_training_does_not_hold_up_the_rounds_or_another_loops_canary(
 ) -> None:
     import dataclasses
 
-    from shipway.automation.status import loops_status
-
     flight_loop.release.clear()
     other = "flights-other"
     slow, judged = _loop("waits"), dataclasses.replace(_loop(), deployment=other)
@@ -434,3 +457,39 @@ def test_a_long_training_does_not_hold_up_the_rounds_or_another_loops_canary(
     assert sw.get_deployment(DEPLOYMENT).candidate == 3  # its thread took it to the first step
     served.send(summer.iloc[2400:3300])
     assert controller.loop_round()[DEPLOYMENT].step == 1  # and the rounds take it on
+
+
+def test_a_canary_made_by_hand_that_fails_the_gate_is_never_promoted_by_the_loop(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop()
+    _round(sw, loop)
+    served.send(summer.iloc[:600])  # labelled rows for the gate, served by the champion
+    winter = load_flights([1, 2]).sample(3000, random_state=1)
+    wrong = build_pipeline(0.1, 60).fit(winter[FEATURES], 1 - winter[LABEL])  # inverted
+    with sw.start_run(experiment="flights") as run:
+        run.log_model(wrong, "model", input_example=winter[FEATURES].head())
+    sw.register_model(run, MODEL)
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=50)
+    assert _round(sw, loop).step == 1  # adopted at the 50% step
+    served.send(summer.iloc[600:1200], label=False)  # live evidence alone would pass it
+    state = _round(sw, loop)
+    assert state.state == "canary", state.detail["message"]
+    assert "version 2 is not promoted by the loop: it failed the gate" in state.detail["message"]
+    assert "under the minimum 0.55" in state.detail["message"]
+    assert ("gate:failed", "2") in [(e.action, e.to_value) for e in sw.model_history(MODEL)]
+    assert _round(sw, loop).state == "canary"  # held round after round, still judged
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.stable, deployment.candidate) == (1, 2)
+    held = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: promotion held"]
+    assert len(held) == 1 and held[0].severity == "warning"
+
+
+def test_a_loop_without_a_gate_never_promotes(sw: Any, served: Traffic, summer: Any) -> None:
+    loop = _loop(gate=None)
+    _round(sw, loop)
+    served.send(summer.iloc[:1200], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "rejected", state.detail["message"]
+    assert "the loop has no gate: it passes nothing" in state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).candidate is None

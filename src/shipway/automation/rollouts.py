@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from shipway.automation.canary import Evidence, judge_step
+from shipway.automation.gate import Verdict
 from shipway.automation.loop_moves import ACTOR
 from shipway.automation.loops import Loop
 from shipway.automation.training import Training
@@ -19,11 +20,13 @@ class Rollouts(Training):
         if loop.approval == "auto":
             self._move(state, "ready", f"version {state.candidate} is approved automatically")
             return
+        verdict = state.detail.get("verdict")
+        scores = f" ({Verdict(**verdict).summary()})" if verdict else ""
         self._move(
             state,
             "waiting_approval",
-            f"version {state.candidate} waits for approval: shipway models approve "
-            f"{self._model(loop)} {state.candidate}",
+            f"version {state.candidate} passed the gate{scores} and waits for approval: "
+            f"shipway models approve {self._model(loop)} {state.candidate}",
         )
         self._alert(loop, "approval wanted", "info", state)
 
@@ -90,9 +93,8 @@ class Rollouts(Training):
     def _judge_step(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
         name, rollout = loop.deployment, loop.rollout
         if deployment.candidate != state.candidate or deployment.strategy != Strategy.CANARY:
-            self._move(
-                state, "idle", f"the canary of version {state.candidate} was changed by hand"
-            )
+            was, state.candidate = state.candidate, None
+            self._move(state, "idle", f"the canary of version {was} was changed by hand")
             return
         now = time.time()
         since = state.step_started_at or now
@@ -111,7 +113,9 @@ class Rollouts(Training):
         if evidence.decision == "wait":
             waited = (now - since) / 60
             message = f"canary at {weight}% waits: {'; '.join(evidence.reasons)}"
-            stalled = waited > rollout.max_wait_minutes
+            # only traffic stalls a step: a min_minutes floor is a wait the policy asked for
+            short = evidence.requests.get("candidate", 0) < rollout.min_requests
+            stalled = short and waited > rollout.max_wait_minutes
             if stalled:
                 message += f" (for {waited:.0f} minutes: too little traffic to judge)"
             if stalled and not state.detail.get("warned"):
@@ -125,6 +129,18 @@ class Rollouts(Training):
         nxt = state.step + 1
         shown = evidence.summary()
         if nxt >= len(rollout.steps) or rollout.steps[nxt] >= 100:
+            unpassed = self._unpassed(loop, state, deployment)
+            if unpassed is not None:  # automation never promotes what did not pass
+                self._hold(
+                    loop,
+                    state,
+                    f"canary passed at {weight}% ({shown}), but version {state.candidate} is "
+                    f"not promoted by the loop: {unpassed}. Promote it by hand (shipway deploy "
+                    f"promote {name}) or roll it back",
+                    "promotion held",
+                    "warning",
+                )
+                return
             try:
                 self.acting.deployments.promote(name, reason=f"canary passed at {weight}%: {shown}")
             except PolicyViolation as exc:  # the model's policy wants people to approve it
@@ -152,13 +168,46 @@ class Rollouts(Training):
             f"canary passed at {weight}% ({shown}), but {exc.message}: "
             f"shipway models approve {self._model(loop)} {state.candidate}"
         )
+        self._hold(loop, state, message, "approval wanted", "info")
+
+    def _hold(self, loop: Loop, state: LoopState, message: str, what: str, severity: str) -> None:
+        """The canary stays at its step, still judged (a failure still rolls it back), and
+        people are told once, by an alert ``loop: WHAT``."""
         if state.detail.get("message") == message:
             return
-        first = not state.detail.get("asked")
-        state.detail.update(message=message, asked=True)
+        told = state.detail.setdefault("told", [])
+        first = what not in told
+        if first:
+            told.append(what)
+        state.detail["message"] = message
         self.store.save(state, actor=ACTOR)
         if first:
-            self._alert(loop, "approval wanted", "info", state)
+            self._alert(loop, what, severity, state)
+
+    def _unpassed(self, loop: Loop, state: LoopState, deployment: Deployment) -> str | None:
+        """Why the loop may not promote its canary (None: its version passed the gate). The
+        loop's own candidates were judged before they went out; a canary deployed by hand is
+        judged now, against the champion it would replace."""
+        from shipway.automation.loop_moves import reason_of
+
+        verdict = state.detail.get("verdict")
+        if verdict is not None:
+            return (
+                None
+                if verdict["passed"]
+                else f"it failed the gate: {'; '.join(verdict['reasons'])}"
+            )
+        if loop.gate is None:
+            return "the loop has no gate, and a loop without one passes nothing"
+        try:
+            version = self.session.registry.get_version(deployment.model, state.candidate or 0)
+            holdout, holdout_name, label, _ = self._holdout(loop, deployment, version.version)
+            judged = self._gate(loop, version, deployment, holdout, holdout_name, label)
+        except Exception as exc:  # too few labels yet: asked again next round
+            return f"the gate cannot judge it yet ({reason_of(exc)})"
+        state.detail["verdict"] = judged.to_dict()
+        self._record_verdict(version, judged, state)
+        return None if judged.passed else f"it failed the gate: {'; '.join(judged.reasons)}"
 
     def _evidence(self, loop: Loop, deployment: Deployment, since: float, now: float) -> Evidence:
         from shipway.monitoring.traffic import load_traffic

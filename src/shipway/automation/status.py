@@ -22,8 +22,11 @@ SHOWN = {
 }
 
 
-def loop_status(loop: Loop, state: LoopState | None, stable: int | None) -> dict[str, Any]:
-    """One loop's status as plain data (``--json`` prints it as is)."""
+def loop_status(
+    loop: Loop, state: LoopState | None, stable: int | None, weight: float | None = None
+) -> dict[str, Any]:
+    """One loop's status as plain data (``--json`` prints it as is); ``weight``: the
+    canary's share of traffic now, which a canary deployed by hand sets off the steps."""
     if state is None:
         return {
             "deployment": loop.deployment,
@@ -40,7 +43,8 @@ def loop_status(loop: Loop, state: LoopState | None, stable: int | None) -> dict
     if state.state == "canary":
         steps = loop.rollout.steps
         step = min(state.step, len(steps) - 1)  # the steps may have been edited since
-        shown = f"canary step {step + 1}/{len(steps)} at {steps[step]}%"
+        share = steps[step] if weight is None else weight
+        shown = f"canary step {step + 1}/{len(steps)} at {share:g}%"
     detail = state.detail
     out: dict[str, Any] = {
         "deployment": loop.deployment,
@@ -77,8 +81,10 @@ def loops_status(
         if deployment is not None and name != deployment:
             continue
         try:
-            stable = session.deployments.get(name).stable
+            found = session.deployments.get(name)
         except NotFound:
-            stable = None
-        out.append(loop_status(loop, states.get(name), stable))
+            out.append(loop_status(loop, states.get(name), None))
+            continue
+        weight = found.weight if found.candidate is not None else None
+        out.append(loop_status(loop, states.get(name), found.stable, weight))
     return out

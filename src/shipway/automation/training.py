@@ -34,6 +34,17 @@ class Training(LoopMoves):
         self.store.save(state, actor=ACTOR)
         try:
             holdout, holdout_name, label, since = self._holdout(loop, deployment)
+        except Exception as exc:  # not the pipeline's fault: it did not run
+            state.detail["error"] = why = reason_of(exc)
+            self._move(
+                state,
+                "failed",
+                f"the gate has no holdout to judge on: {why}; the pipeline did not run, and "
+                "the champion serves on",
+            )
+            self._alert(loop, "gate failed", "warning", state)
+            return
+        try:
             version = self._run_pipeline(loop, state, deployment, since)
         except Exception as exc:
             self._pipeline_failed(loop, state, "the pipeline", exc)
@@ -98,7 +109,7 @@ class Training(LoopMoves):
                 hint="log ground truth (shipway labels / sw.log_ground_truth) or name a "
                 "holdout dataset in the gate",
             )
-        if len(labelled) <= gate.holdout_rows:
+        if candidate is None and len(labelled) <= gate.holdout_rows:  # training next
             raise InvalidArgument(
                 f"deployment {loop.deployment} has {len(labelled)} labelled rows: the gate holds "
                 f"out {gate.holdout_rows}, which leaves none to learn from",
