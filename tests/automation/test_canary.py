@@ -55,3 +55,30 @@ def test_failed_requests_count_against_the_candidate_only() -> None:
         Rollout(min_requests=10), traffic, {"2": 5}, stable=1, candidate=2, minutes=1
     )
     assert failing.decision == "fail" and failing.error_rate == 5 / 105
+
+
+def test_before_min_requests_only_errors_that_doom_the_step_fail_it() -> None:
+    traffic = _traffic([0] * 4, [0] * 40)
+    rollout = Rollout(min_requests=200, max_error_rate=0.01)
+    one = judge_step(rollout, traffic, {"2": 1}, stable=1, candidate=2, minutes=1)
+    assert one.decision == "wait" and one.error_rate == 1 / 5  # 1 in 200 could still hold
+    three = judge_step(rollout, traffic, {"2": 3}, stable=1, candidate=2, minutes=1)
+    assert three.decision == "fail"  # 3 in 200 is over 1%, whatever comes next
+    assert "error rate" in three.reasons[0]
+
+
+def test_a_step_counts_the_errors_made_since_it_began_not_those_written_since() -> None:
+    from shipway.automation.canary import errors_since
+
+    began = 1_000.0
+    records = [
+        {"time": 990.0, "errors_by_version": {"2": 4}},  # written before the step: none count
+        {  # written after it began, holding errors from before and after
+            "time": 1_030.0,
+            "errors_by_version": {"2": 6, "1": 1},
+            "error_times_by_version": {"2": [975.0, 980.0, 995.0, 999.0, 1_010.0], "1": [985.0]},
+        },
+        {"time": 1_040.0, "errors_by_version": {"2": 2}},  # an older server: counted whole
+    ]
+    # of the six: four before the step, one after, and one whose time was not kept
+    assert errors_since(records, began) == {"2": 1 + 1 + 2, "1": 0}

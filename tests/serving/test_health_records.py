@@ -46,6 +46,29 @@ def test_health_counts_are_kept_until_written(sw: Any) -> None:
     (b,) = read_health(store, "b")
     assert a["errors"] == {"400": 1}, "the deployment whose write failed kept its count"
     assert b["errors"] == {"500": 2} and b["errors_by_version"] == {"2": 2}
+    assert len(b["error_times_by_version"]["2"]) == 2  # kept with the count they belong to
+
+
+def test_a_model_versions_errors_are_written_within_seconds_not_a_minute(sw: Any) -> None:
+    import time
+
+    from shipway.session import current
+
+    store = current().stores.artifacts
+    log = PredictionLog(store, flush_seconds=3600, health_seconds=3600, error_seconds=0.0)
+    try:
+        log.note_error("a", 422)  # refused before reaching a model: waits for the minute
+        log.write_health()
+        assert read_health(store, "a") == []
+        before = time.time()
+        log.note_error("a", 500, 3)  # a model version failed: a canary waits on this
+        log.write_health()
+    finally:
+        log.close()
+    (record,) = read_health(store, "a")
+    assert record["errors_by_version"] == {"3": 1}
+    (when,) = record["error_times_by_version"]["3"]
+    assert before <= when <= record["time"]
 
 
 def test_hourly_profiles_are_kept_until_written(sw: Any) -> None:

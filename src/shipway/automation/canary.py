@@ -3,7 +3,9 @@
 Both versions answer the same stream at the same moment, so whatever the traffic does
 (a storm, a sale) it does to both; what differs is the model. A step is judged on:
 
-- error rate: the candidate's failed requests over all it was sent (``max_error_rate``);
+- error rate: the candidate's failed requests over all it was sent (``max_error_rate``),
+  counted from when each failed; before ``min_requests`` only errors that already doom the
+  step fail it (a first failure among five requests is not yet a 20% error rate);
 - latency: the candidate's p99 over the stable's (``max_latency_ratio``), judged only when
   the two differ by more than ``latency_floor_ms`` (1.2 ms against 0.5 ms is noise, not a
   regression) and the candidate is slower throughout, not in a few requests (a one-sided
@@ -123,7 +125,9 @@ def _error_rate(rollout: Any, evidence: Evidence) -> list[str]:
     if not sent:
         return []
     evidence.error_rate = evidence.errors["candidate"] / sent
-    if evidence.error_rate <= rollout.max_error_rate:
+    # Before min_requests a step fails only on errors that already doom it: its rate over
+    # min_requests, were every request still to come answered, would be over the limit.
+    if evidence.errors["candidate"] / max(sent, rollout.min_requests) <= rollout.max_error_rate:
         return []
     return [
         f"error rate {evidence.error_rate:.1%} on {sent} requests is over "
@@ -259,3 +263,21 @@ def _value(rows: Any, metric: str) -> float | None:
         found = classification_metrics(truth, output, scores)
     got = found.get(metric)
     return None if got is None else float(got)
+
+
+def errors_since(records: list[dict[str, Any]], since: float) -> dict[str, int]:
+    """Failed requests by model version from ``since`` on, out of health records. A record
+    holds the errors of the time before it was written, each with when it failed, so one
+    written after ``since`` may hold older errors: those are left out. A record without the
+    times (an older server, or more errors than it keeps times of) counts whole, which errs
+    toward the candidate's failure."""
+    errors: dict[str, int] = {}
+    for record in records:
+        if record.get("time", 0) < since:
+            continue  # written before the step began: none of its errors are the step's
+        times = record.get("error_times_by_version", {})
+        for version, n in record.get("errors_by_version", {}).items():
+            known = times.get(version, [])
+            later = sum(1 for t in known if t >= since) + (int(n) - len(known))
+            errors[version] = errors.get(version, 0) + later
+    return errors

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from shipway.automation.canary import Evidence, judge_step
+from shipway.automation.canary import Evidence, errors_since, judge_step
 from shipway.automation.gate import Verdict
 from shipway.automation.loop_moves import ACTOR
 from shipway.automation.loops import Loop
@@ -217,12 +217,7 @@ class Rollouts(Training):
         traffic = load_traffic(
             None, name, start=since, inputs=[], reader=self.session.predictions.read
         )
-        errors: dict[str, int] = {}
-        for record in read_health(self.session.stores.artifacts, name, start=since):
-            if record.get("time", 0) < since:
-                continue
-            for version, n in record.get("errors_by_version", {}).items():
-                errors[version] = errors.get(version, 0) + int(n)
+        errors = errors_since(read_health(self.session.stores.artifacts, name, start=since), since)
         gate = loop.gate
         return judge_step(
             loop.rollout,

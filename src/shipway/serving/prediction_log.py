@@ -143,6 +143,10 @@ def partition(kind: str, deployment: str, when: float) -> str:
     )
 
 
+ERROR_SECONDS = 5.0  # errors reach the store this soon: a canary is judged on them
+MAX_ERROR_TIMES = 10_000  # times kept per version in one record; the count is always whole
+
+
 class PredictionLog:
     def __init__(
         self,
@@ -152,6 +156,7 @@ class PredictionLog:
         max_pending: int = 200_000,
         profiles: Any = None,
         health_seconds: float = 60.0,
+        error_seconds: float = ERROR_SECONDS,
     ) -> None:
         self.artifacts = artifacts
         self.profiles = profiles  # a ProfileWriter: profiles each predictions segment
@@ -165,6 +170,7 @@ class PredictionLog:
         self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
         self._unwritten: list[_Segment] = []  # encoded segments a failed write left behind
         self.health_seconds = health_seconds
+        self.error_seconds = error_seconds
         self._health: dict[str, dict[str, Any]] = {}  # deployment -> counts not yet written
         self._health_written = time.monotonic()
         self._count = 0
@@ -234,10 +240,19 @@ class PredictionLog:
             if version is not None:
                 by_version = counts.setdefault("errors_by_version", {})
                 by_version[str(version)] = by_version.get(str(version), 0) + 1
+                # when each failed, so a canary's step counts only the errors since it began
+                times = counts.setdefault("error_times_by_version", {}).setdefault(str(version), [])
+                if len(times) < MAX_ERROR_TIMES:
+                    times.append(time.time())
 
     def write_health(self, force: bool = False) -> None:
-        """Write the counts of errors and dropped rows (at most once a minute unless forced)."""
-        if not force and time.monotonic() - self._health_written < self.health_seconds:
+        """Write the counts of errors and dropped rows: at most once a minute, or within
+        ``error_seconds`` of a model version's error, or now when forced."""
+        waited = time.monotonic() - self._health_written
+        with self._lock:
+            failing = any(c.get("errors_by_version") for c in self._health.values())
+        due = waited >= self.health_seconds or (failing and waited >= self.error_seconds)
+        if not force and not due:
             return
         with self._lock:
             counts, self._health = self._health, {}
@@ -265,6 +280,10 @@ class PredictionLog:
                 into = merged.setdefault(group, {})
                 for name, n in found.get(group, {}).items():
                     into[name] = into.get(name, 0) + n
+            times = merged.setdefault("error_times_by_version", {})
+            for name, found_times in found.get("error_times_by_version", {}).items():
+                kept = times.setdefault(name, [])
+                kept[:0] = found_times[: MAX_ERROR_TIMES - len(kept)]
 
     def _loop(self) -> None:
         while not self._closed:
