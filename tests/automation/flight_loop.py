@@ -90,3 +90,14 @@ def held(rows: pd.DataFrame) -> pd.DataFrame:
 def waits(deployment: str = DEPLOYMENT) -> Any:
     """A training that takes as long as the test wants."""
     return train(held(traffic(deployment)), 0.0)
+
+
+@sw.step
+def breaks_on(model: Any, carrier: str) -> Any:
+    return RaisesOn(model, carrier)
+
+
+@sw.pipeline
+def raising(deployment: str = DEPLOYMENT, carrier: str = "WN") -> Any:
+    """A candidate that fails every request holding a flight of ``carrier``."""
+    return breaks_on(train(traffic(deployment), 0.0), carrier)

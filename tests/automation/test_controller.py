@@ -156,6 +156,27 @@ def test_a_slow_candidate_is_rolled_back_with_a_critical_alert(
     assert served.failed == 0
 
 
+def test_a_candidate_that_raises_on_some_rows_is_rolled_back_with_a_critical_alert(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop("raising", params={"carrier": "WN"})
+    _round(sw, loop)
+    served.send(summer[summer["carrier"] != "WN"].iloc[:2400], batch=100)
+    state = _round(sw, loop)  # no WN flight in its exam: it passes the gate
+    assert state.state == "canary" and state.detail["verdict"]["passed"], state.detail["message"]
+    served.send(summer.iloc[-1500:])  # production has WN flights
+    state = _round(sw, loop)
+    assert state.state == "rolled_back", state.detail["message"]
+    assert "error rate" in state.detail["message"]
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.stable, deployment.candidate) == (1, None)
+    (alert,) = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule.startswith("loop:")]
+    assert (alert.rule, alert.severity) == ("loop: canary rolled back", "critical")
+    evidence = alert.evidence["evidence"]
+    assert evidence["errors"]["candidate"] == served.failed > 0  # each failure, and only those
+    assert evidence["errors"]["stable"] == 0
+
+
 def test_a_canary_deployed_by_hand_that_fails_requests_is_rolled_back(
     sw: Any, served: Traffic, summer: Any
 ) -> None:
@@ -175,6 +196,8 @@ def test_a_canary_deployed_by_hand_that_fails_requests_is_rolled_back(
     assert state.state == "rolled_back", state.detail["message"]
     assert "error rate" in state.detail["message"]
     assert sw.get_deployment(DEPLOYMENT).candidate is None
+    rolled = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: canary rolled back"]
+    assert [a.severity for a in rolled] == ["critical"]
     assert served.failed > 0  # the candidate's failures, and only at its share of traffic
     assert served.failed < 300 * 0.3
 
