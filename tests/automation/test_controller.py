@@ -106,6 +106,11 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
     verdict = state.detail["verdict"]
     assert verdict["passed"] and verdict["candidate"] >= verdict["champion"]
     exam = sw.labelled_traffic(DEPLOYMENT).iloc[-verdict["rows"] :]  # the gate's rows
+    winter = load_flights([1, 2])
+    winter = winter.drop(winter.sample(3000, random_state=0).index)  # what v1 did not learn
+    champion = sw.load_model(f"models:/{MODEL}/1")
+    at_home = float((champion.predict(winter[FEATURES]) == winter[LABEL]).mean())
+    assert verdict["champion"] < at_home - 0.05  # the winter model loses accuracy in summer
     assert flight_loop.seen["rows"] == 2400 - verdict["rows"]  # it never trained on its exam
     assert flight_loop.seen["newest"] < exam["timestamp"].min()
     version = sw.get_model_version(MODEL, 2)
