@@ -120,7 +120,9 @@ def _tool(tool: str, steps: int, work: Path) -> dict[str, dict[str, float]]:
     folder.mkdir()
     (folder / "chain.py").write_text(textwrap.dedent(_sources(steps)[tool]))
     env = {
-        **os.environ,
+        # as a user's machine has it: bytecode is cached after the first run, for every tool
+        # (an installed package's is written at install; shipway's here is an editable one)
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         "SHIPWAY_HOME": str(folder / "home"),
         "ZENML_CONFIG_PATH": str(folder / "zenml-config"),
         "ZENML_ANALYTICS_OPT_IN": "false",

@@ -25,7 +25,8 @@ LOWER = {
     "store": {"errors", "config", "types"},
     "stats": {"errors"},
     "models": {"errors", "store"},
-    "data": {"errors", "config", "types", "store", "stats"},
+    "charts": set(),
+    "data": {"errors", "config", "types", "store", "stats", "charts"},
     "tracking": {"errors", "config", "types", "store", "models", "data"},
     "registry": {"errors", "config", "types", "store", "tracking"},
     "services": {"types"},
@@ -56,6 +57,7 @@ CORE = {
 }
 THIRD_PARTY = {
     **{name: CORE for name in LOWER},
+    "charts": CORE | {"matplotlib"},  # the reports' charts, drawn as inline SVG
     "web": {"starlette"},
     "serving": CORE | {"starlette", "prometheus_client"},
     "monitoring": CORE,

@@ -145,32 +145,18 @@ def _chart_data(kind: str, reference: Any, current: Any) -> dict[str, Any]:
     }
 
 
-def _svg(chart: dict[str, Any] | None, width: int = 360, height: int = 90) -> str:
+def _svg(chart: dict[str, Any] | None) -> str:
     if not chart or not chart["reference"]:
         return ""
-    ref, cur = chart["reference"], chart["current"]
-    n = len(ref)
-    top = max(max(ref), max(cur), 1e-12)
-    slot = width / n
-    bars = []
-    for i in range(n):
-        for j, (values, colour) in enumerate(((ref, "#8aa4c8"), (cur, "#e07b39"))):
-            h = values[i] / top * (height - 14)
-            x = i * slot + j * slot / 2
-            bars.append(
-                f"<rect x='{x:.1f}' y='{height - 14 - h:.1f}' width='{max(slot / 2 - 1, 0.5):.1f}' height='{h:.1f}' fill='{colour}'/>"
-            )
-    if chart["kind"] == NUMERIC:
-        labels = (
-            f"<text x='0' y='{height - 2}' font-size='9'>{_e(chart['labels'][0])}</text>"
-            f"<text x='{width}' y='{height - 2}' font-size='9' text-anchor='end'>{_e(chart['labels'][1])}</text>"
-        )
-    else:
-        labels = "".join(
-            f"<text x='{(i + 0.5) * slot:.1f}' y='{height - 2}' font-size='8' text-anchor='middle'>{_e(str(k)[:8])}</text>"
-            for i, k in enumerate(chart["labels"])
-        )
-    return f"<svg width='{width}' height='{height}' role='img' aria-label='reference (blue) and current (orange) distributions'>{''.join(bars)}{labels}</svg>"
+    from shipway import charts
+
+    drawn = charts.bars(
+        chart["labels"],
+        {"reference": chart["reference"], "current": chart["current"]},
+        numeric=chart["kind"] == NUMERIC,
+        alt="reference (blue) and current (orange) distributions",
+    )
+    return drawn or ""
 
 
 def _e(text: Any) -> str:

@@ -1,8 +1,9 @@
-"""A monitoring report as one self-contained HTML page: inline SVG, no scripts, nothing fetched.
+"""A monitoring report as one self-contained HTML page: charts drawn by matplotlib as inline
+SVG (:mod:`shipway.charts`), no scripts, nothing fetched.
 
 Charts: drift per feature and window as a heat map; performance per window, realised from
-labels and estimated with its band; rows and label coverage; latency p50/p99; fairness gaps;
-and the deployment's alerts.
+labels and estimated with its band; the model versions that answered each window; rows and
+label coverage; latency p50/p99; errors; fairness gaps; and the deployment's alerts.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_W, _H, _PAD = 720, 180, 36
+from shipway import charts
+
+NO_VALUES = "<p class=muted>no values yet</p>"
 
 
 def _e(text: Any) -> str:
     return html.escape(str(text))
-
-
-def _x(i: int, n: int) -> float:
-    return _PAD + (i + 0.5) * (_W - 2 * _PAD) / max(n, 1)
 
 
 def _lines(
@@ -27,87 +26,26 @@ def _lines(
     labels: list[str],
     *,
     band: tuple[list[Any], list[Any]] | None = None,
+    band_label: str = "",
     unit: str = "",
 ) -> str:
-    values = [v for s in series.values() for v in s if v is not None]
-    if band:
-        values += [v for v in band[0] + band[1] if v is not None]
-    if not values:
-        return "<p class=muted>no values yet</p>"
-    low, high = min(values), max(values)
-    if high == low:
-        low, high = low - 0.5, high + 0.5
-    n = len(labels)
-
-    def y(v: float) -> float:
-        return _H - _PAD - (v - low) / (high - low) * (_H - 2 * _PAD)
-
-    parts = [f'<svg viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" role="img">']
-    if band:
-        upper = [(i, v) for i, v in enumerate(band[1]) if v is not None]
-        lower = [(i, v) for i, v in enumerate(band[0]) if v is not None][::-1]
-        if upper and lower:
-            outline = " ".join(f"{_x(i, n):.1f},{y(v):.1f}" for i, v in upper + lower)
-            parts.append(f'<polygon points="{outline}" fill="#9ecae1" opacity="0.35"/>')
-    colours = ["#08519c", "#e6550d", "#31a354", "#756bb1"]
-    for (name, points), colour in zip(series.items(), colours, strict=False):
-        present = [(i, v) for i, v in enumerate(points) if v is not None]
-        if len(present) > 1:
-            path = " ".join(f"{_x(i, n):.1f},{y(v):.1f}" for i, v in present)
-            parts.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-            )
-        parts += [
-            f'<circle cx="{_x(i, n):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"><title>{_e(name)} {_e(labels[i])}: {v:.4g}{unit}</title></circle>'
-            for i, v in present
-        ]
-    parts.append(
-        f'<text x="4" y="{_PAD}" class=axis>{high:.3g}{unit}</text>'
-        f'<text x="4" y="{_H - _PAD}" class=axis>{low:.3g}{unit}</text>'
-    )
-    parts += _window_ticks(labels)
-    legend = " ".join(
-        f'<span style="color:{c}">■ {_e(k)}</span>' for k, c in zip(series, colours, strict=False)
-    )
-    return "".join(parts) + "</svg>" + f"<div class=legend>{legend}</div>"
-
-
-def _window_ticks(labels: list[str]) -> list[str]:
-    n = len(labels)
-    width = max((len(label) for label in labels), default=1) * 6 + 12  # px a label needs
-    step = max(-(-n * width // (_W - 2 * _PAD)), 1)  # show every step-th label, so none overlap
-    return [
-        f'<text x="{_x(i, n):.1f}" y="{_H - 8}" class=axis text-anchor="middle">{_e(label)}</text>'
-        for i, label in enumerate(labels)
-        if i % step == 0
-    ]
+    return charts.lines(series, labels, band=band, band_label=band_label, unit=unit) or NO_VALUES
 
 
 def _heatmap(reports: list[Any]) -> str:
     columns = sorted({c for r in reports for c in r.data_drift["scores"]})
     if not columns:
         return "<p class=muted>no features</p>"
-    cell_w = (_W - 140) / max(len(reports), 1)
-    height = 20 * len(columns) + 30
-    parts = [f'<svg viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" role="img">']
-    for row, column in enumerate(columns):
-        parts.append(f'<text x="4" y="{row * 20 + 14}" class=axis>{_e(column)}</text>')
-        for i, report in enumerate(reports):
-            score = report.data_drift["scores"].get(column)
-            drifted = column in report.data_drift["drifted_columns"]
-            shade = 0.0 if score is None else min(float(score) / 0.3, 1.0)
-            fill = (
-                f"rgba(222,45,38,{0.15 + 0.85 * shade:.2f})"
-                if drifted
-                else f"rgba(49,130,189,{0.1 + 0.5 * shade:.2f})"
-            )
-            parts.append(
-                f'<rect x="{140 + i * cell_w:.1f}" y="{row * 20}" width="{max(cell_w - 1, 1):.1f}" height="18" fill="{fill}">'
-                f"<title>{_e(column)} {_e(report.window)}: {score if score is None else f'{score:.3f}'}"
-                f"{' (drifted)' if drifted else ''}</title></rect>"
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+    scores = [[r.data_drift["scores"].get(c) for r in reports] for c in columns]
+    drifted = [[c in r.data_drift["drifted_columns"] for r in reports] for c in columns]
+    found = charts.heatmap(
+        columns,
+        [r.window for r in reports],
+        scores,
+        drifted,
+        alt="drift score per feature and window; red: drifted",
+    )
+    return found or NO_VALUES
 
 
 def _performance(reports: list[Any]) -> str:
@@ -124,7 +62,22 @@ def _performance(reports: list[Any]) -> str:
             [r.estimated[metric]["lower"] if r.estimated else None for r in reports],
             [r.estimated[metric]["upper"] if r.estimated else None for r in reports],
         )
-    return _lines(series, [r.window for r in reports], band=band)
+    return _lines(series, [r.window for r in reports], band=band, band_label="estimate's band")
+
+
+def _version_shares(reports: list[Any]) -> str:
+    """Each model version's share of every window's rows: a canary's share growing beside the
+    stable version's, then the promoted version alone."""
+    found: dict[str, list[float]] = {}
+    for i, report in enumerate(reports):
+        versions = report.extra.get("health", {}).get("versions", {})
+        total = sum(v.get("rows", 0) for v in versions.values())
+        for version, health in versions.items():
+            share = health.get("rows", 0) / total if total else 0.0
+            found.setdefault(f"v{version}", [0.0] * len(reports))[i] = share
+    ordered = dict(sorted(found.items(), key=lambda kv: int(kv[0][1:])))
+    chart = charts.shares(ordered, [r.window for r in reports])
+    return chart or "<p class=muted>no version answered yet</p>"
 
 
 def _quality(quality: dict[str, Any]) -> str:
@@ -201,6 +154,7 @@ table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom
 <p class=muted>{len(reports)} window(s), {sum(r.rows for r in reports):,} predictions.</p>
 <h2>Data drift per feature</h2><p class=muted>red: drifted; darker: larger distance. Hover a cell for its score.</p>{_heatmap(reports)}
 <h2>Performance</h2>{_performance(reports)}
+<h2>Model versions</h2><p class=muted>the share of each window's rows every version answered: a canary beside the stable version, then the one promoted</p>{_version_shares(reports)}
 <h2>Rows and label coverage</h2>{_lines({"rows": [float(r.rows) for r in reports]}, labels)}
 {_lines({"label coverage": [r.label_coverage for r in reports]}, labels)}
 <h2>Latency</h2>{_lines(latency, labels, unit=" ms")}

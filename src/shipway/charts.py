@@ -1,0 +1,190 @@
+"""Charts for the HTML reports, drawn by matplotlib as inline SVG: a page stays one file with
+no script and nothing fetched, and every chart is a real one (axes, ticks, legend).
+
+Each function takes plain lists and returns an ``<svg>`` element as text. matplotlib is
+imported when the first chart is drawn, with the object API only (no pyplot), so a server
+thread drawing a report never touches a global figure or a GUI backend.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+WIDTH = 7.2  # inches at 100 dpi: the reports' 720-pixel column
+COLOURS = ["#08519c", "#e6550d", "#31a354", "#756bb1", "#636363", "#d6616b", "#8c6d31"]
+_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)  # the XML declaration and doctype matplotlib writes
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+# Inline in HTML an <svg> needs no namespace declarations (the parser knows xlink:href), and
+# its size comes from the page: the viewBox keeps the proportions.
+_ROOT_ATTRIBUTES = re.compile(r'\s(?:xmlns(?::xlink)?|width|height)="[^"]*"')
+
+
+def _figure(height: float) -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.tick_params(labelsize=8)
+    return figure, axes
+
+
+def _svg(figure: Any, alt: str) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "shipway"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = _METADATA.sub("", _PROLOGUE.sub("", buffer.getvalue(), count=1), count=1)
+    head, rest = text.split(">", 1)
+    head = _ROOT_ATTRIBUTES.sub("", head)
+    label = f' role="img" aria-label="{_attribute(alt)}" style="max-width:100%;height:auto"'
+    return head.replace("<svg", "<svg" + label, 1) + ">" + rest
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _window_axis(axes: Any, labels: Sequence[str]) -> None:
+    """Windows along x, as many labels as fit without overlapping."""
+    n = len(labels)
+    width = max((len(label) for label in labels), default=1) * 0.07 + 0.1  # inches a label needs
+    step = max(int(-(-n * width // (WIDTH - 0.8))), 1)
+    ticks = list(range(0, n, step))
+    axes.set_xticks(ticks, [labels[i] for i in ticks])
+    axes.set_xlim(-0.5, n - 0.5)
+
+
+def lines(
+    series: Mapping[str, Sequence[float | None]],
+    labels: Sequence[str],
+    *,
+    band: tuple[Sequence[float | None], Sequence[float | None]] | None = None,
+    band_label: str = "",
+    unit: str = "",
+    alt: str = "",
+) -> str | None:
+    """One line per series over the windows (None: no value there); ``band``: a shaded range
+    (lower, upper) behind them. None when there is no value to draw."""
+    if not any(v is not None for values in series.values() for v in values):
+        return None
+    import numpy as np
+
+    figure, axes = _figure(2.0)
+    x = np.arange(len(labels))
+    if band is not None:
+        lower = np.array([np.nan if v is None else v for v in band[0]], dtype=float)
+        upper = np.array([np.nan if v is None else v for v in band[1]], dtype=float)
+        axes.fill_between(x, lower, upper, color="#9ecae1", alpha=0.4, lw=0, label=band_label)
+    for (name, values), colour in zip(series.items(), COLOURS * 4, strict=False):
+        y = np.array([np.nan if v is None else v for v in values], dtype=float)
+        axes.plot(x, y, marker="o", markersize=3, lw=1.6, color=colour, label=name)
+    _window_axis(axes, labels)
+    if unit:
+        axes.set_ylabel(unit, fontsize=8)
+    axes.grid(axis="y", color="#eee", lw=0.8)
+    axes.legend(fontsize=8, frameon=False, loc="best")
+    return _svg(figure, alt or ", ".join(series))
+
+
+def shares(
+    series: Mapping[str, Sequence[float]], labels: Sequence[str], *, alt: str = ""
+) -> str | None:
+    """Stacked shares (0-1) per window: which model version answered how much of each."""
+    if not series or not any(sum(v) for v in series.values()):
+        return None
+    import numpy as np
+
+    figure, axes = _figure(1.8)
+    x = np.arange(len(labels))
+    bottom = np.zeros(len(labels))
+    for (name, values), colour in zip(series.items(), COLOURS * 4, strict=False):
+        height = np.asarray(values, dtype=float)
+        axes.bar(x, height, bottom=bottom, width=0.9, color=colour, label=name)
+        bottom += height
+    _window_axis(axes, labels)
+    axes.set_ylim(0, 1)
+    axes.yaxis.set_major_formatter(_percent())
+    axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    return _svg(figure, alt or "share of rows by model version")
+
+
+def _percent() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
+
+
+def heatmap(
+    rows: Sequence[str],
+    labels: Sequence[str],
+    scores: Sequence[Sequence[float | None]],
+    flagged: Sequence[Sequence[bool]],
+    *,
+    alt: str = "",
+) -> str | None:
+    """A grid of rows × windows shaded by score, flagged cells (drifted) in red, and the
+    score written in each cell while the grid is small enough to read."""
+    if not rows or not labels:
+        return None
+    import numpy as np
+    from matplotlib.colors import LinearSegmentedColormap
+
+    values = np.array([[np.nan if v is None else v for v in row] for row in scores], dtype=float)
+    marks = np.asarray(flagged, dtype=bool)
+    figure, axes = _figure(0.35 + 0.24 * len(rows))
+    blues = LinearSegmentedColormap.from_list("calm", ["#f7fbff", "#6baed6"])
+    reds = LinearSegmentedColormap.from_list("drifted", ["#fcbba1", "#cb181d"])
+    top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+    scale = {"vmin": 0.0, "vmax": max(top, 1e-9), "aspect": "auto", "interpolation": "nearest"}
+    axes.imshow(np.where(marks, np.nan, values), cmap=blues, **scale)
+    axes.imshow(np.where(marks, values, np.nan), cmap=reds, **scale)
+    axes.set_yticks(range(len(rows)), rows)
+    _window_axis(axes, labels)
+    for side in ("left", "bottom"):
+        axes.spines[side].set_visible(False)
+    if len(rows) * len(labels) <= 240:
+        for (i, j), value in np.ndenumerate(values):
+            if np.isfinite(value):
+                axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+    return _svg(figure, alt or "scores by row and window; red: flagged")
+
+
+def bars(
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[float]],
+    *,
+    numeric: bool = False,
+    alt: str = "",
+) -> str | None:
+    """Side-by-side bars per bin or category (two distributions, reference and current). For
+    ``numeric`` bins, ``labels`` are the range's two ends."""
+    lengths = {len(v) for v in series.values()}
+    if not series or lengths == {0}:
+        return None
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    n = lengths.pop()
+    figure = Figure(figsize=(3.6, 1.1), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    axes.set_yticks([])
+    width = 0.8 / len(series)
+    x = np.arange(n)
+    for k, ((name, values), colour) in enumerate(
+        zip(series.items(), ["#8aa4c8", "#e07b39"] + COLOURS, strict=False)
+    ):
+        axes.bar(x + (k - (len(series) - 1) / 2) * width, values, width, color=colour, label=name)
+    if numeric:
+        axes.set_xticks([-0.5, n - 0.5], list(labels))
+    else:
+        axes.set_xticks(x, [str(label)[:8] for label in labels])
+    axes.tick_params(labelsize=7)
+    return _svg(figure, alt or " and ".join(series))
