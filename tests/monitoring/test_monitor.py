@@ -552,3 +552,12 @@ def test_labelled_traffic_is_what_retraining_learns_from(sw: Any, served: Any) -
         sw.labelled_traffic("live", last_rows=0)
     with pytest.raises(NotFound):
         sw.labelled_traffic("nowhere")
+
+
+def test_labelled_traffic_refuses_a_time_that_is_not_a_number(sw: Any) -> None:
+    from shipway.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="start is a time in epoch seconds, not 'yesterday'"):
+        sw.labelled_traffic("churn-live", start="yesterday")
+    with pytest.raises(InvalidArgument, match="last_rows is a positive number of rows"):
+        sw.labelled_traffic("churn-live", last_rows=2.5)

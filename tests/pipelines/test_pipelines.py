@@ -83,6 +83,42 @@ def test_a_step_whose_output_is_gone_runs_again(sw: Any) -> None:
     assert again.cached == ["features", "summary", "train"], "the same content: the rest is cached"
 
 
+def test_the_cache_holds_however_many_times_a_run_is_repeated(sw: Any) -> None:
+    steps.retrain.run(rows=60)
+    for _ in range(8):  # reuses are runs too; they never crowd the original out of reach
+        assert steps.retrain.run(rows=60).cached == ["load", "features", "summary", "train"]
+    assert steps.calls == {"load": 1, "features": 1, "summary": 1, "train": 1}
+
+
+@pytest.mark.parametrize("tampered", [b'{"rows": 999, "positive": 0.5}', b"not a pickle"])
+def test_a_stored_output_changed_since_it_was_written_is_never_reused(
+    sw: Any, tampered: bytes
+) -> None:
+    first = steps.retrain.run(rows=70)
+    stores = sw.session.current().stores
+    experiment = sw.get_run(first.run_id).experiment_id
+    step = "summary" if tampered.startswith(b"{") else "train"
+    (output,) = stores.artifacts.list(f"{experiment}/{first.steps[step].run_id}")
+    stores.artifacts.put_bytes(tampered, output)  # the bytes change; the record does not
+    said: list[str] = []
+    from shipway.pipelines.runner import Runner
+
+    original = Runner.__init__
+
+    def listening(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.say = said.append
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(Runner, "__init__", listening):
+        again = steps.retrain.run(rows=70)
+    assert step not in again.cached and steps.calls[step] == 2, "it ran again"
+    assert any("has changed since it was written" in line for line in said), said
+    if step == "summary":
+        assert again.output("summary")["rows"] == 70  # not the tampered 999
+
+
 def test_retries_then_failure_leave_a_failed_run_that_says_why(sw: Any) -> None:
     steps.flaky_failures["left"] = 2
     run = steps.retrain.run(rows=40)
@@ -109,7 +145,11 @@ def test_steps_outside_a_pipeline_are_plain_functions() -> None:
     assert steps.join(1, 2) == [1, 2]
 
 
-def test_the_pipeline_command(cli: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_the_pipeline_command(
+    cli: Any,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     reference = f"{HERE / 'steps_for_tests.py'}:retrain"
     out = cli("pipeline", "run", reference, "--param", "rows=120", "-p", "c=0.3")
     assert "0 of 4 step(s) from the cache" in out
@@ -122,6 +162,14 @@ def test_the_pipeline_command(cli: Any, tmp_path: Path) -> None:  # noqa: F811
     shown = cli("pipeline", "show", second["run_id"][:12])
     assert "cached" in shown and "features" in shown
     assert "not KEY=VALUE" in cli("pipeline", "run", reference, "--param", "rows", code=2)
+    unknown = cli("pipeline", "run", reference, "--param", "bogus=1", code=2)
+    assert "unexpected keyword argument 'bogus'" in unknown and "its parameters: rows, c" in unknown
+    assert "Traceback" not in unknown
+    (tmp_path / "boom.py").write_text("raise RuntimeError('the config server is down')\n")
+    monkeypatch.chdir(tmp_path)
+    broken = cli("pipeline", "run", "boom:train", code=2)
+    assert "boom fails to load: RuntimeError: the config server is down (line 1)" in broken
+    assert "Traceback" not in broken
     assert "module:function" in cli("pipeline", "run", "nothing", code=2)
     failed = cli("pipeline", "run", f"{HERE / 'steps_for_tests.py'}:failing", code=1)
     assert "step 'broken' failed after 1 attempt(s): column 'z' is missing" in failed

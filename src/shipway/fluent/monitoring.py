@@ -78,8 +78,13 @@ def labelled_traffic(
     from shipway.errors import InvalidArgument
     from shipway.monitoring.traffic import held_out_from, load_traffic
 
-    if last_rows is not None and (isinstance(last_rows, bool) or last_rows < 1):
+    if last_rows is not None and (
+        isinstance(last_rows, bool) or not isinstance(last_rows, int) or last_rows < 1
+    ):
         raise InvalidArgument(f"last_rows is a positive number of rows, not {last_rows!r}")
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InvalidArgument(f"{name} is a time in epoch seconds, not {value!r}")
     session = current()
     session.deployments.get(deployment)  # an unknown deployment is an error, not empty
     traffic = load_traffic(None, deployment, start=start, end=end, reader=session.predictions.read)

@@ -104,6 +104,15 @@ def _where_failed(exc: Exception, path: Path) -> str:
     return f"{type(exc).__name__}: {exc}{at}"
 
 
+def _origin(module_name: str) -> Path:
+    """The file a module is loaded from (its name when that cannot be told)."""
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except Exception:  # a parent package that fails to import
+        spec = None
+    return Path(spec.origin) if spec is not None and spec.origin else Path(module_name)
+
+
 def load(reference: str) -> Pipeline:
     """The pipeline ``module:function`` or ``path/to/file.py:function`` names."""
     module_name, colon, attribute = reference.partition(":")
@@ -135,6 +144,10 @@ def load(reference: str) -> Pipeline:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             raise InvalidArgument(f"cannot import {module_name!r}: {exc}") from None
+        except Exception as exc:  # the user's module fails as it loads: say what and where
+            raise InvalidArgument(
+                f"{module_name} fails to load: {_where_failed(exc, _origin(module_name))}"
+            ) from exc
     found = getattr(module, attribute, None)
     if isinstance(found, Pipeline):
         return found

@@ -22,10 +22,13 @@ from typing import Any
 from shipway.errors import IntegrityError, InvalidArgument, NotFound, ShipwayError
 from shipway.pipelines import outputs
 from shipway.pipelines.graph import Graph, Node, Output
+from shipway.store.artifacts import digest_bytes
 
 STEP = "shipway.step"
 PIPELINE = "shipway.pipeline"
-KEY = "shipway.step.cache_key"
+KEY = "shipway.step.cache_key"  # on a run that ran the step: its result is reusable
+REUSED_KEY = "shipway.step.reused_key"  # on a run that reused another's result
+_MISSING = object()
 
 
 class StepFailed(ShipwayError):
@@ -185,25 +188,43 @@ class Runner:
         tags = {STEP: node.name, KEY: key, f"{STEP}.inputs": json.dumps(lineage, sort_keys=True)}
         if self.cache and node.step.cache and node.name not in self.rerun:
             for source, artifact, digest in self._cached(key):
-                try:  # the record says it was stored; the bytes, checked, say it still is
-                    info, stream = self.tracking.open_artifact(source, artifact)
-                    with stream:
-                        value = outputs.decode(stream.read(), artifact)
-                except (NotFound, IntegrityError):
-                    continue
-                return self._reuse(node, run, (source, artifact, digest), value, tags)
+                value = self._stored(node, source, artifact, digest)
+                if value is not _MISSING:
+                    return self._reuse(node, run, (source, artifact, digest), value, tags)
         return self._execute(node, run, arguments, tags)
+
+    def _stored(self, node: Node, source: str, artifact: str, digest: str) -> Any:
+        """A stored output, if its bytes are still there and still hash to what was recorded
+        (only then unpickled: bytes changed since are never trusted); else ``_MISSING``."""
+        try:
+            _, stream = self.tracking.open_artifact(source, artifact)
+            with stream:
+                data = stream.read()
+        except (NotFound, IntegrityError, OSError):
+            return _MISSING
+        if digest_bytes(data) != digest:
+            self.say(
+                f"{node.name}: the output stored by run {source[:12]} has changed since it was "
+                "written; running the step again"
+            )
+            return _MISSING
+        try:
+            return outputs.decode(data, artifact)
+        except Exception as exc:  # written by another version of a library: run it again
+            self.say(f"{node.name}: the output stored by run {source[:12]} cannot be read ({exc})")
+            return _MISSING
 
     def _cached(self, key: str) -> list[tuple[str, str, str]]:
         """The newest finished runs of this step with ``key`` that recorded an output: their
-        id, the output's artifact and its hash."""
+        id, the output's artifact and its hash. Only runs that ran the step carry ``KEY``; a
+        reuse names its key under ``REUSED_KEY``, so reuses never crowd out the original."""
         query = f"tags.`{KEY}` = '{key}' and attributes.status = 'FINISHED'"
         found = []
         for previous in self.tracking.search_runs(
-            self.pipeline, query, ["attributes.start_time DESC"], 5, output="list"
+            self.pipeline, query, ["attributes.start_time DESC"], 20, output="list"
         ):
             if previous.tags.get(f"{STEP}.cached_from"):
-                continue  # a reuse itself: the original is found too
+                continue  # a reuse that a store written before REUSED_KEY tagged with KEY
             stored = [
                 a
                 for a in self.tracking.list_artifacts(previous.run_id)
@@ -222,11 +243,12 @@ class Runner:
         tags: dict[str, str],
     ) -> StepResult:
         source, artifact, digest = found
+        reused = {k: v for k, v in tags.items() if k != KEY} | {REUSED_KEY: tags[KEY]}
         step_run = self.tracking.create_run(
             self.pipeline,
             name=node.name,
             params=_plain_params(node.params),
-            tags={**tags, f"{STEP}.cached_from": source, f"{STEP}.output_digest": digest},
+            tags={**reused, f"{STEP}.cached_from": source, f"{STEP}.output_digest": digest},
             parent_run_id=run.run_id,
             capture_environment=False,
         )
