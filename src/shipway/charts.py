@@ -67,10 +67,13 @@ def lines(
     band: tuple[Sequence[float | None], Sequence[float | None]] | None = None,
     band_label: str = "",
     unit: str = "",
+    from_zero: bool = False,
+    percent: bool = False,
     alt: str = "",
 ) -> str | None:
     """One line per series over the windows (None: no value there); ``band``: a shaded range
-    (lower, upper) behind them. None when there is no value to draw."""
+    (lower, upper) behind them; ``from_zero``: the axis starts at 0, so a change of 10 rows in
+    1,500 looks like one; ``percent``: shares, shown as percents from 0. None when there is no value."""
     if not any(v is not None for values in series.values() for v in values):
         return None
     import numpy as np
@@ -85,10 +88,17 @@ def lines(
         y = np.array([np.nan if v is None else v for v in values], dtype=float)
         axes.plot(x, y, marker="o", markersize=3, lw=1.6, color=colour, label=name)
     _window_axis(axes, labels)
+    if percent:
+        axes.yaxis.set_major_formatter(_percent())
+    if percent or from_zero:
+        axes.set_ylim(bottom=0)
     if unit:
         axes.set_ylabel(unit, fontsize=8)
     axes.grid(axis="y", color="#eee", lw=0.8)
-    axes.legend(fontsize=8, frameon=False, loc="best")
+    if len(series) > 3:  # many series: the legend beside the chart, not over its lines
+        axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    else:
+        axes.legend(fontsize=8, frameon=False, loc="best")
     return _svg(figure, alt or ", ".join(series))
 
 

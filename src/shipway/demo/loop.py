@@ -210,6 +210,8 @@ def run_loop(
                     reference=reference[[*FEATURES, LABEL]],
                     start=month_started,
                 )
+                for window in report:  # the month is the window, in the report's charts
+                    window.window = name if len(report) == 1 else f"{name}: {window.window}"
                 reports += report
                 moves += _round(controller, server, store, progress, task, name)
                 fired = [

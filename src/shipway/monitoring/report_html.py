@@ -28,8 +28,19 @@ def _lines(
     band: tuple[list[Any], list[Any]] | None = None,
     band_label: str = "",
     unit: str = "",
+    from_zero: bool = False,
+    percent: bool = False,
 ) -> str:
-    return charts.lines(series, labels, band=band, band_label=band_label, unit=unit) or NO_VALUES
+    drawn = charts.lines(
+        series,
+        labels,
+        band=band,
+        band_label=band_label,
+        unit=unit,
+        from_zero=from_zero,
+        percent=percent,
+    )
+    return drawn or NO_VALUES
 
 
 def _heatmap(reports: list[Any]) -> str:
@@ -152,15 +163,15 @@ table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom
 .legend{{font-size:12px;margin:4px 0 0 36px}}</style></head><body>
 <h1>Monitoring: {_e(deployment)}</h1>
 <p class=muted>{len(reports)} window(s), {sum(r.rows for r in reports):,} predictions.</p>
-<h2>Data drift per feature</h2><p class=muted>red: drifted; darker: larger distance. Hover a cell for its score.</p>{_heatmap(reports)}
+<h2>Data drift per feature</h2><p class=muted>each cell: the feature's drift score in that window; red: drifted; darker: larger distance</p>{_heatmap(reports)}
 <h2>Performance</h2>{_performance(reports)}
 <h2>Model versions</h2><p class=muted>the share of each window's rows every version answered: a canary beside the stable version, then the one promoted</p>{_version_shares(reports)}
-<h2>Rows and label coverage</h2>{_lines({"rows": [float(r.rows) for r in reports]}, labels)}
-{_lines({"label coverage": [r.label_coverage for r in reports]}, labels)}
-<h2>Latency</h2>{_lines(latency, labels, unit=" ms")}
+<h2>Rows and label coverage</h2>{_lines({"rows": [float(r.rows) for r in reports]}, labels, from_zero=True)}
+{_lines({"label coverage": [r.label_coverage for r in reports]}, labels, percent=True)}
+<h2>Latency</h2>{_lines(latency, labels, unit="ms", from_zero=True)}
 <h2>Errors</h2><p class=muted>requests refused or failed, of all requests; rows the servers' log could not keep up with</p>
-{_lines(errors, labels)}
-{_lines(dropped, labels)}
+{_lines(errors, labels, percent=True)}
+{_lines(dropped, labels, from_zero=True)}
 {"<h2>Fairness</h2>" + _lines(fairness, labels) if fairness else ""}
 <h2>Windows</h2><p class=muted>versions: the share of the window's rows each model version answered (a canary's share beside the stable version's)</p><table><tr><th>window</th><th>versions</th><th>rows</th><th>labels</th><th>drifted columns</th><th>prediction drift</th><th>target drift</th><th>quality</th></tr>{"".join(rows)}</table>
 <h2>Alerts</h2>{"<table><tr><th>id</th><th>rule</th><th>severity</th><th>status</th><th>window</th><th>value</th></tr>" + "".join(alert_rows) + "</table>" if alert_rows else "<p class=muted>none</p>"}
