@@ -19,6 +19,13 @@ RESULTS = Path(__file__).parent / "results"
 console = Console()
 
 
+def user_environ() -> dict[str, str]:
+    """This process's environment as a user's machine has it: a fresh process of any tool
+    reads cached bytecode (an installed package's is written at install, an editable
+    checkout's on its first run), whatever this machine's PYTHONDONTWRITEBYTECODE says."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def cpu_and_wall(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     """CPU seconds of this process (all threads) and wall seconds spent in ``fn``."""
     cpu, wall = time.process_time(), time.perf_counter()

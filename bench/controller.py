@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RESULTS, console, load
+from common import RESULTS, console, load, user_environ
 from rich.table import Table
 
 LOOP = """
@@ -42,7 +42,7 @@ def _setup(folder: Path, deployments: int, tracking_uri: str | None) -> dict[str
 
     import shipway as sw
 
-    env = {**os.environ, "SHIPWAY_HOME": str(folder / "home")}
+    env = {**user_environ(), "SHIPWAY_HOME": str(folder / "home")}
     if tracking_uri:
         env["SHIPWAY_TRACKING_URI"] = tracking_uri
     os.environ.update(env)

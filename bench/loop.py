@@ -119,8 +119,10 @@ def main() -> None:
     console.print(table)
     console.print(
         f"mean gain over the static model: loop {gain_loop:+.4f}, oracle {gain_oracle:+.4f}; "
-        f"the loop keeps {kept:.0%} of the oracle's gain (target ≥ 90%); "
-        f"{outcome.failed} failed request(s); the loop's replay took {loop_seconds:.0f} s"
+        f"the loop keeps {kept:.0%} of the oracle's gain (target ≥ 90%: "
+        f"{'met' if kept >= 0.9 else 'NOT met'}); {outcome.failed} failed request(s) "
+        f"(target 0: {'met' if outcome.failed == 0 else 'NOT met'}); "
+        f"the loop's replay took {loop_seconds:.0f} s"
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "loop.json").write_text(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from common import console, load
+from common import console, load, user_environ
 from rich.table import Table
 
 SHIPWAY = """
@@ -120,9 +119,7 @@ def _tool(tool: str, steps: int, work: Path) -> dict[str, dict[str, float]]:
     folder.mkdir()
     (folder / "chain.py").write_text(textwrap.dedent(_sources(steps)[tool]))
     env = {
-        # as a user's machine has it: bytecode is cached after the first run, for every tool
-        # (an installed package's is written at install; shipway's here is an editable one)
-        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+        **user_environ(),  # bytecode cached after the first run, for every tool
         "SHIPWAY_HOME": str(folder / "home"),
         "ZENML_CONFIG_PATH": str(folder / "zenml-config"),
         "ZENML_ANALYTICS_OPT_IN": "false",

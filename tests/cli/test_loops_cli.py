@@ -76,7 +76,7 @@ def test_a_new_dataset_version_starts_the_loop_and_status_says_where_it_is(
     _project(tmp_path, cli)
     (status,) = json.loads(cli("loops", "status", "--json"))
     assert status["shown"] == "idle (no controller round yet)"
-    cli("controller", "--once")
+    assert "1 loop(s) idle, waiting for a trigger" in cli("controller", "--once")
     (status,) = json.loads(cli("loops", "status", "churn-live", "--json"))
     assert status["state"] == "idle" and status["champion"] == 1
 

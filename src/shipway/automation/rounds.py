@@ -85,11 +85,11 @@ class MonitoringRounds:
     def _judge(
         self, name: str, kinds: list[Any], default: str, responder: Any, replay: bool = False
     ) -> list[Any]:
-        from shipway.monitoring.service import monitor_with_config
-
         changed: list[Any] = []
         if not replay and not self._has_traffic(name, kinds):
             return changed  # nothing new to judge: no reference is loaded, no monitor fitted
+        from shipway.monitoring.service import monitor_with_config  # scikit-learn, scipy …
+
         for window in kinds:
             try:
                 reports = monitor_with_config(

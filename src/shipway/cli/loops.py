@@ -45,7 +45,7 @@ def controller(
         if not acted:
             console.print("another controller holds the lease and runs the rounds: nothing done")
             return
-        _print_status(control.session, control.loops, None)
+        _print_status(control.session, control.loops, None, busy_only=True)
         return
     if control.interval <= 0:
         from shipway.errors import InvalidArgument
@@ -88,13 +88,24 @@ def status(
     _print_status(session, loops, deployment)
 
 
-def _print_status(session: Any, loops: Any, deployment: str | None) -> None:
+def _print_status(
+    session: Any, loops: Any, deployment: str | None, *, busy_only: bool = False
+) -> None:
+    """The loops' table; ``busy_only``: after a round, the loops that are not idle, and a
+    count of those that are (a hundred idle rows say less than one line)."""
     from shipway.automation.status import loops_status
 
     found = loops_status(session, loops, deployment)
     if not found:
         console.print("no loops: declare one as [loops.DEPLOYMENT] in shipway.toml")
         return
+    if busy_only:
+        idle = [s for s in found if s["state"] == "idle"]
+        found = [s for s in found if s["state"] != "idle"]
+        if idle:
+            console.print(f"{len(idle)} loop(s) idle, waiting for a trigger", markup=False)
+        if not found:
+            return
     table(
         "loops",
         ["deployment", "state", "champion", "candidate", "why", "updated (UTC)"],

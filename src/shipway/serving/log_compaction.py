@@ -51,8 +51,12 @@ def compact(
     """Merge every closed hour of the last ``days`` (None: all) of the deployment's logs
     that holds more than one segment. Rounds run every few minutes, so two days back finds
     every hour once it closes without listing a year of partitions each round."""
-    fs, base = artifacts.arrow_filesystem()
     done = Upkeep()
+    if not any(
+        artifacts.has_local_folder(f"{k}/deployment={deployment}") is not False for k in KINDS
+    ):
+        return done  # a local store with nothing logged: no pyarrow for an idle deployment
+    fs, base = artifacts.arrow_filesystem()
     closed_before = (now if now is not None else time.time()) - GRACE_SECONDS
     since = None if days is None else closed_before - days * 86400
     for kind in KINDS:

@@ -419,6 +419,8 @@ def log_keys(
     [start, end) (see :func:`shipway.serving.log_dataset.segment_paths`)."""
     from shipway.serving.log_dataset import segment_paths
 
+    if artifacts.has_local_folder(f"{kind}/deployment={deployment}") is False:
+        return []  # nothing logged: asked of every idle deployment each round, so no pyarrow
     fs, base = artifacts.arrow_filesystem()
     root = f"{base}/{kind}/deployment={deployment}"
     paths = segment_paths(fs, root, start=start, end=end, suffix=suffix)

@@ -184,6 +184,11 @@ class ArtifactStore:
         return infos
 
     # -- reading -----------------------------------------------------------------------
+    def has_local_folder(self, prefix: str) -> bool | None:
+        """Whether a local store holds anything under ``prefix`` (None for a remote store,
+        where asking costs a request): a cheap answer before a pyarrow listing."""
+        return Path(self._path(prefix)).is_dir() if self.is_local else None
+
     def exists(self, key: str) -> bool:
         path = self._path(key)
         return Path(path).is_file() if self.is_local else bool(self._fs.isfile(path))
