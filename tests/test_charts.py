@@ -61,3 +61,9 @@ def test_many_charts_on_one_page_share_no_conflicting_ids() -> None:
     assert one and two
     for shared in set(one) & set(two):
         assert one[shared] == two[shared]
+
+
+def test_labels_are_text_never_mathematics() -> None:
+    svg = _is_inline_svg(charts.bars(["$10-$20", "$5"], {"reference": [0.5, 0.5]}))
+    assert "$10-$20" in svg
+    assert charts.lines({"a $x": [1.0, 2.0]}, ["$bad$$", "y"]) is not None  # no mathtext error

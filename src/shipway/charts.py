@@ -8,10 +8,12 @@ thread drawing a report never touches a global figure or a GUI backend.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 WIDTH = 7.2  # inches at 100 dpi: the reports' 720-pixel column
 COLOURS = ["#08519c", "#e6550d", "#31a354", "#756bb1", "#636363", "#d6616b", "#8c6d31"]
@@ -20,6 +22,28 @@ _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 # Inline in HTML an <svg> needs no namespace declarations (the parser knows xlink:href), and
 # its size comes from the page: the viewBox keeps the proportions.
 _ROOT_ATTRIBUTES = re.compile(r'\s(?:xmlns(?::xlink)?|width|height)="[^"]*"')
+
+
+_LOCK = threading.Lock()  # matplotlib's settings are the process's: one chart at a time
+_SETTINGS: dict[Any, Any] = {
+    "text.parse_math": False,  # a category "$10-$20" is text, not mathematics
+    "svg.fonttype": "none",  # text stays text: searchable, and read by screen readers
+    "svg.hashsalt": "shipway",  # ids that depend on content only, the same in every chart
+}
+Chart = TypeVar("Chart", bound=Callable[..., "str | None"])
+
+
+def _drawn(draw: Chart) -> Chart:
+    """Draw under the lock, with the report's settings, restored after."""
+
+    @functools.wraps(draw)
+    def drawing(*args: Any, **kwargs: Any) -> str | None:
+        import matplotlib
+
+        with _LOCK, matplotlib.rc_context(_SETTINGS):
+            return draw(*args, **kwargs)
+
+    return cast(Chart, drawing)
 
 
 def _figure(height: float) -> tuple[Any, Any]:
@@ -34,11 +58,8 @@ def _figure(height: float) -> tuple[Any, Any]:
 
 
 def _svg(figure: Any, alt: str) -> str:
-    import matplotlib
-
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "shipway"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = _METADATA.sub("", _PROLOGUE.sub("", buffer.getvalue(), count=1), count=1)
     head, rest = text.split(">", 1)
     head = _ROOT_ATTRIBUTES.sub("", head)
@@ -60,6 +81,7 @@ def _window_axis(axes: Any, labels: Sequence[str]) -> None:
     axes.set_xlim(-0.5, n - 0.5)
 
 
+@_drawn
 def lines(
     series: Mapping[str, Sequence[float | None]],
     labels: Sequence[str],
@@ -102,6 +124,7 @@ def lines(
     return _svg(figure, alt or ", ".join(series))
 
 
+@_drawn
 def shares(
     series: Mapping[str, Sequence[float]], labels: Sequence[str], *, alt: str = ""
 ) -> str | None:
@@ -130,6 +153,7 @@ def _percent() -> Any:
     return PercentFormatter(1.0, decimals=0)
 
 
+@_drawn
 def heatmap(
     rows: Sequence[str],
     labels: Sequence[str],
@@ -165,6 +189,7 @@ def heatmap(
     return _svg(figure, alt or "scores by row and window; red: flagged")
 
 
+@_drawn
 def bars(
     labels: Sequence[str],
     series: Mapping[str, Sequence[float]],

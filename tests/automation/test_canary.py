@@ -82,3 +82,12 @@ def test_a_step_counts_the_errors_made_since_it_began_not_those_written_since() 
     ]
     # of the six: four before the step, one after, and one whose time was not kept
     assert errors_since(records, began) == {"2": 1 + 1 + 2, "1": 0}
+
+
+def test_a_step_that_can_still_pass_is_not_failed_early() -> None:
+    traffic = _traffic([0] * 20, [0] * 40)
+    rollout = Rollout(min_requests=100, max_error_rate=0.1)
+    early = judge_step(rollout, traffic, {"2": 11}, stable=1, candidate=2, minutes=1)
+    assert early.decision == "wait"  # 11 of 111 sent, once 100 are answered: 9.9%, under 10%
+    doomed = judge_step(rollout, traffic, {"2": 12}, stable=1, candidate=2, minutes=1)
+    assert doomed.decision == "fail"  # 12 of 112 is over 10% whatever comes next

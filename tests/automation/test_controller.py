@@ -521,3 +521,23 @@ def test_a_loop_without_a_gate_never_promotes(sw: Any, served: Traffic, summer: 
     assert state.state == "rejected", state.detail["message"]
     assert "the loop has no gate: it passes nothing" in state.detail["message"]
     assert sw.get_deployment(DEPLOYMENT).candidate is None
+
+
+def test_a_refit_waiting_while_the_champion_changes_is_judged_again_once_it_can_be(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    loop = _loop(gate=Gate("accuracy", min=0.55, holdout_rows=600, refit=True), approval="manual")
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "waiting_approval" and state.candidate == 3  # the refit of v2
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, reason="a person ships v2 meanwhile")
+    current().acting_as("reviewer").registry.approve(MODEL, 3, "ship the refit")
+    state = _round(sw, loop)  # v3 learnt from every labelled row: nothing to judge it on yet
+    assert state.state == "ready", state.detail["message"]
+    assert "is judged against it once it can be" in state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).candidate is None  # nothing went out unjudged
+    served.send(summer.iloc[2400:2900], batch=10)  # labels neither v2 nor v3 learnt from
+    state = _round(sw, loop)
+    assert state.state in ("canary", "rejected"), state.detail["message"]
+    assert state.detail["verdict"]["champion"] is not None

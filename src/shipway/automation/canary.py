@@ -125,9 +125,10 @@ def _error_rate(rollout: Any, evidence: Evidence) -> list[str]:
     if not sent:
         return []
     evidence.error_rate = evidence.errors["candidate"] / sent
-    # Before min_requests a step fails only on errors that already doom it: its rate over
-    # min_requests, were every request still to come answered, would be over the limit.
-    if evidence.errors["candidate"] / max(sent, rollout.min_requests) <= rollout.max_error_rate:
+    # Before min_requests a step fails only on errors that already doom it: its rate when
+    # min_requests are answered, were every request still to come answered, is over the limit.
+    failed = evidence.errors["candidate"]
+    if failed / max(sent, rollout.min_requests + failed) <= rollout.max_error_rate:
         return []
     return [
         f"error rate {evidence.error_rate:.1%} on {sent} requests is over "

@@ -118,6 +118,7 @@ class Controller(Rollouts, MonitoringRounds):
             if self.training[name].is_alive():
                 return state or LoopState(name)  # its own thread carries it on
             del self.training[name]
+            state = self.store.find(name)  # what the thread saved, not the round's first read
         if state is None:
             state = LoopState(name, seen=Seen.starting(facts).to_dict())
             self._move(state, "idle", "the loop starts; what exists now is not news")
@@ -158,7 +159,8 @@ class Controller(Rollouts, MonitoringRounds):
         def train() -> None:
             try:
                 self._train(loop, state, self.session.deployments.get(loop.deployment))
-                if state.state != "training":  # a deploy by hand meanwhile is seen: read anew
+                if state.state != "training" and not self._stop.is_set():
+                    # a deploy by hand meanwhile is seen: the deployment read anew
                     self._work(loop, state, self.session.deployments.get(loop.deployment))
             except Exception as exc:
                 self._fault(loop, state, exc)
@@ -173,16 +175,19 @@ class Controller(Rollouts, MonitoringRounds):
         """Wait until no loop trains on a thread of its own; False if one still does."""
         for thread in list(self.training.values()):
             thread.join(timeout)
-        return not any(t.is_alive() for t in self.training.values())
+        return not any(t.is_alive() for t in list(self.training.values()))
 
     def stop(self) -> None:
-        """Stop the rounds; a training still running keeps the lease (its heartbeat) until it
-        ends or the process does, and a restarted controller trains the loop again."""
+        """Stop the rounds: a training still running is waited for (up to 30 s) and then
+        goes no further than its gate; the lease is handed on either way, since the process
+        is about to end, and a restarted controller trains an unfinished loop again."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        if any(t.is_alive() for t in self.training.values()):
-            return  # releasing the lease now would let another process train the same loop
+        if not self.wait_for_training(timeout=30):
+            log.warning(
+                "a loop is still training as the controller stops: it trains again next start"
+            )
         super().stop()
 
     def _fault(self, loop: Loop, state: LoopState, exc: Exception) -> None:

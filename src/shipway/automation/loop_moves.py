@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 from shipway.automation.loops import Loop
@@ -25,6 +26,7 @@ class LoopMoves:
     store: LoopStore
     holder: str
     interval: float
+    _stop: threading.Event  # set when the rounds stop: a training thread goes no further
 
     def _move(self, state: LoopState, to: str, reason: str) -> None:
         before, state.state = state.state, to

@@ -56,10 +56,9 @@ class Rollouts(Training):
         if not verdict.get("passed"):  # automation never ships what did not pass
             self._move(state, "rejected", f"version {version} has no passing verdict")
             return
-        if deployment.stable != state.detail.get("champion", deployment.stable):
-            self._regate(loop, state, deployment)
-            if state.state != "ready":
-                return
+        champion_changed = deployment.stable != state.detail.get("champion", deployment.stable)
+        if champion_changed and not self._regate(loop, state, deployment):
+            return  # rejected against the new champion, or waiting to be judged
         reason = f"the loop: {state.detail.get('trigger', '')}; the gate passed"
         try:
             if rollout.strategy == "direct":

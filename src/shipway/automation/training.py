@@ -109,12 +109,6 @@ class Training(LoopMoves):
                 hint="log ground truth (shipway labels / sw.log_ground_truth) or name a "
                 "holdout dataset in the gate",
             )
-        if candidate is None and len(labelled) <= gate.holdout_rows:  # training next
-            raise InvalidArgument(
-                f"deployment {loop.deployment} has {len(labelled)} labelled rows: the gate holds "
-                f"out {gate.holdout_rows}, which leaves none to learn from",
-                hint="wait for more labels (a labels:N trigger), or lower holdout_rows",
-            )
         judged = [v for v in (deployment.stable, candidate) if v is not None]
         seen = [t for t in (self._learnt_before(deployment.model, v) for v in judged) if t]
         unseen = labelled[labelled["timestamp"] >= max(seen)] if seen else labelled
@@ -128,6 +122,12 @@ class Training(LoopMoves):
             )
         cutoff = float(unseen["timestamp"].iloc[-min(gate.holdout_rows, len(unseen))])
         rows = labelled[labelled["timestamp"] >= cutoff].reset_index(drop=True)
+        if candidate is None and len(rows) >= len(labelled):  # training comes next
+            raise InvalidArgument(
+                f"deployment {loop.deployment} has {len(labelled)} labelled rows: the gate holds "
+                f"out {len(rows)}, which leaves none to learn from",
+                hint="wait for more labels (a labels:N trigger), or lower holdout_rows",
+            )
         name = f"traffic of {loop.deployment}: the newest {len(rows)} labelled rows"
         if len(rows) < gate.holdout_rows:
             name += ", all that the models it compares did not learn from"
@@ -211,7 +211,7 @@ class Training(LoopMoves):
         done = threading.Event()
 
         def beat() -> None:
-            while not done.wait(30.0):
+            while not done.wait(30.0) and not self._stop.is_set():  # stopped: hand it on
                 try:
                     leases.claim(LEASE, self.holder, seconds)
                 except ShipwayError as exc:
@@ -300,11 +300,22 @@ class Training(LoopMoves):
             state, "gated", f"{why_passed}; version {version.version} is its refit on every row"
         )
 
-    def _regate(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
+    def _regate(self, loop: Loop, state: LoopState, deployment: Deployment) -> bool:
         """The champion changed since the gate judged (a deploy by hand while the candidate
-        waited): the candidate is judged again, against the champion it would replace."""
+        waited): the candidate is judged again, against the champion it would replace. True
+        when it passed; it waits (False, still ready) while too few rows are new to both."""
         version = self.session.registry.get_version(self._model(loop), state.candidate or 0)
-        holdout, holdout_name, label, _ = self._holdout(loop, deployment, state.candidate)
+        try:
+            holdout, holdout_name, label, _ = self._holdout(loop, deployment, state.candidate)
+        except InvalidArgument as exc:  # a refit learnt from everything up to its making
+            message = (
+                f"the champion is now version {deployment.stable}: version {version.version} "
+                f"is judged against it once it can be: {exc.message}"
+            )
+            if state.detail.get("message") != message:
+                state.detail["message"] = message
+                self.store.save(state, actor=ACTOR)
+            return False
         before = state.detail.get("champion")
         verdict = self._gate(loop, version, deployment, holdout, holdout_name, label)
         state.detail.update(verdict=verdict.to_dict(), champion=deployment.stable)
@@ -317,5 +328,6 @@ class Training(LoopMoves):
                 f"{version.version} fails against it: {'; '.join(verdict.reasons)}",
             )
             self._alert(loop, "gate failed", "warning", state)
-            return
+            return False
         state.detail["message"] = f"judged again against version {deployment.stable}: passed"
+        return True

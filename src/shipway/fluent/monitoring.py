@@ -3,6 +3,7 @@ rules, sets off their sinks and actions); ``sw.alerts()`` lists the alerts."""
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from shipway.session import current
@@ -79,11 +80,11 @@ def labelled_traffic(
     from shipway.monitoring.traffic import held_out_from, load_traffic
 
     if last_rows is not None and (
-        isinstance(last_rows, bool) or not isinstance(last_rows, int) or last_rows < 1
+        isinstance(last_rows, bool) or not isinstance(last_rows, numbers.Integral) or last_rows < 1
     ):
         raise InvalidArgument(f"last_rows is a positive number of rows, not {last_rows!r}")
     for name, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
             raise InvalidArgument(f"{name} is a time in epoch seconds, not {value!r}")
     session = current()
     session.deployments.get(deployment)  # an unknown deployment is an error, not empty

@@ -158,9 +158,8 @@ def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Monitoring: {_e(deployment)}</title>
 <style>body{{font:14px system-ui,sans-serif;max-width:780px;margin:2em auto;color:#222}}
-h2{{margin-top:1.6em;font-size:16px}} .axis{{font-size:10px;fill:#666}} .muted{{color:#888}}
-table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left}}
-.legend{{font-size:12px;margin:4px 0 0 36px}}</style></head><body>
+h2{{margin-top:1.6em;font-size:16px}} .muted{{color:#888}}
+table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left}}</style></head><body>
 <h1>Monitoring: {_e(deployment)}</h1>
 <p class=muted>{len(reports)} window(s), {sum(r.rows for r in reports):,} predictions.</p>
 <h2>Data drift per feature</h2><p class=muted>each cell: the feature's drift score in that window; red: drifted; darker: larger distance</p>{_heatmap(reports)}

@@ -137,8 +137,6 @@ def step(
 
 def build(fn: Callable[..., Any], params: dict[str, Any]) -> tuple[Graph, Any]:
     """Run the pipeline function to record its graph; returns it and what the function returned."""
-    import inspect
-
     try:  # a parameter it does not take, or one it needs and lacks, is the caller's mistake
         inspect.signature(fn).bind(**params)
     except TypeError as exc:
