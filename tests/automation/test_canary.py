@@ -91,3 +91,23 @@ def test_a_step_that_can_still_pass_is_not_failed_early() -> None:
     assert early.decision == "wait"  # 11 of 111 sent, once 100 are answered: 9.9%, under 10%
     doomed = judge_step(rollout, traffic, {"2": 12}, stable=1, candidate=2, minutes=1)
     assert doomed.decision == "fail"  # 12 of 112 is over 10% whatever comes next
+
+
+def test_a_candidate_slower_on_every_request_fails_even_when_the_stables_p99_is_a_spike() -> None:
+    rows = []
+    for i in range(200):  # the stable: 5 ms, but a busy machine made its slowest 3% 150 ms
+        rows.append(
+            {
+                "request_id": f"s{i}",
+                "model_version": 1,
+                "latency_ms": 150.0 if i % 33 == 0 else 5.0,
+                "output": 0,
+            }
+        )
+    for i in range(40):  # the candidate: 30 ms slower on every request
+        rows.append({"request_id": f"c{i}", "model_version": 2, "latency_ms": 35.0, "output": 0})
+    traffic = pd.DataFrame(rows)
+    found = judge_step(Rollout(min_requests=10), traffic, {}, stable=1, candidate=2, minutes=1)
+    assert found.latency_ratio is not None and found.latency_ratio < 1.5  # p99 alone: passes
+    assert found.decision == "fail" and "latency p50 35.0 ms" in found.reasons[0]
+    assert found.latency_p50_ms == {"candidate": 35.0, "stable": 5.0}
