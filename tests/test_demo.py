@@ -41,6 +41,10 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
     page = report.read_text()
     assert page.startswith("<!doctype html>")
     assert "v1 100%" in page and re.search(r"v\d+ \d+%, v\d+ \d+%", page), "versions by window"
+    charted = page.split("<h2>Model versions</h2>", 1)[1].split("<h2>", 1)[0]
+    shown = set(re.findall(r">(v\d+)<", charted))
+    assert "<svg" in charted and "v1" in shown and len(shown) >= 2, "the versions, charted"
+    assert ">March<" in page, "the demo's windows are its months"
 
     # run again on the same store: it judges its own traffic, and its alerts fire anew
     first = {a.alert_id for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)}
