@@ -95,6 +95,7 @@ class Controller(Rollouts, MonitoringRounds):
         states = self.store.all()
         alerts = open_alerts(self.session)
         datasets = dataset_versions(self.session, self.loops.values())
+        deployments = {d.name: d for d in self.session.deployments.list()}  # one query a round
         out = {}
         for name, loop in self.loops.items():
             facts = Facts(now, datasets, alerts.get(name, {}), 0)
@@ -106,26 +107,35 @@ class Controller(Rollouts, MonitoringRounds):
                         self.session, name, seen.labels_until if seen else None
                     )
                     facts.labelled_rows = (seen.labels_at_training if seen else 0) + new
-                out[name] = self._advance(loop, states.get(name), facts)
+                out[name] = self._advance(loop, states.get(name), facts, deployments.get(name))
             except Exception as exc:  # one broken loop must not stop the others
                 log.exception("loop %s: %s", name, exc)
         return out
 
     # -- the state machine ---------------------------------------------------------------
-    def _advance(self, loop: Loop, state: LoopState | None, facts: Facts) -> LoopState:
+    def _advance(
+        self,
+        loop: Loop,
+        state: LoopState | None,
+        facts: Facts,
+        deployment: Deployment | None = None,
+    ) -> LoopState:
+        """One loop's moves; ``deployment``: as the round read it (None: read it now)."""
         name = loop.deployment
         if name in self.training:
             if self.training[name].is_alive():
                 return state or LoopState(name)  # its own thread carries it on
             del self.training[name]
             state = self.store.find(name)  # what the thread saved, not the round's first read
+            deployment = None  # and what it deployed
         if state is None:
             state = LoopState(name, seen=Seen.starting(facts).to_dict())
             self._move(state, "idle", "the loop starts; what exists now is not news")
-        try:
-            deployment = self.session.deployments.get(name)
-        except NotFound:
-            return state  # nothing to retrain until the deployment exists
+        if deployment is None:
+            try:
+                deployment = self.session.deployments.get(name)
+            except NotFound:
+                return state  # nothing to retrain until the deployment exists
         if state.state in RESTING and not self._begin(loop, state, deployment, facts):
             return state
         try:

@@ -67,7 +67,7 @@ def loop_status(
 def loops_status(
     session: Session, loops: dict[str, Loop], deployment: str | None = None
 ) -> list[dict[str, Any]]:
-    from shipway.errors import InvalidArgument, NotFound
+    from shipway.errors import InvalidArgument
 
     if deployment is not None and deployment not in loops:
         known = ", ".join(sorted(loops)) or "none"
@@ -76,13 +76,13 @@ def loops_status(
             hint="declare it as [loops.DEPLOYMENT] in shipway.toml",
         )
     states = LoopStore(session.stores.db).all()
+    deployments = {d.name: d for d in session.deployments.list()}
     out = []
     for name, loop in sorted(loops.items()):
         if deployment is not None and name != deployment:
             continue
-        try:
-            found = session.deployments.get(name)
-        except NotFound:
+        found = deployments.get(name)
+        if found is None:
             out.append(loop_status(loop, states.get(name), None))
             continue
         weight = found.weight if found.candidate is not None else None
