@@ -6,9 +6,20 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
 OUTPUT = "output"  # the artifact's name, without its suffix
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A result already encoded where it was made (a Ray worker): its bytes are what is
+    stored and hashed, so a step gives the same digest on every executor (Ray hands numpy
+    arrays back read-only and zero-copy, and those pickle to other bytes)."""
+
+    data: bytes
+    name: str
 
 
 def encode(value: Any) -> tuple[bytes, str]:

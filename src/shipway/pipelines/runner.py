@@ -83,7 +83,11 @@ def _on_ray() -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
 
     @ray.remote  # type: ignore[untyped-decorator, unused-ignore]
     def call(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-        return fn(**arguments)
+        value = fn(**arguments)
+        try:  # encoded here, so the bytes stored are the bytes a local run would store
+            return outputs.Encoded(*outputs.encode(value))
+        except Exception:  # the driver says why it cannot be stored
+            return value
 
     def run(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         try:
@@ -289,7 +293,11 @@ class Runner:
                 )
                 self.sleep(wait_for)
         try:
-            data, artifact = outputs.encode(value)
+            if isinstance(value, outputs.Encoded):
+                data, artifact = value.data, value.name
+                value = outputs.decode(data, artifact)
+            else:
+                data, artifact = outputs.encode(value)
         except Exception as exc:  # a lambda, an open file: no run may be left RUNNING
             self.tracking.set_tags(step_run.run_id, {f"{STEP}.error": repr(exc)[:5000]})
             self.tracking.end_run(step_run.run_id, "FAILED")
