@@ -46,10 +46,10 @@ def _drawn(draw: Chart) -> Chart:
     return cast(Chart, drawing)
 
 
-def _figure(height: float) -> tuple[Any, Any]:
+def _figure(height: float, width: float = WIDTH) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
     axes = figure.add_subplot()
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
@@ -203,13 +203,10 @@ def bars(
     if not series or lengths == {0}:
         return None
     import numpy as np
-    from matplotlib.figure import Figure
 
     n = lengths.pop()
-    figure = Figure(figsize=(3.6, 1.1), dpi=100, layout="constrained")
-    axes = figure.add_subplot()
-    for side in ("top", "right", "left"):
-        axes.spines[side].set_visible(False)
+    figure, axes = _figure(1.1, width=3.6)
+    axes.spines["left"].set_visible(False)
     axes.set_yticks([])
     width = 0.8 / len(series)
     x = np.arange(n)

@@ -7,7 +7,7 @@ import time
 
 from shipway.automation.canary import Evidence, errors_since, judge_step
 from shipway.automation.gate import Verdict
-from shipway.automation.loop_moves import ACTOR
+from shipway.automation.loop_moves import ACTOR, reason_of
 from shipway.automation.loops import Loop
 from shipway.automation.training import Training
 from shipway.errors import NotFound, PolicyViolation, ShipwayError
@@ -187,8 +187,6 @@ class Rollouts(Training):
         """Why the loop may not promote its canary (None: its version passed the gate). The
         loop's own candidates were judged before they went out; a canary deployed by hand is
         judged now, against the champion it would replace."""
-        from shipway.automation.loop_moves import reason_of
-
         verdict = state.detail.get("verdict")
         if verdict is not None:
             return (
