@@ -71,6 +71,9 @@ class ServeSettings:
     poll_seconds: float = 2.0
     access_log: bool = False
     retention_days: float | None = None  # prediction-log partitions older than this expire
+    # Follow models:/NAME@latest (or @none) of a model whose policy asks for no approval:
+    # whatever any editor registers is then served, and unpickled, within a poll.
+    follow_unapproved: bool = False
 
 
 @dataclass(frozen=True)

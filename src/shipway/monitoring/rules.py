@@ -140,6 +140,20 @@ class AlertRule:
         return cls(**values)
 
 
+def acts_beyond_checking(rule: AlertRule) -> str | None:
+    """What a rule would do beyond judging a window and recording its alert, or None.
+
+    Such rules come only from the configuration of the process that runs them: a rule sent
+    in a request may run no command, take no deployment action and reach no address.
+    """
+    if rule.action != "notify" or rule.command:
+        return f"action {rule.action!r}" + (" with a command" if rule.command else "")
+    outbound = [sink for sink in rule.sinks if sink != "log"]
+    if outbound:
+        return f"sinks {', '.join(outbound)}"
+    return None
+
+
 def value_of(report: dict[str, Any], metric: str) -> float | None:
     """``estimated.accuracy`` reads ``report["estimated"]["accuracy"]["value"]``."""
     found: Any = report

@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import builtins
 import functools
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from shipway.errors import InvalidArgument, NotFound
+from shipway.errors import InvalidArgument, NotFound, PolicyViolation
 from shipway.registry.policy import candidate_guard, promotion_guard
 from shipway.serving import rollout
 from shipway.session import Session
 from shipway.store.deployment_store import Consequence, DeploymentStore, deployment_entity
 from shipway.store.validation import check_key
 from shipway.types import AuditEvent, Deployment, Stage, Strategy
+
+log = logging.getLogger(__name__)
+
+# Aliases that move when anyone who may register a version registers one.
+EDITOR_ALIASES = ("latest", "none")
 
 
 class LocalDeployments:
@@ -77,15 +83,21 @@ class LocalDeployments:
         )
 
     def follow(self, name: str, model: str, alias: str) -> Deployment:
-        """A deployment whose stable version is whatever ``models:/model@alias`` names now."""
-        version = self.registry.resolve(f"models:/{model}@{alias}").version
+        """A deployment whose stable version is whatever ``models:/model@alias`` names now.
+
+        ``latest`` and ``none`` name whatever any editor registered last, so they are followed
+        only where the model's policy asks for an approval (and then to the newest version
+        that has it), or where ``[serve] follow_unapproved`` accepts the risk.
+        """
+        found = self._followed(model, alias)
+        version = found.version
         current = self.store.find(name)
         if current is not None and current.stable == version and current.follow == alias:
             return current
         decide = functools.partial(
             rollout.follow_stage, name=name, model=model, version=version, follow=alias
         )
-        reason = f"models:/{model}@{alias} is version {version}"
+        reason = f"models:/{model}@{alias} is version {version}, registered by {found.created_by}"
         return self.store.change(
             name,
             decide,
@@ -93,6 +105,45 @@ class LocalDeployments:
             action="follow",
             reason=reason,
             also=self._registry_follows(name, "follow", reason),
+        )
+
+    def _followed(self, model: str, alias: str) -> Any:
+        """The version ``models:/model@alias`` names, once it may be served to all traffic."""
+        if alias.lower() not in EDITOR_ALIASES:
+            return self.registry.resolve(f"models:/{model}@{alias}")
+        policy = self.registry.get_model(model)
+        if policy.required_approvals == 0:
+            if not self.session.settings.serve.follow_unapproved:
+                raise PolicyViolation(
+                    f"models:/{model}@{alias} serves whatever any editor registers next, and "
+                    f"{model}'s policy asks for no approval",
+                    hint=f"follow models:/{model}@production (only approvers move it), ask for "
+                    f"an approval with `shipway models policy {model} --approvals 1`, or set "
+                    "[serve] follow_unapproved = true to accept the risk",
+                )
+            found = self.registry.resolve(f"models:/{model}@{alias}")
+            log.warning(
+                "UNAPPROVED FOLLOW: %s is served from models:/%s@%s, registered by %s, with "
+                "no approval ([serve] follow_unapproved = true)",
+                f"{model} version {found.version}",
+                model,
+                alias,
+                found.created_by,
+            )
+            return found
+        guard = promotion_guard(Stage.PRODUCTION)
+        for found in sorted(self.registry.list_versions(model), key=lambda v: -v.version):
+            if alias.lower() == "none" and found.stage != Stage.NONE:
+                continue
+            try:
+                guard(policy, found, self.registry.approvals(model, found.version))
+            except PolicyViolation:
+                continue  # not approved yet: the newest approved one serves meanwhile
+            return found
+        raise PolicyViolation(
+            f"no version of {model} has the {policy.required_approvals} approval(s) its policy "
+            f"asks for, so models:/{model}@{alias} has nothing to serve",
+            hint=f"an approver runs `shipway models approve {model} VERSION`",
         )
 
     def set_weight(self, name: str, weight: float, reason: str = "") -> Deployment:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from shipway.errors import Forbidden
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import answers, plain, session
 from shipway.server.schemas import ERROR_RESPONSES, ErrorBody, MonitorIn
@@ -155,12 +156,13 @@ def resolve_alert(
 def evaluate(
     deployment: str, body: MonitorIn, request: Request, who: Principal = Depends(requires("editor"))
 ) -> list[dict[str, Any]]:
-    """Judge the windows and apply alert rules (``rules``, or ``[[alerts]]`` of the server's
-    shipway.toml when null): alerts fire, tell their sinks and run their actions."""
-    from shipway.monitoring.rules import AlertRule
+    """Judge the windows and apply alert rules: ``[[alerts]]`` of the server's shipway.toml
+    when ``rules`` is null (their alerts fire, tell their sinks and run their actions), or the
+    request's own rules, which may only check: their alerts are recorded and logged, and
+    sinks, commands and actions come only from the server's configuration."""
     from shipway.monitoring.service import parse_time
 
-    rules = None if body.rules is None else [AlertRule.from_dict(r) for r in body.rules]
+    rules = None if body.rules is None else _checks_only(body.rules)
     reports = session(request, who).monitoring.monitor(
         deployment,
         window=body.window,
@@ -174,6 +176,21 @@ def evaluate(
         source=body.source,
     )
     return [plain(_finite(r.to_dict())) for r in reports]
+
+
+def _checks_only(data: list[dict[str, Any]]) -> list[Any]:
+    from shipway.monitoring.rules import AlertRule, acts_beyond_checking
+
+    rules = [AlertRule.from_dict(r) for r in data]
+    for rule in rules:
+        beyond = acts_beyond_checking(rule)
+        if beyond:
+            raise Forbidden(
+                f"rule {rule.name!r} names {beyond}: a request's rules may only check",
+                hint="sinks, commands and actions run only from [[alerts]] in the server's "
+                "shipway.toml; send rules = null to apply those",
+            )
+    return rules
 
 
 @router.post("/monitoring/rounds", **answers(list[Alert]))
