@@ -132,6 +132,15 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class PipelineSettings:
+    """How pipelines run; the step cache reuses only outputs that these users' runs stored."""
+
+    # A step's cached output is unpickled when reused, so it is taken only from the runs of
+    # whoever runs the pipeline, and of the users named here (who are trusted to run code).
+    trust_cache_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FeatureSettings:
     online_url: str | None = None  # the online feature store (Redis); reserved
 
@@ -151,6 +160,7 @@ class Settings:
     loops: dict[str, LoopSettings] = field(default_factory=dict)
     features: FeatureSettings = field(default_factory=FeatureSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
+    pipelines: PipelineSettings = field(default_factory=PipelineSettings)
     config_file: Path | None = None
 
     @property
@@ -235,6 +245,7 @@ _SECTIONS: dict[str, type] = {
     "monitoring": MonitoringSettings,
     "features": FeatureSettings,
     "check": CheckSettings,
+    "pipelines": PipelineSettings,
 }
 _CHOICES = {("data", "link"): ("auto", "reflink", "hardlink", "copy")}
 _POSITIVE = {("tracking", "flush_seconds"), ("serve", "poll_seconds")}

@@ -43,10 +43,12 @@ class Pipeline:
         """Run every step (skipping those the cache has, unless ``cache=False``; from
         ``from_step`` on, steps run whatever the cache holds), in this process or as Ray
         tasks (``executor="ray"``); returns the run."""
+        trusted: tuple[str, ...] = ()
         if tracking is None:
             from shipway.session import current
 
             tracking = current().tracking
+            trusted = current().settings.pipelines.trust_cache_from
         graph, returned = build(self.fn, params)
         rerun = graph.downstream_of(from_step) if from_step else set()
         parent = tracking.create_run(
@@ -62,6 +64,7 @@ class Pipeline:
                 self.name,
                 graph,
                 cache=cache,
+                trusted=(parent.user, *trusted),
                 rerun=rerun,
                 executor=executor,
                 say=say,

@@ -14,7 +14,7 @@ import contextvars
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +125,7 @@ class Runner:
         graph: Graph,
         *,
         cache: bool = True,
+        trusted: Sequence[str] = (),
         rerun: set[str] | None = None,
         workers: int = 4,
         executor: str = "local",
@@ -138,6 +139,8 @@ class Runner:
         self.pipeline = pipeline
         self.graph = graph
         self.cache = cache
+        # whose stored outputs may be reused: the runner's own identity and those it trusts
+        self.trusted = tuple(trusted)
         self.rerun = rerun or set()  # steps that run whatever the cache holds (--from)
         self.workers = workers
         self.say = say or (lambda _: None)
@@ -190,7 +193,7 @@ class Runner:
             if isinstance(v, Output)
         }
         tags = {STEP: node.name, KEY: key, f"{STEP}.inputs": json.dumps(lineage, sort_keys=True)}
-        if self.cache and node.step.cache and node.name not in self.rerun:
+        if self.cache and self.trusted and node.step.cache and node.name not in self.rerun:
             for source, artifact, digest in self._cached(key):
                 value = self._stored(node, source, artifact, digest)
                 if value is not _MISSING:
@@ -222,11 +225,17 @@ class Runner:
         """The newest finished runs of this step with ``key`` that recorded an output: their
         id, the output's artifact and its hash. Only runs that ran the step carry ``KEY``; a
         reuse names its key under ``REUSED_KEY``, so reuses never crowd out the original."""
-        query = f"tags.`{KEY}` = '{key}' and attributes.status = 'FINISHED'"
+        users = ", ".join("'" + user.replace("'", "''") + "'" for user in self.trusted)
+        query = (
+            f"tags.`{KEY}` = '{key}' and attributes.status = 'FINISHED'"
+            f" and attributes.user IN ({users})"
+        )
         found = []
         for previous in self.tracking.search_runs(
             self.pipeline, query, ["attributes.start_time DESC"], 20, output="list"
         ):
+            if previous.user not in self.trusted:
+                continue  # the query says so already; an output is unpickled, so check twice
             if previous.tags.get(f"{STEP}.cached_from"):
                 continue  # a reuse that a store written before REUSED_KEY tagged with KEY
             stored = [
