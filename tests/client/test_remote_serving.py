@@ -20,7 +20,7 @@ from tests.serving.conftest import register_churn
 def test_a_model_server_through_the_platform_server(settings: Settings, tmp_path: Path) -> None:
     stores = open_stores(settings)
     tokens = TokenStore(stores.db)
-    people = (("ops", "admin"), ("serve-bot", "editor"), ("app", "predict"))
+    people = (("ops", "admin"), ("serve-bot", "server"), ("app", "predict"))
     admin, bot, caller = (tokens.create(user, role)[0] for user, role in people)
     stores.close()
     platform = LiveServer(settings)

@@ -74,7 +74,11 @@ def test_once_a_token_exists_predictions_and_feedback_need_one(
                 assert answer.status_code < 300, (role, path, answer.text)
     server.stop()
     labels = sw.read_predictions("churn-live", kind="ground_truth")
-    assert len(labels) == 3, "only the callers with a token changed the labels"
+    assert len(labels) == 0, "a label for a request no server answered is kept nowhere"
+    from shipway.serving.prediction_log import read_health
+
+    records = read_health(sw.session.current().stores.artifacts, "churn-live")
+    assert sum(r.get("unknown_labels", 0) for r in records) == 3, "but counted, per caller"
 
 
 def test_a_revoked_token_stops_working(settings: Any) -> None:
@@ -83,7 +87,7 @@ def test_a_revoked_token_stops_working(settings: Any) -> None:
     secret, info = tokens.create("caller", "predict")
     tokens.create("someone-else", "viewer")  # still active: the server keeps needing tokens
     auth = ServingAuth(tokens, ttl=0.0)  # no caching: the store's word, every time
-    assert auth.check(f"Bearer {secret}") == "caller"
+    assert auth.check(f"Bearer {secret}").user == "caller"
     tokens.revoke(info.token_id)
     with pytest.raises(Unauthenticated, match="revoked"):
         auth.check(f"Bearer {secret}")

@@ -271,7 +271,7 @@ def test_predictions_and_feedback_are_logged(sw: Any, churn: Any, serve: Any) ->
     accepted = client.post(
         "/v1/feedback", json={"records": [{"request_id": i, "label": 1} for i in ids]}
     )
-    assert accepted.status_code == 202 and accepted.json() == {"accepted": 5}
+    assert accepted.status_code == 202 and accepted.json() == {"accepted": 5, "unknown": 0}
     bad = client.post("/v1/feedback", json={"label": 1})
     assert bad.status_code == 400 and "request_id" in bad.json()["error"]["message"]
     sw.log_ground_truth("live", [{"key": {"customer_id": 3}, "label": 0}])

@@ -10,7 +10,7 @@ from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
 
 app = typer.Typer(
-    help="API tokens for `shipway server` (stored hashed; roles predict < viewer < editor < approver < admin).",
+    help="API tokens for `shipway server` (stored hashed; roles predict < viewer < editor < approver < admin, and labeller and server for services).",
     no_args_is_help=True,
 )
 
@@ -30,7 +30,8 @@ def create(
         "viewer",
         "--role",
         "-r",
-        help="predict (model servers only), viewer, editor, approver or admin.",
+        help="predict (model servers only), viewer, editor, approver or admin; labeller "
+        "(labels any request) or server (a model server's or batch job's own identity).",
     ),
     as_json: bool = JSON,
 ) -> None:

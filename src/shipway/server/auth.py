@@ -38,7 +38,8 @@ def requires(role: str) -> Callable[[Request], Principal]:
         if info is None:
             raise Unauthenticated("the token is unknown, wrong or revoked")
         if not role_allows(info.role, role):
-            raise Forbidden(f"{info.user} is a {info.role}; this needs the {role} role")
+            article = "an" if info.role[0] in "aeiou" else "a"
+            raise Forbidden(f"{info.user} is {article} {info.role}; this needs the {role} role")
         return Principal(info.user, info.role)
 
     return check

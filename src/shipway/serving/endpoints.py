@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from shipway.errors import InvalidArgument, NotFound, UnsupportedMediaType
 from shipway.serving import codecs, oip
+from shipway.serving.auth import CALLER
 from shipway.serving.feedback import accept_feedback
 from shipway.serving.predictor import Arrival, Prediction, Predictor
 from shipway.serving.state import Loaded
@@ -70,7 +71,7 @@ def authorized(handler: Handler) -> Handler:
     async def endpoint(request: Request) -> Response:
         auth = request.app.state.auth
         if auth is not None:
-            auth.check(request.headers.get("authorization"))
+            CALLER.set(auth.check(request.headers.get("authorization")))
         return await handler(request)
 
     return endpoint
@@ -262,8 +263,10 @@ async def invocations(request: Request, arrival: Arrival) -> Response:
 # -- feedback, status, metrics -------------------------------------------------------------
 async def feedback(request: Request) -> Response:
     predictor = _predictor(request)
-    accepted = accept_feedback(await _body(request), predictor.state, predictor.log)
-    return JSONResponse({"accepted": accepted}, status_code=202)
+    accepted, unknown = accept_feedback(
+        await _body(request), predictor.state, predictor.log, CALLER.get(), predictor.recent
+    )
+    return JSONResponse({"accepted": accepted, "unknown": unknown}, status_code=202)
 
 
 async def status(request: Request) -> Response:

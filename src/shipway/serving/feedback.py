@@ -10,6 +10,14 @@ from typing import Any
 
 from shipway.errors import InvalidArgument
 from shipway.models.signature import ColumnSpec, check_value
+from shipway.serving.labelling import (
+    ANYONE,
+    Finder,
+    Labeller,
+    RecentRequests,
+    admit,
+    logged_callers,
+)
 from shipway.serving.log_encoding import arrow_type
 from shipway.serving.prediction_log import GROUND_TRUTH, PredictionLog
 from shipway.serving.state import ServerState
@@ -17,8 +25,16 @@ from shipway.serving.state import ServerState
 USAGE = "feedback is {'request_id' or 'key', 'label'} or {'records': [...]}"
 
 
-def accept_feedback(body: Any, state: ServerState, log: PredictionLog | None) -> int:
-    """Check every record of ``body`` and queue the labels for the log; the count accepted."""
+def accept_feedback(
+    body: Any,
+    state: ServerState,
+    log: PredictionLog | None,
+    labeller: Labeller = ANYONE,
+    recent: RecentRequests | None = None,
+) -> tuple[int, int]:
+    """Check every record of ``body`` and queue the labels for the log: those for requests
+    this server answered lately (``recent``) or that its log holds, and that ``labeller`` may
+    label. The counts accepted and unknown (for no request ever answered: not kept)."""
     import pandas as pd
 
     records = body.get("records") if isinstance(body, dict) and "records" in body else [body]
@@ -26,15 +42,38 @@ def accept_feedback(body: Any, state: ServerState, log: PredictionLog | None) ->
         raise InvalidArgument(USAGE)
     specs: dict[str, Any] = {}  # deployment -> the output a label must match
     rows = [_row(i, record, state, specs) for i, record in enumerate(records)]
-    if log is not None:
-        frame = pd.DataFrame(rows)
-        for deployment, part in frame.groupby("deployment"):
-            spec = specs[str(deployment)]
+    frame = pd.DataFrame(rows)
+    admitted: list[tuple[str, Any]] = []
+    unknown = 0
+    for deployment, part in frame.groupby("deployment"):
+        name = str(deployment)
+        kept, missing = admit(part, labeller, _finder(state, name, recent))
+        admitted.append((name, kept))
+        unknown += missing
+        if log is not None and missing:
+            log.note_unknown_labels(name, missing)
+    if log is not None:  # only once every deployment's part was admitted: all or nothing
+        for name, kept in admitted:
+            spec = specs[name]
             wanted = arrow_type(spec.type) if spec is not None else None
             declared = {"label": wanted} if wanted is not None else {}
-            labels = part.drop(columns="deployment")
-            log.append(GROUND_TRUTH, str(deployment), labels, declared=declared)
-    return len(rows)
+            if len(kept):
+                log.append(GROUND_TRUTH, name, kept.drop(columns="deployment"), declared=declared)
+    return sum(len(kept) for _, kept in admitted), unknown
+
+
+def _finder(state: ServerState, deployment: str, recent: RecentRequests | None) -> Finder:
+    """Request ids answered lately by this server, else found in the deployment's log."""
+
+    def find(ids: list[str]) -> dict[str, str | None]:
+        found = recent.find(deployment, ids) if recent is not None else {}
+        rest = [i for i in ids if i not in found]
+        if rest:
+            logged = state.session.predictions.read(deployment, columns=["request_id", "caller"])
+            found.update(logged_callers(logged, rest))
+        return found
+
+    return find
 
 
 def _row(index: int, record: Any, state: ServerState, specs: dict[str, Any]) -> dict[str, Any]:

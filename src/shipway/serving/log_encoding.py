@@ -27,6 +27,7 @@ BASE_TYPES: dict[str, pa.DataType] = {
     "score": pa.float64(),
     "shadow_version": pa.int64(),
     "key": pa.string(),
+    "caller": pa.string(),
 }
 _SIGNATURE_TYPES: dict[str, pa.DataType] = {
     "boolean": pa.bool_(),

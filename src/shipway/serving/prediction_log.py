@@ -67,6 +67,7 @@ class Logged:
     shadow_outputs: list[Any] | None = None
     scorer: Any = None  # frame -> confidence per row (a classifier's); run in bulk by the writer
     declared: dict[str, Any] | None = None  # ``input.NAME`` -> Arrow type, from the signature
+    caller: str | None = None  # the user whose token asked (labels are bound to it)
 
 
 def cell(value: Any) -> Any:
@@ -116,6 +117,7 @@ def predictions_table(logged: list[Logged]) -> Any:
             "timestamp": np.repeat([item.timestamp for item in logged], sizes),
             "model_version": [v for item in logged for v in item.versions],
             "latency_ms": np.repeat([item.latency_ms for item in logged], sizes),
+            "caller": np.repeat(np.array([item.caller for item in logged], dtype=object), sizes),
         }
     )
     table = pd.concat([table, inputs], axis=1)
@@ -245,6 +247,12 @@ class PredictionLog:
                 if len(times) < MAX_ERROR_TIMES:
                     times.append(time.time())
 
+    def note_unknown_labels(self, deployment: str, rows: int) -> None:
+        """Count labels sent for requests no server answered: kept nowhere, counted here."""
+        with self._lock:
+            counts = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
+            counts["unknown_labels"] = counts.get("unknown_labels", 0) + rows
+
     def write_health(self, force: bool = False) -> None:
         """Write the counts of errors and dropped rows: at most once a minute, or within
         ``error_seconds`` of a model version's error, or now when forced."""
@@ -276,6 +284,8 @@ class PredictionLog:
         with self._lock:
             merged = self._health.setdefault(deployment, {"errors": {}, "dropped_rows": 0})
             merged["dropped_rows"] += found["dropped_rows"]
+            if found.get("unknown_labels"):
+                merged["unknown_labels"] = merged.get("unknown_labels", 0) + found["unknown_labels"]
             for group in ("errors", "errors_by_version", "dropped_by_reason"):
                 into = merged.setdefault(group, {})
                 for name, n in found.get(group, {}).items():

@@ -4,11 +4,13 @@ reading it, adding late labels, writing batch predictions into it, and the traff
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from shipway.errors import InvalidArgument
+from shipway.serving.labelling import ANYONE, Labeller, admit, logged_callers
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog, read_log
 from shipway.serving.profiles import ProfileWriter, Reference, read_profile
 from shipway.session import Session
@@ -47,14 +49,24 @@ class LocalPredictions:
             end=end,
         )
 
-    def log_ground_truth(self, deployment: str, labels: Any) -> int:
-        """Record true labels by ``request_id`` (and ``row`` of a multi-row request) or ``key``."""
+    def log_ground_truth(self, deployment: str, labels: Any, labeller: Labeller = ANYONE) -> int:
+        """Record true labels by ``request_id`` (and ``row`` of a multi-row request) or
+        ``key``, for requests the log holds that ``labeller`` may label; labels for requests
+        never answered are counted in the health record and kept nowhere. The count kept."""
         frame = ground_truth_frame(labels)
         self.session.deployments.get(deployment)
+        logged = self.read(deployment, columns=["request_id", "caller", "output"])
+        kept, unknown = admit(frame, labeller, lambda ids: logged_callers(logged, ids))
+        kept, declared = typed_like_outputs(kept, logged)
         log = PredictionLog(self._artifacts)
-        log.append(GROUND_TRUTH, deployment, frame)
-        log.close()
-        return len(frame)
+        try:
+            if len(kept):
+                log.append(GROUND_TRUTH, deployment, kept, declared=declared)
+            if unknown:
+                log.note_unknown_labels(deployment, unknown)
+        finally:
+            log.close()
+        return len(kept)
 
     def writer(self) -> PredictionLog:
         """A log writer for batch predictions: it waits rather than drops, and profiles."""
@@ -98,6 +110,35 @@ def ground_truth_frame(labels: Any) -> Any:
             "timestamp": time.time(),
         }
     )
+
+
+def typed_like_outputs(labels: Any, logged: Any) -> tuple[Any, dict[str, Any]]:
+    """Labels of the type the model's answers were logged with, and that type to pin the
+    label column to: text for a model that answered numbers is refused here, so one bad
+    label can never make a segment the log's readers cannot merge."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if "output" not in logged.columns or len(labels) == 0:
+        return labels, {}
+    answered = logged["output"].dropna()
+    if len(answered) == 0:
+        return labels, {}
+    values = labels["label"]
+    if not pd.api.types.is_numeric_dtype(answered):  # text answers: text labels
+        return labels.assign(label=values.map(str)), {"label": pa.string()}
+    numeric = values.map(lambda v: isinstance(v, int | float) and math.isfinite(float(v)))
+    if not bool(numeric.all()):
+        bad = values[~numeric].iloc[0]
+        raise InvalidArgument(
+            f"label {bad!r} is not a finite number, and the model answers with numbers",
+            hint="send each label as the model's output would be (true/false count as 1/0)",
+        )
+    if pd.api.types.is_integer_dtype(answered) or pd.api.types.is_bool_dtype(answered):
+        whole = values.map(lambda v: float(v).is_integer())
+        if bool(whole.all()):
+            return labels.assign(label=values.astype("int64")), {"label": pa.int64()}
+    return labels.assign(label=values.astype("float64")), {"label": pa.float64()}
 
 
 def reference_profiles(session: Session) -> Reference:

@@ -13,7 +13,9 @@ from typing import Any
 
 from shipway.errors import InvalidArgument, ModelFailed, ModelRefusedInput, NotFound, NotReady
 from shipway.serving import codecs, routing
+from shipway.serving.auth import CALLER
 from shipway.serving.batching import MicroBatcher
+from shipway.serving.labelling import RecentRequests
 from shipway.serving.metrics import ServingMetrics
 from shipway.serving.prediction_log import Logged, PredictionLog
 from shipway.serving.state import Loaded, ServerState, Serving
@@ -54,6 +56,7 @@ class Predictor:
         self.log = log
         self.metrics = metrics
         self.arriving = 0  # requests being read and checked, not yet at the model
+        self.recent = RecentRequests()  # answered lately, and by whom: labels are checked on it
         self.batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
 
     def arrival(self) -> Arrival:
@@ -102,11 +105,13 @@ class Predictor:
         scores = self._guarded(name, chosen, chosen.probabilities, prepared) if proba else None
         elapsed = time.perf_counter() - started
         self.metrics.observe(name, chosen.version, outputs, elapsed, len(frame))
+        caller = CALLER.get().user
+        self.recent.remember(name, request_id, caller)
         if self.log is None and shadow is None:  # nothing runs after the answer
             return Prediction(chosen, outputs, probabilities=scores)
 
         def after() -> None:
-            self._after(served, prepared, outputs, chosen, shadow, request_id, elapsed)
+            self._after(served, prepared, outputs, chosen, shadow, request_id, elapsed, caller)
 
         return Prediction(chosen, outputs, after, scores)
 
@@ -185,10 +190,19 @@ class Predictor:
         versions = prepared.pop("_version").tolist()
         prepared = prepared.drop(columns="_row")
         first = served.versions[variants[0]]
+        caller = CALLER.get().user
+        self.recent.remember(name, request_id, caller)
 
         def after() -> None:
             self._log_rows(
-                name, prepared, outputs, versions, request_id, elapsed, declared=first.log_types
+                name,
+                prepared,
+                outputs,
+                versions,
+                request_id,
+                elapsed,
+                declared=first.log_types,
+                caller=caller,
             )
 
         whole = probabilities and all(s is not None for s in scores)
@@ -204,6 +218,7 @@ class Predictor:
         shadow: Loaded | None,
         request_id: str,
         elapsed: float,
+        caller: str | None = None,
     ) -> None:
         """After the answer was sent: the shadow's prediction (the caller never waits for it)
         and the rows for the log."""
@@ -226,6 +241,7 @@ class Predictor:
             shadow_outputs=shadow_outputs,
             scorer=chosen.scorer,
             declared=chosen.log_types,
+            caller=caller,
         )
 
     def _log_rows(
@@ -241,6 +257,7 @@ class Predictor:
         shadow_outputs: list[Any] | None = None,
         scorer: Any = None,
         declared: dict[str, Any] | None = None,
+        caller: str | None = None,
     ) -> None:
         if self.log is None:
             return
@@ -255,6 +272,7 @@ class Predictor:
             shadow_outputs,
             scorer,
             declared,
+            caller,
         )
         self.log.append_predictions(name, logged)  # a tuple now; the table once a second
 

@@ -18,6 +18,14 @@ from shipway.types import TokenInfo
 
 # Each includes the ones before it. ``predict`` may only call model servers (predict, feedback).
 ROLES = ("predict", "viewer", "editor", "approver", "admin")
+# Roles made for one service, outside that order: each may do what the role it names may,
+# plus the one thing it is for. ``labeller`` labels any request that exists (a predict token
+# labels only the requests it made); ``server`` is a model server's or batch job's own
+# identity, the only one (with admin) that writes log segments and health records.
+SERVICE_ROLES = {"labeller": "predict", "server": "viewer"}
+# Who holds each service role's power besides the role itself.
+_ALSO = {"labeller": ("approver", "admin"), "server": ("admin",)}
+ALL_ROLES = (*ROLES, *SERVICE_ROLES)
 
 
 def _hash(secret: str) -> str:
@@ -31,8 +39,10 @@ class TokenStore:
     def create(self, user: str, role: str) -> tuple[str, TokenInfo]:
         """A new token; the returned string is the only time its secret is shown."""
         check_key(user, "user")
-        if role not in ROLES:
-            raise InvalidArgument(f"unknown role {role!r}", hint=f"use one of: {', '.join(ROLES)}")
+        if role not in ALL_ROLES:
+            raise InvalidArgument(
+                f"unknown role {role!r}", hint=f"use one of: {', '.join(ALL_ROLES)}"
+            )
         token_id, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
         info = TokenInfo(token_id, user, role, time.time())
         with self.db.write() as conn:
@@ -94,4 +104,10 @@ class TokenStore:
 
 
 def role_allows(role: str, needed: str) -> bool:
-    return ROLES.index(role) >= ROLES.index(needed)
+    """Whether a token of ``role`` may do what needs ``needed`` (a role of either kind)."""
+    if needed in SERVICE_ROLES:
+        return role == needed or role in _ALSO[needed]
+    base = SERVICE_ROLES.get(role, role)
+    if base not in ROLES or needed not in ROLES:
+        return False  # a role this version does not know allows nothing
+    return ROLES.index(base) >= ROLES.index(needed)

@@ -5,7 +5,7 @@ server instead of the stores."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -13,6 +13,8 @@ from shipway.errors import InvalidArgument
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import answers, session
 from shipway.server.schemas import GroundTruthIn, StoredSegment
+from shipway.serving.segments import check_segment
+from shipway.store.token_store import role_allows
 
 router = APIRouter(tags=["predictions"])
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -59,10 +61,18 @@ def read_log(
 
 @router.post("/deployments/{name}/ground-truth", status_code=202)
 def log_ground_truth(
-    name: str, body: GroundTruthIn, request: Request, who: Principal = Depends(requires("editor"))
+    name: str, body: GroundTruthIn, request: Request, who: Principal = Depends(requires("predict"))
 ) -> dict[str, int]:
-    """True labels for earlier predictions: ``request_id`` (and ``row``) or ``key``, and ``label``."""
-    return {"accepted": session(request, who).predictions.log_ground_truth(name, body.records)}
+    """True labels for earlier predictions: ``request_id`` (and ``row``) or ``key``, and
+    ``label``. A caller labels the requests it made; a labeller, approver or admin any
+    request. Labels for requests never answered are counted (``unknown``), not kept."""
+    from shipway.serving.labelling import Labeller
+    from shipway.serving.predictions import LocalPredictions
+
+    labeller = Labeller(who.user, role_allows(who.role, "labeller"))
+    predictions = cast(LocalPredictions, session(request, who).predictions)  # its own stores
+    accepted = predictions.log_ground_truth(name, body.records, labeller)
+    return {"accepted": accepted, "unknown": len(body.records) - accepted}
 
 
 @router.get("/deployments/{name}/profile")
@@ -83,10 +93,11 @@ def traffic_profile(
 
 @router.put("/logs/{key:path}", status_code=201, **answers(StoredSegment, 201))
 async def put_segment(
-    key: str, request: Request, who: Principal = Depends(requires("editor"))
+    key: str, request: Request, who: Principal = Depends(requires("server"))
 ) -> dict[str, Any]:
     """One segment of the log (predictions, labels, health counts or a profile), as a model
-    server or a batch job that runs through this server wrote it."""
+    server or a batch job that runs through this server wrote it: only a token of role
+    ``server`` (or admin) writes here, and each segment must read as its kind."""
     from starlette.concurrency import run_in_threadpool
 
     match = _SEGMENT.match(key)
@@ -98,5 +109,6 @@ async def put_segment(
     acting = session(request, who)
     await run_in_threadpool(acting.deployments.get, match.group(2))
     data = await request.body()
+    await run_in_threadpool(check_segment, match.group(1), key, data)
     info = await run_in_threadpool(acting.stores.artifacts.put_bytes, data, key)
     return {"key": key, "size": info.size}
