@@ -21,6 +21,7 @@ import dataclasses
 import difflib
 import getpass
 import json
+import math
 import os
 import types
 import typing
@@ -111,6 +112,7 @@ class LoopSettings:
     approval: str = "auto"
     rollout: dict[str, Any] = field(default_factory=dict)
     sinks: tuple[str, ...] = ()  # where the loop says what it wants or what went wrong
+    training_timeout_minutes: float = 180.0  # a training still running then is abandoned
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,9 @@ _SECTIONS: dict[str, type] = {
     "check": CheckSettings,
     "pipelines": PipelineSettings,
 }
+# Every number a setting takes is finite and at most this: a wait, a count or a limit
+# beyond it is a mistake (1e18 rows, 2**63 requests), and NaN compares false with any bound.
+MAX_SETTING = 1e12
 _CHOICES = {("data", "link"): ("auto", "reflink", "hardlink", "copy")}
 _POSITIVE = {("tracking", "flush_seconds"), ("serve", "poll_seconds")}
 _NOT_NEGATIVE = {
@@ -378,6 +383,10 @@ def _scalar(value: Any, hint: Any, where: str) -> Any:
             number = None
         if number is None:
             raise ConfigError(f"{where} must be a number, not {value!r}")
+        if not math.isfinite(number) or abs(number) > MAX_SETTING:
+            raise ConfigError(
+                f"{where} must be a finite number of at most {MAX_SETTING:.0e}, not {value!r}"
+            )
         return number
     if hint in (str, Path):
         if not isinstance(value, str | Path):
@@ -412,7 +421,7 @@ def _with_home(
             raise ConfigError(f"{section}.{key} must be one of {', '.join(allowed)}")
     for section, key in _POSITIVE | _NOT_NEGATIVE:
         value = getattr(getattr(settings, section), key)
-        if value is not None and (value < 0 or (value == 0 and (section, key) in _POSITIVE)):
+        if value is not None and (not value >= 0 or (value == 0 and (section, key) in _POSITIVE)):
             kind = "a positive" if (section, key) in _POSITIVE else "a non-negative"
             raise ConfigError(f"{section}.{key} must be {kind} number, not {value!r}")
     return settings

@@ -541,3 +541,33 @@ def test_a_refit_waiting_while_the_champion_changes_is_judged_again_once_it_can_
     state = _round(sw, loop)
     assert state.state in ("canary", "rejected"), state.detail["message"]
     assert state.detail["verdict"]["champion"] is not None
+
+
+def test_a_training_that_runs_over_its_time_fails_the_loop_and_moves_nothing_after(
+    sw: Any, served: Traffic, summer: Any
+) -> None:
+    """Issue 22, item 6: a hung pipeline cannot hold a loop forever."""
+    import time
+
+    flight_loop.release.clear()
+    hung = _loop("waits", training_timeout_minutes=30)
+    controller = Controller(current(), {DEPLOYMENT: hung}, background=True)
+    controller.loop_round()
+    served.send(summer.iloc[:2400], batch=100)
+    try:
+        assert controller.loop_round()[DEPLOYMENT].state == "training"
+        thread = controller.training[DEPLOYMENT]
+        still = controller.loop_round(now=time.time() + 29 * 60)[DEPLOYMENT]
+        assert still.state == "training", "within its time it trains on"
+        over = controller.loop_round(now=time.time() + 31 * 60)[DEPLOYMENT]
+        assert over.state == "failed" and "ran over its 30 minutes" in over.detail["message"]
+        assert DEPLOYMENT not in controller.training
+    finally:
+        flight_loop.release.set()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    state = LoopStore(current().stores.db).find(DEPLOYMENT)
+    assert state.state == "failed", "the abandoned thread moved nothing when it woke"
+    assert sw.get_deployment(DEPLOYMENT).candidate is None
+    (alert,) = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: loop failed"]
+    assert alert.severity == "critical"

@@ -100,11 +100,16 @@ def judge_step(
         "candidate": int(errors.get(str(candidate), 0)),
         "stable": int(errors.get(str(stable), 0)),
     }
-    failures = _error_rate(rollout, evidence) + _latency(rollout, mine, theirs, evidence)
+    failures = _error_rate(rollout, evidence)
+    # every measure is shown from the first request, but before min_requests only errors
+    # that already doom the step fail it: a few requests' latency or drift is noise
+    measured = _latency(rollout, mine, theirs, evidence)
     if len(mine) and len(theirs) and "output" in frame:
-        failures += _drift(rollout, mine["output"], theirs["output"], evidence)
+        measured += _drift(rollout, mine["output"], theirs["output"], evidence)
     if metric is not None and "label" in frame:
-        failures += _metric(rollout, mine, theirs, metric, lower_is_better, evidence)
+        measured += _metric(rollout, mine, theirs, metric, lower_is_better, evidence)
+    if evidence.requests["candidate"] >= rollout.min_requests:
+        failures += measured
     if failures:
         evidence.decision = "fail"
         evidence.reasons = failures

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from shipway.automation.facts import dataset_versions, labels_after, open_alerts
-from shipway.automation.loop_moves import ACTOR, ATTEMPTS, log, reason_of
+from shipway.automation.loop_moves import ACTOR, ATTEMPTS, TrainingAbandoned, log, reason_of
 from shipway.automation.loops import Facts, Loop, Seen, acted, due, loops_from_settings
 from shipway.automation.rollouts import Rollouts
 from shipway.automation.rounds import LEASE, MonitoringRounds
@@ -32,6 +32,7 @@ from shipway.store.loop_store import LoopState, LoopStore
 from shipway.types import Deployment
 
 RESTING = ("idle", "promoted", "rolled_back", "failed", "rejected")
+STOP_SECONDS = 30.0  # how long a stopping controller waits for a training, in all
 __all__ = ["ACTOR", "Controller", "RESTING"]
 
 
@@ -59,6 +60,7 @@ class Controller(Rollouts, MonitoringRounds):
         # canaries and the monitoring; one round (--once, cron, tests) trains in the round.
         self.background = background
         self.training: dict[str, threading.Thread] = {}
+        self.abandoned: set[threading.Thread] = set()
 
     # -- rounds --------------------------------------------------------------------------
     def run_once(self, *, replay: bool = False, monitor: bool = True) -> list[Any]:
@@ -124,7 +126,9 @@ class Controller(Rollouts, MonitoringRounds):
         name = loop.deployment
         if name in self.training:
             if self.training[name].is_alive():
-                return state or LoopState(name)  # its own thread carries it on
+                if not self._overran(loop, state, facts):
+                    return state or LoopState(name)  # its own thread carries it on
+                return self._abandon_training(loop, self.training.pop(name))
             del self.training[name]
             state = self.store.find(name)  # what the thread saved, not the round's first read
             deployment = None  # and what it deployed
@@ -172,8 +176,11 @@ class Controller(Rollouts, MonitoringRounds):
                 if state.state != "training" and not self._stop.is_set():
                     # a deploy by hand meanwhile is seen: the deployment read anew
                     self._work(loop, state, self.session.deployments.get(loop.deployment))
+            except TrainingAbandoned:
+                log.warning("loop %s: a training that ran over its time ended", loop.deployment)
             except Exception as exc:
-                self._fault(loop, state, exc)
+                if threading.current_thread() not in self.abandoned:
+                    self._fault(loop, state, exc)
 
         thread = threading.Thread(
             target=train, name=f"shipway-train-{loop.deployment}", daemon=True
@@ -181,24 +188,44 @@ class Controller(Rollouts, MonitoringRounds):
         self.training[loop.deployment] = thread
         thread.start()
 
+    def _overran(self, loop: Loop, state: LoopState | None, facts: Facts) -> bool:
+        started = (state.detail.get("started") if state is not None else None) or facts.now
+        return facts.now - float(started) > loop.training_timeout_minutes * 60
+
+    def _abandon_training(self, loop: Loop, thread: threading.Thread) -> LoopState:
+        """A training that ran over its time: its thread is left to end (Python cannot stop
+        it) but may move nothing any more; the loop fails and the champion serves on."""
+        self.abandoned.add(thread)
+        state = self.store.find(loop.deployment) or LoopState(loop.deployment)
+        self._abandon(
+            loop,
+            state,
+            f"training ran over its {loop.training_timeout_minutes:g} minutes "
+            "(training_timeout_minutes)",
+        )
+        return state
+
     def wait_for_training(self, timeout: float | None = None) -> bool:
         """Wait until no loop trains on a thread of its own; False if one still does."""
         for thread in list(self.training.values()):
             thread.join(timeout)
         return not any(t.is_alive() for t in list(self.training.values()))
 
-    def stop(self) -> None:
-        """Stop the rounds: a training still running is waited for (up to 30 s) and then
-        goes no further than its gate; the lease is handed on either way, since the process
-        is about to end, and a restarted controller trains an unfinished loop again."""
+    def stop(self, wait_seconds: float = STOP_SECONDS) -> None:
+        """Stop the rounds: a training still running is waited for (``wait_seconds`` in all)
+        and then goes no further than its gate; the lease is handed on either way, since the
+        process is about to end, and a restarted controller trains an unfinished loop again
+        (``wait_for_training(0)`` then says whether one still runs: a thread cannot be
+        stopped)."""
+        deadline = time.monotonic() + wait_seconds
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
-        if not self.wait_for_training(timeout=30):
+            self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if not self.wait_for_training(timeout=max(0.0, deadline - time.monotonic())):
             log.warning(
                 "a loop is still training as the controller stops: it trains again next start"
             )
-        super().stop()
+        super().stop(wait_seconds=max(0.0, deadline - time.monotonic()))
 
     def _fault(self, loop: Loop, state: LoopState, exc: Exception) -> None:
         """A round that raised: retried next round, and after ``ATTEMPTS`` the loop gives up,

@@ -9,9 +9,11 @@ with one region. A gate with no threshold passes nothing: automation needs a sta
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipway.config import MAX_SETTING
 from shipway.errors import InvalidArgument
 
 HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2")
@@ -63,6 +65,21 @@ def refuse_mistyped(cls: Any, data: dict[str, Any], what: str) -> None:
             continue
         if not fits:
             raise InvalidArgument(f"{what} {name} is {wanted}, not {value!r}")
+        numbers = value if isinstance(value, list | tuple) else [value]
+        unbounded = [
+            n
+            for n in numbers
+            if isinstance(n, int | float)
+            and not isinstance(n, bool)
+            and not (math.isfinite(n) and abs(n) <= MAX_SETTING)
+        ]
+        if unbounded:
+            raise InvalidArgument(
+                f"{what} {name} is a finite number of at most {MAX_SETTING:.0e}, not {value!r}"
+            )
+
+
+MAX_HOLDOUT_ROWS = 10_000_000  # the newest labelled rows a gate holds out, at most
 
 
 @dataclass(frozen=True)
@@ -95,8 +112,12 @@ class Gate:
                 f"gate on {self.metric}: {', '.join(wrong)} does not apply, since {direction} "
                 f"is better; use {fix}"
             )
-        if self.holdout_rows < 1:
-            raise InvalidArgument("gate holdout_rows is at least 1")
+        if not 1 <= self.holdout_rows <= MAX_HOLDOUT_ROWS:
+            raise InvalidArgument(f"gate holdout_rows is from 1 to {MAX_HOLDOUT_ROWS:,}")
+        for name in ("min", "max", "max_drop", "min_gain", "max_rise"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise InvalidArgument(f"gate {name} is a finite number, not {value!r}")
         if self.holdout is not None and "@" not in self.holdout:
             raise InvalidArgument(
                 f"gate holdout {self.holdout!r} is not a dataset NAME@VERSION",

@@ -18,6 +18,11 @@ ACTOR = "shipway-controller"
 ATTEMPTS = 3  # rounds that may fail (or trainings be interrupted) before a loop gives up
 
 
+class TrainingAbandoned(Exception):
+    """Raised in a training thread that ran over its time, at its next move: the loop has
+    failed and moved on, so what the thread would write is dropped."""
+
+
 class LoopMoves:
     """The controller's state: set by :class:`shipway.automation.controller.Controller`."""
 
@@ -27,8 +32,11 @@ class LoopMoves:
     holder: str
     interval: float
     _stop: threading.Event  # set when the rounds stop: a training thread goes no further
+    abandoned: set[threading.Thread]  # training threads that ran over their time: mute
 
     def _move(self, state: LoopState, to: str, reason: str) -> None:
+        if threading.current_thread() in self.abandoned:
+            raise TrainingAbandoned(state.deployment)  # the loop has moved on without it
         before, state.state = state.state, to
         state.detail["message"] = reason
         self.store.save(state, actor=ACTOR, action=f"loop:{to}", reason=reason, before=before)

@@ -14,6 +14,8 @@ A trigger starts the loop's pipeline once per event:
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,11 @@ from shipway.automation.gate import Gate, refuse_mistyped, refuse_unknown
 from shipway.errors import InvalidArgument
 
 TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
+# A loop's name is its deployment's, and names folders of the log: no path, no space.
+LOOP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+MAX_LABELS = 10**12  # labels:N beyond this could never fire
+MAX_REQUESTS = 10**9  # a canary step's min_requests beyond this could never pass
+MAX_TIMEOUT_MINUTES = 7 * 24 * 60
 APPROVALS = ("auto", "manual")
 STRATEGIES = ("canary", "blue-green", "direct")
 
@@ -54,8 +61,12 @@ class Trigger:
                     f"trigger {text!r}: {value!r} is not a cron schedule",
                     hint="five fields: minute hour day month weekday, e.g. 0 3 * * 1",
                 )
-        if kind == "labels" and not (value.isdigit() and int(value) > 0):
-            raise InvalidArgument(f"trigger {text!r}: labels:N takes a positive number of rows")
+        if kind == "labels" and not (
+            value.isascii() and value.isdigit() and 0 < int(value) <= MAX_LABELS
+        ):
+            raise InvalidArgument(
+                f"trigger {text!r}: labels:N takes a whole number of rows from 1 to {MAX_LABELS:,}"
+            )
         return cls(kind, value)
 
 
@@ -94,13 +105,24 @@ class Rollout:
             raise InvalidArgument(
                 "rollout needs min_requests ≥ 1, max_error_rate in [0, 1] and max_latency_ratio > 0"
             )
+        if self.min_requests > MAX_REQUESTS:
+            raise InvalidArgument(f"rollout min_requests is at most {MAX_REQUESTS:,}")
         negative = [
             name
-            for name in ("max_metric_drop", "min_minutes", "max_wait_minutes", "latency_floor_ms")
-            if getattr(self, name) < 0
+            for name in (
+                "max_metric_drop",
+                "min_minutes",
+                "max_wait_minutes",
+                "latency_floor_ms",
+                "max_prediction_drift",
+                "max_latency_ratio",
+            )
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) < math.inf
         ]
         if negative:
-            raise InvalidArgument(f"rollout {', '.join(negative)} cannot be negative")
+            raise InvalidArgument(
+                f"rollout {', '.join(negative)} must be a finite number, not negative"
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rollout:
@@ -122,6 +144,15 @@ class Loop:
     approval: str = "auto"
     rollout: Rollout = field(default_factory=Rollout)
     sinks: tuple[str, ...] = ()  # told of approvals wanted, failures and rollbacks
+    # a training on its own thread still running after this is abandoned: the loop fails
+    training_timeout_minutes: float = 180.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.training_timeout_minutes <= MAX_TIMEOUT_MINUTES:
+            raise InvalidArgument(
+                f"training_timeout_minutes is above 0 and at most {MAX_TIMEOUT_MINUTES:,} "
+                f"(a week), not {self.training_timeout_minutes!r}"
+            )
 
     @classmethod
     def from_settings(cls, deployment: str, settings: Any) -> Loop:
@@ -152,6 +183,7 @@ class Loop:
             settings.approval,
             Rollout.from_dict(dict(settings.rollout)),
             tuple(settings.sinks),
+            settings.training_timeout_minutes,
         )
 
 
@@ -160,6 +192,11 @@ def loops_from_settings(settings: Any) -> dict[str, Loop]:
     out = {}
     for deployment, table in settings.loops.items():
         try:
+            if not LOOP_NAME.fullmatch(deployment):
+                raise InvalidArgument(
+                    f"{deployment!r} is not a deployment name: letters, digits and _ . - "
+                    "(starting with a letter or digit), at most 100"
+                )
             out[deployment] = Loop.from_settings(deployment, table)
         except InvalidArgument as exc:
             where = f" in {settings.config_file}" if settings.config_file else ""

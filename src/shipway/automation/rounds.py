@@ -25,11 +25,13 @@ import time
 import uuid
 from typing import Any
 
-from shipway.errors import ShipwayError
+from shipway.config import MAX_SETTING
+from shipway.errors import InvalidArgument, ShipwayError
 from shipway.session import Session
 
 log = logging.getLogger("shipway.monitoring")
 LEASE = "monitoring"
+UNREADABLE = "log: unreadable segments"  # the alert for quarantined log segments
 
 
 def recent(window: Any, now: float | None = None) -> float | None:
@@ -53,6 +55,10 @@ class MonitoringRounds:
             if interval_minutes is not None
             else self.settings.monitoring.interval_minutes
         )
+        if not 0 <= float(minutes) <= MAX_SETTING:  # NaN too: a wait of NaN never waits
+            raise InvalidArgument(
+                f"the monitoring interval is a finite number of minutes (0: none), not {minutes!r}"
+            )
         self.interval = float(minutes) * 60
         self.rounds = 0
         self.skipped = 0  # rounds another process ran
@@ -104,11 +110,44 @@ class MonitoringRounds:
                     self._said.add((name, str(exc)))
                     log.warning("not monitoring %s: %s", name, exc)
                 break
+            except Exception:  # a bug or a failing store ends this deployment's turn only
+                log.exception("monitoring %s failed; the other deployments go on", name)
+                break
             if reports and responder.lifecycle.rules:
                 changed += responder.process(
                     name, reports, window=window, default=default, replay=replay
                 )
+            if reports:
+                changed += self._unreadable(name, reports[-1])
         return changed
+
+    def _unreadable(self, name: str, report: Any) -> list[Any]:
+        """The alert for log segments no reader could read (they were quarantined): open
+        once, while any window counts one, whatever rules the settings have."""
+        from shipway.store.alert_store import AlertStore
+
+        health = report.extra.get("health", {})
+        segments = int(health.get("unreadable_segments", 0) or 0)
+        alerts = AlertStore(self.session.stores.db)
+        if not segments or alerts.open_alert(name, UNREADABLE) is not None:
+            return []
+        log.warning("%s: %d log segment(s) could not be read and were quarantined", name, segments)
+        return [
+            alerts.open(
+                rule=UNREADABLE,
+                deployment=name,
+                severity="warning",
+                metric="extra.health.unreadable_segments",
+                value=float(segments),
+                threshold=0.0,
+                window=report.window,
+                evidence={
+                    "unreadable_segments": segments,
+                    "unreadable_rows": int(health.get("unreadable_rows", 0) or 0),
+                    "where": "quarantine/ in the artifact store, under each segment's own key",
+                },
+            )
+        ]
 
     def _has_traffic(self, name: str, kinds: list[Any]) -> bool:
         """Whether the log holds predictions in the span the round would read."""
@@ -157,10 +196,12 @@ class MonitoringRounds:
             except Exception as exc:  # a broken round must not stop the next one
                 log.exception("a monitoring round failed: %s", exc)
 
-    def stop(self) -> None:
+    def stop(self, wait_seconds: float = 30.0) -> None:
+        """Stop the rounds (waiting ``wait_seconds`` at most for one under way) and hand
+        the lease on at once."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=wait_seconds)
         from shipway.store.lease_store import LeaseStore
 
         try:  # hand the rounds on now rather than when the lease runs out

@@ -209,9 +209,11 @@ class Training(LoopMoves):
             return
         seconds = max(2 * self.interval, 600.0)
         done = threading.Event()
+        owner = threading.current_thread()
 
         def beat() -> None:
-            while not done.wait(30.0) and not self._stop.is_set():  # stopped: hand it on
+            # stopped, or the training ran over its time: the lease is not kept for it
+            while not done.wait(30.0) and not self._stop.is_set() and owner not in self.abandoned:
                 try:
                     leases.claim(LEASE, self.holder, seconds)
                 except ShipwayError as exc:

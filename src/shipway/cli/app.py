@@ -31,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help is plain text: "[loops.NAME]" is a table, not markup
 )
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")

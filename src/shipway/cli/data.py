@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from shipway.cli.common import JSON
@@ -67,7 +68,7 @@ def add(
         return
     state = "new version" if new else "unchanged: same content as"
     console.print(
-        f"{state} [bold]{version.name}[/]@{version.version}  {version.files} file(s), {version.size:,} bytes  {version.digest[:23]}"
+        f"{state} [bold]{escape(version.name)}[/]@{version.version}  {version.files} file(s), {version.size:,} bytes  {version.digest[:23]}"
     )
 
 
@@ -124,7 +125,7 @@ def show(
         emit_json({"version": found, "runs": [{"run_id": r, "role": role} for r, role in runs]})
         return
     console.print(
-        f"[bold]{found.uri}[/]  {found.kind} ({found.format}), {found.rows if found.rows is not None else '?'} rows, "
+        f"[bold]{escape(found.uri)}[/]  {found.kind} ({found.format}), {found.rows if found.rows is not None else '?'} rows, "
         f"{found.size:,} bytes, {found.digest}"
     )
     if found.profile:
@@ -153,8 +154,8 @@ def diff(name: str, v1: int, v2: int, as_json: bool = JSON) -> None:
         emit_json(changes)
         return
     console.print(
-        f"[bold]{name}[/] {v1} → {v2}: "
-        + ", ".join(f"{k} {a} → {b}" for k, (a, b) in changes["summary"].items())
+        f"[bold]{escape(name)}[/] {v1} → {v2}: "
+        + escape(", ".join(f"{k} {a} → {b}" for k, (a, b) in changes["summary"].items()))
     )
     if changes["columns"]:
         table("columns", ["column", "change", "detail"], changes["columns"])
@@ -192,7 +193,7 @@ def validate(
     if as_json:
         emit_json(result.to_dict())
     else:
-        console.print(result.summary(), highlight=False)
+        console.print(result.summary(), highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -207,7 +208,7 @@ def infer(
 
     inferred = infer_schema(read_table(path))
     if out is None:
-        console.print(inferred.to_yaml(), highlight=False)
+        console.print(inferred.to_yaml(), highlight=False, markup=False)
     else:
         inferred.save(out)
         console.print(f"wrote {out}", markup=False)
@@ -265,7 +266,8 @@ def drift(
         )
         console.print(
             f"{'dataset drift' if result.dataset_drift else 'no dataset drift'}: {result.result.n_drifted} column(s) drifted"
-            + (f"; report: {report}" if report else "")
+            + (f"; report: {report}" if report else ""),
+            markup=False,
         )
     if result.dataset_drift:
         raise typer.Exit(1)

@@ -221,7 +221,8 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     console.print(
-        f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)"
+        f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)",
+        markup=False,
     )
     run(
         "shipway.serving.main:create",
@@ -313,5 +314,6 @@ def package(
         f"wrote {folder}: model store, requirements.txt, Dockerfile, kubernetes.yaml", markup=False
     )
     console.print(
-        f"  try it: cd {folder} && pip install -r requirements.txt && SHIPWAY_HOME=store shipway serve ..."
+        f"  try it: cd {folder} && pip install -r requirements.txt && SHIPWAY_HOME=store shipway serve ...",
+        markup=False,
     )

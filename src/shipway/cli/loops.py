@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 from typing import Any
 
 import typer
@@ -53,20 +57,41 @@ def controller(
         raise InvalidArgument("the interval is 0: use --once, or --interval MINUTES")
     console.print(
         f"controller: a round every {control.interval / 60:g} minutes over "
-        f"{len(control.loops)} loop(s); Ctrl-C stops"
+        f"{len(control.loops)} loop(s); Ctrl-C or SIGTERM stops it",
+        markup=False,
     )
+    stopping = _stop_on_signals(control)
     try:
-        while True:
+        while not stopping.is_set():
             try:
                 control.scheduled_round()
             except Exception as exc:  # a store hiccup must not end the controller
                 console.print(f"a round failed (the next one runs on time): {exc}", markup=False)
-            if control._stop.wait(control.interval):
+            if stopping.wait(control.interval):
                 break
-    except KeyboardInterrupt:
-        pass
     finally:
         control.stop()
+    if not control.wait_for_training(0):
+        # A training thread cannot be stopped, and the pipeline's worker threads would keep
+        # the interpreter waiting at exit; the lease is handed on and the state is stored.
+        console.print("stopped; a training was abandoned (it runs again next start)")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    console.print("stopped; the lease is handed on", markup=False)
+
+
+def _stop_on_signals(control: Any) -> threading.Event:
+    """SIGINT (Ctrl-C) and SIGTERM (kill, systemd, Kubernetes) end the rounds cleanly."""
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+        control._stop.set()  # a training thread goes no further than its gate
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    return stopping
 
 
 @app.command("status")
@@ -97,7 +122,7 @@ def _print_status(
 
     found = loops_status(session, loops, deployment)
     if not found:
-        console.print("no loops: declare one as [loops.DEPLOYMENT] in shipway.toml")
+        console.print("no loops: declare one as [loops.DEPLOYMENT] in shipway.toml", markup=False)
         return
     if busy_only:
         idle = [s for s in found if s["state"] == "idle"]

@@ -20,8 +20,8 @@ def _show_version(v: ModelVersion, as_json: bool, verb: str) -> None:
         emit_json(v)
     else:
         console.print(
-            f"{verb} [bold]{v.name}[/] version {v.version}: stage {v.stage.value}"
-            + (f", aliases {', '.join(v.aliases)}" if v.aliases else "")
+            f"{verb} [bold]{escape(v.name)}[/] version {v.version}: stage {v.stage.value}"
+            + escape(f", aliases {', '.join(v.aliases)}" if v.aliases else "")
         )
 
 

@@ -59,7 +59,8 @@ def run(
         else:
             for alert in changed:
                 console.print(
-                    f"alert {alert.alert_id} {alert.status}: [bold]{alert.deployment}[/] {alert.rule} ({alert.metric} = {alert.value})"
+                    f"alert {alert.alert_id} {alert.status}: [bold]{escape(alert.deployment)}[/] "
+                    + escape(f"{alert.rule} ({alert.metric} = {alert.value})")
                 )
             console.print(f"{len(changed)} alert(s) opened or resolved", markup=False)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from shipway.cli.common import JSON, full_run_id, tracking
 from shipway.cli.output import console, emit_json, fmt_number, table, when
@@ -56,10 +57,11 @@ def show(
         emit_json({"run": run, "artifacts": artifacts})
         return
     console.print(
-        f"[bold]{run.name}[/] {run.run_id}  {run.status.value}  started {when(run.start_time)}  ended {when(run.end_time)}"
+        f"[bold]{escape(run.name)}[/] {run.run_id}  {run.status.value}  started {when(run.start_time)}  ended {when(run.end_time)}"
     )
     console.print(
-        f"user {run.user}  experiment {run.experiment_id}  parent {run.parent_run_id or '-'}"
+        f"user {run.user}  experiment {run.experiment_id}  parent {run.parent_run_id or '-'}",
+        markup=False,
     )
     table("params", ["key", "value"], sorted(run.params.items()))
     table(

@@ -60,7 +60,8 @@ def server(
             hint="set SHIPWAY_TRACKING_URI=postgresql://…",
         )
     console.print(
-        f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})"
+        f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})",
+        markup=False,
     )
     import dataclasses
     import os

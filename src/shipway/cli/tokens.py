@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
@@ -41,7 +42,7 @@ def create(
         emit_json({"token": token, "token_id": info.token_id, "user": info.user, "role": info.role})
         return
     console.print(
-        f"token for [bold]{info.user}[/] ({info.role}), id {info.token_id}; shown once, keep it secret:"
+        f"token for [bold]{escape(info.user)}[/] ({info.role}), id {info.token_id}; shown once, keep it secret:"
     )
     console.print(token, markup=False, highlight=False)
 

@@ -175,13 +175,26 @@ class Schema:
     @classmethod
     def load(cls, path: str | Path) -> Schema:
         source = Path(path)
-        text = source.read_text()
+        if not source.is_file():  # a device (/dev/zero) or a folder would read forever or fail
+            raise InvalidArgument(f"the schema {source} is not a file")
+        if source.stat().st_size > MAX_SCHEMA_BYTES:
+            raise InvalidArgument(
+                f"the schema {source} is {source.stat().st_size:,} bytes; a schema is at most "
+                f"{MAX_SCHEMA_BYTES:,}"
+            )
+        try:
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidArgument(f"cannot read the schema {source}: {exc}") from None
         if source.suffix == ".json":
             try:
                 return cls.from_dict(json.loads(text))
             except json.JSONDecodeError as exc:
                 raise InvalidArgument(f"{source.name} is not valid JSON: {exc}") from exc
         return cls.from_yaml(text)
+
+
+MAX_SCHEMA_BYTES = 16 * 2**20  # a schema of thousands of columns is well under this
 
 
 def plain_scalar(value: Any) -> Any:

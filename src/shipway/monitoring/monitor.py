@@ -437,6 +437,11 @@ def _health(rows: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
         "error_rate": errors / (answered + errors) if answered + errors else None,
         "server_errors": sum(n for code, n in by_code.items() if code.startswith("5")),
         "dropped_rows": sum(int(r.get("dropped_rows", 0)) for r in records),
+        # log segments no reader could read (quarantined), and the rows their footers told
+        "unreadable_segments": sum(int(r.get("unreadable_segments", 0)) for r in records),
+        "unreadable_rows": sum(int(r.get("unreadable_rows", 0)) for r in records),
+        # labels sent for requests no server answered: counted, kept nowhere
+        "unknown_labels": sum(int(r.get("unknown_labels", 0)) for r in records),
         "versions": versions,
     }
     by_version: dict[str, int] = {}

@@ -44,7 +44,16 @@ CATALOG: tuple[str, ...] = (
     *(f"estimated.{m}" for m in _CLASSIFICATION[:5] + ("mae", "rmse")),
     *(
         f"extra.health.{m}"
-        for m in ("requests", "errors", "error_rate", "server_errors", "dropped_rows")
+        for m in (
+            "requests",
+            "errors",
+            "error_rate",
+            "server_errors",
+            "dropped_rows",
+            "unreadable_segments",
+            "unreadable_rows",
+            "unknown_labels",
+        )
     ),
     "extra.health.errors_by_status.*",
     *(f"extra.health.versions.*.{m}" for m in _VERSION),

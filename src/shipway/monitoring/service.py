@@ -118,13 +118,14 @@ def run_monitors(
         raise InvalidArgument("profiles cover hours: use window hour or day with source profiles")
     monitor = _monitor(session, deployment, label, tuple(sensitive), reference, fitted)
     artifacts = session.stores.artifacts
-    records = read_health(artifacts, deployment, start=start, end=end)
     if source == "rows" or isinstance(window, int):
-        return _from_rows(monitor, artifacts, deployment, window, records, start, end)
+        return _from_rows(monitor, artifacts, deployment, window, start, end)
     profiles = window_profiles(
         artifacts, deployment, str(window), start=start, end=end, columns=monitor.columns_
     )
     traffic = load_traffic(artifacts, deployment, start=start, end=end, inputs=monitor.row_inputs())
+    # after the traffic: a segment that read just quarantined is counted in its window now
+    records = read_health(artifacts, deployment, start=start, end=end)
     reports = []
     for name, rows in windows(traffic, window):
         profile = profiles.get(name)
@@ -148,7 +149,6 @@ def _from_rows(
     artifacts: Any,
     deployment: str,
     window: str | int,
-    records: list[dict[str, Any]],
     start: float | None,
     end: float | None,
 ) -> list[WindowReport]:
@@ -156,6 +156,7 @@ def _from_rows(
     found = windows(load_traffic(artifacts, deployment, start=start, end=end), window)
     if not found:
         return []
+    records = read_health(artifacts, deployment, start=start, end=end)
     if isinstance(window, int):  # a window of rows runs from its first row to the next one's
         firsts = [float(rows["timestamp"].iloc[0]) for _, rows in found]
         spans = list(zip(firsts, [*firsts[1:], float("inf")], strict=True))

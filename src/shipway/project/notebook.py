@@ -12,6 +12,7 @@ the pipeline needs. The notebook itself is only read.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import keyword
 import re
@@ -43,6 +44,8 @@ def read_code_cells(path: Path) -> list[tuple[int, str, list[str]]]:
     """Each code cell's number, source and tags, from a notebook of format 4."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InvalidArgument(f"cannot read the notebook {path}: its JSON nests too deep") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InvalidArgument(f"cannot read the notebook {path}: {exc}") from exc
     if not isinstance(document, dict) or document.get("nbformat") != 4:
@@ -50,13 +53,20 @@ def read_code_cells(path: Path) -> list[tuple[int, str, list[str]]]:
             f"{path} is not a notebook of format 4",
             hint="save it with Jupyter 4 or newer (File > Save)",
         )
+    found = document.get("cells", [])
+    if not isinstance(found, list) or not all(isinstance(c, dict) for c in found):
+        raise InvalidArgument(f"{path}: 'cells' is a list of cell objects, as Jupyter writes it")
     cells = []
-    for number, cell in enumerate(document.get("cells", []), start=1):
+    for number, cell in enumerate(found, start=1):
         if cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
+        if isinstance(source, list) and not all(isinstance(line, str) for line in source):
+            raise InvalidArgument(f"{path}: cell {number}'s source is text or a list of lines")
         text = "".join(source) if isinstance(source, list) else str(source)
-        tags = cell.get("metadata", {}).get("tags", []) or []
+        metadata = cell.get("metadata")
+        tags = metadata.get("tags", []) if isinstance(metadata, dict) else []
+        tags = tags if isinstance(tags, list) else []
         cells.append((number, text, [str(t) for t in tags]))
     return cells
 
@@ -131,7 +141,7 @@ def split_steps(
         raise InvalidArgument("the notebook has no code to train with (only imports, or none)")
     # `# step: train` is natural, and the pipeline is called train; a step named like an
     # import or a function would hide it from every step.
-    taken = {"train", "fitted_model", "sw", "Any", "state", "display"}
+    taken = {"train", "fitted_model", "sw", "Any", "state", "display", *dir(builtins)}
     taken |= _bound(imports) | _bound(definitions)
     for step in steps:
         name = step.name
@@ -158,6 +168,10 @@ def _parse(number: int, text: str) -> tuple[str, ast.Module]:
     code = _without_magics(text)
     try:
         return code, ast.parse(code)
+    except (RecursionError, MemoryError, ValueError):
+        raise InvalidArgument(
+            f"cell {number} of the notebook nests too deep to read (or holds a NUL)"
+        ) from None
     except SyntaxError as exc:
         raise InvalidArgument(
             f"cell {number} of the notebook is not valid Python: {exc.msg} (line {exc.lineno})"

@@ -1,10 +1,12 @@
 """Who may label which prediction.
 
 A label is evidence: a canary is judged on it and a ``labels:N`` trigger starts a training.
-So a label is kept only for a request that exists, and only from whoever made that request
-or from a role made for labelling (``labeller``, or an approver or admin). Labels for ids no
-server answered are counted apart (``unknown``) and written nowhere, so they can neither
-decide a rollout nor trigger a loop.
+So where callers hold tokens, a label is kept only for a request that exists, and only from
+whoever made that request or from a role made for labelling (``labeller``, or an approver or
+admin). Labels for ids no server answered are counted apart (``unknown``) and written
+nowhere, so they can neither decide a rollout nor trigger a loop. Where no token is needed
+(the local stores, a server on loopback with no token) there is no identity to bind to, and
+labels are kept as sent.
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ def admit(frame: Any, labeller: Labeller, find: Finder) -> tuple[Any, int]:
     ``key``, from a caller who may label only their own requests refuses the whole batch."""
     import pandas as pd
 
+    if labeller.user is None:
+        # no token names the caller (the local stores, a server with no token): whoever
+        # can send this can write the store itself, and a label may come before its request
+        # is written, so nothing is checked or held back
+        return frame, 0
     ids_column = (
         frame["request_id"]
         if "request_id" in frame.columns

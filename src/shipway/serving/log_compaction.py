@@ -22,7 +22,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shipway.serving.log_dataset import SUPERSEDES, _start, _value, hour_start, segment_paths
+from shipway.serving.log_dataset import (
+    SUPERSEDES,
+    _start,
+    _value,
+    hour_start,
+    segment_paths,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +73,21 @@ def compact(
         for directory, paths in by_hour.items():
             date, hour = (part.split("=", 1)[1] for part in directory.split("/")[-2:])
             if len(paths) > 1 and hour_start(date, hour) + 3600 <= closed_before:
-                merged = _compact_hour(fs, directory, paths)
+                try:
+                    merged = _compact_hour(fs, directory, paths)
+                except _arrow_errors() as exc:  # a damaged segment: readers quarantine it
+                    log.warning("not compacting %s (a segment does not read): %s", directory, exc)
+                    continue
                 done.hours += bool(merged)
                 done.segments += merged
     return done
+
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    """What pyarrow raises for a file it cannot read (not a failing store: that propagates)."""
+    import pyarrow as pa
+
+    return (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
 
 
 def _compact_hour(fs: Any, directory: str, paths: list[str]) -> int:

@@ -91,29 +91,23 @@ def read_dataset(
     columns: list[str] | None = None,
     start: float | None = None,
     end: float | None = None,
+    damaged: list[tuple[str, int | None]] | None = None,
 ) -> Any:
-    """The log's rows under ``root`` in [start, end) as a DataFrame (empty when none)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
+    """The log's rows under ``root`` in [start, end) as a DataFrame (empty when none).
 
+    A segment that cannot be read (no footer, bad pages) or merged (a column of another
+    type) is left out, and named in ``damaged`` with its row count where its footer tells:
+    one bad file never makes the rest unreadable."""
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    damaged = [] if damaged is None else damaged
     paths = segment_paths(fs, root, start=start, end=end)
-    if not paths:
+    schemas, superseded = _footers(fs, paths, damaged)
+    kept = [p for p in paths if p in schemas and p not in superseded]
+    if not kept:
         return pd.DataFrame()
-    schemas, superseded = {}, set()
-    for path in paths:  # footers only: the schema of each segment, and what compaction replaced
-        schema = pq.read_schema(path, filesystem=fs)
-        schemas[path] = schema
-        replaced = (schema.metadata or {}).get(SUPERSEDES)
-        if replaced:
-            directory = path.rsplit("/", 1)[0]
-            superseded |= {f"{directory}/{name}" for name in json.loads(replaced)}
-    kept = [p for p in paths if p not in superseded]
-    unified = pa.unify_schemas(
-        [schemas[p].remove_metadata() for p in kept], promote_options="permissive"
-    )
-    dataset = ds.dataset(kept, schema=unified, format="parquet", filesystem=fs)
+    unified, kept = _unified(kept, schemas, fs, damaged)
     wanted = None if columns is None else [c for c in columns if c in unified.names]
     bounds = []
     if "timestamp" in unified.names:
@@ -122,4 +116,89 @@ def read_dataset(
         if end is not None:
             bounds.append(ds.field("timestamp") < end)
     condition = bounds[0] & bounds[1] if len(bounds) == 2 else (bounds[0] if bounds else None)
-    return dataset.to_table(columns=wanted, filter=condition).to_pandas()
+    try:
+        table = ds.dataset(kept, schema=unified, format="parquet", filesystem=fs).to_table(
+            columns=wanted, filter=condition
+        )
+    except (
+        unreadable_errors()
+    ):  # a footer that reads over pages that do not: find them, read the rest
+        kept = [p for p in kept if _whole(fs, p, damaged)]
+        if not kept:
+            return pd.DataFrame()
+        table = ds.dataset(kept, schema=unified, format="parquet", filesystem=fs).to_table(
+            columns=wanted, filter=condition
+        )
+    return table.to_pandas()
+
+
+def unreadable_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged segment raises (pyarrow is imported only when a log is read)."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, ValueError)
+
+
+def _footers(
+    fs: Any, paths: list[str], damaged: list[tuple[str, int | None]]
+) -> tuple[dict[str, Any], set[str]]:
+    """Each readable segment's schema (footers only), and the segments compaction replaced."""
+    import pyarrow.parquet as pq
+
+    schemas: dict[str, Any] = {}
+    superseded: set[str] = set()
+    for path in paths:
+        try:
+            schema = pq.read_schema(path, filesystem=fs)
+        except unreadable_errors():
+            damaged.append((path, None))
+            continue
+        schemas[path] = schema
+        replaced = (schema.metadata or {}).get(SUPERSEDES)
+        if replaced:
+            directory = path.rsplit("/", 1)[0]
+            superseded |= {f"{directory}/{name}" for name in json.loads(replaced)}
+    return schemas, superseded
+
+
+def _unified(
+    kept: list[str], schemas: dict[str, Any], fs: Any, damaged: list[tuple[str, int | None]]
+) -> tuple[Any, list[str]]:
+    """One schema for the segments: where one will not merge (a column of another type than
+    the segments before it), that segment is left out."""
+    import pyarrow as pa
+
+    plain = [schemas[p].remove_metadata() for p in kept]
+    try:
+        return pa.unify_schemas(plain, promote_options="permissive"), kept
+    except unreadable_errors():
+        pass
+    unified, merged = plain[0], [kept[0]]
+    for path, schema in zip(kept[1:], plain[1:], strict=True):
+        try:
+            unified = pa.unify_schemas([unified, schema], promote_options="permissive")
+        except unreadable_errors():
+            damaged.append((path, _rows(fs, path)))
+            continue
+        merged.append(path)
+    return unified, merged
+
+
+def _whole(fs: Any, path: str, damaged: list[tuple[str, int | None]]) -> bool:
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_table(path, filesystem=fs)
+    except unreadable_errors():
+        damaged.append((path, _rows(fs, path)))
+        return False
+    return True
+
+
+def _rows(fs: Any, path: str) -> int | None:
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.read_metadata(path, filesystem=fs).num_rows)
+    except unreadable_errors():
+        return None

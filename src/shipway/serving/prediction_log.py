@@ -454,15 +454,66 @@ def read_log(
 
     fs, base = artifacts.arrow_filesystem()
     root = f"{base}/{kind}/deployment={deployment}"
-    return read_dataset(fs, root, columns=columns, start=start, end=end)
+    damaged: list[tuple[str, int | None]] = []
+    frame = read_dataset(fs, root, columns=columns, start=start, end=end, damaged=damaged)
+    for path, rows in damaged:
+        quarantine(artifacts, deployment, path[len(base) + 1 :], rows)
+    return frame
+
+
+QUARANTINE = "quarantine"  # damaged segments, moved aside under their own key
+
+
+def quarantine(artifacts: Any, deployment: str, key: str, rows: int | None) -> None:
+    """Move a segment no reader can read aside (``quarantine/KEY``), and count it, with its
+    rows where its footer told them, in a health record of its hour: the window it belonged
+    to shows it, and monitoring raises an alert for it."""
+    try:
+        artifacts.put_bytes(artifacts.read_bytes(key), f"{QUARANTINE}/{key}")
+        artifacts.delete(key)
+    except Exception as exc:  # another reader moved it first, or the store is failing
+        log.warning("could not quarantine the damaged log segment %s: %s", key, exc)
+        return
+    log.warning("the log segment %s cannot be read: moved to %s/%s", key, QUARANTINE, key)
+    when = _written_at(key)
+    record = {
+        "time": when,
+        "seconds": 0,
+        "errors": {},
+        "dropped_rows": 0,
+        "unreadable_segments": 1,
+        "unreadable_rows": rows or 0,
+        "unreadable": [key],
+    }
+    name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"
+    artifacts.put_bytes(
+        json.dumps(record).encode(), f"{partition(HEALTH, deployment, when)}/{name}"
+    )
+
+
+def _written_at(key: str) -> float:
+    """When a segment was written: its name starts with the time in nanoseconds; else the
+    start of its hour partition."""
+    hour = hour_of(key)
+    stamp = key.rsplit("/", 1)[-1].split("-", 1)[0]
+    if stamp.isdigit() and hour is not None and hour <= int(stamp) / 1e9 < hour + 3600:
+        return int(stamp) / 1e9
+    return hour if hour is not None else time.time()
 
 
 def read_health(
     artifacts: Any, deployment: str, *, start: float | None = None, end: float | None = None
 ) -> list[dict[str, Any]]:
-    """The health records (errors by status, dropped rows) of one deployment, oldest first."""
-    records = [
-        json.loads(artifacts.read_bytes(key))
-        for key in log_keys(artifacts, HEALTH, deployment, ".json", start=start, end=end)
-    ]
+    """The health records (errors by status, dropped rows) of one deployment, oldest first;
+    one that is not a record is quarantined and counted, and the rest read on."""
+    records = []
+    for key in log_keys(artifacts, HEALTH, deployment, ".json", start=start, end=end):
+        try:
+            record = json.loads(artifacts.read_bytes(key))
+            if not isinstance(record, dict) or not isinstance(record.get("time"), int | float):
+                raise ValueError("not a health record")
+        except (ValueError, RecursionError):
+            quarantine(artifacts, deployment, key, None)
+            continue
+        records.append(record)
     return sorted(records, key=lambda r: r["time"])

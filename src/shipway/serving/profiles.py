@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipway.errors import InvalidArgument
-from shipway.serving.prediction_log import hour_of, log_keys
+from shipway.serving.prediction_log import hour_of, log_keys, quarantine
 from shipway.stats.columns import NUMERIC
 from shipway.stats.profile import ColumnProfile, DatasetProfile, build_profile
 
@@ -124,9 +124,20 @@ def read_profile(
     for key in log_keys(artifacts, PROFILES, deployment, ".json", start=start, end=end):
         if version is not None and f"/version={version}/" not in key:
             continue
-        profile = DatasetProfile.from_dict(json.loads(artifacts.read_bytes(key)))
+        profile = _profile(artifacts, deployment, key)
+        if profile is None:
+            continue
         found = profile if found is None else found.merge(profile)
     return found
+
+
+def _profile(artifacts: Any, deployment: str, key: str) -> DatasetProfile | None:
+    """A stored profile, or None for one that does not read (quarantined and counted)."""
+    try:
+        return DatasetProfile.from_dict(json.loads(artifacts.read_bytes(key)))
+    except Exception:  # whatever a damaged document raises: the other hours still merge
+        quarantine(artifacts, deployment, key, None)
+        return None
 
 
 def window_profiles(
@@ -153,7 +164,9 @@ def window_profiles(
         if hour is None:
             continue
         label = time.strftime(fmt, time.gmtime(hour))
-        profile = DatasetProfile.from_dict(json.loads(artifacts.read_bytes(key)))
+        profile = _profile(artifacts, deployment, key)
+        if profile is None:
+            continue
         if label not in merged:
             merged[label], dropped[label] = profile, set()
             continue

@@ -54,6 +54,11 @@ def clean_key(key: str) -> str:
         raise InvalidArgument(
             f"artifact path {key!r} must be relative", hint="use a path like 'model/model.pkl'"
         )
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise InvalidArgument(
+            f"artifact path {key!r} contains a control character (NUL, newline …)",
+            hint="use a path like 'model/model.pkl'",
+        )
     parts = PurePosixPath(key.replace("\\", "/")).parts
     if any(part in ("..", "") for part in parts):
         raise InvalidArgument(f"artifact path {key!r} may not contain '..'")

@@ -68,8 +68,14 @@ def create_engine(url: str) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     database = sa.engine.make_url(url).database
     if database and database != ":memory:":
+        folder = Path(database).parent
+        if not folder.parent.is_dir():  # one missing folder is made, never a path of them
+            raise StoreUnavailable(
+                f"the folder of the metadata store {database} does not exist ({folder.parent})",
+                hint="make it first, or point SHIPWAY_HOME or the tracking URI elsewhere",
+            )
         try:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(
                 f"cannot make the folder of the metadata store {database}: {exc.strerror}",

@@ -376,6 +376,9 @@ class TrackingStore:
             }
             for i in inputs
         ]
+        # one row per key, the last given winning: PostgreSQL refuses an upsert that
+        # touches a row twice, and two identical inputs are one input
+        rows = list({(r["name"], r["digest"], r["role"]): r for r in rows}.values())
         if not rows:
             return
         with self.db.write() as conn:
