@@ -296,8 +296,14 @@ class PredictionLog:
                 kept[:0] = found_times[: MAX_ERROR_TIMES - len(kept)]
 
     def _loop(self) -> None:
+        # Rows are taken every half ``flush_seconds``, on a fixed beat from the last take, so
+        # a row waits at most that half plus one write: a kill loses at most the last
+        # ``flush_seconds`` however long a write takes (it was one wait *after* each write).
+        beat = self.flush_seconds / 2
+        next_take = time.monotonic() + beat
         while not self._closed:
-            self._wake.wait(self.flush_seconds)
+            self._wake.wait(max(0.0, next_take - time.monotonic()))
+            next_take = time.monotonic() + beat
             try:
                 self._write_segments()
                 self.write_health()
@@ -323,21 +329,29 @@ class PredictionLog:
                 segment = self._encode(kind, prefix, pending)
                 if segment is not None:
                     segments.append(segment)
-            for index, segment in enumerate(segments):
-                key = f"{segment.prefix}/{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
-                try:
-                    self.artifacts.put_bytes(segment.data, key)
-                except Exception:
-                    self.failed_writes += 1
-                    self._keep_for_retry(segments[index:])
-                    raise
-                self.written += len(segment.frame)
-                if self.profiles is not None and segment.kind == PREDICTIONS:
+            stored: list[_Segment] = []
+            try:
+                for index, segment in enumerate(segments):
+                    key = f"{segment.prefix}/{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
                     try:
-                        self.profiles.add(segment.deployment, segment.prefix, segment.frame)
-                    except Exception as exc:  # the log is written; a profile can be rebuilt from it
-                        self.failed_profiles += 1
-                        log.warning("could not profile %s: %s", segment.prefix, exc)
+                        self.artifacts.put_bytes(segment.data, key)
+                    except Exception:
+                        self.failed_writes += 1
+                        self._keep_for_retry(segments[index:])
+                        raise
+                    self.written += len(segment.frame)
+                    stored.append(segment)
+            finally:  # once the rows are stored: profiling never delays one
+                self._profile(stored)
+
+    def _profile(self, segments: list[_Segment]) -> None:
+        for segment in segments:
+            if self.profiles is not None and segment.kind == PREDICTIONS:
+                try:
+                    self.profiles.add(segment.deployment, segment.prefix, segment.frame)
+                except Exception as exc:  # the log is written; a profile can be rebuilt from it
+                    self.failed_profiles += 1
+                    log.warning("could not profile %s: %s", segment.prefix, exc)
 
     def _encode(self, kind: str, prefix: str, pending: _Pending) -> _Segment | None:
         """The segment's rows that fit their columns, as Parquet; the rest are counted as
