@@ -62,7 +62,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tokens = session.tokens
     metrics = ApiMetrics()
     errors.install(app)
-    openapi.install(app)
     app.add_middleware(Idempotency, store=IdempotencyStore(session.stores.db))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodySizeLimit, exempt=_streamed_upload)
@@ -81,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     for module in nouns:
         app.include_router(module.router, prefix=API, responses=ERROR_RESPONSES)
+    openapi.install(app, [("", health.router)] + [(API, module.router) for module in nouns])
     return app
 
 

@@ -42,4 +42,5 @@ def requires(role: str) -> Callable[[Request], Principal]:
             raise Forbidden(f"{info.user} is {article} {info.role}; this needs the {role} role")
         return Principal(info.user, info.role)
 
+    check.role = role  # type: ignore[attr-defined]  # read into the OpenAPI document
     return check

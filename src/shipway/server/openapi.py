@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-OPEN = ("/health/live", "/health/ready", "/api/v1/tokens/required")
+OPEN = ("/health/live", "/health/ready")
 SCHEME = {
     "type": "http",
     "scheme": "bearer",
@@ -17,16 +17,54 @@ SCHEME = {
 }
 
 
-def install(app: FastAPI) -> None:
-    """Replace ``app.openapi`` with one that builds the document once, corrected."""
+def install(app: FastAPI, routers: list[tuple[str, APIRouter]]) -> None:
+    """Replace ``app.openapi`` with one that builds the document once, corrected, with the
+    role each operation of ``routers`` (each with its prefix) needs."""
     original = app.openapi
 
     def document() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = corrected(original())
+            app.openapi_schema = with_roles(corrected(original()), routers)
         return app.openapi_schema
 
     app.openapi = document  # type: ignore[method-assign]
+
+
+ROLE = "x-shipway-role"  # the least role an operation needs, as the server enforces it
+
+
+def with_roles(schema: dict[str, Any], routers: list[tuple[str, APIRouter]]) -> dict[str, Any]:
+    """Each operation names the role it needs (``x-shipway-role``), read from the very
+    dependency that enforces it, so the document cannot say one thing and the server do
+    another; a test asserts every operation for every role against it."""
+    from fastapi.routing import APIRoute
+
+    for prefix, router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                _name_role(schema, prefix + route.path_format, route)
+    return schema
+
+
+def _name_role(schema: dict[str, Any], path: str, route: Any) -> None:
+    role = _needed(route.dependant)
+    operations = schema.get("paths", {}).get(path, {})
+    for method in route.methods or ():
+        if role is not None and method.lower() in operations:
+            operation = operations[method.lower()]
+            operation[ROLE] = role
+            operation["description"] = (
+                operation.get("description", "")
+                + f"\n\nNeeds a token of role `{role}` (or one that includes it)."
+            ).strip()
+
+
+def _needed(dependant: Any) -> str | None:
+    for sub in dependant.dependencies:
+        role = getattr(sub.call, "role", None) or _needed(sub)
+        if role:
+            return str(role)
+    return None
 
 
 # JSON has no NaN or infinity: metric values carry them by name (see routes/common.plain)
