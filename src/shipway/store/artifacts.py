@@ -101,6 +101,10 @@ class ArtifactStore:
             import fsspec
 
             options: dict[str, Any] = {}
+            if protocol in ("s3", "s3a"):
+                # Other processes (model servers, compaction) write here all the time: a
+                # cached listing would hide their segments, or show deleted ones, for good.
+                options["use_listings_cache"] = False
             if endpoint_url and protocol in ("s3", "s3a"):
                 options["client_kwargs"] = {"endpoint_url": endpoint_url}
                 options["skip_instance_cache"] = True
