@@ -94,7 +94,10 @@ def test_a_loop_as_the_readme_writes_it(tmp_path: Path) -> None:
         (("min = 0.70", 'min = "high"'), "gate min is a number, not 'high'"),
         (("holdout_rows = 1000", 'refit = "yes"'), "refit is true or false, not 'yes'"),
         (("holdout_rows = 1000", 'holdout = "customers"'), "not a dataset NAME@VERSION"),
-        (("min_requests = 200", "max_wait_minutes = -5"), "max_wait_minutes must be a finite number, not negative"),
+        (
+            ("min_requests = 200", "max_wait_minutes = -5"),
+            "max_wait_minutes must be a finite number, not negative",
+        ),
         (("min_requests = 200", 'min_minutes = "a"'), "min_minutes is a number"),
     ],
 )

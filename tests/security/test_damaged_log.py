@@ -1,6 +1,7 @@
-"""One damaged file never blinds monitoring: a reader that meets a junk, truncated or
-mistyped segment (or a junk health record or profile) moves it to ``quarantine/``, counts it
-in its window, raises an alert, and reads on (issue 22, item 5)."""
+"""One damaged file never blinds monitoring: a reader that meets a junk or truncated segment,
+or one whose pages do not read (or a junk health record or profile), moves it to
+``quarantine/``, counts it in its window, raises an alert, and reads on; a segment of another
+type is read as text, never set aside (issue 22, item 5)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,21 @@ def _plant(artifacts: Any) -> dict[str, str]:
     and a junk profile, as a broken disk or a hostile writer would leave them."""
     good = next(k for k in artifacts.list("predictions") if k.endswith(".parquet"))
     whole = artifacts.read_bytes(good)
+    pages = io.BytesIO()  # a footer that reads, over pages that do not
+    pq.write_table(
+        pa.table(
+            {
+                "request_id": [f"r{i}" for i in range(5000)],
+                "row": [0] * 5000,
+                "timestamp": [time.time()] * 5000,
+                "model_version": [1] * 5000,
+                "output": [1] * 5000,
+            }
+        ),
+        pages,
+    )
+    bad_pages = bytearray(pages.getvalue())
+    bad_pages[4:2000] = b"\xab" * 1996
     text = io.BytesIO()
     pq.write_table(
         pa.table({"request_id": ["x"], "label": ["spam"], "timestamp": [time.time()]}), text
@@ -32,12 +48,14 @@ def _plant(artifacts: Any) -> dict[str, str]:
     planted = {
         "junk": f"{_hour('predictions')}/{time.time_ns()}-junk.parquet",
         "truncated": f"{_hour('predictions')}/{time.time_ns()}-cut.parquet",
+        "bad pages": f"{_hour('predictions')}/{time.time_ns()}-pages.parquet",
         "text label": f"{_hour('ground_truth')}/{time.time_ns()}-text.parquet",
         "health": f"{_hour('health')}/{time.time_ns()}-junk.json",
         "profile": f"{_hour('profiles')}/version=1/{time.time_ns()}-junk.json",
     }
     artifacts.put_bytes(b"PAR1 this is not a parquet file PAR1", planted["junk"])
     artifacts.put_bytes(whole[: len(whole) // 2], planted["truncated"])
+    artifacts.put_bytes(bytes(bad_pages), planted["bad pages"])
     artifacts.put_bytes(text.getvalue(), planted["text label"])
     artifacts.put_bytes(b"{not json", planted["health"])
     artifacts.put_bytes(b'{"columns": "nope"}', planted["profile"])
@@ -86,11 +104,11 @@ def test_damaged_segments_are_quarantined_counted_alerted_and_the_rest_read(
     rows = sw.read_predictions("churn-live")
     assert len(rows) == 3 * len(frame), "every readable row, none of the damaged"
     labels = sw.read_predictions("churn-live", kind="ground_truth")
-    assert list(labels["label"]) == [1, 1, 1]
+    assert sorted(labels["label"]) == ["1", "1", "1", "spam"], "text and numbers: read as text"
     quarantined = set(artifacts.list("quarantine"))
     for what, key in planted.items():
-        if what in ("health", "profile"):
-            continue  # read by monitoring, below
+        if what in ("health", "profile", "text label"):
+            continue  # a mistyped file is read; the JSON is read by monitoring, below
         assert f"quarantine/{key}" in quarantined, what
         assert key not in set(artifacts.list(key.split("/")[0])), what
 
@@ -99,7 +117,7 @@ def test_damaged_segments_are_quarantined_counted_alerted_and_the_rest_read(
     (report,) = sw.monitor("churn-live", window="day", rules=[])
     health = report.extra["health"]
     assert health["unreadable_segments"] == 5, health
-    assert health["unreadable_rows"] == 1, "the mistyped label segment's footer told its row"
+    assert health["unreadable_rows"] == 5000, "the bad pages' footer told their rows"
     assert report.rows == 3 * len(frame)
 
     out = cli("monitor", "run", "--json")  # a round, as shipway server runs it

@@ -99,3 +99,19 @@ def test_latest_under_an_approval_policy_serves_the_newest_approved_version(
         assert newest.action == "follow" and "registered by mallory" in newest.reason
     finally:
         server.session.close()
+
+
+def test_latest_never_follows_back_to_an_archived_version(sw: Any, settings: Settings) -> None:
+    from shipway.serving.server import open_model_server
+
+    register_churn(sw)
+    registry = sw.session.current().registry
+    registry.set_policy("churn", required_approvals=1)
+    registry.approve("churn", 1)
+    registry.approve("churn", 2)
+    registry.archive("churn", 2, reason="a leak found in its features")
+    server = open_model_server(settings, ["models:/churn@latest"], poll_seconds=3600)
+    try:
+        assert sw.get_deployment("churn").stable == 1, "approved, but archived since"
+    finally:
+        server.session.close()

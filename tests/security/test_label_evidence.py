@@ -182,3 +182,53 @@ def test_the_platforms_ground_truth_binds_labels_to_requests_and_callers(
         )
     labels = _labels(sw)
     assert len(labels) == 4 and str(labels["label"].dtype) == "int64"
+
+
+def test_a_reused_request_id_or_a_repeated_row_buys_no_say(
+    sw: Any, settings: Any, model_server: Any
+) -> None:
+    """A caller who sends another's request id as its own cannot label that request, and
+    one request labelled 500 times over counts as its rows for a labels:N trigger."""
+    from shipway.automation.facts import labels_after
+
+    register_churn(sw)
+    sw.deploy("churn-live", model="churn", version=1)
+    app, mallory = _token(settings, "app", "predict"), _token(settings, "mallory", "predict")
+    truth = _token(settings, "truth", "labeller")
+    server = model_server("churn-live")
+    (theirs,) = _predict(server, app, 1)
+    with server.http(Authorization=f"Bearer {mallory}") as http:
+        reused = http.post(
+            "/v1/models/churn-live/predict",
+            json={"records": [RECORD, RECORD]},
+            headers={"x-request-id": theirs},
+        )
+        assert reused.headers["x-request-id"] == theirs
+    for token in (mallory, app):
+        contested = _feedback(server, token, [{"request_id": theirs, "label": 0}])
+        assert contested.status_code == 403, contested.text
+    (mine,) = _predict(server, mallory, 1)
+    repeated = [{"request_id": mine, "row": 0, "label": 1}] * 500
+    repeated += [{"request_id": mine, "row": 7, "label": 1}]  # a row the request never had
+    answer = _feedback(server, mallory, repeated)
+    assert answer.json() == {"accepted": 1, "unknown": 1}
+    assert _feedback(server, truth, [{"request_id": theirs, "label": 1}]).json()["accepted"] == 1
+    server.stop()
+    assert labels_after(sw.session.current(), "churn-live", None)[0] == 2
+
+
+def test_a_model_server_whose_token_cannot_write_the_log_is_refused_at_start(
+    secured: Secured, sw: Any
+) -> None:
+    import pytest
+
+    from shipway.errors import Forbidden
+    from shipway.serving.server import open_model_server
+
+    register_churn(sw)
+    sw.deploy("churn-live", model="churn", version=1)
+    editor = secured.settings_for("ed")
+    with pytest.raises(Forbidden, match="needs the server role"):
+        open_model_server(editor, ["churn-live"], poll_seconds=3600)
+    quiet = open_model_server(editor, ["churn-live"], log_predictions=False, poll_seconds=3600)
+    quiet.session.close()  # without a log, an editor's token serves

@@ -46,9 +46,9 @@ def _loop(name: str = "churn-live", **parts: str) -> str:
         (_loop(rollout="min_requests = 2000000000"), "min_requests is at most"),
         (_loop(trigger="labels:100000000000000000000000"), "labels:N takes a whole number"),
         (_loop(trigger="labels:²"), "labels:N takes a whole number"),
-        (_loop(name='""'), "is not a deployment name"),
-        (_loop(name='"a/../b"'), "is not a deployment name"),
-        (_loop(name='"churn live"'), "is not a deployment name"),
+        (_loop(name='""'), "deployment name must be a non-empty string"),
+        (_loop(name='"a/../b"'), "has characters that are not allowed"),
+        (_loop(name='"/etc"'), "has characters that are not allowed"),
     ],
 )
 def test_a_loop_with_an_unusable_number_or_name_stops_with_one_line(

@@ -35,10 +35,15 @@ def labels_after(
     artifacts = session.stores.artifacts
     if not log_keys(artifacts, GROUND_TRUTH, deployment, ".parquet", start=until):
         return 0, until  # no label since: no need to start a reader
-    labels = session.predictions.read(deployment, GROUND_TRUTH, columns=["timestamp"], start=until)
+    identity = ["request_id", "row", "key"]
+    labels = session.predictions.read(
+        deployment, GROUND_TRUTH, columns=["timestamp", *identity], start=until
+    )
     if not len(labels):
         return 0, until
-    times = labels["timestamp"]
-    later = times if until is None else times[times > until]
-    newest = float(later.max()) if len(later) else until
-    return int(len(later)), newest
+    later = labels if until is None else labels[labels["timestamp"] > until]
+    newest = float(later["timestamp"].max()) if len(later) else until
+    # rows labelled, not labels sent: a row labelled again counts once
+    present = [c for c in identity if c in later.columns]
+    distinct = later[present].astype(object).drop_duplicates() if present else later
+    return int(len(distinct)), newest

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.automation.gate import Gate, refuse_mistyped, refuse_unknown
 from shipway.errors import InvalidArgument
+from shipway.store.validation import check_key
 
 TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
-# A loop's name is its deployment's, and names folders of the log: no path, no space.
-LOOP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 MAX_LABELS = 10**12  # labels:N beyond this could never fire
 MAX_REQUESTS = 10**9  # a canary step's min_requests beyond this could never pass
 MAX_TIMEOUT_MINUTES = 7 * 24 * 60
@@ -192,11 +190,7 @@ def loops_from_settings(settings: Any) -> dict[str, Loop]:
     out = {}
     for deployment, table in settings.loops.items():
         try:
-            if not LOOP_NAME.fullmatch(deployment):
-                raise InvalidArgument(
-                    f"{deployment!r} is not a deployment name: letters, digits and _ . - "
-                    "(starting with a letter or digit), at most 100"
-                )
+            check_key(deployment, "deployment")  # the loop is its deployment's: one name
             out[deployment] = Loop.from_settings(deployment, table)
         except InvalidArgument as exc:
             where = f" in {settings.config_file}" if settings.config_file else ""

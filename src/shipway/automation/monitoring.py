@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipway.automation.responder import alert_responder
-from shipway.monitoring.rules import rules_from_settings
+from shipway.monitoring.rules import rules_from_settings, verdicts
 from shipway.monitoring.service import monitor_with_config
 from shipway.session import Session
 from shipway.types import Alert, WindowReport
@@ -45,6 +45,9 @@ class LocalMonitoring:
             source=source,
         )
         chosen = rules_from_settings(self.session.settings) if rules is None else list(rules)
+        if rules:  # the caller's own rules: their verdicts, as through a server
+            for report in reports:
+                report.extra["rules"] = verdicts(chosen, report.to_dict(), window)
         if chosen and reports:
             responder = alert_responder(self.session, chosen)
             try:

@@ -118,16 +118,18 @@ class MonitoringRounds:
                     name, reports, window=window, default=default, replay=replay
                 )
             if reports:
-                changed += self._unreadable(name, reports[-1])
+                changed += self._unreadable(name, reports)
         return changed
 
-    def _unreadable(self, name: str, report: Any) -> list[Any]:
+    def _unreadable(self, name: str, reports: list[Any]) -> list[Any]:
         """The alert for log segments no reader could read (they were quarantined): open
-        once, while any window counts one, whatever rules the settings have."""
+        once, while any window of the round counts one, whatever rules the settings have."""
         from shipway.store.alert_store import AlertStore
 
-        health = report.extra.get("health", {})
-        segments = int(health.get("unreadable_segments", 0) or 0)
+        report = reports[-1]
+        healths = [r.extra.get("health", {}) for r in reports]
+        segments = sum(int(h.get("unreadable_segments", 0) or 0) for h in healths)
+        rows = sum(int(h.get("unreadable_rows", 0) or 0) for h in healths)
         alerts = AlertStore(self.session.stores.db)
         if not segments or alerts.open_alert(name, UNREADABLE) is not None:
             return []
@@ -143,7 +145,7 @@ class MonitoringRounds:
                 window=report.window,
                 evidence={
                     "unreadable_segments": segments,
-                    "unreadable_rows": int(health.get("unreadable_rows", 0) or 0),
+                    "unreadable_rows": rows,
                     "where": "quarantine/ in the artifact store, under each segment's own key",
                 },
             )

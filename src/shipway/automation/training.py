@@ -10,7 +10,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from shipway.automation.gate import Verdict, judge
-from shipway.automation.loop_moves import ACTOR, ATTEMPTS, LoopMoves, log, reason_of
+from shipway.automation.loop_moves import (
+    ACTOR,
+    ATTEMPTS,
+    LoopMoves,
+    TrainingAbandoned,
+    log,
+    reason_of,
+)
 from shipway.automation.loops import Loop
 from shipway.automation.rounds import LEASE
 from shipway.errors import InvalidArgument, ShipwayError
@@ -177,6 +184,8 @@ class Training(LoopMoves):
 
         tracking = self.acting.tracking
         returned = run.returned
+        if threading.current_thread() in self.abandoned:  # ran over its time: register nothing
+            raise TrainingAbandoned(loop.deployment)
         if isinstance(returned, ModelVersion):
             if returned.name != deployment.model:
                 raise InvalidArgument(

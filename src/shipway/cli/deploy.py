@@ -194,13 +194,17 @@ def serve(
     from shipway.cli.server import is_loopback
     from shipway.config import RESOLVED_ENV, Settings
     from shipway.server.runner import serve as run
-    from shipway.serving.server import open_model_server
+    from shipway.serving.server import check_log_writer, open_model_server
 
     settings = Settings.resolve()
     # Check the targets here, so a typo is one line now rather than a failing worker later.
     checked = open_model_server(settings, targets, log_predictions=False)
-    authenticated = checked.auth.required()
-    checked.session.close()
+    try:
+        if not no_log:
+            check_log_writer(checked.session)
+        authenticated = checked.auth.required()
+    finally:
+        checked.session.close()
     if not is_loopback(host) and not authenticated and not insecure:
         raise InvalidArgument(
             f"refusing to serve on {host} without authentication",
@@ -286,6 +290,7 @@ def predict(
                 chunk_rows=chunk_rows,
                 progress=bar,
                 proba=proba,
+                caller=ctx.actor,
             )
         else:
             rows = score_files(

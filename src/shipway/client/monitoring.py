@@ -1,5 +1,6 @@
-"""Monitoring through ``shipway server``: the server reads the log, judges the windows and,
-with rules, raises the alerts (and runs their actions) as it does for its own rounds."""
+"""Monitoring through ``shipway server``: the server reads the log and judges the windows.
+With no rules it applies its own ``[[alerts]]`` as in its rounds (alerts, sinks, actions);
+rules sent from here only check, their verdicts in each report's ``extra["rules"]``."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ value hovering at the threshold does not flap.
 from __future__ import annotations
 
 import difflib
+import math
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,24 @@ from typing import Any
 from shipway.errors import InvalidArgument
 from shipway.monitoring import report_paths
 
+_TYPED: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "metric": str,
+    "op": str,
+    "deployment": str,
+    "min_rows": int,
+    "severity": str,
+    "action": str,
+    "clear": (int, float),
+    "command": str,
+    "window": (str, int),
+}
+_KIND_NAMES: dict[type | tuple[type, ...], str] = {
+    str: "text",
+    int: "a whole number",
+    (int, float): "a number",
+    (str, int): "hour, day or a number of rows",
+}
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SEVERITIES = ("info", "warning", "critical")
 ACTIONS = ("notify", "rollback", "retrain")
@@ -135,8 +154,18 @@ class AlertRule:
             raise InvalidArgument(
                 f"rule {values.get('name', '?')!r}: sinks is a list, e.g. [{values['sinks']!r}]"
             )
+        name = values.get("name", "?")
         if "sinks" in values:
-            values["sinks"] = tuple(values["sinks"])
+            sinks = values["sinks"]
+            if not isinstance(sinks, list | tuple) or not all(isinstance(x, str) for x in sinks):
+                raise InvalidArgument(f"rule {name!r}: sinks is a list of text, e.g. ['log']")
+            values["sinks"] = tuple(sinks)
+        for key, kind in _TYPED.items():
+            value = values.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise InvalidArgument(f"rule {name!r}: {key} is {_KIND_NAMES[kind]}, not {value!r}")
+        if not math.isfinite(values["threshold"]):
+            raise InvalidArgument(f"rule {name!r}: threshold is a finite number")
         return cls(**values)
 
 
@@ -177,6 +206,19 @@ def decide(rule: AlertRule, report: dict[str, Any], is_open: bool) -> tuple[str,
     if not is_open:
         return ("fire" if compare(value, rule.threshold) else "quiet"), value
     return ("hold" if compare(value, rule.clear_at) else "clear"), value
+
+
+def verdicts(
+    rules: list[AlertRule], report: dict[str, Any], window: str | int
+) -> list[dict[str, Any]]:
+    """Each rule's verdict on one window, as if no alert of it were open: what
+    ``sw.monitor(..., rules=...)`` returns in ``report.extra["rules"]``."""
+    out = []
+    for rule in rules:
+        if rule.judges(window, window):
+            decision, value = decide(rule, report, is_open=False)
+            out.append({"rule": rule.name, "breached": decision == "fire", "value": value})
+    return out
 
 
 def rules_from_settings(settings: Any) -> list[AlertRule]:

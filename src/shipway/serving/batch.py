@@ -156,10 +156,11 @@ def score_into_log(
     chunk_rows: int = 100_000,
     progress: Progress | None = None,
     proba: bool = False,
+    caller: str | None = None,
 ) -> int:
     """:func:`score_files`, whose predictions also land in ``deployment``'s prediction log
     (``log``: a ``PredictionLog`` that waits rather than drops), so monitoring sees batch
-    traffic beside the live one."""
+    traffic beside the live one; ``caller`` (who scored) may label them later."""
     import time
     import uuid
 
@@ -180,6 +181,7 @@ def score_into_log(
             prepared.reset_index(drop=True),
             outputs,
             scorer=scorer,
+            caller=caller,
         )
         log.append_predictions(deployment, logged)
         log.flush()

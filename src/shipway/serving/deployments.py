@@ -133,8 +133,10 @@ class LocalDeployments:
             return found
         guard = promotion_guard(Stage.PRODUCTION)
         for found in sorted(self.registry.list_versions(model), key=lambda v: -v.version):
-            if alias.lower() == "none" and found.stage != Stage.NONE:
-                continue
+            if found.stage == Stage.ARCHIVED or (
+                alias.lower() == "none" and found.stage != Stage.NONE
+            ):
+                continue  # retired by an approver, or not what @none names
             try:
                 guard(policy, found, self.registry.approvals(model, found.version))
             except PolicyViolation:

@@ -262,9 +262,13 @@ async def invocations(request: Request, arrival: Arrival) -> Response:
 
 # -- feedback, status, metrics -------------------------------------------------------------
 async def feedback(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
     predictor = _predictor(request)
-    accepted, unknown = accept_feedback(
-        await _body(request), predictor.state, predictor.log, CALLER.get(), predictor.recent
+    body = await _body(request)
+    # off the event loop: a label for an older request is looked up in the log
+    accepted, unknown = await run_in_threadpool(
+        accept_feedback, body, predictor.state, predictor.log, CALLER.get(), predictor.recent
     )
     return JSONResponse({"accepted": accepted, "unknown": unknown}, status_code=202)
 

@@ -12,14 +12,15 @@ from shipway.errors import InvalidArgument
 from shipway.models.signature import ColumnSpec, check_value
 from shipway.serving.labelling import (
     ANYONE,
+    Asked,
     Finder,
     Labeller,
     RecentRequests,
     admit,
-    logged_callers,
+    logged_requests,
 )
 from shipway.serving.log_encoding import arrow_type
-from shipway.serving.prediction_log import GROUND_TRUTH, PredictionLog
+from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog, read_log
 from shipway.serving.state import ServerState
 
 USAGE = "feedback is {'request_id' or 'key', 'label'} or {'records': [...]}"
@@ -43,37 +44,45 @@ def accept_feedback(
     specs: dict[str, Any] = {}  # deployment -> the output a label must match
     rows = [_row(i, record, state, specs) for i, record in enumerate(records)]
     frame = pd.DataFrame(rows)
-    admitted: list[tuple[str, Any]] = []
-    unknown = 0
+    admitted: list[tuple[str, Any, int]] = []
     for deployment, part in frame.groupby("deployment"):
         name = str(deployment)
         kept, missing = admit(part, labeller, _finder(state, name, recent))
-        admitted.append((name, kept))
-        unknown += missing
-        if log is not None and missing:
-            log.note_unknown_labels(name, missing)
+        admitted.append((name, kept, missing))
     if log is not None:  # only once every deployment's part was admitted: all or nothing
-        for name, kept in admitted:
+        for name, kept, missing in admitted:
+            if missing:
+                log.note_unknown_labels(name, missing)
             spec = specs[name]
             wanted = arrow_type(spec.type) if spec is not None else None
             declared = {"label": wanted} if wanted is not None else {}
             if len(kept):
                 log.append(GROUND_TRUTH, name, kept.drop(columns="deployment"), declared=declared)
-    return sum(len(kept) for _, kept in admitted), unknown
+    return sum(len(kept) for _, kept, _ in admitted), sum(m for _, _, m in admitted)
 
 
 def _finder(state: ServerState, deployment: str, recent: RecentRequests | None) -> Finder:
     """Request ids answered lately by this server, else found in the deployment's log."""
 
-    def find(ids: list[str]) -> dict[str, str | None]:
+    def find(ids: list[str]) -> dict[str, Asked]:
         found = recent.find(deployment, ids) if recent is not None else {}
         rest = [i for i in ids if i not in found]
         if rest:
-            logged = state.session.predictions.read(deployment, columns=["request_id", "caller"])
-            found.update(logged_callers(logged, rest))
+            found.update(logged_requests(_logged(state.session, deployment, rest), rest))
         return found
 
     return find
+
+
+def _logged(session: Any, deployment: str, ids: list[str]) -> Any:
+    """The logged rows of requests ``ids``: only theirs on the stores; through a server, the
+    narrow columns of the whole log (the API reads no ids)."""
+    columns = ["request_id", "row", "caller"]
+    if session.is_remote:
+        return session.predictions.read(deployment, columns=columns)
+    return read_log(
+        session.stores.artifacts, PREDICTIONS, deployment, columns=columns, request_ids=ids
+    )
 
 
 def _row(index: int, record: Any, state: ServerState, specs: dict[str, Any]) -> dict[str, Any]:

@@ -19,8 +19,20 @@ from typing import Any
 
 from shipway.errors import Forbidden
 
-# request id -> the user whose token made it (None: a caller no token names)
-Finder = Callable[[list[str]], dict[str, str | None]]
+# A request id two callers both used (ids may be chosen by the caller): only a labeller,
+# approver or admin labels it, so no caller can label another's request by reusing its id.
+CONTESTED = "\x00contested"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who made a request (None: a caller no token names, or CONTESTED) and its rows."""
+
+    caller: str | None
+    rows: int
+
+
+Finder = Callable[[list[str]], dict[str, Asked]]
 
 
 @dataclass(frozen=True)
@@ -37,36 +49,46 @@ ANYONE = Labeller(None, True)
 
 
 class RecentRequests:
-    """The request ids a model server answered lately, and who asked: a label may arrive
-    before the log has written its request (the log writes once a second)."""
+    """The request ids a model server answered lately, who asked, and how many rows: a
+    label may arrive before the log has written its request (the log writes every half
+    second). Bounded: older requests are found in the log."""
 
-    def __init__(self, limit: int = 1_000_000) -> None:
+    def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
-        self._seen: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str], Asked] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, deployment: str, request_id: str, caller: str | None) -> None:
+    def remember(self, deployment: str, request_id: str, caller: str | None, rows: int) -> None:
+        key = (deployment, request_id)
         with self._lock:
-            self._seen[(deployment, request_id)] = caller
-            if len(self._seen) > self.limit:  # bounded: the log answers for older requests
+            known = self._seen.pop(key, None)
+            if known is not None and known.caller != caller:
+                caller = CONTESTED
+            self._seen[key] = Asked(caller, max(rows, known.rows if known else 0))
+            if len(self._seen) > self.limit:
                 self._seen.popitem(last=False)
 
-    def find(self, deployment: str, ids: Iterable[str]) -> dict[str, str | None]:
+    def find(self, deployment: str, ids: Iterable[str]) -> dict[str, Asked]:
         with self._lock:
             return {i: self._seen[(deployment, i)] for i in ids if (deployment, i) in self._seen}
 
 
-def logged_callers(logged: Any, ids: list[str]) -> dict[str, str | None]:
-    """Which of ``ids`` the logged predictions (a frame with ``request_id`` and, where the
-    servers recorded it, ``caller``) hold, and who made each."""
+def logged_requests(logged: Any, ids: list[str]) -> dict[str, Asked]:
+    """Which of ``ids`` the logged predictions hold (a frame with ``request_id``, ``row``
+    and, where the servers recorded it, ``caller``), who made each and its rows."""
     if len(logged) == 0 or "request_id" not in logged.columns:
         return {}
     wanted = logged[logged["request_id"].isin(set(ids))]
-    callers = wanted["caller"] if "caller" in wanted.columns else [None] * len(wanted)
-    return {
-        str(i): (None if c is None or c != c else str(c))  # c != c: a missing value (NaN)
-        for i, c in zip(wanted["request_id"], callers, strict=True)
-    }
+    if "caller" not in wanted.columns:
+        wanted = wanted.assign(caller=None)
+    if "row" not in wanted.columns:
+        wanted = wanted.assign(row=0)
+    found = {}
+    for request_id, rows in wanted.groupby("request_id"):
+        callers = {None if c is None or c != c else str(c) for c in rows["caller"]}  # c != c: NaN
+        caller = callers.pop() if len(callers) == 1 else CONTESTED
+        found[str(request_id)] = Asked(caller, int(rows["row"].max()) + 1)
+    return found
 
 
 def admit(frame: Any, labeller: Labeller, find: Finder) -> tuple[Any, int]:
@@ -95,7 +117,7 @@ def admit(frame: Any, labeller: Labeller, find: Finder) -> tuple[Any, int]:
     ids = sorted({str(i) for i in ids_column[by_id]})
     found = find(ids) if ids else {}
     if not labeller.any_request:
-        foreign = [i for i in ids if i in found and found[i] != labeller.user]
+        foreign = [i for i in ids if i in found and found[i].caller != labeller.user]
         if foreign:
             more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
             raise Forbidden(
@@ -103,5 +125,16 @@ def admit(frame: Any, labeller: Labeller, find: Finder) -> tuple[Any, int]:
                 f"{foreign[0]!r}{more} was made by another caller",
                 hint="labels come from the caller that asked, or a token of role labeller",
             )
-    known = ~by_id | ids_column.astype(str).isin(set(found))
-    return frame[known], int((~known).sum())
+    rows = frame["row"] if "row" in frame.columns else pd.Series(0, index=frame.index)
+    within = [
+        bool(has_id)
+        and str(i) in found
+        and (row is None or row != row or 0 <= int(row) < found[str(i)].rows)
+        for has_id, i, row in zip(by_id, ids_column, rows, strict=True)
+    ]
+    known = ~by_id | pd.Series(within, index=frame.index)
+    kept = frame[known]
+    # one label per row of a request: the last sent wins, and a repeat counts once
+    identity = [c for c in ("request_id", "row", "key") if c in kept.columns]
+    kept = kept.astype({c: object for c in identity}).drop_duplicates(identity, keep="last")
+    return kept, int((~known).sum())

@@ -15,6 +15,7 @@ reader never counts a row twice while a compaction deletes them.
 from __future__ import annotations
 
 import calendar
+import io
 import json
 import time
 from typing import Any
@@ -92,12 +93,15 @@ def read_dataset(
     start: float | None = None,
     end: float | None = None,
     damaged: list[tuple[str, int | None]] | None = None,
+    request_ids: list[str] | None = None,
 ) -> Any:
-    """The log's rows under ``root`` in [start, end) as a DataFrame (empty when none).
+    """The log's rows under ``root`` in [start, end) as a DataFrame (empty when none);
+    with ``request_ids``, only those requests' rows.
 
-    A segment that cannot be read (no footer, bad pages) or merged (a column of another
-    type) is left out, and named in ``damaged`` with its row count where its footer tells:
-    one bad file never makes the rest unreadable."""
+    A segment that cannot be read (no footer, bad pages) is left out, and named in
+    ``damaged`` with its row count where its footer tells: one bad file never makes the rest
+    unreadable. A column logged as numbers in one segment and text in another is read as
+    text."""
     import pandas as pd
     import pyarrow.dataset as ds
 
@@ -107,7 +111,7 @@ def read_dataset(
     kept = [p for p in paths if p in schemas and p not in superseded]
     if not kept:
         return pd.DataFrame()
-    unified, kept = _unified(kept, schemas, fs, damaged)
+    unified = _unified([schemas[p] for p in kept])
     wanted = None if columns is None else [c for c in columns if c in unified.names]
     bounds = []
     if "timestamp" in unified.names:
@@ -115,14 +119,16 @@ def read_dataset(
             bounds.append(ds.field("timestamp") >= start)
         if end is not None:
             bounds.append(ds.field("timestamp") < end)
-    condition = bounds[0] & bounds[1] if len(bounds) == 2 else (bounds[0] if bounds else None)
+    if request_ids is not None and "request_id" in unified.names:
+        bounds.append(ds.field("request_id").isin(request_ids))
+    condition = None
+    for bound in bounds:
+        condition = bound if condition is None else condition & bound
     try:
         table = ds.dataset(kept, schema=unified, format="parquet", filesystem=fs).to_table(
             columns=wanted, filter=condition
         )
-    except (
-        unreadable_errors()
-    ):  # a footer that reads over pages that do not: find them, read the rest
+    except unreadable_errors():  # a footer over pages that do not read: find them
         kept = [p for p in kept if _whole(fs, p, damaged)]
         if not kept:
             return pd.DataFrame()
@@ -133,10 +139,29 @@ def read_dataset(
 
 
 def unreadable_errors() -> tuple[type[BaseException], ...]:
-    """What reading a damaged segment raises (pyarrow is imported only when a log is read)."""
+    """What reading a segment may raise when the file is damaged (pyarrow reports some
+    parse errors as OSError, as it does a failing store: :func:`_damaged` tells them apart).
+    pyarrow is imported only when a log is read."""
     import pyarrow as pa
 
-    return (pa.ArrowException, OSError, ValueError)
+    return (pa.ArrowInvalid, OSError)
+
+
+def _damaged(fs: Any, path: str, error: BaseException) -> bool:
+    """Whether ``path`` is damaged: its bytes, read again whole, do not parse. A store that
+    fails to give the bytes raises (a good segment is never set aside for a network error);
+    a file gone meanwhile (compaction replaced it) is not damaged."""
+    import pyarrow.parquet as pq
+
+    if isinstance(error, FileNotFoundError):
+        return False
+    with fs.open_input_stream(path) as stream:
+        data = stream.read()
+    try:
+        pq.read_table(io.BytesIO(data))
+    except unreadable_errors():
+        return True
+    raise error  # it reads now: the first failure was the store's, so say so
 
 
 def _footers(
@@ -150,9 +175,10 @@ def _footers(
     for path in paths:
         try:
             schema = pq.read_schema(path, filesystem=fs)
-        except unreadable_errors():
-            damaged.append((path, None))
-            continue
+        except unreadable_errors() as exc:
+            if _damaged(fs, path, exc):
+                damaged.append((path, None))
+            continue  # or replaced by a compaction since it was listed: its rows are there
         schemas[path] = schema
         replaced = (schema.metadata or {}).get(SUPERSEDES)
         if replaced:
@@ -161,27 +187,46 @@ def _footers(
     return schemas, superseded
 
 
-def _unified(
-    kept: list[str], schemas: dict[str, Any], fs: Any, damaged: list[tuple[str, int | None]]
-) -> tuple[Any, list[str]]:
-    """One schema for the segments: where one will not merge (a column of another type than
-    the segments before it), that segment is left out."""
+def _unified(schemas: list[Any]) -> Any:
+    """One schema for the segments. A column whose types will not merge (numbers in one
+    segment, text in another, as a model without a signature may log) is read as text in
+    all of them: every row stays readable, none is set aside."""
     import pyarrow as pa
 
-    plain = [schemas[p].remove_metadata() for p in kept]
+    plain = [schema.remove_metadata() for schema in schemas]
     try:
-        return pa.unify_schemas(plain, promote_options="permissive"), kept
-    except unreadable_errors():
+        return pa.unify_schemas(plain, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
-    unified, merged = plain[0], [kept[0]]
-    for path, schema in zip(kept[1:], plain[1:], strict=True):
-        try:
-            unified = pa.unify_schemas([unified, schema], promote_options="permissive")
-        except unreadable_errors():
-            damaged.append((path, _rows(fs, path)))
-            continue
-        merged.append(path)
-    return unified, merged
+    as_text: set[str] = set()
+    unified = plain[0]
+    for schema in plain[1:]:
+        for field in schema:
+            if field.name in unified.names and not _merges(unified.field(field.name), field):
+                as_text.add(field.name)
+        unified = pa.unify_schemas(
+            [_texts(unified, as_text), _texts(schema, as_text)], promote_options="permissive"
+        )
+    return _texts(unified, as_text)
+
+
+def _merges(one: Any, other: Any) -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.unify_schemas([pa.schema([one]), pa.schema([other])], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def _texts(schema: Any, names: set[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.schema(
+        [pa.field(f.name, pa.string()) if f.name in names else f for f in schema],
+        metadata=schema.metadata,
+    )
 
 
 def _whole(fs: Any, path: str, damaged: list[tuple[str, int | None]]) -> bool:
@@ -189,8 +234,9 @@ def _whole(fs: Any, path: str, damaged: list[tuple[str, int | None]]) -> bool:
 
     try:
         pq.read_table(path, filesystem=fs)
-    except unreadable_errors():
-        damaged.append((path, _rows(fs, path)))
+    except unreadable_errors() as exc:
+        if _damaged(fs, path, exc):
+            damaged.append((path, _rows(fs, path)))
         return False
     return True
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -459,17 +460,20 @@ def read_log(
     columns: list[str] | None = None,
     start: float | None = None,
     end: float | None = None,
+    request_ids: list[str] | None = None,
 ) -> Any:
     """One deployment's logged rows in [start, end) as a DataFrame (empty when nothing was
     logged), through ``pyarrow.dataset`` (see :mod:`shipway.serving.log_dataset`): only the
     hour partitions that meet the range are listed, only ``columns`` are read (where a
-    segment has them), and the time range is filtered by the scan."""
+    segment has them), and the time range (and ``request_ids``) is filtered by the scan."""
     from shipway.serving.log_dataset import read_dataset
 
     fs, base = artifacts.arrow_filesystem()
     root = f"{base}/{kind}/deployment={deployment}"
     damaged: list[tuple[str, int | None]] = []
-    frame = read_dataset(fs, root, columns=columns, start=start, end=end, damaged=damaged)
+    frame = read_dataset(
+        fs, root, columns=columns, start=start, end=end, damaged=damaged, request_ids=request_ids
+    )
     for path, rows in damaged:
         quarantine(artifacts, deployment, path[len(base) + 1 :], rows)
     return frame
@@ -522,12 +526,49 @@ def read_health(
     one that is not a record is quarantined and counted, and the rest read on."""
     records = []
     for key in log_keys(artifacts, HEALTH, deployment, ".json", start=start, end=end):
+        data = artifacts.read_bytes(key)  # a failing store raises: only a bad record is set aside
         try:
-            record = json.loads(artifacts.read_bytes(key))
-            if not isinstance(record, dict) or not isinstance(record.get("time"), int | float):
-                raise ValueError("not a health record")
+            record = json.loads(data)
         except (ValueError, RecursionError):
+            record = None
+        if health_problem(record) is not None:
             quarantine(artifacts, deployment, key, None)
             continue
         records.append(record)
     return sorted(records, key=lambda r: r["time"])
+
+
+_COUNTS = ("dropped_rows", "unknown_labels", "seconds", "unreadable_segments", "unreadable_rows")
+_COUNT_GROUPS = ("errors", "errors_by_version", "dropped_by_reason")
+
+
+def health_problem(record: Any) -> str | None:
+    """What makes ``record`` no health record a reader can sum, or None."""
+
+    def count(value: Any) -> bool:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and 0 <= value <= 1e15
+        )
+
+    if not isinstance(record, dict) or not count(record.get("time")):
+        return "a health record is an object with its 'time'"
+    if record["time"] > time.time() + 86400:
+        return "its 'time' is in the future"
+    for name in _COUNTS:
+        if name in record and not count(record[name]):
+            return f"{name!r} is a count"
+    for group in _COUNT_GROUPS:
+        counts = record.get(group, {})
+        if not isinstance(counts, dict) or not all(count(n) for n in counts.values()):
+            return f"{group!r} maps names to counts"
+    times = record.get("error_times_by_version", {})
+    if not isinstance(times, dict) or not all(
+        isinstance(t, list) and all(count(x) for x in t) for t in times.values()
+    ):
+        return "'error_times_by_version' maps versions to lists of times"
+    if not isinstance(record.get("unreadable", []), list):
+        return "'unreadable' is a list of keys"
+    return None

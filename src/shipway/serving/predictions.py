@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipway.errors import InvalidArgument
-from shipway.serving.labelling import ANYONE, Labeller, admit, logged_callers
+from shipway.serving.labelling import ANYONE, Labeller, admit, logged_requests
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog, read_log
 from shipway.serving.profiles import ProfileWriter, Reference, read_profile
 from shipway.session import Session
@@ -55,8 +55,15 @@ class LocalPredictions:
         never answered are counted in the health record and kept nowhere. The count kept."""
         frame = ground_truth_frame(labels)
         self.session.deployments.get(deployment)
-        logged = self.read(deployment, columns=["request_id", "caller", "output"])
-        kept, unknown = admit(frame, labeller, lambda ids: logged_callers(logged, ids))
+        ids = [str(i) for i in frame["request_id"].dropna().unique()]
+        logged = read_log(  # only the labelled requests' rows are read
+            self._artifacts,
+            PREDICTIONS,
+            deployment,
+            columns=["request_id", "row", "caller", "output"],
+            request_ids=ids,
+        )
+        kept, unknown = admit(frame, labeller, lambda wanted: logged_requests(logged, wanted))
         kept, declared = typed_like_outputs(kept, logged)
         log = PredictionLog(self._artifacts)
         try:
@@ -127,6 +134,7 @@ def typed_like_outputs(labels: Any, logged: Any) -> tuple[Any, dict[str, Any]]:
     values = labels["label"]
     if not pd.api.types.is_numeric_dtype(answered):  # text answers: text labels
         return labels.assign(label=values.map(str)), {"label": pa.string()}
+    values = values.map(_number)
     numeric = values.map(lambda v: isinstance(v, int | float) and math.isfinite(float(v)))
     if not bool(numeric.all()):
         bad = values[~numeric].iloc[0]
@@ -139,6 +147,17 @@ def typed_like_outputs(labels: Any, logged: Any) -> tuple[Any, dict[str, Any]]:
         if bool(whole.all()):
             return labels.assign(label=values.astype("int64")), {"label": pa.int64()}
     return labels.assign(label=values.astype("float64")), {"label": pa.float64()}
+
+
+def _number(value: Any) -> Any:
+    """``"1"`` as 1 and ``"0.5"`` as 0.5, as the model server takes them; else as it was."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
+    return value
 
 
 def reference_profiles(session: Session) -> Reference:

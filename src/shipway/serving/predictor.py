@@ -106,7 +106,7 @@ class Predictor:
         elapsed = time.perf_counter() - started
         self.metrics.observe(name, chosen.version, outputs, elapsed, len(frame))
         caller = CALLER.get().user
-        self.recent.remember(name, request_id, caller)
+        self.recent.remember(name, request_id, caller, len(frame))
         if self.log is None and shadow is None:  # nothing runs after the answer
             return Prediction(chosen, outputs, probabilities=scores)
 
@@ -191,7 +191,7 @@ class Predictor:
         prepared = prepared.drop(columns="_row")
         first = served.versions[variants[0]]
         caller = CALLER.get().user
-        self.recent.remember(name, request_id, caller)
+        self.recent.remember(name, request_id, caller, len(frame))
 
         def after() -> None:
             self._log_rows(

@@ -133,10 +133,11 @@ def read_profile(
 
 def _profile(artifacts: Any, deployment: str, key: str) -> DatasetProfile | None:
     """A stored profile, or None for one that does not read (quarantined and counted)."""
+    data = artifacts.read_bytes(key)  # a failing store raises: only a bad document is set aside
     try:
-        return DatasetProfile.from_dict(json.loads(artifacts.read_bytes(key)))
-    except Exception:  # whatever a damaged document raises: the other hours still merge
-        quarantine(artifacts, deployment, key, None)
+        return DatasetProfile.from_dict(json.loads(data))
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        quarantine(artifacts, deployment, key, None)  # the other hours still merge
         return None
 
 

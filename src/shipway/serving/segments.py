@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from typing import Any
 
 from shipway.errors import InvalidArgument
 from shipway.serving.log_encoding import BASE_TYPES
-from shipway.serving.prediction_log import GROUND_TRUTH, HEALTH, PREDICTIONS
+from shipway.serving.prediction_log import GROUND_TRUTH, HEALTH, PREDICTIONS, health_problem
 from shipway.serving.profiles import PROFILES
 
 SUFFIX = {PREDICTIONS: ".parquet", GROUND_TRUTH: ".parquet", HEALTH: ".json", PROFILES: ".json"}
@@ -20,8 +19,6 @@ REQUIRED = {
     PREDICTIONS: ("request_id", "timestamp", "model_version", "output"),
     GROUND_TRUTH: ("label", "timestamp"),
 }
-_COUNTS = ("dropped_rows", "unknown_labels", "seconds")
-_COUNT_GROUPS = ("errors", "errors_by_version", "dropped_by_reason")
 
 
 def check_segment(kind: str, key: str, data: bytes) -> None:
@@ -60,30 +57,10 @@ def _json(key: str, data: bytes) -> Any:
         raise InvalidArgument(f"{key} is not a JSON document: {exc}") from None
 
 
-def _count(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
-
-
 def _check_health(key: str, record: Any) -> None:
-    if not isinstance(record, dict) or not _count(record.get("time")):
-        raise InvalidArgument(f"{key}: a health record is an object with its 'time'")
-    for name in _COUNTS:
-        if name in record and not _count(record[name]):
-            raise InvalidArgument(f"{key}: {name!r} is a count")
-    for group in _COUNT_GROUPS:
-        counts = record.get(group, {})
-        if not isinstance(counts, dict) or not all(_count(n) for n in counts.values()):
-            raise InvalidArgument(f"{key}: {group!r} maps names to counts")
-    times = record.get("error_times_by_version", {})
-    if not isinstance(times, dict) or not all(
-        isinstance(t, list) and all(_count(x) for x in t) for t in times.values()
-    ):
-        raise InvalidArgument(f"{key}: 'error_times_by_version' maps versions to times")
+    problem = health_problem(record)
+    if problem is not None:
+        raise InvalidArgument(f"{key}: {problem}")
 
 
 def _check_profile(key: str, document: Any) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipway.config import Settings
-from shipway.errors import InvalidArgument, NotFound
+from shipway.errors import Forbidden, InvalidArgument, NotFound
 from shipway.registry.uris import ModelRef, parse_uri
 from shipway.services import DeploymentBackend
 from shipway.serving.auth import ServingAuth
@@ -54,11 +54,29 @@ def open_model_server(
     state = ServerState(session, list(dict.fromkeys(names)), follows, poll_seconds)
     log = None
     if log_predictions:
+        check_log_writer(session)
         log = session.predictions.writer()
         log.max_pending = 200_000  # a server drops (and counts) rather than wait
     auth = ServingAuth(session.tokens, ttl=min(poll_seconds, 2.0))
     app = create_serving_app(state, log, auth, access_log=settings.serve.access_log)
     return ModelServer(app, state, log, session, auth)
+
+
+def check_log_writer(session: Session) -> None:
+    """Through ``shipway server``, the server's own token must be one that writes the log
+    (role ``server``): refused at start, not found out later as rows that never arrive."""
+    from shipway.store.token_store import role_allows
+
+    token = session.settings.store.token
+    if not session.is_remote or not token or not session.tokens.any_active():
+        return
+    info = session.tokens.verify(token)
+    if info is not None and not role_allows(info.role, "server"):
+        raise Forbidden(
+            f"this model server's token is {info.user}'s, of role {info.role}: writing the "
+            "prediction log through shipway server needs the server role",
+            hint=f"shipway tokens create --user {info.user} --role server, or serve with --no-log",
+        )
 
 
 def _deployment_for(

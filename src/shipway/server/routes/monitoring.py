@@ -158,16 +158,17 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Judge the windows and apply alert rules: ``[[alerts]]`` of the server's shipway.toml
     when ``rules`` is null (their alerts fire, tell their sinks and run their actions), or the
-    request's own rules, which may only check: their alerts are recorded and logged, and
-    sinks, commands and actions come only from the server's configuration."""
+    request's own rules, which only check: each window's verdicts come back in
+    ``extra.rules`` and nothing is stored, told or done. Sinks, commands, actions and the
+    alerts they act on come only from the server's configuration."""
     from shipway.monitoring.service import parse_time
 
-    rules = None if body.rules is None else _checks_only(body.rules)
+    checks = None if body.rules is None else _checks_only(body.rules)
     reports = session(request, who).monitoring.monitor(
         deployment,
         window=body.window,
         label=body.label,
-        rules=rules,
+        rules=None if checks is None else [],
         replay=body.replay,
         reference=body.reference,
         sensitive=body.sensitive,
@@ -175,7 +176,13 @@ def evaluate(
         end=parse_time(body.end),
         source=body.source,
     )
-    return [plain(_finite(r.to_dict())) for r in reports]
+    judged = [r.to_dict() for r in reports]
+    if checks is not None:
+        from shipway.monitoring.rules import verdicts
+
+        for report in judged:
+            report.setdefault("extra", {})["rules"] = verdicts(checks, report, body.window)
+    return [plain(_finite(r)) for r in judged]
 
 
 def _checks_only(data: list[dict[str, Any]]) -> list[Any]:
