@@ -39,13 +39,16 @@ class Secured:
         return client_settings(self.tmp_path / user, self.url, token=self.tokens[user], user=user)
 
     @contextmanager
-    def fluent(self, user: str) -> Iterator[Any]:
-        """``import shipway as sw`` pointed at the server with ``user``'s token."""
+    def fluent(self, user: str, **changes: Any) -> Iterator[Any]:
+        """``import shipway as sw`` pointed at the server with ``user``'s token (and any
+        ``changes`` to the user's settings, such as ``pipelines=...``)."""
+        import dataclasses
+
         import shipway
         from shipway import session as context
 
         previous = context._current
-        context._current = context.Session(self.settings_for(user))
+        context._current = context.Session(dataclasses.replace(self.settings_for(user), **changes))
         try:
             yield shipway
         finally:

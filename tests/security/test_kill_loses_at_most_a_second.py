@@ -4,10 +4,7 @@ write (issue 22, item 10)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,9 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.client.conftest import free_port, wait_until_ready
 from tests.conftest import stop_process
-from tests.serving.conftest import register_churn
+from tests.serving.conftest import register_churn, start_model_server_process
 
 CLIENTS = 16
 
@@ -28,16 +24,7 @@ def test_a_killed_model_server_lost_nothing_older_than_a_second(
     frame = register_churn(sw)
     sw.deploy("churn-live", model="churn", version=1)
     records = frame[["customer_id", "spend", "plan"]].head(5).to_dict("records")
-    port = free_port()
-    env = {**os.environ, "SHIPWAY_HOME": str(settings.home)}
-    env.pop("SHIPWAY_TRACKING_URI", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "shipway.cli.app", "serve", "churn-live", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server, port = start_model_server_process(settings, tmp_path, "churn-live")
     answered: list[tuple[str, float]] = []
     lock = threading.Lock()
     stop = threading.Event()
@@ -57,7 +44,6 @@ def test_a_killed_model_server_lost_nothing_older_than_a_second(
                         answered.append((answer.json()["request_id"], time.time()))
 
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/v2/health/ready", server)
         threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
         for thread in threads:
             thread.start()

@@ -4,11 +4,8 @@ another user's pipeline (issue 22, item 2)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +24,8 @@ class _Payload:
         return (os.system, (f"touch {self.planted}",))
 
 
-@contextmanager
-def _as(secured: Secured, user: str, trust: tuple[str, ...] = ()) -> Iterator[Any]:
-    import shipway
-    from shipway import session as context
-
-    settings = secured.settings_for(user)
-    settings = dataclasses.replace(settings, pipelines=PipelineSettings(trust_cache_from=trust))
-    previous = context._current
-    context._current = context.Session(settings)
-    try:
-        yield shipway
-    finally:
-        context._current.close()
-        context._current = previous
+def _as(secured: Secured, user: str, trust: tuple[str, ...] = ()) -> Any:
+    return secured.fluent(user, pipelines=PipelineSettings(trust_cache_from=trust))
 
 
 def _step_runs(sw: Any, step: str) -> list[Any]:

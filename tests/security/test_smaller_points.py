@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from shipway.errors import InvalidArgument, NotFound
-from tests.client.conftest import free_port, peak_rss_mb, start_server_process, wait_until_ready
+from tests.client.conftest import peak_rss_mb, start_server_process
 from tests.conftest import stop_process
 from tests.security.conftest import Secured
-from tests.serving.conftest import register_churn
+from tests.serving.conftest import register_churn, start_model_server_process
 
 MiB = 2**20
 
@@ -50,18 +50,8 @@ def test_a_chunked_body_over_the_limit_is_a_413_read_no_further(
 
     register_churn(sw)
     sw.deploy("churn-live", model="churn", version=1)
-    port = free_port()
-    env = {**os.environ, "SHIPWAY_HOME": str(settings.home)}
-    env.pop("SHIPWAY_TRACKING_URI", None)
-    model_server = subprocess.Popen(
-        [sys.executable, "-m", "shipway.cli.app", "serve", "churn-live", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    model_server, port = start_model_server_process(settings, tmp_path, "churn-live")
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/v2/health/ready", model_server)
         predict = f"http://127.0.0.1:{port}/v1/models/churn-live/predict"
         grew = _refused_and_memory(predict, model_server.pid, 200 * MiB)
     finally:

@@ -4,6 +4,7 @@ and live on a loopback port (``model_server``), for clients that need a real soc
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -145,3 +146,26 @@ def model_server(settings: Settings) -> Iterator[Any]:
     for server in started:
         if server.thread.is_alive():
             server.stop()
+
+
+def start_model_server_process(settings: Settings, cwd: Path, deployment: str) -> tuple[Any, int]:
+    """``shipway serve DEPLOYMENT`` in a process of its own over the test's embedded store,
+    ready to answer; returns the process and its port."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.client.conftest import free_port, wait_until_ready
+
+    port = free_port()
+    env = {**os.environ, "SHIPWAY_HOME": str(settings.home)}
+    env.pop("SHIPWAY_TRACKING_URI", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipway.cli.app", "serve", deployment, "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    wait_until_ready(f"http://127.0.0.1:{port}/v2/health/ready", process)
+    return process, port

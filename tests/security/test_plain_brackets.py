@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.cli.conftest import cli as cli  # the fixture, here too
+
 
 def test_help_and_messages_keep_their_brackets(cli: Any) -> None:
     assert "[loops.*]" in cli("loops", "--help")
