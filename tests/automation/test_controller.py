@@ -22,6 +22,7 @@ from shipway.session import current
 from shipway.store.loop_store import LoopStore, loop_entity
 from tests.automation import flight_loop
 from tests.automation.flight_loop import DEPLOYMENT
+from tests.cli.conftest import cli as cli  # the fixture, here too
 
 MODEL = "flights"
 BATCH = 3  # rows per request
@@ -140,6 +141,41 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
     assert ("shipway-controller", "promote") in changes
     moves = [e.to_value for e in current().stores.registry.history(loop_entity(DEPLOYMENT))]
     assert moves == ["idle", "training", "gated", "ready", "canary", "canary", "promoted"]
+
+    # issue 23, item 1: the version the loop made is monitored, against what it learnt from
+    reference = sw.get_model_version(MODEL, 2).lineage["reference"]
+    assert reference["dataset"] == f"{DEPLOYMENT}-learnt" and reference["label"] == "label"
+    learnt = sw.load_dataset(f"{reference['dataset']}@{reference['version']}")
+    assert len(learnt) == flight_loop.seen["rows"] and "label" in learnt.columns
+    assert state.detail["reference"].startswith(f"{DEPLOYMENT}-learnt@")
+    reports = sw.monitor(DEPLOYMENT, window=600, label=LABEL, rules=[])
+    assert reports and reports[-1].realised is not None
+    current().monitoring.run_round()
+    assert [a.rule for a in sw.alerts(deployment=DEPLOYMENT)] == []
+
+
+def test_a_deployment_that_cannot_be_monitored_is_an_alert_and_a_failed_round(
+    sw: Any, served: Traffic, summer: Any, cli: Any
+) -> None:
+    """Issue 23, item 1: never a silent line. Version 1 recorded no training data."""
+    served.send(summer.iloc[:300], batch=100)
+    out = cli("monitor", "run", code=1)
+    assert f"not monitored: {DEPLOYMENT}: flights version 1 recorded no training data" in out
+    (alert,) = sw.alerts(deployment=DEPLOYMENT)
+    assert (alert.rule, alert.severity) == ("monitoring: not monitored", "warning")
+    cli("monitor", "run", code=1)
+    assert len(sw.alerts(deployment=DEPLOYMENT)) == 1, "opened once"
+    winter = load_flights([1, 2]).sample(3000, random_state=0)
+    model = build_pipeline(0.1, 60).fit(winter[FEATURES], winter[LABEL])
+    with sw.start_run(experiment="flights") as run:
+        sw.log_dataset("winter", winter, role="train")
+        run.log_model(model, "model", input_example=winter[FEATURES].head())
+    sw.register_model(run, MODEL)
+    sw.deploy(DEPLOYMENT, model=MODEL, version=2, reason="one with its training data")
+    served.send(summer.iloc[300:600], batch=100)
+    cli("monitor", "run")
+    (alert,) = sw.alerts(deployment=DEPLOYMENT, include_resolved=True)
+    assert alert.status == "resolved", "a round that judges it again resolves it"
 
 
 def test_a_slow_candidate_is_rolled_back_with_a_critical_alert(

@@ -26,12 +26,13 @@ import uuid
 from typing import Any
 
 from shipway.config import MAX_SETTING
-from shipway.errors import InvalidArgument, ShipwayError
+from shipway.errors import InvalidArgument, PlatformError, ShipwayError
 from shipway.session import Session
 
 log = logging.getLogger("shipway.monitoring")
 LEASE = "monitoring"
 UNREADABLE = "log: unreadable segments"  # the alert for quarantined log segments
+UNMONITORED = "monitoring: not monitored"  # the alert for a deployment a round cannot judge
 
 
 def recent(window: Any, now: float | None = None) -> float | None:
@@ -109,10 +110,13 @@ class MonitoringRounds:
                 if (name, str(exc)) not in self._said:
                     self._said.add((name, str(exc)))
                     log.warning("not monitoring %s: %s", name, exc)
+                if not isinstance(exc, PlatformError):  # the deployment, not the store
+                    changed += self._unmonitored(name, exc)
                 break
             except Exception:  # a bug or a failing store ends this deployment's turn only
                 log.exception("monitoring %s failed; the other deployments go on", name)
                 break
+            changed += self._monitored(name)
             if reports and responder.lifecycle.rules:
                 changed += responder.process(
                     name, reports, window=window, default=default, replay=replay
@@ -120,6 +124,36 @@ class MonitoringRounds:
             if reports:
                 changed += self._unreadable(name, reports)
         return changed
+
+    def _unmonitored(self, name: str, exc: ShipwayError) -> list[Any]:
+        """A deployment the round cannot judge (no reference, say) is a warning alert, open
+        once until a round judges it again: never a silent line in a log."""
+        from shipway.store.alert_store import AlertStore
+
+        alerts = AlertStore(self.session.stores.db)
+        if alerts.open_alert(name, UNMONITORED) is not None:
+            return []
+        return [
+            alerts.open(
+                rule=UNMONITORED,
+                deployment=name,
+                severity="warning",
+                metric="monitoring",
+                value=None,
+                threshold=0.0,
+                window="monitoring",
+                evidence={"reason": str(exc)},
+            )
+        ]
+
+    def _monitored(self, name: str) -> list[Any]:
+        from shipway.store.alert_store import AlertStore
+
+        alerts = AlertStore(self.session.stores.db)
+        found = alerts.open_alert(name, UNMONITORED)
+        if found is None:
+            return []
+        return [alerts.set_status(found.alert_id, "resolved", user="shipway-monitoring")]
 
     def _unreadable(self, name: str, reports: list[Any]) -> list[Any]:
         """The alert for log segments no reader could read (they were quarantined): open

@@ -58,7 +58,7 @@ def loop_status(
         "trigger": detail.get("trigger"),
         "updated_at": state.updated_at,
     }
-    for key in ("verdict", "evidence", "error"):
+    for key in ("verdict", "evidence", "error", "reference"):
         if key in detail:
             out[key] = detail[key]
     return out

@@ -157,13 +157,19 @@ class Training(LoopMoves):
         """The loop's pipeline, learning only from traffic logged before ``since`` (None:
         before it starts, since later rows may be the next gate's exam); the version it made,
         with the trigger and that time on its run."""
-        from shipway.monitoring.traffic import holding_out
+        from shipway.automation.references import record_reference, tag_registered
+        from shipway.monitoring.traffic import holding_out, recording_learnt
         from shipway.pipelines.pipeline import load
 
         tracking = self.acting.tracking
         learnt_before = time.time() if since is None else since
         # No step cache: new labels change what a step reads without changing its inputs.
-        with using(self.acting), holding_out(loop.deployment, learnt_before), self._heartbeat():
+        with (
+            using(self.acting),
+            holding_out(loop.deployment, learnt_before),
+            recording_learnt(loop.deployment) as learnt,
+            self._heartbeat(),
+        ):
             run = load(loop.pipeline).run(tracking=tracking, cache=False, **loop.params)
         trigger = state.detail.get("trigger", "")
         tags = {
@@ -172,7 +178,11 @@ class Training(LoopMoves):
             LEARNT_BEFORE_TAG: repr(learnt_before),
         }
         tracking.set_tags(run.run_id, tags)
+        # what the version is monitored against, recorded before it is registered
+        reference = record_reference(self.acting, run, deployment, learnt)
+        state.detail["reference"] = str(reference) if reference else "none: not monitored"
         version = self._version_of(loop, run, deployment, trigger)
+        tag_registered(self.acting, version, reference)
         if version.run_id and version.run_id != run.run_id:
             tracking.set_tags(version.run_id, {**tags, "shipway.loop.pipeline_run": run.run_id})
         return version

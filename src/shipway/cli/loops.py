@@ -149,3 +149,7 @@ def _print_status(
             for s in found
         ],
     )
+    for status in found:  # what the candidate is monitored against, where it is borrowed
+        borrowed = status.get("reference") or ""
+        if "champion" in borrowed or borrowed.startswith("none"):
+            console.print(f"{status['deployment']}: monitored against {borrowed}", markup=False)

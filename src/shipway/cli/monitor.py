@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from shipway.cli.common import JSON
-from shipway.cli.output import console, emit_json, table
+from shipway.cli.output import console, emit_json, errors, table
 
 REFERENCE_HELP = "A logged dataset NAME@VERSION to judge against (default: the training data); held-out rows calibrate the estimate honestly."
 SOURCE_HELP = "auto: drift from the servers' traffic profiles where they exist; rows: read every logged input."
@@ -63,6 +63,7 @@ def run(
                     + escape(f"{alert.rule} ({alert.metric} = {alert.value})")
                 )
             console.print(f"{len(changed)} alert(s) opened or resolved", markup=False)
+        _exit_if_unmonitored(current())
         return
 
     with console.status(f"monitoring {escape(deployment)}"):
@@ -78,7 +79,40 @@ def run(
         out.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
     if as_json:
         emit_json([r.to_dict() for r in reports])
+    else:
+        _table(deployment, reports)
+    _exit_if_drifted(reports)
+
+
+def _exit_if_unmonitored(session: Any) -> None:
+    """A round that could not judge a deployment is a failure a cron job must see: exit 1,
+    one line each."""
+    from shipway.automation.rounds import UNMONITORED
+
+    missing = [a for a in session.alerts.list() if a.rule == UNMONITORED]
+    for alert in missing:
+        errors.print(
+            f"not monitored: {alert.deployment}: {alert.evidence.get('reason', '')}",
+            markup=False,
+            highlight=False,
+        )
+    if missing:
+        raise typer.Exit(1)
+
+
+def _exit_if_drifted(reports: list[Any]) -> None:
+    """The newest window's verdict as the exit status: 1 when its inputs or its
+    predictions drifted, as for ``shipway drift`` (README, the exit codes)."""
+    if not reports:
         return
+    newest = reports[-1]
+    drifted = newest.data_drift.get("dataset_drift") or newest.prediction_drift.get("drifted")
+    if drifted:
+        errors.print(f"drift found in window {newest.window}", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
+def _table(deployment: str, reports: list[Any]) -> None:
     metric = (
         "mae" if reports and reports[0].realised and "mae" in reports[0].realised else "accuracy"
     )

@@ -77,7 +77,7 @@ def labelled_traffic(
     learns from when production traffic is the source of truth. Inside a loop's run the
     rows the gate will judge the candidate on are left out."""
     from shipway.errors import InvalidArgument
-    from shipway.monitoring.traffic import held_out_from, load_traffic
+    from shipway.monitoring.traffic import held_out_from, load_traffic, note_learnt
 
     if last_rows is not None and (
         isinstance(last_rows, bool) or not isinstance(last_rows, numbers.Integral) or last_rows < 1
@@ -99,4 +99,6 @@ def labelled_traffic(
         labelled = labelled.iloc[-last_rows:]
     inputs = [c for c in labelled.columns if c.startswith("input.")]
     kept = labelled[[*inputs, "label", "timestamp", "model_version", "output"]]
-    return kept.rename(columns=lambda c: c.removeprefix("input.")).reset_index(drop=True)
+    found = kept.rename(columns=lambda c: c.removeprefix("input.")).reset_index(drop=True)
+    note_learnt(deployment, found)  # inside a loop run: what the new version learns from
+    return found

@@ -8,10 +8,14 @@ from shipway.errors import InvalidArgument
 from shipway.monitoring import calibration as calibrate
 from shipway.monitoring.monitor import Monitor, Reference, WindowReport
 from shipway.monitoring.traffic import check_window, load_traffic, windows
+from shipway.registry.local import REFERENCE_LABEL_TAG
 from shipway.serving.prediction_log import read_health
 from shipway.serving.profiles import window_profiles
 from shipway.session import Session
 
+# On a version's run whose lineage names no reference (a loop's pipeline that registered its
+# own version): the dataset NAME@VERSION to monitor it against.
+REFERENCE_TAG = "shipway.monitoring.reference"
 REFERENCE_ROWS = 50_000  # a larger training set is sampled: drift tests need no more
 
 
@@ -32,7 +36,7 @@ def reference_for(
     if wanted is None:
         raise InvalidArgument(f"deployment {deployment!r} serves no version yet")
     chosen = registry.get_version(found.model, wanted)
-    ref = chosen.lineage.get("reference")
+    ref = chosen.lineage.get("reference") or _tagged_reference(session, chosen)
     if frame is None and not ref:
         raise InvalidArgument(
             f"{found.model} version {chosen.version} recorded no training data to monitor against",
@@ -44,6 +48,8 @@ def reference_for(
         frame = session.datasets.load(f"{ref['dataset']}@{ref['version']}")
     if len(frame) > REFERENCE_ROWS:
         frame = frame.sample(REFERENCE_ROWS, random_state=0)
+    if label is not None and label not in frame.columns and ref and ref.get("label") in frame:
+        frame = frame.rename(columns={ref["label"]: label})  # the reference names its label so
     if label is not None and label not in frame.columns:
         raise InvalidArgument(
             f"the training data has no column {label!r}",
@@ -63,6 +69,18 @@ def reference_for(
         if calibration is None:
             calibration = calibrate.training_rows(inputs, predictions, scores, labels)
     return Reference(inputs, predictions, scores, labels, task, calibration=calibration)
+
+
+def _tagged_reference(session: Session, version: Any) -> dict[str, Any] | None:
+    """The reference a loop named on the run of a version that registered itself."""
+    if not version.run_id:
+        return None
+    tags = session.tracking.get_run(version.run_id).tags
+    named = tags.get(REFERENCE_TAG, "")
+    dataset, at, number = named.rpartition("@")
+    if not at or not number.isdigit():
+        return None
+    return {"dataset": dataset, "version": int(number), "label": tags.get(REFERENCE_LABEL_TAG)}
 
 
 def _calibration(

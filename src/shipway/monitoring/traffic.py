@@ -43,6 +43,28 @@ def held_out_from(deployment: str) -> float | None:
     return (_learn_before.get() or {}).get(deployment)
 
 
+# What a loop's pipeline read of its deployment's labelled traffic, so the version it makes
+# is monitored against what it learnt from. deployment -> frames; shared by the step threads.
+_learnt: ContextVar[dict[str, list[Any]] | None] = ContextVar("shipway_learnt", default=None)
+
+
+@contextmanager
+def recording_learnt(deployment: str) -> Iterator[list[Any]]:
+    """Collect, in this context, the labelled traffic of ``deployment`` a pipeline reads."""
+    frames: list[Any] = []
+    token = _learnt.set({**(_learnt.get() or {}), deployment: frames})
+    try:
+        yield frames
+    finally:
+        _learnt.reset(token)
+
+
+def note_learnt(deployment: str, frame: Any) -> None:
+    frames = (_learnt.get() or {}).get(deployment)
+    if frames is not None and len(frame):
+        frames.append(frame)
+
+
 BASE_COLUMNS = ["request_id", "row", "timestamp", "model_version", "latency_ms", "output", "score"]
 
 

@@ -23,6 +23,10 @@ _LINEAGE_TAGS = (
 )
 
 
+# On a run: the label column of the reference it records (when not the monitoring label's).
+REFERENCE_LABEL_TAG = "shipway.reference.label"
+
+
 class LocalRegistry(RegistryBackend):
     """The registry over the local stores; ``shipway server`` runs this one for its callers."""
 
@@ -74,12 +78,16 @@ class LocalRegistry(RegistryBackend):
         }
         if "shipway.loop.trigger" in run.tags:  # trained by a continuous-training loop
             lineage["trigger"] = run.tags["shipway.loop.trigger"]
-        training = next(
-            (d for d in lineage["datasets"] if d["role"] == "train" and d.get("version")), None
+        versioned = [d for d in lineage["datasets"] if d.get("version")]
+        training = next((d for d in versioned if d["role"] == "train"), None) or next(
+            (d for d in versioned if d["role"] == "reference"),
+            None,  # borrowed, said so
         )
         if training is not None:
             # The training data's schema checks requests, and its profile is the monitoring reference.
             lineage["reference"] = {"dataset": training["name"], "version": training["version"]}
+            if run.tags.get(REFERENCE_LABEL_TAG):
+                lineage["reference"]["label"] = run.tags[REFERENCE_LABEL_TAG]
             lineage["schema"] = training.pop("schema")
         for entry in lineage["datasets"]:
             entry.pop("schema", None)
