@@ -33,10 +33,24 @@ def test_init_then_check_passes_in_a_fresh_venv_and_fails_on_broken_data(tmp_pat
     made = _run([str(bin_dir / "shipway"), "init", "churn", "--ci", "github"], tmp_path, env)
     assert made.returncode == 0, made.stderr
     project = tmp_path / "churn"
+    pinned = (project / "requirements.txt").read_text()
+    assert f"shipway=={shipway.__version__}" in pinned and "--find-links wheels" in pinned
+    assert list((project / "wheels").glob(f"shipway-{shipway.__version__}-*.whl"))
+
+    # The project installs as its README and workflow say, in an environment that has
+    # never seen this checkout: shipway from the wheel beside it, the rest from the index.
+    workflow = (project / ".github/workflows/shipway.yml").read_text()
+    assert "- run: pip install -r requirements.txt" in workflow
+    clean_dir = tmp_path / "clean-venv"
+    venv.create(clean_dir, with_pip=True)
+    bin_dir = clean_dir / "bin"
+    env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     requirements = _run(
         [str(bin_dir / "pip"), "install", "--quiet", "-r", "requirements.txt"], project, env
     )
     assert requirements.returncode == 0, requirements.stderr[-3000:]
+    version = _run([str(bin_dir / "shipway"), "--version"], project, env)
+    assert version.stdout.strip() == f"shipway {shipway.__version__}", version.stderr
 
     checked = _run([str(bin_dir / "shipway"), "check", "--junit", "check.xml"], project, env)
     assert checked.returncode == 0, checked.stdout + checked.stderr

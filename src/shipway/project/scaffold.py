@@ -105,7 +105,7 @@ def init_project(
         put("features.py", render("features.py", name=project.name))
     put("shipway.toml", _config_source(project, notebook is not None))
     put("tests/test_train.py", render("test_notebook.py" if notebook else "test_train.py"))
-    put("requirements.txt", render("requirements.txt"))
+    put("requirements.txt", lambda: _requirements_source(folder))
     put(".gitignore", render("gitignore"))
     put("README.md", _readme_source(project, features, ci, notebook))
     if ci == "github":
@@ -113,6 +113,20 @@ def init_project(
     if ci == "gitlab":
         put(".gitlab-ci.yml", render("gitlab.yml"))
     return out
+
+
+def _requirements_source(folder: Path) -> str:
+    """shipway pinned; installed from a source checkout, which no index has, a wheel of it
+    goes in ``wheels/`` beside the project (commit it: CI installs from there)."""
+    from shipway.distribution import WHEELS, requirement, shipway_wheel
+
+    wheels = shipway_wheel(folder / WHEELS)
+    return render(
+        "requirements.txt",
+        where=f", from its wheel in {WHEELS}/ (no index has it)" if wheels else "",
+        find_links=f"--find-links {WHEELS}\n" if wheels else "",
+        shipway=requirement(),
+    )
 
 
 def _refuse_bad_options(
@@ -380,6 +394,11 @@ def _readme_source(project: Project, features: bool, ci: str | None, notebook: P
         )
     rows.append("| `shipway.toml` | what `shipway check` checks; monitoring, alerts, the loop |")
     rows.append("| `tests/` | tests of the pipeline (`pytest`) |")
+    rows.append(
+        "| `requirements.txt` | what the project installs, shipway pinned to the version "
+        "that made it (from `wheels/` when that shipway came from a source checkout: "
+        "commit the folder, CI installs from it) |"
+    )
     rows.append(
         {
             "github": "| `.github/workflows/shipway.yml` | CI: the tests, then `shipway check` |",

@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import InvalidArgument, ShipwayError
+from shipway.distribution import shipway_wheel
+from shipway.errors import InvalidArgument
 from shipway.registry.backend import RegistryBackend
 
 PORT = 8000
@@ -83,7 +82,7 @@ def _build(registry: RegistryBackend, uri: str, version: Any, deployment: str, o
         finally:
             bundle.close()
     (out / "shipway.toml").write_text('home = "store"\n')
-    wheels = _shipway_wheel(out / "wheels")
+    wheels = shipway_wheel(out / "wheels")
     requirements = _requirements(document.get("requirements", []), wheels)
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
     (out / "Dockerfile").write_text(_dockerfile(deployment, wheels is not None))
@@ -100,31 +99,6 @@ def _dns_name(value: str) -> str:
     if not clean:
         raise InvalidArgument(f"cannot make a deployment name out of {value!r}", hint="pass --name")
     return clean
-
-
-def _shipway_wheel(folder: Path) -> Path | None:
-    """A wheel of this shipway when it was installed from a source checkout, else None."""
-    from shipway import __version__
-
-    try:
-        direct = metadata.distribution("shipway").read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        direct = None
-    if not direct or not json.loads(direct).get("url", "").startswith("file://"):
-        return None  # installed from an index: the requirement alone finds it
-    source = json.loads(direct)["url"].removeprefix("file://")
-    folder.mkdir(parents=True, exist_ok=True)
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder), source],
-        capture_output=True,
-        text=True,
-    )
-    if built.returncode != 0 or not list(folder.glob(f"shipway-{__version__}-*.whl")):
-        shutil.rmtree(folder, ignore_errors=True)
-        raise ShipwayError(
-            f"could not build a wheel of shipway from {source}: {built.stderr[-500:]}"
-        )
-    return folder
 
 
 def _requirements(model_requirements: list[str], wheels: Path | None) -> list[str]:
