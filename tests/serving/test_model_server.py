@@ -384,3 +384,17 @@ def test_input_the_model_refuses_is_a_422_not_a_500(sw: Any, serve: Any) -> None
     answer = client.post("/v1/models/strict/predict", json=[{"colour": "green"}])
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "MODEL_REFUSED_INPUT"
     assert "green" in answer.json()["error"]["message"]
+
+
+def test_an_ab_sticky_key_the_model_does_not_take_is_refused_at_deploy(sw: Any, churn: Any) -> None:
+    """Issue 23, item 8: a typo in the key would refuse every request; it is refused now."""
+    from shipway.errors import InvalidArgument
+
+    sw.deploy("live", model="churn", version=1)
+    with pytest.raises(InvalidArgument, match="did you mean 'customer_id'") as refused:
+        sw.deploy(
+            "live", model="churn", version=2, strategy="ab", weight=50, sticky_key="custmer_id"
+        )
+    assert "its inputs: customer_id, spend, plan" in str(refused.value)
+    assert sw.get_deployment("live").candidate is None, "nothing changed"
+    sw.deploy("live", model="churn", version=2, strategy="ab", weight=50, sticky_key="customer_id")

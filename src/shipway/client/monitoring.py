@@ -31,6 +31,12 @@ class RemoteMonitoring:
         end: float | None = None,
         source: str = "auto",
     ) -> list[WindowReport]:
+        if rules is not None and len(rules) == 0:  # judge and read, nothing else: a viewer may
+            params = self._params(window, label, reference, sensitive, start, end, source)
+            found = self.transport.json(
+                "GET", f"/monitoring/{seg(deployment)}/windows", params=params
+            )
+            return [from_plain(WindowReport, r) for r in found]
         body = {
             "window": str(window),
             "label": label,
@@ -57,6 +63,21 @@ class RemoteMonitoring:
         end: float | None = None,
         source: str = "auto",
     ) -> str:
+        params = self._params(window, label, reference, sensitive, start, end, source)
+        path = f"/monitoring/{seg(deployment)}/report"
+        return self.transport.request("GET", path, params=params).text
+
+    @staticmethod
+    def _params(
+        window: str | int,
+        label: str | None,
+        reference: Any,
+        sensitive: Sequence[str] | None,
+        start: float | None,
+        end: float | None,
+        source: str,
+    ) -> dict[str, Any]:
+        """The query of the read routes (windows, report): what a viewer may ask."""
         params: dict[str, Any] = {"window": str(window), "source": source}
         given = {"label": label, "reference": _reference(reference), "from": start, "to": end}
         for key, value in given.items():
@@ -64,8 +85,7 @@ class RemoteMonitoring:
                 params[key] = str(value)
         if sensitive:
             params["sensitive"] = list(sensitive)
-        path = f"/monitoring/{seg(deployment)}/report"
-        return self.transport.request("GET", path, params=params).text
+        return params
 
     def run_round(self, *, replay: bool = False) -> list[Alert]:
         params = {"replay": "true"} if replay else None

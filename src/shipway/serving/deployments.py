@@ -11,7 +11,9 @@ policy allows.
 from __future__ import annotations
 
 import builtins
+import difflib
 import functools
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from shipway.errors import InvalidArgument, NotFound, PolicyViolation
+from shipway.models.format import MODEL_FILE
 from shipway.registry.policy import candidate_guard, promotion_guard
 from shipway.serving import rollout
 from shipway.session import Session
@@ -63,6 +66,12 @@ class LocalDeployments:
         """Serve ``version`` of ``model`` in ``name``: alone (direct) or as the candidate."""
         chosen = rollout.strategy_of(strategy)
         found = self._servable(model, version)
+        if chosen == Strategy.AB and sticky_key:  # both variants must take the key
+            current = self.store.find(name)
+            self._routes_by(found, sticky_key)
+            if current is not None and current.stable is not None:
+                stable = self.registry.get_version(current.model, current.stable)
+                self._routes_by(stable, sticky_key)
         decide = functools.partial(
             rollout.deploy,
             name=name,
@@ -244,6 +253,35 @@ class LocalDeployments:
                 hint="restore them from a backup, or deploy another version",
             )
         return found
+
+    def _routes_by(self, version: Any, key: str) -> None:
+        """An A/B test's sticky key must be one of the model's inputs: every request without
+        it would be refused, so a typo would be an outage."""
+        columns = self._input_columns(version)
+        if columns is not None and key not in columns:
+            near = difflib.get_close_matches(key, columns, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise InvalidArgument(
+                f"the A/B test would route by {key!r}, which {version.name} version "
+                f"{version.version} does not take as an input",
+                hint=f"{hint}its inputs: {', '.join(columns)}",
+            )
+
+    def _input_columns(self, version: Any) -> builtins.list[str] | None:
+        """The input columns of a version's signature (None: it has none, or no run)."""
+        if not version.run_id or not version.source.startswith("runs:/"):
+            return None
+        folder = version.source.split("/", 2)[2].strip("/")
+        try:
+            _, stream = self.registry.tracking.open_artifact(
+                version.run_id, f"{folder}/{MODEL_FILE}"
+            )
+            with stream:
+                document = json.loads(stream.read())
+        except (NotFound, ValueError, OSError):
+            return None
+        inputs = (document.get("signature") or {}).get("inputs") or []
+        return [str(c["name"]) for c in inputs if isinstance(c, dict) and "name" in c] or None
 
     def _missing_files(self, version: Any) -> builtins.list[str]:
         """The version's registered files that the artifact store no longer has."""
