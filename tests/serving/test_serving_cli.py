@@ -73,11 +73,26 @@ def test_deploy_obeys_the_approval_policy(cli: Any) -> None:  # noqa: F811
     shadow = ("deploy", "churn-live", "-m", "churn", "-v", "2", "--strategy", "shadow")
     assert "only as no strategy" in cli(*shadow, code=2)
     sw.approve("churn", 2, "reviewed")  # the test's user did not register it as cli-user
-    assert "serves churn version 2" in cli("deploy", "promote", "churn-live")
+    promoted = cli("deploy", "promote", "churn-live")
+    assert "serves churn version 2" in promoted
+    assert "registry: churn v1: production -> archived" in promoted  # said, not silent
+    assert "registry: churn v2: none -> production" in promoted
     assert sw.get_model_version("churn", 2).stage.value == "production"
     assert sw.get_model_version("churn", 1).stage.value == "archived"
+    # issue 23, item 3: archived by the promotion, version 1 deploys no more (direct or
+    # canary); rollback is the way back, and it says what it does to the registry
+    for strategy in ("direct", "canary"):
+        refused = cli(
+            "deploy", "churn-live", "-m", "churn", "-v", "1", "--strategy", strategy, code=2
+        )
+        assert "version 1 is archived" in refused and "deploy rollback" in refused
+    rolled = cli("deploy", "rollback", "churn-live")
+    assert "registry: churn v1: archived -> production" in rolled
+    assert "registry: churn v2: production -> archived" in rolled
     history = json.loads(cli("models", "history", "churn", "--json"))
-    assert "deployment churn-live serves it to all traffic (promote)" in history[-1]["reason"]
+    reasons = [event["reason"] for event in history]
+    assert any("deployment churn-live serves it to all traffic (promote)" in r for r in reasons)
+    assert "deployment churn-live serves it to all traffic (rollback)" in reasons[-1]
 
 
 def test_predict_scores_files_in_chunks(cli: Any, tmp_path: Path) -> None:  # noqa: F811

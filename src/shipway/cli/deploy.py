@@ -131,16 +131,20 @@ def deploy(
                     "usage: shipway deploy batching NAME MAX_ROWS [--max-wait-ms 2]"
                 )
             result = deployments.set_batching(target, int(value), max_wait_ms, reason)
-        elif name_or_action == "promote":
-            result = deployments.promote(target, reason)
-        elif name_or_action == "rollback":
-            result = deployments.rollback(target, reason)
+        elif name_or_action in ("promote", "rollback"):
+            stages = _stages(_session(), target)
+            move = deployments.promote if name_or_action == "promote" else deployments.rollback
+            result = move(target, reason)
+            moved = _stage_moves(_session(), result.model, stages)
         else:
             result = deployments.get(target)
         if as_json:
             emit_json(result)
         else:
             console.print(_describe(result))
+            if name_or_action in ("promote", "rollback"):
+                for line in moved:  # what the registry did, in the same transaction
+                    console.print(f"registry: {line}", markup=False)
         return
     if target is not None:
         raise InvalidArgument(f"unexpected argument {target!r}", hint="see `shipway deploy --help`")
@@ -162,6 +166,28 @@ def deploy(
         emit_json(result)
     else:
         console.print(_describe(result))
+
+
+def _session() -> Any:
+    from shipway.session import current
+
+    return current()
+
+
+def _stages(session: Any, name: str) -> dict[int, str]:
+    """The registry stage of every version of the deployment's model, before a change."""
+    deployment = session.deployments.get(name)
+    return {v.version: v.stage.value for v in session.registry.list_versions(deployment.model)}
+
+
+def _stage_moves(session: Any, model: str, before: dict[int, str]) -> list[str]:
+    """Each version whose stage the change moved: ``churn v3: production -> archived``."""
+    after = {v.version: v.stage.value for v in session.registry.list_versions(model)}
+    return [
+        f"{model} v{version}: {before[version]} -> {stage}"
+        for version, stage in sorted(after.items())
+        if version in before and before[version] != stage
+    ]
 
 
 def serve(

@@ -65,6 +65,7 @@ class LocalDeployments:
     ) -> Deployment:
         """Serve ``version`` of ``model`` in ``name``: alone (direct) or as the candidate."""
         chosen = rollout.strategy_of(strategy)
+        rollout.check_sticky_key(chosen, sticky_key)  # the options first, then the version
         found = self._servable(model, version)
         if chosen == Strategy.AB and sticky_key:  # both variants must take the key
             current = self.store.find(name)
@@ -239,11 +240,14 @@ class LocalDeployments:
             found = self.registry.get_version(model, version)
         except NotFound as exc:
             raise NotFound(exc.message, hint=f"see `shipway models show {model}`") from exc
-        returning = found.version in self.stores.registry.production_history(model)
-        if found.stage == Stage.ARCHIVED and not returning:  # retired, never served production
+        if found.stage == Stage.ARCHIVED:  # retired: by hand, or by a newer promotion
+            returning = found.version in self.stores.registry.production_history(model)
             raise InvalidArgument(
                 f"{model} version {found.version} is archived and cannot be deployed",
-                hint="promote it out of archived first, or deploy another version",
+                hint="`shipway deploy rollback` returns a deployment to the version it served "
+                "before"
+                if returning
+                else "promote it out of archived first, or deploy another version",
             )
         missing = self._missing_files(found)
         if missing:

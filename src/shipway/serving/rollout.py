@@ -22,6 +22,14 @@ def strategy_of(value: str | Strategy) -> Strategy:
         ) from exc
 
 
+def check_sticky_key(strategy: Strategy, sticky_key: str | None) -> None:
+    """An A/B test routes each user by a key of theirs: it cannot do without one."""
+    if strategy == Strategy.AB and not sticky_key:
+        raise InvalidArgument(
+            "an A/B deployment needs --sticky-key", hint="name the input field, e.g. customer_id"
+        )
+
+
 def deploy(
     current: Deployment | None,
     *,
@@ -40,10 +48,7 @@ def deploy(
             hint="use another deployment name for another model",
         )
     share = _weight(strategy, weight)
-    if strategy == Strategy.AB and not sticky_key:
-        raise InvalidArgument(
-            "an A/B deployment needs --sticky-key", hint="name the input field, e.g. customer_id"
-        )
+    check_sticky_key(strategy, sticky_key)
     if current is None or current.stable is None or strategy == Strategy.DIRECT:
         if strategy not in (Strategy.DIRECT, Strategy.BLUE_GREEN) and current is None:
             raise InvalidArgument(
