@@ -148,3 +148,10 @@ class TokenBackend(Protocol):
     def any_active(self) -> bool:
         """Whether any token is active (then every call needs one)."""
         ...
+
+
+class LoopBackend(Protocol):
+    """Continuous-training loops as the controller left them (read only: the controller
+    moves them)."""
+
+    def status(self, deployment: str | None = None) -> list[dict[str, Any]]: ...

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from shipway.services import (
         AlertBackend,
         DeploymentBackend,
+        LoopBackend,
         MonitoringBackend,
         PredictionBackend,
         TokenBackend,
@@ -61,6 +62,7 @@ BACKENDS: dict[str, tuple[str | None, str]] = {
         "shipway.monitoring.alert_backend:LocalAlerts",
         "shipway.client.alerts:RemoteAlerts",
     ),
+    "loops": ("shipway.automation.status:LocalLoops", "shipway.client.loops:RemoteLoops"),
 }
 
 
@@ -163,6 +165,11 @@ class Session:
     def alerts(self) -> AlertBackend:
         with self._lock:
             return cast("AlertBackend", self._backend("alerts"))
+
+    @cached_property
+    def loops(self) -> LoopBackend:
+        with self._lock:
+            return cast("LoopBackend", self._backend("loops"))
 
     @cached_property
     def tokens(self) -> TokenBackend:

@@ -101,6 +101,41 @@ def test_a_new_dataset_version_starts_the_loop_and_status_says_where_it_is(
     assert verdict["candidate"] > 0.9 and verdict["champion"] < 0.6
 
 
+def test_loop_state_reads_through_a_server_as_a_viewer(
+    tmp_path: Path, cli: Any, monkeypatch: Any
+) -> None:
+    """Issue 23, item 7: `shipway loops status` (and GET /api/v1/loops) through a server."""
+    from shipway import session as context
+    from shipway.config import Settings
+    from shipway.store import open_stores
+    from shipway.store.token_store import TokenStore
+    from tests.client.conftest import LiveServer
+
+    _project(tmp_path, cli)
+    cli("controller", "--once")
+    settings = Settings.resolve(environ={"SHIPWAY_HOME": str(tmp_path / "home")}, cwd=tmp_path)
+    stores = open_stores(settings)
+    viewer = TokenStore(stores.db).create("vera", "viewer")[0]
+    stores.close()
+    server = LiveServer(settings)
+    try:
+        monkeypatch.setenv("SHIPWAY_TRACKING_URI", server.url)
+        monkeypatch.setenv("SHIPWAY_TOKEN", viewer)
+        if context._current is not None:
+            context._current.close()
+        context._current = None  # the CLI as the viewer, through the server
+        (status,) = json.loads(cli("loops", "status", "--json"))
+        assert (status["deployment"], status["state"], status["champion"]) == (
+            "churn-live",
+            "idle",
+            1,
+        )
+        assert "churn-live" in cli("loops", "status", "churn-live")
+        assert "no loop for deployment 'nope'" in cli("loops", "status", "nope", code=2)
+    finally:
+        server.stop()
+
+
 def test_a_loop_status_for_no_such_loop_says_which_exist(tmp_path: Path, cli: Any) -> None:
     _project(tmp_path, cli)
     out = cli("loops", "status", "nosuch", code=2)

@@ -77,6 +77,7 @@ EXPECTED = {
     "POST /api/v1/alerts/{alert_id}/resolve": "editor",
     "POST /api/v1/monitoring/{deployment}/evaluate": "editor",
     "POST /api/v1/monitoring/rounds": "editor",
+    "GET /api/v1/loops": "viewer",
     "GET /api/v1/tokens": "admin",
     "POST /api/v1/tokens": "admin",
     "DELETE /api/v1/tokens/{token_id}": "admin",

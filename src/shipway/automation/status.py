@@ -88,3 +88,15 @@ def loops_status(
         weight = found.weight if found.candidate is not None else None
         out.append(loop_status(loop, states.get(name), found.stable, weight))
     return out
+
+
+class LocalLoops:
+    """The loops of this session's ``[loops.*]``, each as the controller left it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def status(self, deployment: str | None = None) -> list[dict[str, Any]]:
+        from shipway.automation.loops import loops_from_settings
+
+        return loops_status(self.session, loops_from_settings(self.session.settings), deployment)

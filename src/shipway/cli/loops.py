@@ -104,16 +104,13 @@ def status(
 ) -> None:
     """Each loop's state: idle, training, gated, waiting for approval, canary step, promoted,
     rolled back, with its evidence."""
-    from shipway.automation.loops import loops_from_settings
+    from shipway.session import current
 
-    session = _local_session()
-    loops = loops_from_settings(session.settings)
+    found = current().loops.status(deployment)  # the stores', or a server's through its API
     if as_json:
-        from shipway.automation.status import loops_status
-
-        emit_json(loops_status(session, loops, deployment))
+        emit_json(found)
         return
-    _print_status(session, loops, deployment)
+    _show(found)
 
 
 def _print_status(
@@ -123,7 +120,10 @@ def _print_status(
     count of those that are (a hundred idle rows say less than one line)."""
     from shipway.automation.status import loops_status
 
-    found = loops_status(session, loops, deployment)
+    _show(loops_status(session, loops, deployment), busy_only=busy_only)
+
+
+def _show(found: list[dict[str, Any]], *, busy_only: bool = False) -> None:
     if not found:
         console.print("no loops: declare one as [loops.DEPLOYMENT] in shipway.toml", markup=False)
         return

@@ -26,6 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
         environments,
         experiments,
         health,
+        loops,
         monitoring,
         predictions,
         registry,
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         deployments,
         predictions,
         monitoring,
+        loops,
         tokens,
     )
     for module in nouns:
