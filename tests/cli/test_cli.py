@@ -40,6 +40,8 @@ def test_runs_and_experiments(cli: Any, tmp_path: Path) -> None:
     assert "depth" in shown and "model/MODEL.json" in shown
     compared = json.loads(cli("runs", "compare", first, second, "--json"))
     assert compared[first]["params"]["depth"] == "2" and compared[second]["metrics"]["acc"] == 0.75
+    table = cli("runs", "compare", first, second)
+    assert "depth" in table and "[bold" not in table, "a differing key is styled, not marked up"
     listed = json.loads(cli("artifacts", "list", first, "model", "--json"))
     assert {a["path"] for a in listed} >= {"model/MODEL.json", "model/model.pkl"} and all(
         a["digest"].startswith("blake3:") for a in listed
@@ -198,3 +200,21 @@ def test_tokens_create_list_revoke(cli: Any) -> None:
         "tokens", "create", "--user", "bob", "--role", "boss", code=2
     )
     assert "no active token" in cli("tokens", "revoke", created["token_id"], code=2)
+
+
+def test_a_port_out_of_range_or_in_use_and_a_folder_that_cannot_be_made_are_one_line(
+    cli: Any,
+) -> None:
+    """Issue 23, item 11: no traceback, and nothing says "serving" before it can."""
+    import socket
+
+    out = cli("serve", "anything", "--port", "99999", code=2)
+    assert "Invalid value for '--port'" in out and "Traceback" not in out
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        out = cli("server", "--port", str(port), code=2)
+    assert f"cannot listen on 127.0.0.1:{port}" in out and "shipway server on" not in out
+    out = cli("init", "/proc/no/such/project", code=2)
+    assert out.startswith("error:") and "Traceback" not in out

@@ -195,7 +195,7 @@ def serve(
         ..., metavar="DEPLOYMENT|models:/NAME@STAGE ...", help="What to serve."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write the prediction log."),
     poll: float = typer.Option(2.0, "--poll", min=0.1, help="Seconds between routing checks."),
@@ -250,6 +250,9 @@ def serve(
         metrics_dir = tempfile.mkdtemp(prefix="shipway-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    from shipway.server.runner import check_listen
+
+    check_listen(host, port)  # in use or not ours: one line now, not a traceback later
     console.print(
         f"serving {', '.join(targets)} on http://{host}:{port}  (OIP at /v2, plain JSON at /v1/models/NAME/predict)",
         markup=False,

@@ -50,7 +50,9 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
         view.add_column(column, overflow="fold")
     for row in rows:
         # Cells are plain text: a value such as "[check]" is not rich markup.
-        view.add_row(*[Text("-" if v is None else str(v)) for v in row])
+        view.add_row(
+            *[v if isinstance(v, Text) else Text("-" if v is None else str(v)) for v in row]
+        )
     console.print(view)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from shipway.cli.common import JSON, full_run_id, tracking
 from shipway.cli.output import console, emit_json, fmt_number, table, when
@@ -99,6 +100,6 @@ def compare(
     for kind, attr in (("param", "params"), ("metric", "metrics")):
         for key in sorted({k for r in found for k in getattr(r, attr)}):
             values = [fmt_number(getattr(r, attr).get(key, "-")) for r in found]
-            mark = "[bold yellow]" if len(set(values)) > 1 else ""
-            rows.append((f"{kind}", f"{mark}{key}", *values))
+            differs = len(set(values)) > 1  # the keys whose values differ, highlighted
+            rows.append((kind, Text(key, style="bold yellow") if differs else key, *values))
     table("comparison", ["", "key", *[f"{r.name} ({r.run_id[:8]})" for r in found]], rows)

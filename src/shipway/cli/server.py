@@ -21,7 +21,7 @@ def is_loopback(host: str) -> bool:
 
 def server(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    port: int = typer.Option(8080, "--port", min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(
         1, "--workers", min=1, help="Worker processes (use PostgreSQL for more than one)."
     ),
@@ -59,6 +59,9 @@ def server(
             "several workers need a PostgreSQL metadata store",
             hint="set SHIPWAY_TRACKING_URI=postgresql://…",
         )
+    from shipway.server.runner import check_listen
+
+    check_listen(host, port)  # in use or not ours: one line now, not a traceback later
     console.print(
         f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})",
         markup=False,

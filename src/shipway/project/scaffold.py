@@ -88,16 +88,25 @@ def init_project(
             out.append(Written(path, False))
             return
         made = content() if callable(content) else content
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(made, str):
-            path.write_text(made, encoding="utf-8")
-        else:
-            write_file(made, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(made, str):
+                path.write_text(made, encoding="utf-8")
+            else:
+                write_file(made, path)
+        except OSError as exc:  # a folder that cannot be made or written: one line
+            raise InvalidArgument(
+                f"cannot write {path}: {exc.strerror or exc}",
+                hint="name a project folder inside one you can write",
+            ) from None
         out.append(Written(path, True))
 
     # The data is read and its label checked before any file is made.
     project = _data_files(folder, name, data, label, notebook, put, force)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot make {folder}: {exc.strerror or exc}") from None
     if project.data is not None:
         put("schema.yaml", lambda: _schema_source(folder / project.data))
     put("train.py", notebook_source or _train_source(project, features))

@@ -82,6 +82,26 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def check_listen(host: str, port: int) -> None:
+    """Refuse, before anything says "serving", an address this process cannot listen on
+    (in use, not this machine's, not allowed)."""
+    import socket
+
+    from shipway.errors import InvalidArgument
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise InvalidArgument(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="pick another --port (or stop what listens there), or another --host",
+        ) from None
+
+
 def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
     """``uvicorn.run``, with the quiet main loop when there is one worker."""
     if workers > 1:  # uvicorn's supervisor builds its own workers
