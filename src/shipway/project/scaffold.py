@@ -87,26 +87,12 @@ def init_project(
         if path.exists() and not force:
             out.append(Written(path, False))
             return
-        made = content() if callable(content) else content
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(made, str):
-                path.write_text(made, encoding="utf-8")
-            else:
-                write_file(made, path)
-        except OSError as exc:  # a folder that cannot be made or written: one line
-            raise InvalidArgument(
-                f"cannot write {path}: {exc.strerror or exc}",
-                hint="name a project folder inside one you can write",
-            ) from None
+        _write(path, content() if callable(content) else content)
         out.append(Written(path, True))
 
     # The data is read and its label checked before any file is made.
     project = _data_files(folder, name, data, label, notebook, put, force)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgument(f"cannot make {folder}: {exc.strerror or exc}") from None
+    _write(folder, None)
     if project.data is not None:
         put("schema.yaml", lambda: _schema_source(folder / project.data))
     put("train.py", notebook_source or _train_source(project, features))
@@ -122,6 +108,25 @@ def init_project(
     if ci == "gitlab":
         put(".gitlab-ci.yml", render("gitlab.yml"))
     return out
+
+
+def _write(path: Path, made: Any) -> None:
+    """``made`` (text or a DataFrame) at ``path``, its folders made; None: the folder
+    ``path`` only. A folder that cannot be made or written is one line."""
+    try:
+        if made is None:
+            path.mkdir(parents=True, exist_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(made, str):
+            path.write_text(made, encoding="utf-8")
+        else:
+            write_file(made, path)
+    except OSError as exc:
+        raise InvalidArgument(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="name a project folder inside one you can write",
+        ) from None
 
 
 def _requirements_source(folder: Path) -> str:
