@@ -161,3 +161,13 @@ def test_versions_on_team_backends(
     assert (out / "b.bin").read_bytes() == (folder / "b.bin").read_bytes()
     assert frame_version.rows == 2
     stores.close()
+
+
+def test_a_name_no_verb_could_take_back_is_refused_at_add(sw: Any) -> None:
+    """Issue 23, item 12: "a/b" was added, then no NAME@VERSION could name it."""
+    frame = pd.DataFrame({"a": [1, 2]})
+    with pytest.raises(InvalidArgument, match="which name a version"):
+        sw.log_dataset("bad name/with slash", frame)
+    with pytest.raises(InvalidArgument, match="not allowed"):
+        sw.log_dataset("x@y", frame)
+    assert sw.get_dataset(sw.log_dataset("good name", frame).name).version == 1

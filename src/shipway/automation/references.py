@@ -72,7 +72,7 @@ def _learnt(session: Session, run: Any, deployment: Deployment, learnt: list[Any
     frame = pd.concat(learnt, ignore_index=True)
     frame = frame.drop(columns=[c for c in BOOKKEEPING if c in frame.columns])
     frame = frame.drop_duplicates().reset_index(drop=True)
-    name = f"{deployment.name}-learnt"
+    name = f"{deployment.name.replace('/', '-')}-learnt"  # a dataset name holds no /
     version, _ = session.datasets.add(
         name, frame, description="the labelled traffic a loop's pipeline learnt from"
     )

@@ -25,6 +25,7 @@ from shipway.store.artifacts import digest_bytes, digest_file
 from shipway.store.dataset_store import DatasetStore
 from shipway.store.hash_cache import HashCache
 from shipway.store.linking import place
+from shipway.store.validation import check_key
 from shipway.types import DatasetVersion
 
 PROFILE_LIMIT = 256 * 2**20  # files larger than this are versioned without schema and profile
@@ -44,6 +45,18 @@ _HEX = frozenset("0123456789abcdef")
 def object_digest(key: str) -> str:
     """The hash an object key was made from (the inverse of :func:`object_key`)."""
     return "blake3:" + key.removeprefix("objects/").replace("/", "")
+
+
+def check_dataset_name(name: Any) -> str:
+    """A name every verb can take back: ``NAME@V`` and ``datasets:/NAME/V`` read the part
+    after the last ``@`` or ``/`` as the version, so a name holds neither."""
+    checked = check_key(name, "dataset")
+    if "/" in checked or "@" in checked:
+        raise InvalidArgument(
+            f"dataset name {checked!r} holds '/' or '@', which name a version in NAME@VERSION",
+            hint="use letters, digits, spaces and _ - . :",
+        )
+    return checked
 
 
 def parse_dataset_ref(ref: str) -> tuple[str, int | None]:
@@ -85,6 +98,7 @@ class LocalDatasets(DatasetBackend):
         self, name: str, data: Any, *, description: str = "", progress: Progress | None = None
     ) -> tuple[DatasetVersion, bool]:
         """Snapshot a DataFrame, a file or a folder as the next version of ``name``."""
+        check_dataset_name(name)
         if hasattr(data, "columns") and hasattr(data, "dtypes"):
             return self._add_frame(name, data, description)
         if isinstance(data, str | Path):
