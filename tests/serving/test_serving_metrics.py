@@ -108,3 +108,20 @@ def test_two_workers_report_whole_counts_and_log_each_request(
     assert first["request"] == "POST /v1/models/live/predict HTTP/1.1"
     assert first["status"] == "200" and first["host"] == "127.0.0.1"
     assert first["agent"] == 'agent \\"0\\"'  # quotes escaped: no request forges a line
+
+
+def test_both_servers_expose_the_process_series_dashboards_expect(
+    sw: Any, churn: Any, serve: Any, settings: Any
+) -> None:
+    """Issue 23, item 18: process_* and python_*, as a default prometheus-client registry."""
+    from fastapi.testclient import TestClient
+
+    from shipway.server.app import create_app
+
+    sw.deploy("live", model="churn", version=1)
+    client, _ = serve("live")
+    with TestClient(create_app(settings)) as platform:
+        for text in (client.get("/metrics").text, platform.get("/metrics").text):
+            assert _samples(text, "process_resident_memory_bytes")[0].value > 0
+            assert _samples(text, "process_open_fds")[0].value > 0
+            assert _samples(text, "python_info")[0].labels["major"] == "3"

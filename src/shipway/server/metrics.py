@@ -9,10 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shipway.serving.metrics import with_process
+
 
 class ApiMetrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        self.registry = with_process(CollectorRegistry())
         self.requests = Counter(
             "shipway_api_requests_total",
             "API requests",

@@ -15,6 +15,9 @@ import os
 from typing import Any, Literal
 
 from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -27,6 +30,14 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
 VALUE_BUCKETS = (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 10, 100, 1000)
 
 
+def with_process(registry: CollectorRegistry) -> CollectorRegistry:
+    """``registry`` with the process's own series (``process_*`` CPU, memory and file
+    descriptors; ``python_*``), as a default registry has and dashboards expect."""
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
+
+
 def shared_across_workers() -> bool:
     """Whether counts live in files shared by the server's worker processes."""
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -34,7 +45,7 @@ def shared_across_workers() -> bool:
 
 class ServingMetrics:
     def __init__(self, log: Any = None, served: Any = None) -> None:
-        self.registry = r = CollectorRegistry()
+        self.registry = r = with_process(CollectorRegistry())
         self.log = log
         self.served = served  # the names the server serves (a collection), None for any
         self.shared = shared_across_workers()
@@ -113,7 +124,7 @@ class ServingMetrics:
         if not self.shared:
             return generate_latest(self.registry)
         self._set_log_gauges()
-        merged = CollectorRegistry()
+        merged = with_process(CollectorRegistry())  # the answering worker's process
         multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         return generate_latest(merged)
 
