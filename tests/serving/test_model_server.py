@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shipway.types import Strategy
-from tests.serving.conftest import error_message
+from tests.serving.conftest import error_message, register_churn
 
 
 def _records(frame: Any, n: int = 3) -> list[dict[str, Any]]:
@@ -225,10 +225,14 @@ def test_a_swap_under_load_fails_no_request(sw: Any, churn: Any, serve: Any) -> 
 
     worker = threading.Thread(target=hammer)
     worker.start()
-    try:
-        for version in (2, 1, 2, 1):
+    register_churn(sw)  # versions 3 and 4: an archived version deploys no more, so
+    try:  # each swap is to a new version, and the last one back by rollback
+        for version in (2, 3, 4):
             sw.deploy("live", model="churn", version=version)
             server.state.refresh()
+        sw.rollback_deployment("live")
+        server.state.refresh()
+        assert sw.get_deployment("live").stable == 3
     finally:
         stop.set()
         worker.join()
