@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import json
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from shipway.errors import ShipwayError
 
@@ -59,11 +61,25 @@ def _built(source: str) -> Path:
 
     folder = Path(tempfile.mkdtemp(prefix="shipway-wheel-"))
     atexit.register(shutil.rmtree, folder, True)
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder), source],
-        capture_output=True,
-        text=True,
-    )
+    # pip builds in the checkout (build/, *.egg-info): one build at a time per checkout
+    key = hashlib.sha256(source.encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"shipway-wheel-{key}.lock", "w") as lock:
+        _exclusive(lock)
+        built = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--quiet",
+                "-w",
+                str(folder),
+                source,
+            ],
+            capture_output=True,
+            text=True,
+        )
     found = list(folder.glob(f"shipway-{__version__}-*.whl"))
     if built.returncode != 0 or not found:
         shutil.rmtree(folder, ignore_errors=True)
@@ -71,3 +87,13 @@ def _built(source: str) -> Path:
             f"could not build a wheel of shipway from {source}: {built.stderr[-500:]}"
         )
     return found[0]
+
+
+def _exclusive(lock: Any) -> None:
+    """Hold ``lock`` (an open file) exclusively until it is closed; where there is no
+    ``fcntl`` (Windows), builds are not serialised."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(lock, fcntl.LOCK_EX)

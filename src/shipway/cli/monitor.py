@@ -35,7 +35,12 @@ def run(
     deployment: str = typer.Argument(
         None, help="One deployment (default: every deployment's newest window)."
     ),
-    window: str = typer.Option("day", "--window", "-w", help="hour, day, or a number of rows."),
+    window: str = typer.Option(
+        None,
+        "--window",
+        "-w",
+        help="hour, day, or a number of rows (default: [monitoring] window).",
+    ),
     label: str = typer.Option(
         None, "--label", help="The label column of the training data (enables CBPE)."
     ),
@@ -67,8 +72,10 @@ def run(
         _exit_if_unmonitored(current())
         return
 
+    from shipway.session import current
+
     options: dict[str, Any] = {
-        "window": window,
+        "window": window or current().settings.monitoring.window,
         "label": label,
         "source": source,
         "reference": reference,
@@ -183,7 +190,12 @@ def _errors(health: dict[str, Any]) -> str:
 def report(
     deployment: str,
     out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write."),
-    window: str = typer.Option("day", "--window", "-w", help="hour, day, or a number of rows."),
+    window: str = typer.Option(
+        None,
+        "--window",
+        "-w",
+        help="hour, day, or a number of rows (default: [monitoring] window).",
+    ),
     label: str = typer.Option(
         None, "--label", help="The label column of the training data (enables CBPE)."
     ),
@@ -207,7 +219,7 @@ def report(
     with console.status(f"monitoring {escape(deployment)}"):
         reports = ctx.monitoring.monitor(
             deployment,
-            window=window,
+            window=window or ctx.settings.monitoring.window,
             label=label,
             rules=[],
             sensitive=sensitive or None,

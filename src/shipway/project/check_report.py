@@ -57,7 +57,8 @@ def junit_xml(report: CheckReport) -> str:
 
 
 def markdown(report: CheckReport) -> str:
-    verdict = "passed" if report.ok else f"failed ({len(report.failure_lines())} failures)"
+    failed = len(report.failure_lines())
+    verdict = "passed" if report.ok else f"failed ({failed} failure{'' if failed == 1 else 's'})"
     lines = [
         f"## shipway check: {verdict}",
         "",
