@@ -6,15 +6,23 @@ EXTRAS ?= dev,postgres,s3,xgboost,lightgbm,plots,ray
 
 .PHONY: demo test install lint bench clean
 
+# The demo installs what a user installs (shipway and its dependencies); the tests add the
+# extras and the test toolchain.
+$(BIN)/.installed-demo: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
-	@touch $@
+	@touch $@ $(BIN)/.installed-demo
 
 install: $(BIN)/.installed
 
-demo: install
+demo: $(BIN)/.installed-demo
 	$(BIN)/shipway demo
 
 test: install
