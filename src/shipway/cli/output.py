@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,10 @@ from rich.text import Text
 
 from shipway.types import json_number
 
-console = Console()
+# Piped into a file or a pager, rich would fold tables at 80 columns; a terminal (or
+# COLUMNS) says its own width.
+_PIPED = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(width=_PIPED)
 errors = Console(stderr=True)
 
 
