@@ -6,19 +6,38 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from shipway.types import Stage
 
 
-def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> None:
+def _look_at_commands() -> list[list[str]]:
+    """The shipway commands of the README's block after "Look at what it did"."""
+    import shlex
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = readme.split("Look at\nwhat it did:", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [
+        shlex.split(line.split("#", 1)[0])[1:]
+        for line in block.splitlines()
+        if line.startswith(".venv/bin/shipway ")
+    ]
+    assert len(commands) >= 6, block
+    return commands
+
+
+def test_quick_demo_trains_registers_promotes_serves_and_monitors(
+    sw: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     from shipway.demo.loop import DEPLOYMENT
     from shipway.demo.run import MODEL_NAME, run_demo
 
     run_demo(quick=True)
     production = sw.get_model_version(MODEL_NAME, 1)
-    assert "champion" in production.aliases
+    serving = sw.get_model_version(MODEL_NAME, sw.get_deployment(DEPLOYMENT).stable)
+    assert "champion" in serving.aliases, "the alias follows what the loop serves"
     promoted = [e for e in sw.model_history(MODEL_NAME) if e.to_value == "production"]
     assert promoted[0].actor == "tester"  # the demo promoted version 1; the loop the later ones
-    serving = sw.get_model_version(MODEL_NAME, sw.get_deployment(DEPLOYMENT).stable)
     assert serving.stage == Stage.PRODUCTION
     assert production.lineage["metrics"]["roc_auc"] > 0.6
     assert {d["role"] for d in production.lineage["datasets"]} == {"train", "validation"}
@@ -45,6 +64,20 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(sw: Any) -> No
     shown = set(re.findall(r">(v\d+)<", charted))
     assert "<svg" in charted and "v1" in shown and len(shown) >= 2, "the versions, charted"
     assert ">March<" in page, "the demo's windows are its months"
+
+    # every command of the README's "Look at what it did" block exits 0 (issue 23)
+    from shipway.cli.app import main
+
+    for command in _look_at_commands():  # on the demo's store (the session it used)
+        with pytest.raises(SystemExit) as exit_info:
+            main(command)
+            raise SystemExit(0)
+        out, err = capsys.readouterr()
+        assert exit_info.value.code == 0, (command, out, err)
+    gate = ["monitor", "run", DEPLOYMENT, "--window", "1500", "--fail-on-drift"]
+    with pytest.raises(SystemExit) as exit_info:  # the same windows, as a CI gate: drift is 1
+        main(gate)
+    assert exit_info.value.code == 1 and "drift found in window" in capsys.readouterr().err
 
     # run again on the same store: it judges its own traffic, and its alerts fire anew
     first = {a.alert_id for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)}

@@ -50,6 +50,11 @@ def run(
     replay: bool = typer.Option(
         False, "--replay", help="Alert rules judge every window in order, not only the newest."
     ),
+    fail_on_drift: bool = typer.Option(
+        False,
+        "--fail-on-drift",
+        help="Exit 1 when the newest window's inputs or predictions drifted (a CI gate).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Evaluate every window of a deployment's traffic against its training data."""
@@ -97,7 +102,8 @@ def run(
         emit_json([r.to_dict() for r in reports])
     else:
         _table(deployment, reports)
-    _exit_if_drifted(reports)
+    if fail_on_drift:
+        _exit_if_drifted(reports)
 
 
 def _exit_if_unmonitored(session: Any) -> None:

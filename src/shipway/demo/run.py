@@ -189,8 +189,20 @@ def run_demo(quick: bool = False, keep_running: bool = False) -> None:
         quick=quick,
         keep_running=keep_running,
     )
+    _champion_follows(outcome)
     console.print(
         f"done in {time.perf_counter() - started:.1f} s. Next: `shipway runs list`, "
         f"`shipway models show {MODEL_NAME}`, `shipway alerts list --all`, open {outcome.report}",
         markup=False,
     )
+
+
+def _champion_follows(outcome: Any) -> None:
+    """The alias ``champion`` names what serves all traffic at the end, not the first
+    version the loop has since archived."""
+    import shipway as sw
+    from shipway.demo.loop import DEPLOYMENT
+
+    serving = sw.get_deployment(DEPLOYMENT).stable
+    if serving is not None and "champion" not in sw.get_model_version(MODEL_NAME, serving).aliases:
+        sw.set_alias(MODEL_NAME, "champion", serving, reason="what the loop serves now")
