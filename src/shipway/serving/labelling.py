@@ -53,7 +53,7 @@ class RecentRequests:
     label may arrive before the log has written its request (the log writes every half
     second). Bounded: older requests are found in the log."""
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
         self._seen: OrderedDict[tuple[str, str], Asked] = OrderedDict()
         self._lock = threading.Lock()

@@ -106,7 +106,8 @@ class Predictor:
         elapsed = time.perf_counter() - started
         self.metrics.observe(name, chosen.version, outputs, elapsed, len(frame))
         caller = CALLER.get().user
-        self.recent.remember(name, request_id, caller, len(frame))
+        if caller is not None:  # with no token there is no one to bind a label to
+            self.recent.remember(name, request_id, caller, len(frame))
         if self.log is None and shadow is None:  # nothing runs after the answer
             return Prediction(chosen, outputs, probabilities=scores)
 
@@ -191,7 +192,8 @@ class Predictor:
         prepared = prepared.drop(columns="_row")
         first = served.versions[variants[0]]
         caller = CALLER.get().user
-        self.recent.remember(name, request_id, caller, len(frame))
+        if caller is not None:
+            self.recent.remember(name, request_id, caller, len(frame))
 
         def after() -> None:
             self._log_rows(
