@@ -276,3 +276,23 @@ def test_any_binary_request_is_read_or_refused_with_a_400(
         assert str(refused)
     else:
         assert parsed.inputs[0].values.size == math.prod(shape)
+
+
+def test_the_model_config_and_the_repository_index_answer_as_triton_does(
+    churn_live: Any,
+) -> None:
+    """Issue 23, item 17: tools that probe these (perf_analyzer, dashboards) read them."""
+    server, _ = churn_live
+    client = _client(server)
+    config = client.get_model_config("churn-live")
+    assert config["name"] == "churn-live" and config["max_batch_size"] == 0
+    assert {i["name"]: i["data_type"] for i in config["input"]} == {
+        "customer_id": "TYPE_INT64",
+        "spend": "TYPE_FP64",
+        "plan": "TYPE_STRING",
+    }
+    assert [o["name"] for o in config["output"]] == ["predict", oip.PROBABILITIES]
+    index = client.get_model_repository_index()
+    assert index == [{"name": "churn-live", "version": "1", "state": "READY", "reason": ""}]
+    with pytest.raises(InferenceServerException):
+        client.get_model_config("nope")

@@ -35,6 +35,8 @@ ROUTES = [  # health and /metrics stay open, for probes and scrapers
     Route("/v2/health/ready", e.ready),
     Route("/v2/models/{name}", e.authorized(e.model_metadata)),
     Route("/v2/models/{name}/versions/{version:int}", e.authorized(e.model_metadata)),
+    Route("/v2/models/{name}/config", e.authorized(e.model_config)),
+    Route("/v2/repository/index", e.authorized(e.repository_index), methods=["POST"]),
     Route("/v2/models/{name}/ready", e.model_ready),
     Route("/v2/models/{name}/versions/{version:int}/ready", e.model_ready),
     Route("/v2/models/{name}/infer", e.counted(e.infer), methods=["POST"]),

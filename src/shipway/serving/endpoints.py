@@ -133,15 +133,7 @@ async def model_metadata(request: Request) -> Response:
             f"deployment {served.deployment.name!r} does not serve version {version}",
             hint=f"it serves {sorted(served.versions)}",
         )
-    columns = loaded.model.signature.inputs if loaded.model.signature else ()
-    inputs = [
-        {"name": c.name, "datatype": oip.FROM_SIGNATURE.get(c.type, "BYTES"), "shape": [-1]}
-        for c in columns
-    ]
-    outputs = [{"name": "predict", "datatype": _answer_datatype(loaded), "shape": [-1]}]
-    if loaded.classifier:
-        width = len(loaded.classes) if loaded.classes else -1
-        outputs.append({"name": oip.PROBABILITIES, "datatype": "FP64", "shape": [-1, width]})
+    inputs, outputs = _tensors(loaded)
     return JSONResponse(
         {
             "name": served.deployment.name,
@@ -151,6 +143,58 @@ async def model_metadata(request: Request) -> Response:
             "outputs": outputs,
         }
     )
+
+
+def _tensors(loaded: Loaded) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The version's input and output tensors, as the inference protocol names them."""
+    columns = loaded.model.signature.inputs if loaded.model.signature else ()
+    inputs = [
+        {"name": c.name, "datatype": oip.FROM_SIGNATURE.get(c.type, "BYTES"), "shape": [-1]}
+        for c in columns
+    ]
+    outputs = [{"name": "predict", "datatype": _answer_datatype(loaded), "shape": [-1]}]
+    if loaded.classifier:
+        width = len(loaded.classes) if loaded.classes else -1
+        outputs.append({"name": oip.PROBABILITIES, "datatype": "FP64", "shape": [-1, width]})
+    return inputs, outputs
+
+
+async def model_config(request: Request) -> Response:
+    """``GET /v2/models/NAME/config``: the model's configuration as Triton writes it, which
+    tools such as perf_analyzer read before they send a request."""
+    served = request.app.state.serving.get(request.path_params["name"])
+    loaded = served.versions.get(served.deployment.stable or -1)
+    if loaded is None:
+        raise NotFound(f"deployment {served.deployment.name!r} has no version loaded yet")
+    inputs, outputs = _tensors(loaded)
+
+    def config(tensor: dict[str, Any]) -> dict[str, Any]:
+        kind = "STRING" if tensor["datatype"] == "BYTES" else tensor["datatype"]
+        return {"name": tensor["name"], "data_type": f"TYPE_{kind}", "dims": tensor["shape"]}
+
+    return JSONResponse(
+        {
+            "name": served.deployment.name,
+            "platform": f"shipway-{loaded.model.flavor}",
+            "backend": "shipway",
+            "max_batch_size": 0,  # the first dimension is the rows: no batch dimension added
+            "input": [config(t) for t in inputs],
+            "output": [config(t) for t in outputs],
+            "version_policy": {"specific": {"versions": [str(v) for v in sorted(served.versions)]}},
+        }
+    )
+
+
+async def repository_index(request: Request) -> Response:
+    """``POST /v2/repository/index``: every deployment served and each version loaded."""
+    state = request.app.state.serving
+    found = [
+        {"name": name, "version": str(version), "state": "READY", "reason": ""}
+        for name in state.names
+        if name in state.served
+        for version in sorted(state.served[name].versions)
+    ]
+    return JSONResponse(found)
 
 
 def _answer_datatype(loaded: Loaded) -> str:
