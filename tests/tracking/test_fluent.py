@@ -95,11 +95,6 @@ def test_bad_metric_values_fail_at_the_call(sw: Any) -> None:
             sw.log_metric("loss", 1.0, step=1.5)
 
 
-def test_logging_without_a_run_says_how_to_start_one(sw: Any) -> None:
-    with pytest.raises(InvalidArgument, match="start_run"):
-        sw.log_metric("x", 1)
-
-
 def test_environment_is_captured(sw: Any) -> None:
     sw.seed_everything(7)
     with sw.start_run() as run:
@@ -189,3 +184,16 @@ def test_search_runs_frame_and_list(sw: Any) -> None:
     assert len(empty) == 0 and "run_id" in empty.columns
     with pytest.raises(FilterSyntaxError):
         sw.search_runs("s", filter="metrics.auc >")
+
+
+def test_logging_outside_a_run_starts_one_as_mlflow_does(sw: Any) -> None:
+    """Issue 23, item 20: sw.log_metric with no run started a run, not an error."""
+    sw.log_metric("loss", 0.25, step=1)
+    sw.log_param("lr", 0.1)
+    run = sw.active_run()
+    assert run is not None, "the run stays active until sw.end_run()"
+    sw.end_run()
+    found = sw.get_run(run.run_id)
+    assert found.status.value == "FINISHED" and found.params == {"lr": "0.1"}
+    assert sw.get_metric_history(run.run_id, "loss")[0].value == 0.25
+    assert sw.active_run() is None

@@ -97,10 +97,10 @@ def end_run(status: str = "FINISHED") -> None:
 
 
 def _run() -> ActiveRun:
+    """The active run; with none, a run is started, as MLflow does: it stays active until
+    ``sw.end_run()`` or the end of the process (FINISHED, or FAILED after a crash)."""
     run = active_run()
-    if run is None:
-        raise InvalidArgument("no active run", hint="wrap your code in `with sw.start_run():`")
-    return run
+    return run if run is not None else start_run()
 
 
 def log_param(key: str, value: Any) -> None:
