@@ -13,6 +13,7 @@ from tests.cli.conftest import cli as cli  # the fixture, here too
 from tests.security.conftest import Secured
 from tests.security.conftest import secured as secured  # the fixture, here too
 from tests.security.test_damaged_log import _churn_with_its_training_data
+from tests.serving.conftest import predict_as
 from tests.serving.conftest import serve as serve  # the fixture, here too
 
 
@@ -30,13 +31,7 @@ def test_a_viewer_runs_monitor_run_and_report_through_a_server(
     sw.deploy("churn-live", model="churn", version=1)
     client, server = serve("churn-live")
     records = frame[["customer_id", "spend", "plan"]].to_dict("records")
-    for _ in range(3):
-        answer = client.post(
-            "/v1/models/churn-live/predict",
-            json=records,
-            headers={"Authorization": f"Bearer {secured.tokens['vera']}"},
-        )
-        assert answer.status_code == 200
+    predict_as(client, secured.tokens["vera"], records, 3)
     server.log.flush()
 
     monkeypatch.setenv("SHIPWAY_TRACKING_URI", secured.url)

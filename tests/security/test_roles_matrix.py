@@ -154,3 +154,6 @@ def _fill(
             assert refused == (not role_allows(role, needed)), (where, answer.text)
         with httpx.Client(base_url=url, timeout=60) as anonymous:
             assert _call(anonymous, method, path).status_code == 401, path
+        forged_id = {"Authorization": f"Bearer sw_{'0' * 32}_forged"}  # well formed, unknown
+        with httpx.Client(base_url=url, timeout=60, headers=forged_id) as forged:
+            assert _call(forged, method, path).status_code == 401, path

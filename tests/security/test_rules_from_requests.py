@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.security.conftest import Secured
-from tests.serving.conftest import register_churn
+from tests.serving.conftest import predict_as, register_churn
 from tests.serving.conftest import serve as serve  # the fixture, here too
 
 
@@ -47,14 +47,7 @@ def _served_traffic(sw: Any, serve: Any, token: str) -> None:
     sw.log_dataset("churn-train", frame)
     sw.deploy("churn-live", model="churn", version=1)
     client, server = serve("churn-live")
-    records = frame[["customer_id", "spend", "plan"]].to_dict("records")
-    for _ in range(5):
-        answer = client.post(
-            "/v1/models/churn-live/predict",
-            json=records,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert answer.status_code == 200, answer.text
+    predict_as(client, token, frame[["customer_id", "spend", "plan"]].to_dict("records"), 5)
     server.log.flush()
 
 

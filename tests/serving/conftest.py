@@ -169,3 +169,14 @@ def start_model_server_process(settings: Settings, cwd: Path, deployment: str) -
     )
     wait_until_ready(f"http://127.0.0.1:{port}/v2/health/ready", process)
     return process, port
+
+
+def predict_as(client: Any, token: str, records: list[dict[str, Any]], times: int) -> None:
+    """``times`` requests of ``records`` to churn-live, each with ``token``; all answered."""
+    for _ in range(times):
+        answer = client.post(
+            "/v1/models/churn-live/predict",
+            json=records,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text

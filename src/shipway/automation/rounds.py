@@ -68,15 +68,23 @@ class MonitoringRounds:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._said: set[tuple[str, str]] = set()
+        self._built_in: dict[tuple[str, str], Any] = {}  # (deployment, rule) -> open alert
 
     def run_once(self, *, replay: bool = False) -> list[Any]:
         """Judge every deployment's newest window now (every window in order with
         ``replay``); returns the alerts that changed."""
         from shipway.automation.responder import alert_responder
         from shipway.monitoring.rules import rules_from_settings
+        from shipway.store.alert_store import AlertStore
 
         rules = rules_from_settings(self.settings)
         responder = alert_responder(self.session, rules)
+        # the round's own alerts that are open, read once a round, not once a deployment
+        self._built_in = {
+            (a.deployment, a.rule): a
+            for a in AlertStore(self.session.stores.db).list()
+            if a.rule in (UNMONITORED, UNREADABLE)
+        }
         changed: list[Any] = []
         try:
             default = self.settings.monitoring.window
@@ -128,62 +136,56 @@ class MonitoringRounds:
     def _unmonitored(self, name: str, exc: ShipwayError) -> list[Any]:
         """A deployment the round cannot judge (no reference, say) is a warning alert, open
         once until a round judges it again: never a silent line in a log."""
-        from shipway.store.alert_store import AlertStore
-
-        alerts = AlertStore(self.session.stores.db)
-        if alerts.open_alert(name, UNMONITORED) is not None:
-            return []
-        return [
-            alerts.open(
-                rule=UNMONITORED,
-                deployment=name,
-                severity="warning",
-                metric="monitoring",
-                value=None,
-                threshold=0.0,
-                window="monitoring",
-                evidence={"reason": str(exc)},
-            )
-        ]
+        return self._open_once(
+            name,
+            UNMONITORED,
+            metric="monitoring",
+            value=None,
+            window="monitoring",
+            evidence={"reason": str(exc)},
+        )
 
     def _monitored(self, name: str) -> list[Any]:
         from shipway.store.alert_store import AlertStore
 
-        alerts = AlertStore(self.session.stores.db)
-        found = alerts.open_alert(name, UNMONITORED)
+        found = self._built_in.pop((name, UNMONITORED), None)
         if found is None:
             return []
-        return [alerts.set_status(found.alert_id, "resolved", user="shipway-monitoring")]
+        store = AlertStore(self.session.stores.db)
+        return [store.set_status(found.alert_id, "resolved", user="shipway-monitoring")]
 
     def _unreadable(self, name: str, reports: list[Any]) -> list[Any]:
         """The alert for log segments no reader could read (they were quarantined): open
         once, while any window of the round counts one, whatever rules the settings have."""
-        from shipway.store.alert_store import AlertStore
-
-        report = reports[-1]
         healths = [r.extra.get("health", {}) for r in reports]
         segments = sum(int(h.get("unreadable_segments", 0) or 0) for h in healths)
-        rows = sum(int(h.get("unreadable_rows", 0) or 0) for h in healths)
-        alerts = AlertStore(self.session.stores.db)
-        if not segments or alerts.open_alert(name, UNREADABLE) is not None:
+        if not segments or (name, UNREADABLE) in self._built_in:
             return []
         log.warning("%s: %d log segment(s) could not be read and were quarantined", name, segments)
-        return [
-            alerts.open(
-                rule=UNREADABLE,
-                deployment=name,
-                severity="warning",
-                metric="extra.health.unreadable_segments",
-                value=float(segments),
-                threshold=0.0,
-                window=report.window,
-                evidence={
-                    "unreadable_segments": segments,
-                    "unreadable_rows": rows,
-                    "where": "quarantine/ in the artifact store, under each segment's own key",
-                },
-            )
-        ]
+        return self._open_once(
+            name,
+            UNREADABLE,
+            metric="extra.health.unreadable_segments",
+            value=float(segments),
+            window=reports[-1].window,
+            evidence={
+                "unreadable_segments": segments,
+                "unreadable_rows": sum(int(h.get("unreadable_rows", 0) or 0) for h in healths),
+                "where": "quarantine/ in the artifact store, under each segment's own key",
+            },
+        )
+
+    def _open_once(self, name: str, rule: str, **fields: Any) -> list[Any]:
+        """One of the round's own warning alerts, unless it is open already."""
+        from shipway.store.alert_store import AlertStore
+
+        if (name, rule) in self._built_in:
+            return []
+        alert = AlertStore(self.session.stores.db).open(
+            rule=rule, deployment=name, severity="warning", threshold=0.0, **fields
+        )
+        self._built_in[(name, rule)] = alert
+        return [alert]
 
     def _has_traffic(self, name: str, kinds: list[Any]) -> bool:
         """Whether the log holds predictions in the span the round would read."""

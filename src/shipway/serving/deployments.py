@@ -99,7 +99,7 @@ class LocalDeployments:
         only where the model's policy asks for an approval (and then to the newest version
         that has it), or where ``[serve] follow_unapproved`` accepts the risk.
         """
-        found = self._followed(model, alias)
+        found, approved = self._followed(model, alias)
         version = found.version
         current = self.store.find(name)
         if current is not None and current.stable == version and current.follow == alias:
@@ -108,6 +108,8 @@ class LocalDeployments:
             rollout.follow_stage, name=name, model=model, version=version, follow=alias
         )
         reason = f"models:/{model}@{alias} is version {version}, registered by {found.created_by}"
+        if not approved:  # said at each change, not at each poll
+            log.warning("UNAPPROVED FOLLOW: %s ([serve] follow_unapproved = true)", reason)
         return self.store.change(
             name,
             decide,
@@ -117,10 +119,11 @@ class LocalDeployments:
             also=self._registry_follows(name, "follow", reason),
         )
 
-    def _followed(self, model: str, alias: str) -> Any:
-        """The version ``models:/model@alias`` names, once it may be served to all traffic."""
-        if alias.lower() not in EDITOR_ALIASES:
-            return self.registry.resolve(f"models:/{model}@{alias}")
+    def _followed(self, model: str, alias: str) -> tuple[Any, bool]:
+        """The version ``models:/model@alias`` names, once it may be served to all traffic,
+        and whether anyone approved it (False only where follow_unapproved accepts that)."""
+        if alias.lower() not in EDITOR_ALIASES:  # only approvers move it
+            return self.registry.resolve(f"models:/{model}@{alias}"), True
         policy = self.registry.get_model(model)
         if policy.required_approvals == 0:
             if not self.session.settings.serve.follow_unapproved:
@@ -131,16 +134,7 @@ class LocalDeployments:
                     f"an approval with `shipway models policy {model} --approvals 1`, or set "
                     "[serve] follow_unapproved = true to accept the risk",
                 )
-            found = self.registry.resolve(f"models:/{model}@{alias}")
-            log.warning(
-                "UNAPPROVED FOLLOW: %s is served from models:/%s@%s, registered by %s, with "
-                "no approval ([serve] follow_unapproved = true)",
-                f"{model} version {found.version}",
-                model,
-                alias,
-                found.created_by,
-            )
-            return found
+            return self.registry.resolve(f"models:/{model}@{alias}"), False
         guard = promotion_guard(Stage.PRODUCTION)
         for found in sorted(self.registry.list_versions(model), key=lambda v: -v.version):
             if found.stage == Stage.ARCHIVED or (
@@ -151,7 +145,7 @@ class LocalDeployments:
                 guard(policy, found, self.registry.approvals(model, found.version))
             except PolicyViolation:
                 continue  # not approved yet: the newest approved one serves meanwhile
-            return found
+            return found, True
         raise PolicyViolation(
             f"no version of {model} has the {policy.required_approvals} approval(s) its policy "
             f"asks for, so models:/{model}@{alias} has nothing to serve",
