@@ -211,6 +211,30 @@ def test_ab_routes_each_user_to_one_variant(sw: Any, churn: Any, serve: Any) -> 
     assert missing.status_code == 400 and "customer_id" in missing.json()["error"]["message"]
 
 
+def test_an_ab_answer_gives_each_row_its_version(sw: Any, churn: Any, serve: Any) -> None:
+    """Issue 23, item 4: a request split between two versions says so row by row, and names
+    no single version in the header."""
+    sw.deploy("live", model="churn", version=1)
+    sw.deploy("live", model="churn", version=2, strategy="ab", weight=50, sticky_key="customer_id")
+    client, _ = serve("live")
+    records = _records(churn, 40)
+    for answer in (
+        client.post("/v1/models/live/predict", json={"records": records}),
+        client.post("/invocations", json={"dataframe_records": records}),
+    ):
+        body = answer.json()
+        assert body["model_versions"] == [p + 1 for p in body["predictions"]]  # v1: 0, v2: 1
+        assert set(body["model_versions"]) == {1, 2}
+        assert "x-model-version" not in answer.headers
+    assert (
+        client.post("/v1/models/live/predict", json={"records": records}).json()["model_version"]
+        is None
+    )
+    one = client.post("/v1/models/live/predict", json=records[:1])
+    version = one.json()["model_versions"][0]
+    assert one.headers["x-model-version"] == str(version) == str(one.json()["model_version"])
+
+
 def test_a_swap_under_load_fails_no_request(sw: Any, churn: Any, serve: Any) -> None:
     sw.deploy("live", model="churn", version=1)
     client, server = serve("live", log_predictions=False)

@@ -18,6 +18,7 @@ from tritonclient.utils import InferenceServerException
 
 from shipway.errors import InvalidArgument
 from shipway.serving import oip
+from tests.serving.conftest import register_churn
 
 ROWS = 60
 
@@ -44,15 +45,21 @@ def _classifier(labels: Any) -> Any:
     return make_pipeline(encode, LogisticRegression(max_iter=500)).fit(frame, labels)
 
 
-@pytest.fixture
-def churn_live(sw: Any, model_server: Any) -> tuple[Any, Any]:
-    """A deployed classifier with integer labels, live on loopback, and the fitted model."""
+def _deploy_classifier(sw: Any) -> Any:
+    """A classifier with integer labels deployed as ``churn-live``; returns the model."""
     frame = _frame()
     model = _classifier((frame["spend"] > 0).astype(int))
     with sw.start_run(experiment="churn") as run:
         run.log_model(model, "model", input_example=frame.head())
     sw.register_model(run, "churn")
     sw.deploy("churn-live", model="churn", version=1)
+    return model
+
+
+@pytest.fixture
+def churn_live(sw: Any, model_server: Any) -> tuple[Any, Any]:
+    """A deployed classifier with integer labels, live on loopback, and the fitted model."""
+    model = _deploy_classifier(sw)
     return model_server("churn-live"), model
 
 
@@ -87,6 +94,8 @@ def test_tritonclient_with_its_defaults_gets_predictions_and_probabilities(
     np.testing.assert_allclose(probabilities, model.predict_proba(frame))
     classes = result.get_output("probabilities")["parameters"]["classes"]
     assert classes == ["0", "1"]
+    assert result.as_numpy("model_version").tolist() == [1] * ROWS
+    assert result.get_response()["model_version"] == "1"
 
 
 def test_json_tensors_and_one_output_asked_for_as_json(churn_live: tuple[Any, Any]) -> None:
@@ -113,6 +122,7 @@ def test_metadata_says_what_the_model_answers(churn_live: tuple[Any, Any]) -> No
     assert [(o["name"], o["datatype"], o["shape"]) for o in metadata["outputs"]] == [
         ("predict", "INT64", [-1]),
         ("probabilities", "FP64", [-1, 2]),
+        ("model_version", "INT64", [-1]),
     ]
 
 
@@ -136,6 +146,89 @@ def test_errors_come_back_in_the_protocol_shape(churn_live: tuple[Any, Any]) -> 
         assert answer.status_code == 400
         assert isinstance(answer.json()["error"], str)
         assert http.get("/v2/nowhere").json() == {"error": "no route /v2/nowhere"}
+
+
+def test_an_ab_split_names_each_rows_version_and_no_single_one(sw: Any, model_server: Any) -> None:
+    """Issue 23, item 4: rows of one request answered by two versions each say which."""
+    frame = _frame()
+    register_churn(sw, ROWS)  # version 1 answers 0, version 2 answers 1
+    sw.deploy("churn-live", model="churn", version=1)
+    sw.deploy(
+        "churn-live", model="churn", version=2, strategy="ab", weight=50, sticky_key="customer_id"
+    )
+    server = model_server("churn-live")
+    result = _client(server).infer("churn-live", _inputs(frame))
+    versions = result.as_numpy("model_version").tolist()
+    assert set(versions) == {1, 2}
+    assert result.as_numpy("predict").tolist() == [v - 1 for v in versions]
+    assert "model_version" not in result.get_response(), "two versions answered: no one version"
+    assert "x-model-version" not in _raw_headers(server, frame)
+
+
+def _raw_headers(server: Any, frame: pd.DataFrame) -> dict[str, str]:
+    body = {
+        "inputs": [
+            {
+                "name": "customer_id",
+                "datatype": "INT64",
+                "shape": [len(frame)],
+                "data": frame["customer_id"].tolist(),
+            },
+            {
+                "name": "spend",
+                "datatype": "FP64",
+                "shape": [len(frame)],
+                "data": frame["spend"].tolist(),
+            },
+            {
+                "name": "plan",
+                "datatype": "BYTES",
+                "shape": [len(frame)],
+                "data": frame["plan"].tolist(),
+            },
+        ]
+    }
+    with server.http() as http:
+        answer = http.post("/v2/models/churn-live/infer", json=body)
+    assert answer.status_code == 200
+    return dict(answer.headers)
+
+
+def test_labels_and_probabilities_come_from_one_model_pass(
+    sw: Any, model_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 23, item 17: asking for every output does not run the model twice."""
+    from sklearn.pipeline import Pipeline
+
+    frame = _frame()
+    model = _deploy_classifier(sw)
+    server = model_server("churn-live", log_predictions=False)  # the log scores rows too
+    expected = model.predict(frame).tolist(), model.predict_proba(frame)
+    calls: list[str] = []
+    for method in ("predict", "predict_proba"):
+        original = getattr(Pipeline, method)
+
+        def counted(self: Any, x: Any, _original: Any = original, _name: str = method) -> Any:
+            calls.append(_name)
+            return _original(self, x)
+
+        monkeypatch.setattr(Pipeline, method, counted)
+    result = _client(server).infer("churn-live", _inputs(frame))
+    assert calls == ["predict_proba"]
+    assert result.as_numpy("predict").tolist() == expected[0]
+    np.testing.assert_allclose(result.as_numpy("probabilities"), expected[1])
+
+
+def test_only_classifiers_known_to_label_by_argmax_take_one_pass() -> None:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import SGDClassifier
+
+    from shipway.serving import argmax
+
+    x, y = np.arange(20.0).reshape(-1, 1), np.arange(20) % 2
+    assert argmax.is_argmax_classifier(RandomForestClassifier(n_estimators=3).fit(x, y))
+    assert not argmax.is_argmax_classifier(SGDClassifier(loss="log_loss").fit(x, y))
+    assert not argmax.is_argmax_classifier(RandomForestClassifier())  # not fitted: no classes
 
 
 def test_a_string_labelled_classifier_answers_bytes(sw: Any, model_server: Any) -> None:
@@ -291,7 +384,11 @@ def test_the_model_config_and_the_repository_index_answer_as_triton_does(
         "spend": "TYPE_FP64",
         "plan": "TYPE_STRING",
     }
-    assert [o["name"] for o in config["output"]] == ["predict", oip.PROBABILITIES]
+    assert [o["name"] for o in config["output"]] == [
+        "predict",
+        oip.PROBABILITIES,
+        oip.MODEL_VERSION,
+    ]
     index = client.get_model_repository_index()
     assert index == [{"name": "churn-live", "version": "1", "state": "READY", "reason": ""}]
     with pytest.raises(InferenceServerException):

@@ -9,8 +9,10 @@ answer. What they share lives on ``request.app.state``: ``predictor``, ``serving
 - ``POST /v1/feedback``: true labels by request id, logged for monitoring;
 - ``/v1/status`` (what is loaded, and why a candidate is not) and ``/metrics``.
 
-Every answer names the version that gave it (``x-model-version`` and a field) and carries a
-request id (``x-request-id``; a client's own is kept when it is short and printable).
+Every answer names the version that gave it (``x-model-version`` and a field; when an A/B
+split answered a request's rows with two versions, the body gives each row's version and the
+header is left out) and carries a request id (``x-request-id``; a client's own is kept when it
+is short and printable).
 """
 
 from __future__ import annotations
@@ -58,8 +60,18 @@ def _printable_id(value: Any) -> bool:
     )
 
 
+def _identity(prediction: Prediction, request_id: str) -> dict[str, str]:
+    """The answer's headers: its request id, and its version when one version answered."""
+    headers = {"x-request-id": request_id}
+    if prediction.single_version is not None:
+        headers["x-model-version"] = str(prediction.single_version)
+    return headers
+
+
 def _answer(body: dict[str, Any], prediction: Prediction, request_id: str) -> JSONResponse:
-    headers = {"x-request-id": request_id, "x-model-version": str(prediction.loaded.version)}
+    if prediction.versions is not None:  # an A/B split: each row says which version it had
+        body["model_versions"] = prediction.row_versions(len(prediction.versions))
+    headers = _identity(prediction, request_id)
     task = BackgroundTask(prediction.after) if prediction.after is not None else None
     return JSONResponse(body, headers=headers, background=task)
 
@@ -156,6 +168,7 @@ def _tensors(loaded: Loaded) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     if loaded.classifier:
         width = len(loaded.classes) if loaded.classes else -1
         outputs.append({"name": oip.PROBABILITIES, "datatype": "FP64", "shape": [-1, width]})
+    outputs.append({"name": oip.MODEL_VERSION, "datatype": "INT64", "shape": [-1]})
     return inputs, outputs
 
 
@@ -235,6 +248,7 @@ async def infer(request: Request, arrival: Arrival) -> Response:
     offered = ["predict"] + (
         [oip.PROBABILITIES] if loaded is not None and loaded.classifier else []
     )
+    offered.append(oip.MODEL_VERSION)
     unknown = [o for o in parsed.outputs or {} if o not in offered]
     if unknown:
         raise InvalidArgument(
@@ -257,10 +271,13 @@ async def infer(request: Request, arrival: Arrival) -> Response:
         classes = prediction.loaded.classes
         extra = {"classes": [str(c) for c in classes]} if classes else None
         tensors.append(oip.output_tensor(oip.PROBABILITIES, prediction.probabilities, extra))
+    if oip.MODEL_VERSION in wanted:
+        versions = prediction.row_versions(len(frame))
+        tensors.append(oip.output_tensor(oip.MODEL_VERSION, versions, dtype="int64"))
     body, headers = oip.encode_response(
-        name, prediction.loaded.version, request_id, tensors, parsed
+        name, prediction.single_version, request_id, tensors, parsed
     )
-    headers.update({"x-request-id": request_id, "x-model-version": str(prediction.loaded.version)})
+    headers.update(_identity(prediction, request_id))
     task = BackgroundTask(prediction.after) if prediction.after is not None else None
     return Response(body, headers=headers, background=task)
 
@@ -274,7 +291,7 @@ async def plain(request: Request, arrival: Arrival) -> Response:
     )
     body = {
         "predictions": codecs.predictions_list(prediction.outputs),
-        "model_version": prediction.loaded.version,
+        "model_version": prediction.single_version,
         "request_id": request_id,
     }
     return _answer(body, prediction, request_id)

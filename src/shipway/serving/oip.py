@@ -58,6 +58,7 @@ _ACCEPTS = {
     **{t: {"BYTES"} for t in ("string", "binary", "datetime")},
 }
 PROBABILITIES = "probabilities"
+MODEL_VERSION = "model_version"  # the version that answered each row (two in an A/B split)
 
 
 @dataclass
@@ -335,11 +336,13 @@ def _column_values(tensor: Tensor) -> Any:
     return np.array(decoded, dtype=object)
 
 
-def output_tensor(name: str, values: Any, parameters: dict[str, Any] | None = None) -> Tensor:
+def output_tensor(
+    name: str, values: Any, parameters: dict[str, Any] | None = None, dtype: str | None = None
+) -> Tensor:
     """An output tensor from a model's answer (a list or an array)."""
     import numpy as np
 
-    array = np.asarray(values)
+    array = np.asarray(values, dtype=dtype)
     if array.dtype.kind in "OUS":
         array = np.array([_text(v) for v in array.reshape(-1)], dtype=object).reshape(array.shape)
     return Tensor(name, datatype_of(array), list(array.shape), array, dict(parameters or {}))
@@ -350,9 +353,11 @@ def _text(value: Any) -> Any:
 
 
 def encode_response(
-    name: str, version: int, request_id: str, tensors: list[Tensor], request: InferRequest
+    name: str, version: int | None, request_id: str, tensors: list[Tensor], request: InferRequest
 ) -> tuple[bytes, dict[str, str]]:
-    """The response body and its headers: JSON alone, or JSON and then the binary outputs."""
+    """The response body and its headers: JSON alone, or JSON and then the binary outputs.
+    ``version`` is None when two versions answered (the ``model_version`` output says which
+    row had which), and the body then leaves ``model_version`` out, as the protocol allows."""
     outputs, binary = [], []
     for tensor in tensors:
         as_binary = request.binary_default
@@ -373,10 +378,10 @@ def encode_response(
         if parameters:
             entry["parameters"] = parameters
         outputs.append(entry)
-    header = json.dumps(
-        {"model_name": name, "model_version": str(version), "id": request_id, "outputs": outputs},
-        separators=(",", ":"),
-    ).encode()
+    document: dict[str, Any] = {"model_name": name, "id": request_id, "outputs": outputs}
+    if version is not None:
+        document["model_version"] = str(version)
+    header = json.dumps(document, separators=(",", ":")).encode()
     if not binary:
         return header, {"content-type": "application/json"}
     return header + b"".join(binary), {

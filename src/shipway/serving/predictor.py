@@ -31,6 +31,18 @@ class Prediction:
     outputs: Any
     after: Callable[[], None] | None = None
     probabilities: Any = None  # [n, classes], when asked for and the version is a classifier
+    versions: list[int] | None = None  # each row's version, when an A/B split answered it
+
+    @property
+    def single_version(self) -> int | None:
+        """The one version that answered every row, or None when an A/B split used two."""
+        if self.versions is not None and len(set(self.versions)) > 1:
+            return None
+        return self.loaded.version
+
+    def row_versions(self, rows: int) -> list[int]:
+        """The version that answered each of the request's ``rows`` rows."""
+        return list(self.versions) if self.versions is not None else [self.loaded.version] * rows
 
 
 class Arrival:
@@ -101,8 +113,10 @@ class Predictor:
         proba = probabilities and chosen.classifier
         batcher = self._batcher(served, chosen) if pinned is None and not proba else None
         arrival.close()
-        outputs = await self._call(name, chosen, prepared, batcher)
-        scores = self._guarded(name, chosen, chosen.probabilities, prepared) if proba else None
+        if proba:  # outside any batch; one model pass where labels follow from probabilities
+            outputs, scores = self._with_probabilities(name, chosen, prepared)
+        else:
+            outputs, scores = await self._call(name, chosen, prepared, batcher), None
         elapsed = time.perf_counter() - started
         self.metrics.observe(name, chosen.version, outputs, elapsed, len(frame))
         caller = CALLER.get().user
@@ -137,6 +151,14 @@ class Predictor:
             except Exception as exc:
                 raise _model_error(name, chosen, exc) from exc
         return self._guarded(name, chosen, chosen.model.predict_prepared, prepared)
+
+    def _with_probabilities(self, name: str, chosen: Loaded, prepared: Any) -> tuple[Any, Any]:
+        """A classifier's labels and probabilities: from one pass when its labels are the
+        most probable class (checked when it was loaded), else from two."""
+        scores = self._guarded(name, chosen, chosen.probabilities, prepared)
+        if chosen.labels_from_probabilities:
+            return chosen.labels_of(scores), scores
+        return self._guarded(name, chosen, chosen.model.predict_prepared, prepared), scores
 
     @staticmethod
     def _guarded(name: str, chosen: Loaded, call: Callable[[Any], Any], prepared: Any) -> Any:
@@ -176,12 +198,14 @@ class Predictor:
             rows = [i for i, v in enumerate(variants) if v == version]
             loaded = served.versions[version]
             part = loaded.model.prepare(frame.iloc[rows])
-            predicted = self._guarded(name, loaded, loaded.model.predict_prepared, part)
+            if probabilities and loaded.classifier:
+                predicted, proba = self._with_probabilities(name, loaded, part)
+                for i, row in zip(rows, proba.tolist(), strict=True):
+                    scores[i] = row
+            else:
+                predicted = self._guarded(name, loaded, loaded.model.predict_prepared, part)
             for i, value in zip(rows, np.asarray(predicted).tolist(), strict=True):
                 outputs[i] = value
-            if probabilities and loaded.classifier:
-                for i, row in zip(rows, loaded.probabilities(part).tolist(), strict=True):
-                    scores[i] = row
             parts.append(part.assign(_version=version, _row=rows))
         elapsed = time.perf_counter() - started
         for version in set(variants):
@@ -209,7 +233,13 @@ class Predictor:
 
         whole = probabilities and all(s is not None for s in scores)
         widths = {len(s) for s in scores} if whole else set()
-        return Prediction(first, outputs, after, np.asarray(scores) if len(widths) == 1 else None)
+        return Prediction(
+            first,
+            outputs,
+            after,
+            np.asarray(scores) if len(widths) == 1 else None,
+            versions=list(variants),
+        )
 
     def _after(
         self,

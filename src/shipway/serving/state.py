@@ -30,6 +30,7 @@ class Loaded:
     model: Any  # a LoadedModel
     columns: list[str] | None
     answer_dtype: Any = None  # the numpy dtype of its answer to the input example, if any
+    labels_from_probabilities: bool = False  # its label is its most probable class (argmax)
 
     @property
     def classifier(self) -> bool:
@@ -49,6 +50,12 @@ class Loaded:
         import numpy as np
 
         return np.asarray(self.model.raw.predict_proba(prepared), dtype=float)
+
+    def labels_of(self, scores: Any) -> Any:
+        """The labels that ``scores`` (its probabilities) give, for an argmax classifier."""
+        from shipway.serving.argmax import labels_of
+
+        return labels_of(scores, self.model.raw.classes_)
 
     @functools.cached_property
     def scorer(self) -> Any:  # cached: the log groups rows by scorer to score them in bulk
@@ -150,11 +157,18 @@ class ServerState:
         if cached is not None:
             return cached
         loaded = self.session.registry.load(f"models:/{model}/{version}")
+        from shipway.serving import argmax
+
         answer_dtype = None
+        one_pass = argmax.is_argmax_classifier(loaded.raw)
         if loaded.input_example is not None:  # warm up before any request sees it
-            answer_dtype = np.asarray(loaded.predict(loaded.input_example)).dtype
+            prepared = loaded.prepare(loaded.input_example)
+            answer = loaded.predict_prepared(prepared)
+            answer_dtype = np.asarray(answer).dtype
+            one_pass = one_pass and argmax.agrees(loaded.raw, prepared, answer)
         columns = loaded.signature.columns if loaded.signature else None
-        entry = self._cache[(model, version)] = Loaded(version, loaded, columns, answer_dtype)
+        entry = Loaded(version, loaded, columns, answer_dtype, one_pass)
+        self._cache[(model, version)] = entry
         return entry
 
     def get(self, name: str) -> Serving:
