@@ -97,3 +97,8 @@ def unstorable(n: int) -> object:
 @sw.pipeline
 def leaky(n: int = 1) -> None:
     unstorable(n)
+
+
+@sw.pipeline
+def loose(rows=200):  # type: ignore[no-untyped-def]  # no hint: the step's is checked
+    return summary(features(load(rows)))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shipway.errors import InvalidArgument
+from shipway.errors import InvalidArgument, NotFound
 from shipway.pipelines.runner import StepFailed
 from tests.cli.conftest import cli  # noqa: F401 - the fixture
 from tests.pipelines import steps_for_tests as steps
@@ -174,6 +174,23 @@ def test_the_pipeline_command(
     failed = cli("pipeline", "run", f"{HERE / 'steps_for_tests.py'}:failing", code=1)
     assert "step 'broken' failed after 1 attempt(s): column 'z' is missing" in failed
     assert "Traceback" not in failed
+
+
+def test_parameters_are_checked_against_the_type_hints_before_anything_runs(
+    sw: Any,
+    cli: Any,  # noqa: F811
+) -> None:
+    """Issue 23, item 16: ``--param rows=abc`` for ``rows: int`` is one clear line."""
+    reference = f"{HERE / 'steps_for_tests.py'}"
+    typed = cli("pipeline", "run", f"{reference}:retrain", "--param", "rows=abc", code=2)
+    assert "--param rows='abc': rows is int" in typed and "Traceback" not in typed
+    loose = cli("pipeline", "run", f"{reference}:loose", "--param", "rows=abc", code=2)
+    assert "step 'load': parameter 'rows' is int, not 'abc'" in loose
+    with pytest.raises(InvalidArgument, match="parameter 'c' is float"):
+        steps.retrain.run(rows=50, c="strong")
+    with pytest.raises(NotFound):  # a refused run leaves nothing behind, not even its experiment
+        sw.search_runs(experiment="retrain")
+    assert steps.retrain.run(rows=50, c=1).returned is not None, "an int is a float"
 
 
 def test_a_second_process_reuses_the_cache(tmp_path: Path) -> None:

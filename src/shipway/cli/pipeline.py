@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -14,17 +15,17 @@ from shipway.errors import InvalidArgument
 app = typer.Typer(help="Pipelines: steps run as tracked runs, with a cache.", no_args_is_help=True)
 
 
-def _params(pairs: list[str]) -> dict[str, Any]:
-    """``k=v`` pairs; a value that reads as JSON (5, 0.1, true, [1, 2]) is taken as such."""
+def _params(fn: Callable[..., Any], pairs: list[str]) -> dict[str, Any]:
+    """``k=v`` pairs, each read as the pipeline function's hint for ``k`` says (see
+    :func:`shipway.pipelines.param_types.from_text`)."""
+    from shipway.pipelines.param_types import from_text
+
     out: dict[str, Any] = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals or not key:
             raise InvalidArgument(f"--param {pair!r} is not KEY=VALUE")
-        try:
-            out[key] = json.loads(value)
-        except ValueError:
-            out[key] = value
+        out[key] = from_text(fn, key, value)
     return out
 
 
@@ -53,6 +54,7 @@ def run(
     from shipway.pipelines.pipeline import load
 
     found = load(reference)
+    params = _params(found.fn, param)
     say = None if as_json else (lambda line: console.print(line, markup=False))
     with console.status(f"pipeline {found.name}"):
         result = found.run(
@@ -60,7 +62,7 @@ def run(
             from_step=from_step,
             executor=executor,
             say=say,
-            **_params(param),
+            **params,
         )
     if as_json:
         emit_json(

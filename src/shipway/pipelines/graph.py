@@ -119,6 +119,9 @@ class Step:
         except TypeError as exc:
             raise InvalidArgument(f"step {self.name!r}: {exc}") from None
         bound.apply_defaults()
+        from shipway.pipelines.param_types import check
+
+        check(self.fn, dict(bound.arguments), f"step {self.name!r}")
         return Output(graph.add(self, dict(bound.arguments)))
 
 
@@ -144,6 +147,9 @@ def build(fn: Callable[..., Any], params: dict[str, Any]) -> tuple[Graph, Any]:
         raise InvalidArgument(
             f"pipeline {fn.__name__!r}: {exc}", hint=f"its parameters: {takes}"
         ) from None
+    from shipway.pipelines.param_types import check
+
+    check(fn, params, f"pipeline {fn.__name__!r}")
     graph = Graph()
     token = _building.set(graph)
     try:
