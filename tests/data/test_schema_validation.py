@@ -44,12 +44,56 @@ def test_inference(frame: pd.DataFrame) -> None:
     assert by_name["amount"].nullable and not by_name["visits"].nullable
     assert by_name["plan"].allowed == ["free", "pro", "team"]
     assert by_name["customer_id"].unique and not by_name["visits"].unique
-    assert (by_name["visits"].min, by_name["visits"].max) == (
-        int(frame.visits.min()),
-        int(frame.visits.max()),
-    )
-    assert by_name["joined"].min == "2024-01-01T00:00:00"
+    # no negative visits: the minimum 0 fails when broken; the maximum, widened by a tenth
+    # of the span, only warns
+    assert (by_name["visits"].min, by_name["visits"].max) == (0, 21)
+    assert by_name["visits"].warn == ("max",)
+    assert by_name["joined"].min < "2024-01-01" and by_name["joined"].max is None
     assert validate(frame, schema).ok, "data is valid against its own schema"
+
+
+def test_a_schema_inferred_from_half_the_data_holds_for_the_other_half() -> None:
+    """Issue 23, item 16: a sample's extremes are not the data's limits."""
+    from importlib.resources import files
+
+    flights = pd.read_parquet(str(files("shipway.demo") / "flights.parquet"))
+    first = flights.sample(frac=0.5, random_state=0)
+    rest = flights.drop(first.index)
+    result = validate(rest, infer_schema(first))
+    # what fails is what a check is for: two flights to places the data never flew to
+    # otherwise (one of them LaGuardia, from New York), not the sample's extremes
+    assert [(f.column, f.check, f.failing_rows) for f in result.failures] == [
+        ("dest", "allowed", 2)
+    ], result.summary()
+    assert {w.check for w in result.warnings} <= {"min", "max"}
+    assert all(w.share < 0.001 for w in result.warnings), result.summary()
+    strict = validate(rest, infer_schema(first, range_margin=0, limits="error"))
+    assert {f.check for f in strict.failures} == {"min", "allowed"}, "hard limits fail"
+    negative = rest.head(100).assign(distance=-5)
+    broken = validate(negative, infer_schema(first))
+    assert [(f.column, f.check) for f in broken.failures] == [("distance", "min")]
+
+
+def test_categories_warn_when_the_sample_saw_some_only_once() -> None:
+    """Good-Turing: categories seen once say more data holds ones the sample missed."""
+    often = pd.DataFrame({"plan": ["free", "pro"] * 100})
+    rare = pd.DataFrame({"plan": ["free", "pro"] * 100 + ["team"]})
+    assert infer_schema(often).columns[0].warn == ()
+    assert infer_schema(rare).columns[0].warn == ("allowed",)
+    assert validate(pd.DataFrame({"plan": ["max"]}), infer_schema(rare)).ok
+
+
+def test_warned_expectations_round_trip_and_never_refuse_a_record() -> None:
+    schema = Schema.from_yaml(
+        "columns:\n- {name: temp, type: float, min: -10, max: 40, warn: [max]}\n"
+    )
+    assert Schema.from_yaml(schema.to_yaml()) == schema
+    assert validate_record({"temp": 45.0}, schema) == []
+    assert [f.check for f in validate_record({"temp": -20.0}, schema)] == ["min"]
+    hot = validate(pd.DataFrame({"temp": [20.0, 45.0]}), schema)
+    assert hot.ok and "warning: temp: values above the maximum 40" in hot.summary()
+    with pytest.raises(InvalidArgument, match="warn names 'mean'"):
+        Schema.from_yaml("columns:\n- {name: t, type: float, warn: [mean]}\n")
 
 
 def test_round_trips(frame: pd.DataFrame, tmp_path: Path) -> None:

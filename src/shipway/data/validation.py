@@ -28,25 +28,36 @@ class Failure:
 class ValidationResult:
     rows: int
     failures: list[Failure] = field(default_factory=list)
+    warnings: list[Failure] = field(default_factory=list)  # broken, but marked ``warn``
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "rows": self.rows, "failures": [asdict(f) for f in self.failures]}
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "failures": [asdict(f) for f in self.failures],
+            "warnings": [asdict(f) for f in self.warnings],
+        }
 
     def summary(self) -> str:
         if self.ok:
-            return f"valid: {self.rows:,} rows meet every expectation"
-        lines = [f"invalid: {len(self.failures)} broken expectation(s) in {self.rows:,} rows"]
-        for f in self.failures:
-            where = f.column if f.column is not None else "(table)"
-            examples = f"; e.g. {', '.join(repr(e) for e in f.examples)}" if f.examples else ""
-            lines.append(
-                f"  {where}: {f.message} — {f.failing_rows:,} row(s), {f.share:.2%}{examples}"
-            )
+            lines = [f"valid: {self.rows:,} rows meet every expectation"]
+            if self.warnings:
+                lines[0] = f"valid, with {len(self.warnings)} warning(s): {self.rows:,} rows"
+        else:
+            lines = [f"invalid: {len(self.failures)} broken expectation(s) in {self.rows:,} rows"]
+        lines += [_line(f) for f in self.failures]
+        lines += [_line(f, "warning: ") for f in self.warnings]
         return "\n".join(lines)
+
+
+def _line(f: Failure, prefix: str = "") -> str:
+    where = f.column if f.column is not None else "(table)"
+    examples = f"; e.g. {', '.join(repr(e) for e in f.examples)}" if f.examples else ""
+    return f"  {prefix}{where}: {f.message} — {f.failing_rows:,} row(s), {f.share:.2%}{examples}"
 
 
 def _examples(values: Any, limit: int) -> list[Any]:
@@ -68,11 +79,13 @@ def validate(df: Any, schema: Schema, *, max_examples: int = 5) -> ValidationRes
         raise InvalidArgument(f"can only validate a DataFrame, not a {type(df).__name__}")
     rows = len(df)
     failures: list[Failure] = []
+    warnings: list[Failure] = []
+    warned = {(c.name, w) for c in schema.columns for w in c.warn}
 
     def fail(column: str | None, check: str, mask_or_count: Any, values: Any, message: str) -> None:
         count = int(mask_or_count) if isinstance(mask_or_count, int) else int(mask_or_count.sum())
         if count:
-            failures.append(
+            (warnings if (column, check) in warned else failures).append(
                 Failure(
                     column,
                     check,
@@ -115,7 +128,7 @@ def validate(df: Any, schema: Schema, *, max_examples: int = 5) -> ValidationRes
                     "the column is not in the schema (strict)",
                 )
             )
-    return ValidationResult(rows, failures)
+    return ValidationResult(rows, failures, warnings)
 
 
 def _check_column(series: Any, spec: ColumnSchema, rows: int, fail: Any) -> None:
@@ -259,7 +272,8 @@ def _range(spec: ColumnSchema, numbers: Any, fail: Any) -> None:
 def validate_record(record: dict[str, Any], schema: Schema) -> list[Failure]:
     """The checks of :func:`validate` for one row, in plain Python (for serving requests).
 
-    Uniqueness and missing shares need many rows and are not checked here.
+    Uniqueness and missing shares need many rows and are not checked here; expectations
+    marked ``warn`` are left out (a row is refused only for what fails).
     """
     if not isinstance(record, dict):
         raise InvalidArgument(
@@ -285,7 +299,8 @@ def validate_record(record: dict[str, Any], schema: Schema) -> list[Failure]:
             for k in record
             if k not in expected
         ]
-    return failures
+    warned = {(c.name, w) for c in schema.columns for w in c.warn}
+    return [f for f in failures if (f.column, f.check) not in warned]
 
 
 def _record_problem(spec: ColumnSchema, value: Any) -> tuple[str, str] | None:

@@ -227,6 +227,9 @@ class Checks:
             )
         if result.ok:
             outcome.summary += f", valid against {schema_file}"
+        if result.warnings:
+            shown = ", ".join(f"{w.column} {w.check}" for w in result.warnings[:3])
+            outcome.summary += f" ({len(result.warnings)} warning(s): {shown})"
 
     def _freshness(self, outcome: Outcome, frame: Any, column: str, max_days: float | None) -> None:
         """The newest row's age, always reported; a failure past ``max_age_days``."""
