@@ -63,7 +63,9 @@ def test_deploy_obeys_the_approval_policy(cli: Any) -> None:  # noqa: F811
     out = cli("models", "policy", "churn", "--approvals", "1", "--two-person")
     assert "unapproved versions may run as shadow, blue-green" in out
     canary = ("deploy", "churn-live", "-m", "churn", "-v", "2", "--strategy", "canary")
-    assert "not as canary" in cli(*canary, "--weight", "50", code=2)
+    refused = cli(*canary, "--weight", "50", code=2)
+    assert "not as canary" in refused
+    assert refused.count("shipway models approve churn 2") == 1, "the hint is said once"
     assert "needs 1 approval" in cli("deploy", "churn-live", "-m", "churn", "-v", "2", code=2)
     cli("deploy", "churn-live", "-m", "churn", "-v", "2", "--strategy", "blue-green")
     assert "needs 1 approval" in cli("deploy", "promote", "churn-live", code=2)

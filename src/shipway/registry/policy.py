@@ -62,7 +62,7 @@ def candidate_guard(strategy: str):  # type: ignore[no-untyped-def]
         except PolicyViolation as exc:
             allowed = ", ".join(model.unapproved_strategies) or "no strategy"
             raise PolicyViolation(
-                f"{exc}; unapproved, it may run only as {allowed}, not as {strategy}",
+                f"{exc.message}; unapproved, it may run only as {allowed}, not as {strategy}",
                 hint=f"an approver runs `shipway models approve {model.name} {version.version}`, "
                 f"or `shipway models policy {model.name} --unapproved {strategy}` allows it",
                 details=exc.details,
