@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from shipway import charts
 
 
@@ -37,11 +39,13 @@ def test_shares_heatmap_and_bars() -> None:
         charts.heatmap(
             ["temp", "wind"],
             ["Jan", "Feb"],
-            [[0.1, 0.4], [None, 0.05]],
+            [[0.1, 4.0], [None, 0.5]],
+            [["p=0.8", "p=1e-08"], ["", "0.05"]],
             [[False, True], [False, False]],
         )
     )
-    assert "temp" in grid and "0.40" in grid  # a small grid writes each score in its cell
+    assert "temp" in grid and "p=1e-08" in grid  # a small grid writes each score in its cell
+    assert "threshold" in grid and "≥3×" in grid, "a colour bar marks the threshold"
     bars = _is_inline_svg(
         charts.bars(["0", "10"], {"reference": [0.5, 0.5], "current": [0.2, 0.8]}, numeric=True)
     )
@@ -67,3 +71,46 @@ def test_labels_are_text_never_mathematics() -> None:
     svg = _is_inline_svg(charts.bars(["$10-$20", "$5"], {"reference": [0.5, 0.5]}))
     assert "$10-$20" in svg
     assert charts.lines({"a $x": [1.0, 2.0]}, ["$bad$$", "y"]) is not None  # no mathtext error
+
+
+def test_the_heatmap_shades_a_p_value_and_a_distance_by_the_same_strength() -> None:
+    """Issue 23, item 9: a small p-value (drift) is dark red, a p-value near 1 pale, as a
+    large and a small distance are: shading follows the verdict, not the raw score."""
+    from shipway.stats.drift import strength
+
+    assert strength(1.0, 0.05, pvalue=True) == 0.0
+    assert strength(0.05, 0.05, pvalue=True) == 1.0
+    assert strength(0.0025, 0.05, pvalue=True) == pytest.approx(2.0)
+    assert strength(0.2, 0.1, pvalue=False) == 2.0
+    assert strength(None, 0.1, pvalue=False) is None
+    strong_p, calm_p = strength(1e-6, 0.05, True), strength(0.9, 0.05, True)
+    strong_d, calm_d = strength(0.5, 0.1, False), strength(0.01, 0.1, False)
+    assert strong_p is not None and calm_p is not None and strong_d is not None
+    assert calm_d is not None and strong_p > 1 > calm_p and strong_d > 1 > calm_d
+    images = [
+        charts.heatmap(["x"], ["w"], [[value]], [["s"]], [[False]]) or ""
+        for value in (strong_p, calm_p)
+    ]
+    assert images[0] != images[1]
+
+
+def test_series_that_belong_together_share_a_colour_and_none_repeats_by_accident() -> None:
+    """Issue 23, item 13: eight latency lines no more reuse the first colours."""
+    many = {f"v{v} {q}": [1.0 + v, 2.0] for v in range(4) for q in ("p50", "p99")}
+    styles = {name: (i // 2, "-" if name.endswith("p50") else "--") for i, name in enumerate(many)}
+    svg = _is_inline_svg(charts.lines(many, ["a", "b"], styles=styles))
+    assert "stroke-dasharray" in svg
+    default = [charts._distinct_style(i) for i in range(len(charts.COLOURS) * 2)]
+    assert len(set(default)) == len(default), "no two series alike by default"
+
+
+def _texts(svg: str | None) -> list[str]:
+    return re.findall(r"<text[^>]*>([^<]*)</text>", svg or "")
+
+
+def test_a_count_axis_is_whole_numbers_and_reaches_one_when_all_are_zero() -> None:
+    """Issue 23, item 13: no dropped rows read 0.00 to 0.05 on a count axis."""
+    zeros = charts.lines({"dropped": [0.0, 0.0, 0.0]}, ["a", "b", "c"], counts=True)
+    assert _texts(zeros) == ["a", "b", "c", "0", "1", "dropped"]
+    some = _texts(charts.lines({"dropped": [0.0, 3.0, 7.0]}, ["a", "b", "c"], counts=True))
+    assert all("." not in t for t in some)

@@ -91,14 +91,21 @@ def lines(
     unit: str = "",
     from_zero: bool = False,
     percent: bool = False,
+    counts: bool = False,
+    styles: Mapping[str, tuple[int, str]] | None = None,
     alt: str = "",
 ) -> str | None:
     """One line per series over the windows (None: no value there); ``band``: a shaded range
     (lower, upper) behind them; ``from_zero``: the axis starts at 0, so a change of 10 rows in
-    1,500 looks like one; ``percent``: shares, shown as percents from 0. None when there is no value."""
+    1,500 looks like one; ``percent``: shares, shown as percents from 0; ``counts``: whole
+    numbers from 0, with an axis up to at least 1 when every count is 0. ``styles``: a
+    series' colour (an index into the palette) and line style ("-", "--", ":"), so series
+    that belong together share a colour; by default no two series look alike. None when
+    there is no value."""
     if not any(v is not None for values in series.values() for v in values):
         return None
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = _figure(2.0)
     x = np.arange(len(labels))
@@ -106,13 +113,27 @@ def lines(
         lower = np.array([np.nan if v is None else v for v in band[0]], dtype=float)
         upper = np.array([np.nan if v is None else v for v in band[1]], dtype=float)
         axes.fill_between(x, lower, upper, color="#9ecae1", alpha=0.4, lw=0, label=band_label)
-    for (name, values), colour in zip(series.items(), COLOURS * 4, strict=False):
+    for i, (name, values) in enumerate(series.items()):
+        colour, dash = (styles or {}).get(name, _distinct_style(i))
         y = np.array([np.nan if v is None else v for v in values], dtype=float)
-        axes.plot(x, y, marker="o", markersize=3, lw=1.6, color=colour, label=name)
+        axes.plot(
+            x,
+            y,
+            marker="o",
+            markersize=3,
+            lw=1.6,
+            ls=dash,
+            color=COLOURS[colour % len(COLOURS)],
+            label=name,
+        )
     _window_axis(axes, labels)
     if percent:
         axes.yaxis.set_major_formatter(_percent())
-    if percent or from_zero:
+    if counts:
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        top = np.nanmax([np.nan if v is None else v for vs in series.values() for v in vs])
+        axes.set_ylim(0, max(float(top) * 1.05, 1.0))
+    elif percent or from_zero:
         axes.set_ylim(bottom=0)
     if unit:
         axes.set_ylabel(unit, fontsize=8)
@@ -147,46 +168,74 @@ def shares(
     return _svg(figure, alt or "share of rows by model version")
 
 
+DASHES = ("-", "--", ":", "-.")
+
+
+def _distinct_style(index: int) -> tuple[int, str]:
+    """The ``index``-th series' colour and dash: every colour once, then again dashed."""
+    return index % len(COLOURS), DASHES[(index // len(COLOURS)) % len(DASHES)]
+
+
 def _percent() -> Any:
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(1.0, decimals=0)
 
 
+STRENGTH_TOP = 3.0  # the colour scale's end: three times past the threshold, or more
+
+
 @_drawn
 def heatmap(
     rows: Sequence[str],
     labels: Sequence[str],
-    scores: Sequence[Sequence[float | None]],
+    strengths: Sequence[Sequence[float | None]],
+    texts: Sequence[Sequence[str]],
     flagged: Sequence[Sequence[bool]],
     *,
     alt: str = "",
 ) -> str | None:
-    """A grid of rows × windows shaded by score, flagged cells (drifted) in red, and the
-    score written in each cell while the grid is small enough to read."""
+    """A grid of rows × windows shaded by the strength of each verdict against its own
+    threshold (0: nothing; 1: at the threshold; see :func:`shipway.stats.drift.strength`), so
+    a p-value and a distance read the same way: blue below the threshold, red past it, darker
+    the further. A colour bar marks the threshold; each cell shows its score while the grid
+    is small enough to read, in bold where the window was flagged."""
     if not rows or not labels:
         return None
     import numpy as np
     from matplotlib.colors import LinearSegmentedColormap
 
-    values = np.array([[np.nan if v is None else v for v in row] for row in scores], dtype=float)
+    values = np.array(
+        [[np.nan if v is None else min(v, STRENGTH_TOP) for v in row] for row in strengths],
+        dtype=float,
+    )
     marks = np.asarray(flagged, dtype=bool)
-    figure, axes = _figure(0.35 + 0.24 * len(rows))
-    blues = LinearSegmentedColormap.from_list("calm", ["#f7fbff", "#6baed6"])
-    reds = LinearSegmentedColormap.from_list("drifted", ["#fcbba1", "#cb181d"])
-    top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
-    scale = {"vmin": 0.0, "vmax": max(top, 1e-9), "aspect": "auto", "interpolation": "nearest"}
-    axes.imshow(np.where(marks, np.nan, values), cmap=blues, **scale)
-    axes.imshow(np.where(marks, values, np.nan), cmap=reds, **scale)
+    figure, axes = _figure(0.6 + 0.24 * len(rows))
+    at = 1.0 / STRENGTH_TOP  # the threshold's place on the scale
+    scale = LinearSegmentedColormap.from_list(
+        "strength",
+        [(0.0, "#f7fbff"), (at - 1e-6, "#9ecae1"), (at, "#fcbba1"), (1.0, "#a50f15")],
+    )
+    image = axes.imshow(
+        values, cmap=scale, vmin=0.0, vmax=STRENGTH_TOP, aspect="auto", interpolation="nearest"
+    )
     axes.set_yticks(range(len(rows)), rows)
     _window_axis(axes, labels)
     for side in ("left", "bottom"):
         axes.spines[side].set_visible(False)
     if len(rows) * len(labels) <= 240:
-        for (i, j), value in np.ndenumerate(values):
-            if np.isfinite(value):
-                axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
-    return _svg(figure, alt or "scores by row and window; red: flagged")
+        for (i, j), text in np.ndenumerate(np.asarray(texts, dtype=object)):
+            if text:
+                weight = "bold" if marks[i, j] else "normal"
+                colour = "white" if np.nan_to_num(values[i, j]) > 2 else "#222"
+                axes.text(
+                    j, i, text, ha="center", va="center", fontsize=6, weight=weight, color=colour
+                )
+    bar = figure.colorbar(image, ax=axes, fraction=0.04, pad=0.01, ticks=[0, 1, 2, 3])
+    bar.ax.set_yticklabels(["0", "threshold", "2×", "≥3×"], fontsize=7)
+    bar.ax.axhline(1.0, color="#222", lw=1)
+    bar.outline.set_visible(False)
+    return _svg(figure, alt or "drift strength by row and window; red: past the threshold")
 
 
 @_drawn
@@ -205,7 +254,7 @@ def bars(
     import numpy as np
 
     n = lengths.pop()
-    figure, axes = _figure(1.1, width=3.6)
+    figure, axes = _figure(1.5, width=WIDTH / 2)
     axes.spines["left"].set_visible(False)
     axes.set_yticks([])
     width = 0.8 / len(series)
@@ -218,5 +267,5 @@ def bars(
         axes.set_xticks([-0.5, n - 0.5], list(labels))
     else:
         axes.set_xticks(x, [str(label)[:8] for label in labels])
-    axes.tick_params(labelsize=7)
+    axes.tick_params(labelsize=9)
     return _svg(figure, alt or " and ".join(series))

@@ -3,6 +3,7 @@ performance from late labels, and CBPE's estimate beside it."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -292,11 +293,13 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
     )
     drift = [a for a in history if a.rule == "inputs drifted"]
     assert len(drift) == 1, "it fired once and stayed open through the second drifted window"
-    assert drift[0].status == "resolved" and drift[0].window == "rows 800-1199", (
+    assert drift[0].status == "resolved" and drift[0].window.startswith("rows 800-1199 ("), (
         "its last breached window"
     )
+    assert drift[0].window.endswith(" UTC)"), "placed in time: the next round counts from 0 again"
     assert drift[0].evidence["data_drift"]["drifted_columns"] == ["x"]
-    assert drift[0].fired_window == "rows 400-799" and drift[0].fired_value is not None, (
+    assert drift[0].fired_window is not None and drift[0].fired_value is not None
+    assert drift[0].fired_window.startswith("rows 400-799 ("), (
         "the window that fired it is kept apart from the latest"
     )
     (shown,) = [
@@ -304,8 +307,13 @@ def test_alerts_fire_once_resolve_and_act(sw: Any, served: Any, tmp_path: Any, c
         for a in json.loads(cli("alerts", "list", "--all", "--json"))
         if a["rule"] == "inputs drifted"
     ]
-    assert (shown["fired_window"], shown["window"]) == ("rows 400-799", "rows 800-1199")
-    assert "in window rows 400-799; latest" in summary(drift[0])
+    assert (shown["fired_window"], shown["window"]) == (drift[0].fired_window, drift[0].window)
+    assert f"in window {drift[0].fired_window}; latest" in summary(drift[0])
+    from shipway.monitoring.report_html import render
+
+    page = render("live", [], drift)  # the report's alerts table: what fired, then the latest
+    fired = f"{drift[0].fired_value:.4g} in {drift[0].fired_window}"
+    assert html.escape(fired) in page and html.escape(drift[0].window) in page
     events = [json.loads(line) for line in delivered.read_text().splitlines() if line.strip()]
     assert [e["event"] for e in events] == ["fired", "resolved"] and "inputs drifted" in events[0][
         "text"
@@ -351,7 +359,8 @@ def test_monitor_run_replay_judges_every_window(
     assert len(live) == 3 and sw.alerts(include_resolved=True) == [], "the newest window is calm"
     cli("monitor", "run", "live", "--window", "400", "--replay")
     (alert,) = sw.alerts(include_resolved=True)
-    assert (alert.fired_window, alert.status) == ("rows 400-799", "resolved"), "fired and cleared"
+    assert alert.status == "resolved" and alert.fired_window is not None, "fired and cleared"
+    assert alert.fired_window.startswith("rows 400-799 (")
 
 
 def _drifted_with_config(sw: Any, served: Any, tmp_path: Any, extra: str) -> Any:
@@ -401,7 +410,9 @@ def test_a_monitoring_round_judges_every_deployment_from_the_config(
         assert scheduler.interval == 30
         daily, rows = sorted(scheduler.run_once(), key=lambda a: a.rule)
         assert (daily.deployment, daily.rule, daily.status) == ("live", "drift", "open")
-        assert rows.rule == "drift per 150" and rows.window == "rows 150-299", "its own windows"
+        assert rows.rule == "drift per 150" and rows.window.startswith("rows 150-299 ("), (
+            "its own windows"
+        )
         assert daily.window != rows.window
         loaded: list[str] = []
         reference_for = service.reference_for

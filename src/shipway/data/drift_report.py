@@ -77,8 +77,10 @@ class DriftReport:
                 f"<tr class='{'bad' if c.drifted else ''}'><td><b>{_e(c.column)}</b><br><small>{_e(c.kind)}</small></td>"
                 f"<td>{_e(state)}</td><td>{_e(c.method or '–')}</td><td>{score}</td><td>{threshold}</td>"
                 f"<td>{c.n_reference:,} / {c.n_current:,}</td><td>{c.missing_reference:.1%} / {c.missing_current:.1%}</td>"
-                f"<td>{chart}<br><small>{_e(c.note)}</small></td></tr>"
+                f"<td><small>{_e(c.note)}</small></td></tr>"
             )
+            if chart:  # a row of its own: at the width of a table cell its labels were 4 px
+                rows.append(f"<tr class=chart><td colspan=8>{chart}</td></tr>")
         return _PAGE.format(
             title=_e(f"Data drift: {self.current_name} vs {self.reference_name}"),
             verdict=_e(verdict),
@@ -178,12 +180,13 @@ body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }}
 h1 {{ font-size: 1.3rem; }} .good {{ color: #2b7a3d; }} .bad {{ color: #b3261e; }}
 table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; }}
 tr.bad td:first-child {{ border-left: 4px solid #b3261e; }} small {{ color: #666; }}
+tr:has(+ tr.chart) td {{ border-bottom: none; }} tr.chart svg {{ width: 360px; }}
 .legend span {{ display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 1rem; }}
 </style></head><body>
 <h1>{title}</h1>
 <p class="{cls}"><b>{verdict}</b>: {summary}</p>
 <p class="legend">distributions: <span style="background:#8aa4c8"></span>reference <span style="background:#e07b39"></span>current</p>
-<table><tr><th>column</th><th>verdict</th><th>test</th><th>score</th><th>drift when</th><th>values ref / cur</th><th>missing ref / cur</th><th>distributions</th></tr>
+<table><tr><th>column</th><th>verdict</th><th>test</th><th>score</th><th>drift when</th><th>values ref / cur</th><th>missing ref / cur</th><th>note</th></tr>
 {rows}
 </table>
 <p><small>settings: {settings}</small></p>

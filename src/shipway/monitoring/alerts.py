@@ -74,17 +74,32 @@ class AlertLifecycle:
                 metric=rule.metric,
                 value=value,
                 threshold=rule.threshold,
-                window=data["window"],
+                window=placed(data),
                 evidence=_evidence(data, deployment, self.base_url),
             )
             return AlertChange("fired", rule, alert)
         if verdict == "hold" and current is not None:
-            self.store.update(current.alert_id, value=value, window=data["window"])
+            self.store.update(current.alert_id, value=value, window=placed(data))
         elif verdict == "clear" and current is not None:
             return AlertChange(
                 "resolved", rule, self.store.set_status(current.alert_id, "resolved")
             )
         return None
+
+
+def placed(report: dict[str, Any]) -> str:
+    """The window's label as an alert keeps it: an hour or a day as it is; a window of rows
+    (``rows 0-1499``, counted from the start of one monitoring round, so the same in every
+    round) with the time its rows span, which places it for good."""
+    from datetime import UTC, datetime
+
+    window = str(report.get("window", ""))
+    span = (report.get("extra") or {}).get("span")
+    if not window.startswith("rows ") or not span:
+        return window
+    start, end = (datetime.fromtimestamp(float(t), UTC) for t in span)
+    until = end.strftime("%H:%M" if end.date() == start.date() else "%Y-%m-%d %H:%M")
+    return f"{window} ({start:%Y-%m-%d %H:%M}–{until} UTC)"[:64]  # the column's width
 
 
 def summary(alert: Alert) -> str:

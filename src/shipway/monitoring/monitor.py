@@ -151,6 +151,8 @@ class Monitor:
                 "share_drifted": drift.share_drifted,
                 "drifted_columns": drift.drifted_columns if enough else [],
                 "scores": {c.column: c.score for c in drift.columns},
+                "strengths": {c.column: c.strength for c in drift.columns},
+                "pvalues": [c.column for c in drift.columns if c.is_pvalue],
             },
             prediction_drift={
                 "drifted": prediction.drifted and enough,

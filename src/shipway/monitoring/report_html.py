@@ -30,6 +30,8 @@ def _lines(
     unit: str = "",
     from_zero: bool = False,
     percent: bool = False,
+    counts: bool = False,
+    styles: Mapping[str, tuple[int, str]] | None = None,
 ) -> str:
     drawn = charts.lines(
         series,
@@ -39,6 +41,8 @@ def _lines(
         unit=unit,
         from_zero=from_zero,
         percent=percent,
+        counts=counts,
+        styles=styles,
     )
     return drawn or NO_VALUES
 
@@ -47,16 +51,38 @@ def _heatmap(reports: list[Any]) -> str:
     columns = sorted({c for r in reports for c in r.data_drift["scores"]})
     if not columns:
         return "<p class=muted>no features</p>"
-    scores = [[r.data_drift["scores"].get(c) for r in reports] for c in columns]
+    strengths = [[_strength(r, c) for r in reports] for c in columns]
+    texts = [[_score_text(r, c) for r in reports] for c in columns]
     drifted = [[c in r.data_drift["drifted_columns"] for r in reports] for c in columns]
     found = charts.heatmap(
         columns,
         [r.window for r in reports],
-        scores,
+        strengths,
+        texts,
         drifted,
-        alt="drift score per feature and window; red: drifted",
+        alt="drift strength per feature and window against its threshold; red: past it",
     )
     return found or NO_VALUES
+
+
+def _strength(report: Any, column: str) -> float | None:
+    """The verdict's strength against its threshold; for a report written before strengths
+    were kept, 1.5 where it drifted and 0.5 where it did not."""
+    kept = report.data_drift.get("strengths")
+    if kept is not None:
+        value = kept.get(column)
+        return None if value is None else float(value)
+    if report.data_drift["scores"].get(column) is None:
+        return None
+    return 1.5 if column in report.data_drift["drifted_columns"] else 0.5
+
+
+def _score_text(report: Any, column: str) -> str:
+    score = report.data_drift["scores"].get(column)
+    if score is None:
+        return ""
+    pvalue = column in report.data_drift.get("pvalues", [])
+    return f"p={score:.2g}" if pvalue else f"{score:.2f}"
 
 
 def _performance(reports: list[Any]) -> str:
@@ -113,13 +139,33 @@ def _versions(report: Any) -> str:
     return ", ".join(f"v{k} {v.get('rows', 0) / total:.0%}" for k, v in shares if v.get("rows"))
 
 
+def _shown(value: float | None, window: str) -> str:
+    return f"{'n/a' if value is None else f'{value:.4g}'} in {window}"
+
+
+def _fired(alert: Any) -> str:
+    """The value that fired the alert, and its window."""
+    if alert.fired_window is None:
+        return _shown(alert.value, alert.window)
+    return _shown(alert.fired_value, alert.fired_window)
+
+
+def _latest(alert: Any) -> str:
+    """The latest value judged while it stayed open, when that is another window."""
+    if alert.fired_window is None or alert.fired_window == alert.window:
+        return "-"
+    return _shown(alert.value, alert.window)
+
+
 def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
     labels = [r.window for r in reports]
     latency: dict[str, list[float | None]] = {}
+    styles: dict[str, tuple[int, str]] = {}  # a version's colour; p99 dashed beside its p50
     for r in reports:
         for version in r.extra.get("health", {}).get("versions", {}):
-            for q in ("p50", "p99"):
+            for q, dash in (("p50", "-"), ("p99", "--")):
                 latency.setdefault(f"v{version} {q}", [None] * len(reports))
+                styles.setdefault(f"v{version} {q}", (len(styles) // 2, dash))
     for i, r in enumerate(reports):
         for version, health in r.extra.get("health", {}).get("versions", {}).items():
             latency[f"v{version} p50"][i] = health["latency_p50_ms"]
@@ -152,7 +198,7 @@ def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
     ]
     alert_rows = [
         f"<tr><td>{a.alert_id}</td><td>{_e(a.rule)}</td><td>{_e(a.severity)}</td><td>{_e(a.status)}</td>"
-        f"<td>{_e(a.window)}</td><td>{'' if a.value is None else f'{a.value:.4g}'}</td></tr>"
+        f"<td>{_e(_fired(a))}</td><td>{_e(_latest(a))}</td></tr>"
         for a in alerts
     ]
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -162,16 +208,16 @@ h2{{margin-top:1.6em;font-size:16px}} .muted{{color:#888}}
 table{{border-collapse:collapse;width:100%;font-size:12px}} td,th{{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left}}</style></head><body>
 <h1>Monitoring: {_e(deployment)}</h1>
 <p class=muted>{len(reports)} window(s), {sum(r.rows for r in reports):,} predictions.</p>
-<h2>Data drift per feature</h2><p class=muted>each cell: the feature's drift score in that window; red: drifted; darker: larger distance</p>{_heatmap(reports)}
+<h2>Data drift per feature</h2><p class=muted>each cell: the feature's drift score in that window (a distance, or p= a p-value), shaded by how far it is from its test's threshold: blue short of it, red past it, darker the further; bold: the window was flagged</p>{_heatmap(reports)}
 <h2>Performance</h2>{_performance(reports)}
 <h2>Model versions</h2><p class=muted>the share of each window's rows every version answered: a canary beside the stable version, then the one promoted</p>{_version_shares(reports)}
-<h2>Rows and label coverage</h2>{_lines({"rows": [float(r.rows) for r in reports]}, labels, from_zero=True)}
+<h2>Rows and label coverage</h2>{_lines({"rows": [float(r.rows) for r in reports]}, labels, counts=True)}
 {_lines({"label coverage": [r.label_coverage for r in reports]}, labels, percent=True)}
-<h2>Latency</h2>{_lines(latency, labels, unit="ms", from_zero=True)}
+<h2>Latency</h2>{_lines(latency, labels, unit="ms", from_zero=True, styles=styles)}
 <h2>Errors</h2><p class=muted>requests refused or failed, of all requests; rows the servers' log could not keep up with</p>
 {_lines(errors, labels, percent=True)}
-{_lines(dropped, labels, from_zero=True)}
+{_lines(dropped, labels, counts=True)}
 {"<h2>Fairness</h2>" + _lines(fairness, labels) if fairness else ""}
 <h2>Windows</h2><p class=muted>versions: the share of the window's rows each model version answered (a canary's share beside the stable version's)</p><table><tr><th>window</th><th>versions</th><th>rows</th><th>labels</th><th>drifted columns</th><th>prediction drift</th><th>target drift</th><th>quality</th></tr>{"".join(rows)}</table>
-<h2>Alerts</h2>{"<table><tr><th>id</th><th>rule</th><th>severity</th><th>status</th><th>window</th><th>value</th></tr>" + "".join(alert_rows) + "</table>" if alert_rows else "<p class=muted>none</p>"}
+<h2>Alerts</h2>{"<table><tr><th>id</th><th>rule</th><th>severity</th><th>status</th><th>fired at (window)</th><th>latest (window)</th></tr>" + "".join(alert_rows) + "</table>" if alert_rows else "<p class=muted>none</p>"}
 </body></html>"""

@@ -29,6 +29,7 @@ CATALOG: tuple[str, ...] = (
     "data_drift.dataset_drift",
     "data_drift.share_drifted",
     "data_drift.scores.*",
+    "data_drift.strengths.*",  # a score against its threshold: 1 at it, more past it
     "prediction_drift.drifted",
     "prediction_drift.score",
     "target_drift.drifted",

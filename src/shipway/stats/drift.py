@@ -70,6 +70,27 @@ class ColumnDrift:
     def is_pvalue(self) -> bool:
         return self.method in PVALUE_METHODS
 
+    @property
+    def strength(self) -> float | None:
+        """How far the verdict is past or short of its threshold (see :func:`strength`)."""
+        return strength(self.score, self.threshold, self.is_pvalue)
+
+
+def strength(score: float | None, threshold: float | None, pvalue: bool) -> float | None:
+    """A score on one scale whatever its test: 0 where nothing moved, 1 at the threshold,
+    more past it. A distance is divided by its threshold; a p-value, where smaller means more
+    drift, is ``log(p) / log(threshold)`` (p = 1 gives 0, p = threshold gives 1, and every
+    tenfold smaller p-value adds the same). None when there is no score or threshold."""
+    import math
+
+    if score is None or threshold is None or not math.isfinite(score):
+        return None
+    if pvalue:
+        if not 0 < threshold < 1:
+            return None
+        return math.log(max(score, 1e-300)) / math.log(threshold) if score < 1 else 0.0
+    return score / threshold if threshold > 0 else None
+
 
 @dataclass(frozen=True)
 class DriftResult:
