@@ -178,39 +178,91 @@ def test_a_deployment_that_cannot_be_monitored_is_an_alert_and_a_failed_round(
     assert alert.status == "resolved", "a round that judges it again resolves it"
 
 
-def test_a_slow_candidate_is_rolled_back_with_a_critical_alert(
+def _weak_champion(sw: Any) -> int:
+    """A champion that says every flight is late: any model learnt from summer beats it by
+    far, beyond doubt. Returns its version."""
+    from sklearn.dummy import DummyClassifier
+
+    winter = load_flights([1, 2]).sample(500, random_state=0)
+    model = DummyClassifier(strategy="constant", constant=1).fit(winter[FEATURES], winter[LABEL])
+    with sw.start_run(experiment="flights") as run:
+        run.log_model(model, "model", input_example=winter[FEATURES].head())
+    version = sw.register_model(run, MODEL).version
+    sw.deploy(DEPLOYMENT, model=MODEL, version=version, reason="a weak champion")
+    return int(version)
+
+
+def test_a_wide_significant_gate_margin_takes_one_canary_step(
     sw: Any, served: Traffic, summer: Any
 ) -> None:
-    loop = _loop(params={"slow_ms": 30.0})
+    """Issue 23: a candidate far better than the champion, beyond doubt, reaches all traffic
+    sooner: its canary starts at the last step below 100, and one step's evidence promotes
+    it. Off by default (the test above takes every step)."""
+    _weak_champion(sw)  # a constant answers in no time: a forest is slower, and that is fine
+    rollout = Rollout(steps=(10, 50, 100), min_requests=10, wide_margin=0.02, latency_floor_ms=1e3)
+    loop = _loop(rollout=rollout)
     _round(sw, loop)
     served.send(summer.iloc[:2400], batch=100)
-    assert _round(sw, loop).state == "canary"
+    state = _round(sw, loop)
+    assert state.state == "canary" and state.step == 1, state.detail["message"]
+    wide = state.detail["wide_margin"]
+    margin = state.detail["verdict"]["margin"]
+    assert wide["gain"] == margin["gain"] >= 0.02 and wide["z"] >= 3.0
+    gain = state.detail["verdict"]["candidate"] - state.detail["verdict"]["champion"]
+    assert margin["gain"] == pytest.approx(gain, abs=1e-6), "the paired gain is the gate's gain"
+    assert "skips 10%" in state.detail["message"]
+    assert sw.get_deployment(DEPLOYMENT).weight == 50.0
+    (shown,) = loops_status(current(), {DEPLOYMENT: loop})
+    assert shown["wide_margin"]["z"] == wide["z"] and shown["shown"].endswith("at 50%")
+    served.send(summer.iloc[2400:3000])
+    state = _round(sw, loop)
+    assert state.state == "promoted", state.detail["message"]
+    assert served.failed == 0
+    narrow = _loop(rollout=Rollout(steps=(10, 50, 100), min_requests=10, wide_margin=0.5))
+    assert Controller._first_step(narrow.rollout, state.detail["verdict"]) == (0, None)
+
+
+@pytest.mark.parametrize("wide_margin", [None, 0.0], ids=["every step", "one wide step"])
+def test_a_slow_candidate_is_rolled_back_with_a_critical_alert(
+    sw: Any, served: Traffic, summer: Any, wide_margin: float | None
+) -> None:
+    champion = _weak_champion(sw) if wide_margin is not None else 1
+    rollout = Rollout(steps=(10, 50, 100), min_requests=10, wide_margin=wide_margin)
+    loop = _loop(params={"slow_ms": 30.0}, rollout=rollout)
+    _round(sw, loop)
+    served.send(summer.iloc[:2400], batch=100)
+    state = _round(sw, loop)
+    assert state.state == "canary" and state.step == (0 if wide_margin is None else 1)
     served.send(summer.iloc[2400:3300])
     state = _round(sw, loop)
     assert state.state == "rolled_back", state.detail["message"]
     assert "latency p" in state.detail["message"] and "slower throughout" in state.detail["message"]
     deployment = sw.get_deployment(DEPLOYMENT)
-    assert (deployment.stable, deployment.candidate) == (1, None)
+    assert (deployment.stable, deployment.candidate) == (champion, None)
     (alert,) = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule.startswith("loop:")]
     assert (alert.rule, alert.severity) == ("loop: canary rolled back", "critical")
     assert alert.evidence["evidence"]["latency_p99_ms"]["candidate"] >= 30
     assert served.failed == 0
 
 
+@pytest.mark.parametrize("wide_margin", [None, 0.0], ids=["every step", "one wide step"])
 def test_a_candidate_that_raises_on_some_rows_is_rolled_back_with_a_critical_alert(
-    sw: Any, served: Traffic, summer: Any
+    sw: Any, served: Traffic, summer: Any, wide_margin: float | None
 ) -> None:
-    loop = _loop("raising", params={"carrier": "WN"})
+    champion = _weak_champion(sw) if wide_margin is not None else 1
+    rollout = Rollout(steps=(10, 50, 100), min_requests=10, wide_margin=wide_margin)
+    loop = _loop("raising", params={"carrier": "WN"}, rollout=rollout)
     _round(sw, loop)
     served.send(summer[summer["carrier"] != "WN"].iloc[:2400], batch=100)
     state = _round(sw, loop)  # no WN flight in its exam: it passes the gate
     assert state.state == "canary" and state.detail["verdict"]["passed"], state.detail["message"]
+    assert state.step == (0 if wide_margin is None else 1), "the wide margin's one step"
     served.send(summer.iloc[-1500:])  # production has WN flights
     state = _round(sw, loop)
     assert state.state == "rolled_back", state.detail["message"]
     assert "error rate" in state.detail["message"]
     deployment = sw.get_deployment(DEPLOYMENT)
-    assert (deployment.stable, deployment.candidate) == (1, None)
+    assert (deployment.stable, deployment.candidate) == (champion, None)
     (alert,) = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule.startswith("loop:")]
     assert (alert.rule, alert.severity) == ("loop: canary rolled back", "critical")
     evidence = alert.evidence["evidence"]

@@ -96,3 +96,22 @@ def test_no_bar_passes_nothing_and_bad_gates_say_what_to_fix(models: Any) -> Non
     assert (
         Gate.from_dict({"metric": "accuracy", "min": 0.7, "holdout_rows": 500}).holdout_rows == 500
     )
+
+
+def test_the_paired_margin_is_the_gain_row_by_row_with_its_error() -> None:
+    import numpy as np
+
+    from shipway.automation.gate import paired_margin
+
+    truth = np.array([1, 0, 1, 1, 0, 1, 0, 0])
+    better = truth.copy()
+    worse = np.array([0, 0, 1, 0, 0, 1, 1, 0])  # 5 of 8 right
+    found = paired_margin("accuracy", truth, better, worse)
+    assert found is not None and found["gain"] == pytest.approx(3 / 8)
+    gains = np.array([1, 0, 0, 1, 0, 0, 1, 0], dtype=float)
+    assert found["stderr"] == pytest.approx(gains.std(ddof=1) / np.sqrt(8), abs=1e-6)
+    assert found["z"] == pytest.approx(found["gain"] / found["stderr"], rel=1e-3)
+    mae = paired_margin("mae", [1.0, 2.0, 3.0], [1.0, 2.0, 3.5], [2.0, 2.0, 3.0])
+    assert mae is not None and mae["gain"] == pytest.approx((1 + 0 - 0.5) / 3, abs=1e-6)
+    assert paired_margin("roc_auc", truth, better, worse) is None, "not a mean over rows"
+    assert paired_margin("accuracy", truth[:1], better[:1], worse[:1]) is None

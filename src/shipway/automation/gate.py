@@ -155,6 +155,9 @@ class Verdict:
     rows: int
     reasons: list[str] = field(default_factory=list)  # why it failed; empty when it passed
     slices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the candidate's gain over the champion row by row (accuracy, mae, rmse): its mean, its
+    # standard error and their ratio z, both models having answered the same rows
+    margin: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,8 +174,16 @@ class Verdict:
         return f"{text} on {self.rows} rows ({self.holdout})"
 
 
+PAIRED = ("accuracy", "mae", "rmse")  # means over rows: a gain row by row has an error
+
+
 def score(model: Any, frame: Any, label: str, metric: str) -> float | None:
     """``metric`` of a loaded model on ``frame`` (its inputs and the ``label`` column)."""
+    return _scored(model, frame, label, metric)[0]
+
+
+def _scored(model: Any, frame: Any, label: str, metric: str) -> tuple[float | None, Any]:
+    """``metric`` on ``frame``, and the model's answers (for a paired comparison)."""
     from shipway.stats.performance import classification_metrics, regression_metrics
 
     inputs = model.prepare(frame)
@@ -183,7 +194,40 @@ def score(model: Any, frame: Any, label: str, metric: str) -> float | None:
     else:
         scores = model.score_prepared(inputs) if metric in ("roc_auc", "log_loss") else None
         value = classification_metrics(truth, predicted, scores).get(metric)
-    return None if value is None else float(value)
+    return (None if value is None else float(value)), predicted
+
+
+def paired_margin(
+    metric: str, truth: Any, candidate: Any, champion: Any
+) -> dict[str, float] | None:
+    """The candidate's gain over the champion on the same rows: the mean of the per-row
+    gains (correct answers for accuracy, smaller errors for mae; for rmse, the squared
+    errors' gain said in rmse by the delta method), its standard error, and z = gain / error.
+    None for a metric that is not a mean over rows, or fewer than two rows."""
+    import numpy as np
+
+    if metric not in PAIRED or len(truth) < 2:
+        return None
+    truth, a, b = (np.asarray(v) for v in (truth, candidate, champion))
+    if metric == "accuracy":
+        gains = (a == truth).astype(float) - (b == truth).astype(float)
+    else:
+        try:
+            t, x, y = truth.astype(float), a.astype(float), b.astype(float)
+        except (TypeError, ValueError):
+            return None
+        gains = np.abs(t - y) - np.abs(t - x) if metric == "mae" else (t - y) ** 2 - (t - x) ** 2
+    gain = float(gains.mean())
+    error = float(gains.std(ddof=1) / np.sqrt(len(gains)))
+    if metric == "rmse":
+        scale = 2 * float(np.sqrt(np.mean((truth.astype(float) - b.astype(float)) ** 2)))
+        gain, error = gain / max(scale, 1e-12), error / max(scale, 1e-12)
+    z = gain / error if error > 0 else (math.inf if gain > 0 else 0.0)
+    return {
+        "gain": round(gain, 6),
+        "stderr": round(error, 6),
+        "z": round(z, 3) if math.isfinite(z) else 1e9,
+    }
 
 
 def _failures(gate: Gate, candidate: float | None, champion: float | None, where: str) -> list[str]:
@@ -222,8 +266,12 @@ def judge(
         raise InvalidArgument(f"the holdout has no label column {label!r}")
     if not len(holdout):
         raise InvalidArgument("the holdout has no rows: the gate cannot judge")
-    mine = score(candidate, holdout, label, gate.metric)
-    theirs = score(champion, holdout, label, gate.metric) if champion is not None else None
+    mine, answers = _scored(candidate, holdout, label, gate.metric)
+    theirs, margin = None, None
+    if champion is not None:
+        theirs, their_answers = _scored(champion, holdout, label, gate.metric)
+        truth = holdout[label].to_numpy()
+        margin = paired_margin(gate.metric, truth, answers, their_answers)
     reasons = [] if gate.has_threshold else ["the gate has no threshold: it passes nothing"]
     reasons += _failures(gate, mine, theirs, "")
     slices: dict[str, dict[str, Any]] = {}
@@ -244,5 +292,5 @@ def judge(
             }
             reasons += found
     return Verdict(
-        not reasons, gate.metric, mine, theirs, holdout_name, len(holdout), reasons, slices
+        not reasons, gate.metric, mine, theirs, holdout_name, len(holdout), reasons, slices, margin
     )

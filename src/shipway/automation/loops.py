@@ -80,6 +80,9 @@ class Rollout:
     max_wait_minutes: float = 60.0
     latency_floor_ms: float = 5.0  # p99 differences below this are noise, whatever the ratio
     max_prediction_drift: float | None = None  # None: drift between the two is only shown
+    # a gate gain over the champion at least this wide, and significant (z >= WIDE_Z), lets
+    # the canary start at its last step below 100: one step judges it, not every one
+    wide_margin: float | None = None
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -113,6 +116,7 @@ class Rollout:
                 "max_wait_minutes",
                 "latency_floor_ms",
                 "max_prediction_drift",
+                "wide_margin",
                 "max_latency_ratio",
             )
             if getattr(self, name) is not None and not 0 <= getattr(self, name) < math.inf

@@ -4,6 +4,7 @@ each judged on the traffic since it began."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from shipway.automation.canary import Evidence, errors_since, judge_step
 from shipway.automation.gate import Verdict
@@ -13,6 +14,8 @@ from shipway.automation.training import Training
 from shipway.errors import NotFound, PolicyViolation, ShipwayError
 from shipway.store.loop_store import LoopState
 from shipway.types import Deployment, Stage, Strategy
+
+WIDE_Z = 3.0  # a gain three standard errors wide: one-sided, by chance once in 700
 
 
 class Rollouts(Training):
@@ -68,7 +71,8 @@ class Rollouts(Training):
                 self._move(state, "promoted", f"version {version} serves all traffic")
                 return
             strategy = Strategy.CANARY if rollout.strategy == "canary" else Strategy.BLUE_GREEN
-            weight = float(rollout.steps[0]) if rollout.strategy == "canary" else None
+            first, wide = self._first_step(rollout, verdict)
+            weight = float(rollout.steps[first]) if rollout.strategy == "canary" else None
             self.acting.deployments.deploy(
                 name,
                 model=deployment.model,
@@ -86,8 +90,28 @@ class Rollouts(Training):
             self.acting.deployments.promote(name, reason=f"blue-green switch: {reason}")
             self._move(state, "promoted", f"version {version} switched in (blue-green)")
             return
-        state.step, state.step_started_at = 0, time.time()
-        self._move(state, "canary", f"version {version} is a canary at {rollout.steps[0]}%")
+        state.step, state.step_started_at = first, time.time()
+        message = f"version {version} is a canary at {rollout.steps[first]}%"
+        if wide is not None:
+            state.detail["wide_margin"] = wide
+            message += (
+                f": its gate gain of {wide['gain']:.4g} (z {wide['z']:.1f}) is wider than "
+                f"{rollout.wide_margin:g} and significant, so it skips "
+                f"{', '.join(f'{s}%' for s in rollout.steps[:first])}"
+            )
+        self._move(state, "canary", message)
+
+    @staticmethod
+    def _first_step(rollout: Any, verdict: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """The canary's first step: the first, or, for a gate gain wider than the rollout's
+        ``wide_margin`` and significant (z >= WIDE_Z), the last below 100, with that evidence."""
+        margin = verdict.get("margin")
+        if rollout.wide_margin is None or not margin or len(rollout.steps) < 3:
+            return 0, None
+        if margin["gain"] < rollout.wide_margin or margin["z"] < WIDE_Z:
+            return 0, None
+        last = len(rollout.steps) - 2
+        return last, {**margin, "wide_margin": rollout.wide_margin, "z_needed": WIDE_Z}
 
     def _judge_step(self, loop: Loop, state: LoopState, deployment: Deployment) -> None:
         name, rollout = loop.deployment, loop.rollout

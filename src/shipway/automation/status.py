@@ -58,7 +58,7 @@ def loop_status(
         "trigger": detail.get("trigger"),
         "updated_at": state.updated_at,
     }
-    for key in ("verdict", "evidence", "error", "reference"):
+    for key in ("verdict", "evidence", "error", "reference", "wide_margin"):
         if key in detail:
             out[key] = detail[key]
     return out

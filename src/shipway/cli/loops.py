@@ -150,6 +150,14 @@ def _show(found: list[dict[str, Any]], *, busy_only: bool = False) -> None:
         ],
     )
     for status in found:  # what the candidate is monitored against, where it is borrowed
+        wide = status.get("wide_margin")
+        if wide and status["state"] == "canary":
+            console.print(
+                f"{status['deployment']}: the gate's gain {wide['gain']:.4g} ± {wide['stderr']:.2g} "
+                f"(z {wide['z']:.1f} ≥ {wide['z_needed']:g}) is wider than {wide['wide_margin']:g}: "
+                "the canary took one step, not every one",
+                markup=False,
+            )
         borrowed = status.get("reference") or ""
         if "champion" in borrowed or borrowed.startswith("none"):
             console.print(f"{status['deployment']}: monitored against {borrowed}", markup=False)
