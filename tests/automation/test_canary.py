@@ -111,3 +111,41 @@ def test_a_candidate_slower_on_every_request_fails_even_when_the_stables_p99_is_
     assert found.latency_ratio is not None and found.latency_ratio < 1.5  # p99 alone: passes
     assert found.decision == "fail" and "latency p50 35.0 ms" in found.reasons[0]
     assert found.latency_p50_ms == {"candidate": 35.0, "stable": 5.0}
+
+
+def test_before_labels_the_accuracy_estimated_from_calibrated_confidence_judges() -> None:
+    """Issue 23: the canary compares the versions without labels (CBPE on the same traffic),
+    and the labels confirm it as they come."""
+    rng = np.random.default_rng(1)
+    n = 200
+    unsure = rng.uniform(0.4, 0.6, n)  # the candidate's scores: a coin toss on this traffic
+    sure = np.where(rng.random(n) < 0.5, rng.uniform(0.0, 0.05, n), rng.uniform(0.95, 1.0, n))
+    traffic = _traffic((unsure > 0.5).astype(int), (sure > 0.5).astype(int))
+    traffic["score"] = np.concatenate([unsure, sure])
+    honest = {"x": [0.0, 1.0], "y": [0.0, 1.0]}  # scores that are their own chances
+    curves = {"candidate": honest, "champion": honest}
+    rollout = Rollout(min_requests=10, max_metric_drop=0.02)
+
+    def judged(frame: Any) -> Any:
+        return judge_step(
+            rollout,
+            frame,
+            {},
+            stable=1,
+            candidate=2,
+            minutes=1,
+            metric="accuracy",
+            calibration=curves,
+        )
+
+    before = judged(traffic)
+    assert before.decision == "fail" and "estimated accuracy drops" in before.reasons[0]
+    assert before.estimated["candidate"] < 0.6 < 0.95 < before.estimated["stable"]
+    assert before.estimated["judges"] is True
+    # the labels say the candidate is right every time: once there are enough, they judge
+    labelled = traffic.assign(label=traffic["output"].astype(float))
+    after = judged(labelled)
+    assert after.decision == "advance" and after.estimated["judges"] is False
+    assert "estimated accuracy" in after.summary()
+    without = judge_step(rollout, traffic, {}, stable=1, candidate=2, minutes=1, metric="accuracy")
+    assert without.decision == "advance" and without.estimated == {}, "no curves: no estimate"

@@ -128,6 +128,11 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
     assert evidence["requests"]["candidate"] >= 10 and evidence["errors"]["candidate"] == 0
     assert evidence["metric"]["name"] == "accuracy"
     assert sw.get_deployment(DEPLOYMENT).weight == 50.0
+    # the gate's calibration curves give an estimate without labels, shown beside the labels'
+    assert set(verdict["calibration"]) == {"candidate", "champion"}
+    estimated = evidence["estimated"]
+    assert 0.5 < estimated["candidate"] < 1 and 0.5 < estimated["stable"] < 1
+    assert estimated["judges"] is False, "labels arrived for both: they judge"
 
     served.send(summer.iloc[3300:3900])
     state = _round(sw, loop)
@@ -594,11 +599,15 @@ def test_a_canary_made_by_hand_that_fails_the_gate_is_never_promoted_by_the_loop
     assert "version 2 is not promoted by the loop: it failed the gate" in state.detail["message"]
     assert "under the minimum 0.55" in state.detail["message"]
     assert ("gate:failed", "2") in [(e.action, e.to_value) for e in sw.model_history(MODEL)]
-    assert _round(sw, loop).state == "canary"  # held round after round, still judged
-    deployment = sw.get_deployment(DEPLOYMENT)
-    assert (deployment.stable, deployment.candidate) == (1, 2)
     held = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: promotion held"]
     assert len(held) == 1 and held[0].severity == "warning"
+    # still judged: with the gate's calibration, its accuracy is estimated without labels,
+    # and the inverted model is found worse on the live traffic before any label comes
+    state = _round(sw, loop)
+    assert state.state == "rolled_back", state.detail["message"]
+    assert "estimated accuracy drops" in state.detail["message"]
+    deployment = sw.get_deployment(DEPLOYMENT)
+    assert (deployment.stable, deployment.candidate) == (1, None)
 
 
 def test_a_loop_without_a_gate_never_promotes(sw: Any, served: Traffic, summer: Any) -> None:

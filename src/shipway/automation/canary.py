@@ -16,7 +16,9 @@ Both versions answer the same stream at the same moment, so whatever the traffic
   differently): the distance above which it fails, or for a p-value test (classes) the
   p-value below which it fails;
 - the gate's metric, once labels have arrived for both (``max_metric_drop``, or rise for
-  errors).
+  errors); before that, for a binary classifier judged on accuracy, each version's accuracy
+  estimated without labels from its calibrated confidence on the same traffic (see
+  :mod:`shipway.automation.estimates`), with the same limit and confidence.
 
 Pure: the controller reads the log and hands the rows here.
 """
@@ -42,6 +44,7 @@ class Evidence:
     latency_pvalue: float | None = None  # Mann-Whitney: is the candidate slower throughout?
     prediction_drift: dict[str, Any] = field(default_factory=dict)
     metric: dict[str, Any] = field(default_factory=dict)
+    estimated: dict[str, Any] = field(default_factory=dict)  # accuracy without labels (CBPE)
     reasons: list[str] = field(default_factory=list)  # why it failed, or why it waits
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,6 +60,9 @@ class Evidence:
         metric = self.metric
         if metric.get("candidate") is not None and metric.get("stable") is not None:
             parts.append(f"{metric['name']} {metric['candidate']:.3f} vs {metric['stable']:.3f}")
+        guess = self.estimated
+        if guess.get("candidate") is not None and guess.get("stable") is not None:
+            parts.append(f"estimated accuracy {guess['candidate']:.3f} vs {guess['stable']:.3f}")
         return ", ".join(parts)
 
 
@@ -86,9 +92,11 @@ def judge_step(
     minutes: float,
     metric: str | None = None,
     lower_is_better: bool = False,
+    calibration: dict[str, Any] | None = None,
 ) -> Evidence:
     """Judge one step from ``traffic`` (the logged rows since it began, with ``label`` where
-    known) and ``errors`` (failed requests by model version)."""
+    known) and ``errors`` (failed requests by model version); ``calibration``: the gate's
+    curves ("candidate", "champion") for an estimate of accuracy before labels arrive."""
     import pandas as pd
 
     frame = traffic if len(traffic) else pd.DataFrame(columns=["model_version", "request_id"])
@@ -108,6 +116,10 @@ def judge_step(
         measured += _drift(rollout, mine["output"], theirs["output"], evidence)
     if metric is not None and "label" in frame:
         measured += _metric(rollout, mine, theirs, metric, lower_is_better, evidence)
+    if metric == "accuracy" and calibration:
+        labelled = evidence.metric.get("labelled", {})
+        judged = min(labelled.get("candidate", 0), labelled.get("stable", 0)) >= MIN_LABELLED
+        measured += _estimated(rollout, mine, theirs, calibration, evidence, judged)
     if evidence.requests["candidate"] >= rollout.min_requests:
         failures += measured
     if failures:
@@ -201,6 +213,44 @@ def _drift(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str
     if limit is not None and found.is_pvalue and found.score is not None and found.score < limit:
         return [
             f"the candidate's predictions drift from the stable's ({found.method} p={found.score:.3g})"
+        ]
+    return []
+
+
+def _estimated(
+    rollout: Any,
+    mine: Any,
+    theirs: Any,
+    calibration: dict[str, Any],
+    evidence: Evidence,
+    labels_judge: bool,
+) -> list[str]:
+    """Each version's accuracy estimated from its calibrated confidence; a failure when the
+    candidate's is lower by more than ``max_metric_drop`` with 95% confidence, until the
+    labels judge (``labels_judge``): then it is only shown."""
+    import math
+
+    from shipway.automation.estimates import estimate
+
+    a = estimate(calibration.get("candidate"), mine)
+    b = estimate(calibration.get("champion"), theirs)
+    if a is None or b is None:
+        return []
+    margin = CONFIDENCE_Z * math.sqrt(a[1] ** 2 + b[1] ** 2)
+    evidence.estimated = {
+        "candidate": round(a[0], 6),
+        "stable": round(b[0], 6),
+        "rows": {"candidate": a[2], "stable": b[2]},
+        "margin": round(margin, 6),
+        "judges": not labels_judge,
+    }
+    if labels_judge or min(a[2], b[2]) < MIN_LABELLED:
+        return []
+    if b[0] - a[0] - margin > rollout.max_metric_drop:
+        return [
+            f"estimated accuracy drops from the stable's {b[0]:.4g} to {a[0]:.4g} before labels "
+            f"(more than {rollout.max_metric_drop:g}, with 95% confidence; from each version's "
+            "calibrated confidence)"
         ]
     return []
 

@@ -158,6 +158,9 @@ class Verdict:
     # the candidate's gain over the champion row by row (accuracy, mae, rmse): its mean, its
     # standard error and their ratio z, both models having answered the same rows
     margin: dict[str, float] | None = None
+    # for a binary classifier judged on accuracy: how each one's score maps to the chance of
+    # a positive ("candidate", "champion"), so the canary can estimate before labels come
+    calibration: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,13 +185,20 @@ def score(model: Any, frame: Any, label: str, metric: str) -> float | None:
     return _scored(model, frame, label, metric)[0]
 
 
-def _scored(model: Any, frame: Any, label: str, metric: str) -> tuple[float | None, Any]:
-    """``metric`` on ``frame``, and the model's answers (for a paired comparison)."""
+def _scored(
+    model: Any, frame: Any, label: str, metric: str, curves: dict[str, Any] | None = None
+) -> tuple[float | None, Any]:
+    """``metric`` on ``frame``, and the model's answers (for a paired comparison); with
+    ``curves`` and accuracy, the model's calibration curve is added to it under "new"."""
     from shipway.stats.performance import classification_metrics, regression_metrics
 
     inputs = model.prepare(frame)
     predicted = model.predict_prepared(inputs)
     truth = frame[label].to_numpy()
+    if curves is not None and metric == "accuracy":
+        from shipway.automation.estimates import calibration
+
+        curves["new"] = calibration(model.score_prepared(inputs), truth)
     if metric in ("mae", "rmse", "mape", "r2"):
         value = regression_metrics(truth, predicted).get(metric)
     else:
@@ -266,12 +276,16 @@ def judge(
         raise InvalidArgument(f"the holdout has no label column {label!r}")
     if not len(holdout):
         raise InvalidArgument("the holdout has no rows: the gate cannot judge")
-    mine, answers = _scored(candidate, holdout, label, gate.metric)
-    theirs, margin = None, None
+    curves: dict[str, Any] = {}
+    mine, answers = _scored(candidate, holdout, label, gate.metric, curves)
+    theirs, margin, calibrations = None, None, None
     if champion is not None:
-        theirs, their_answers = _scored(champion, holdout, label, gate.metric)
+        mine_curve = curves.pop("new", None)
+        theirs, their_answers = _scored(champion, holdout, label, gate.metric, curves)
         truth = holdout[label].to_numpy()
         margin = paired_margin(gate.metric, truth, answers, their_answers)
+        if mine_curve is not None and curves.get("new") is not None:
+            calibrations = {"candidate": mine_curve, "champion": curves["new"]}
     reasons = [] if gate.has_threshold else ["the gate has no threshold: it passes nothing"]
     reasons += _failures(gate, mine, theirs, "")
     slices: dict[str, dict[str, Any]] = {}
@@ -292,5 +306,14 @@ def judge(
             }
             reasons += found
     return Verdict(
-        not reasons, gate.metric, mine, theirs, holdout_name, len(holdout), reasons, slices, margin
+        not reasons,
+        gate.metric,
+        mine,
+        theirs,
+        holdout_name,
+        len(holdout),
+        reasons,
+        slices,
+        margin,
+        calibrations,
     )

@@ -121,7 +121,8 @@ class Rollouts(Training):
             return
         now = time.time()
         since = state.step_started_at or now
-        evidence = self._evidence(loop, deployment, since, now)
+        verdict = state.detail.get("verdict") or {}
+        evidence = self._evidence(loop, deployment, since, now, verdict.get("calibration"))
         state.detail["evidence"] = evidence.to_dict()
         state.step = min(state.step, len(rollout.steps) - 1)  # the steps may have been edited
         weight = rollout.steps[state.step]
@@ -230,7 +231,14 @@ class Rollouts(Training):
         self._record_verdict(version, judged, state)
         return None if judged.passed else f"it failed the gate: {'; '.join(judged.reasons)}"
 
-    def _evidence(self, loop: Loop, deployment: Deployment, since: float, now: float) -> Evidence:
+    def _evidence(
+        self,
+        loop: Loop,
+        deployment: Deployment,
+        since: float,
+        now: float,
+        calibration: dict[str, Any] | None = None,
+    ) -> Evidence:
         from shipway.monitoring.traffic import load_traffic
         from shipway.serving.prediction_log import read_health
 
@@ -249,6 +257,7 @@ class Rollouts(Training):
             minutes=(now - since) / 60,
             metric=gate.metric if gate is not None else None,
             lower_is_better=gate.lower_is_better if gate is not None else False,
+            calibration=calibration,
         )
 
     def _adopt(self, loop: Loop, state: LoopState, deployment: Deployment) -> LoopState | None:
