@@ -62,7 +62,7 @@ THIRD_PARTY = {
     "web": {"starlette"},
     "serving": CORE | {"starlette", "prometheus_client"},
     "monitoring": CORE,
-    "pipelines": CORE,
+    "pipelines": CORE | {"pydantic"},  # parameters checked against their type hints
     "automation": CORE | {"httpx", "croniter"},  # webhook and Slack sinks; loop schedules
     "project": CORE,
     "fluent": CORE,

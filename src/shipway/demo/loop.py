@@ -230,11 +230,11 @@ def run_loop(
                 )
                 progress.advance(task)
             if keep_running:
-                console.print(
-                    f"the model server is up at {url} (try {url}/v2/models/{DEPLOYMENT}); "
-                    "Ctrl-C stops it"
-                )
-                try:
+                try:  # from before the line that invites Ctrl-C, so it never escapes as an error
+                    console.print(
+                        f"the model server is up at {url} (try {url}/v2/models/{DEPLOYMENT}); "
+                        "Ctrl-C stops it"
+                    )
                     while True:
                         time.sleep(3600)
                 except KeyboardInterrupt:
