@@ -83,7 +83,72 @@ _EXPORTS: dict[str, str] = {
     "pipeline": "shipway.pipelines.pipeline",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+# literal, so type checkers know the public names without running anything
+__all__ = [
+    "AlertRule",
+    "DriftDetector",
+    "Metric",
+    "PythonModel",
+    "Schema",
+    "Settings",
+    "ShipwayError",
+    "__version__",
+    "active_run",
+    "alerts",
+    "approve",
+    "autolog",
+    "configure",
+    "create_experiment",
+    "deploy",
+    "detect_drift",
+    "drift_report",
+    "end_run",
+    "flush",
+    "get_dataset",
+    "get_deployment",
+    "get_metric_history",
+    "get_model_version",
+    "get_run",
+    "infer_schema",
+    "infer_signature",
+    "labelled_traffic",
+    "list_experiments",
+    "load_dataset",
+    "load_model",
+    "log_artifact",
+    "log_artifacts",
+    "log_batch",
+    "log_dataset",
+    "log_dict",
+    "log_figure",
+    "log_ground_truth",
+    "log_metric",
+    "log_metrics",
+    "log_model",
+    "log_param",
+    "log_params",
+    "log_table",
+    "log_text",
+    "model_history",
+    "monitor",
+    "pipeline",
+    "promote",
+    "promote_deployment",
+    "read_predictions",
+    "register_model",
+    "rollback",
+    "rollback_deployment",
+    "search_runs",
+    "seed_everything",
+    "set_alias",
+    "set_policy",
+    "set_tag",
+    "set_tags",
+    "start_run",
+    "step",
+    "traffic_profile",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -99,65 +164,66 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
-    from shipway.config import Settings
-    from shipway.data.drift_report import drift_report
-    from shipway.data.schema import Schema, infer_schema
-    from shipway.data.validation import validate
-    from shipway.errors import ShipwayError
-    from shipway.fluent.autolog import autolog
-    from shipway.fluent.data import get_dataset, load_dataset, log_dataset
-    from shipway.fluent.monitoring import alerts, labelled_traffic, monitor
-    from shipway.fluent.registry import (
-        approve,
-        get_model_version,
-        load_model,
-        model_history,
-        promote,
-        register_model,
-        rollback,
-        set_alias,
-        set_policy,
-    )
-    from shipway.fluent.serving import (
-        deploy,
-        get_deployment,
-        log_ground_truth,
-        promote_deployment,
-        read_predictions,
-        rollback_deployment,
-        traffic_profile,
-    )
-    from shipway.fluent.tracking import (
-        active_run,
-        create_experiment,
-        end_run,
-        flush,
-        get_metric_history,
-        get_run,
-        list_experiments,
-        log_artifact,
-        log_artifacts,
-        log_batch,
-        log_dict,
-        log_figure,
-        log_metric,
-        log_metrics,
-        log_model,
-        log_param,
-        log_params,
-        log_table,
-        log_text,
-        search_runs,
-        set_tag,
-        set_tags,
-        start_run,
-    )
-    from shipway.models import PythonModel, infer_signature
-    from shipway.monitoring.rules import AlertRule
-    from shipway.pipelines.graph import step
-    from shipway.pipelines.pipeline import pipeline
-    from shipway.session import configure
-    from shipway.stats import DriftDetector, detect_drift
-    from shipway.tracking.environment import seed_everything
-    from shipway.types import Metric
+if TYPE_CHECKING:  # the real objects, re-exported explicitly for type checkers and IDEs
+    from shipway.config import Settings as Settings
+    from shipway.data.drift_report import drift_report as drift_report
+    from shipway.data.schema import Schema as Schema
+    from shipway.data.schema import infer_schema as infer_schema
+    from shipway.data.validation import validate as validate
+    from shipway.errors import ShipwayError as ShipwayError
+    from shipway.fluent.autolog import autolog as autolog
+    from shipway.fluent.data import get_dataset as get_dataset
+    from shipway.fluent.data import load_dataset as load_dataset
+    from shipway.fluent.data import log_dataset as log_dataset
+    from shipway.fluent.monitoring import alerts as alerts
+    from shipway.fluent.monitoring import labelled_traffic as labelled_traffic
+    from shipway.fluent.monitoring import monitor as monitor
+    from shipway.fluent.registry import approve as approve
+    from shipway.fluent.registry import get_model_version as get_model_version
+    from shipway.fluent.registry import load_model as load_model
+    from shipway.fluent.registry import model_history as model_history
+    from shipway.fluent.registry import promote as promote
+    from shipway.fluent.registry import register_model as register_model
+    from shipway.fluent.registry import rollback as rollback
+    from shipway.fluent.registry import set_alias as set_alias
+    from shipway.fluent.registry import set_policy as set_policy
+    from shipway.fluent.serving import deploy as deploy
+    from shipway.fluent.serving import get_deployment as get_deployment
+    from shipway.fluent.serving import log_ground_truth as log_ground_truth
+    from shipway.fluent.serving import promote_deployment as promote_deployment
+    from shipway.fluent.serving import read_predictions as read_predictions
+    from shipway.fluent.serving import rollback_deployment as rollback_deployment
+    from shipway.fluent.serving import traffic_profile as traffic_profile
+    from shipway.fluent.tracking import active_run as active_run
+    from shipway.fluent.tracking import create_experiment as create_experiment
+    from shipway.fluent.tracking import end_run as end_run
+    from shipway.fluent.tracking import flush as flush
+    from shipway.fluent.tracking import get_metric_history as get_metric_history
+    from shipway.fluent.tracking import get_run as get_run
+    from shipway.fluent.tracking import list_experiments as list_experiments
+    from shipway.fluent.tracking import log_artifact as log_artifact
+    from shipway.fluent.tracking import log_artifacts as log_artifacts
+    from shipway.fluent.tracking import log_batch as log_batch
+    from shipway.fluent.tracking import log_dict as log_dict
+    from shipway.fluent.tracking import log_figure as log_figure
+    from shipway.fluent.tracking import log_metric as log_metric
+    from shipway.fluent.tracking import log_metrics as log_metrics
+    from shipway.fluent.tracking import log_model as log_model
+    from shipway.fluent.tracking import log_param as log_param
+    from shipway.fluent.tracking import log_params as log_params
+    from shipway.fluent.tracking import log_table as log_table
+    from shipway.fluent.tracking import log_text as log_text
+    from shipway.fluent.tracking import search_runs as search_runs
+    from shipway.fluent.tracking import set_tag as set_tag
+    from shipway.fluent.tracking import set_tags as set_tags
+    from shipway.fluent.tracking import start_run as start_run
+    from shipway.models import PythonModel as PythonModel
+    from shipway.models import infer_signature as infer_signature
+    from shipway.monitoring.rules import AlertRule as AlertRule
+    from shipway.pipelines.graph import step as step
+    from shipway.pipelines.pipeline import pipeline as pipeline
+    from shipway.session import configure as configure
+    from shipway.stats import DriftDetector as DriftDetector
+    from shipway.stats import detect_drift as detect_drift
+    from shipway.tracking.environment import seed_everything as seed_everything
+    from shipway.types import Metric as Metric

@@ -14,7 +14,7 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from shipway.errors import InvalidArgument
 
@@ -42,7 +42,7 @@ class Output:
 @dataclass(eq=False)
 class Node:
     name: str
-    step: Step
+    step: Step[..., Any]
     arguments: dict[str, Any]  # parameter name -> Output or a plain value
 
     @property
@@ -58,7 +58,7 @@ class Node:
 class Graph:
     nodes: list[Node] = field(default_factory=list)
 
-    def add(self, step: Step, arguments: dict[str, Any]) -> Node:
+    def add(self, step: Step[..., Any], arguments: dict[str, Any]) -> Node:
         taken = {n.name for n in self.nodes}
         name, count = step.name, 1
         while name in taken:  # a step called twice gets a numbered name
@@ -82,11 +82,17 @@ class Graph:
         return found
 
 
-class Step:
-    """A function made a pipeline step (see :func:`step`)."""
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Step(Generic[P, R]):
+    """A function made a pipeline step (see :func:`step`). Typed as the function it wraps:
+    inside a pipeline it returns a placeholder that stands for that result, and later steps
+    take it where they take the result, so a type checker checks the wiring."""
 
     def __init__(
-        self, fn: Callable[..., Any], *, retries: int = 0, backoff: float = 1.0, cache: bool = True
+        self, fn: Callable[P, R], *, retries: int = 0, backoff: float = 1.0, cache: bool = True
     ) -> None:
         if retries < 0:
             raise InvalidArgument("retries is 0 or more")
@@ -110,7 +116,7 @@ class Step:
             lines.pop(0)  # the decorator's options are not the step's code
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         graph = _building.get()
         if graph is None:
             return self.fn(*args, **kwargs)
@@ -122,19 +128,35 @@ class Step:
         from shipway.pipelines.param_types import check
 
         check(self.fn, dict(bound.arguments), f"step {self.name!r}")
-        return Output(graph.add(self, dict(bound.arguments)))
+        return Output(graph.add(self, dict(bound.arguments)))  # type: ignore[return-value]
+
+
+@overload
+def step(
+    fn: Callable[P, R], *, retries: int = 0, backoff: float = 1.0, cache: bool = True
+) -> Step[P, R]: ...
+
+
+@overload
+def step(
+    fn: None = None, *, retries: int = 0, backoff: float = 1.0, cache: bool = True
+) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
 def step(
-    fn: Callable[..., Any] | None = None,
+    fn: Callable[P, R] | None = None,
     *,
     retries: int = 0,
     backoff: float = 1.0,
     cache: bool = True,
-) -> Any:
+) -> Step[P, R] | Callable[[Callable[P, R]], Step[P, R]]:
     """Make ``fn`` a pipeline step: ``@sw.step`` or ``@sw.step(retries=2, cache=False)``."""
     if fn is None:
-        return lambda f: Step(f, retries=retries, backoff=backoff, cache=cache)
+
+        def made(f: Callable[P, R]) -> Step[P, R]:
+            return Step(f, retries=retries, backoff=backoff, cache=cache)
+
+        return made
     return Step(fn, retries=retries, backoff=backoff, cache=cache)
 
 

@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from shipway.errors import InvalidArgument
 from shipway.pipelines.graph import Output, build
@@ -88,10 +88,26 @@ def _values(returned: Any, run: PipelineRun) -> Any:
     return returned
 
 
-def pipeline(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+@overload
+def pipeline(fn: Callable[..., Any], *, name: str | None = None) -> Pipeline: ...
+
+
+@overload
+def pipeline(
+    fn: None = None, *, name: str | None = None
+) -> Callable[[Callable[..., Any]], Pipeline]: ...
+
+
+def pipeline(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None
+) -> Pipeline | Callable[[Callable[..., Any]], Pipeline]:
     """Make ``fn`` a pipeline: ``@sw.pipeline`` or ``@sw.pipeline(name="retrain")``."""
     if fn is None:
-        return lambda f: Pipeline(f, name=name)
+
+        def made(f: Callable[..., Any]) -> Pipeline:
+            return Pipeline(f, name=name)
+
+        return made
     return Pipeline(fn, name=name)
 
 

@@ -104,7 +104,8 @@ EXECUTORS = {"local": _in_process, "ray": _on_ray}
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters as the cache key and the run's params see them (text for what JSON lacks)."""
-    return json.loads(json.dumps(params, sort_keys=True, default=repr))
+    plain: dict[str, Any] = json.loads(json.dumps(params, sort_keys=True, default=repr))
+    return plain
 
 
 def cache_key(node: Node, inputs: dict[str, str]) -> str:
