@@ -123,3 +123,32 @@ def test_workers_receive_the_resolved_settings_whole(tmp_path: Path) -> None:
         and again.store.token == "sw_x"
         and again.config_file == settings.config_file
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [('"hour"', "hour"), ('"day"', "day"), ("1000", 1000), ('"1500"', 1500)],
+)
+def test_a_monitoring_window_is_a_period_or_a_number_of_rows(
+    tmp_path: Path, written: str, read: str | int
+) -> None:
+    """Issue 24: `window = 1000` means a thousand rows, not an error asking for quotes."""
+    (tmp_path / "shipway.toml").write_text(f"[monitoring]\nwindow = {written}\n")
+    assert Settings.resolve(environ={}, cwd=tmp_path).monitoring.window == read
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ('"weekly"', "window is hour, day or a number of rows"),
+        ("0", "window is hour, day or a number of rows"),
+        ("true", "window in .* is text or a whole number, not True"),
+        ("2.5", "window in .* is text or a whole number, not 2.5"),
+    ],
+)
+def test_a_bad_monitoring_window_says_what_it_takes(
+    tmp_path: Path, written: str, said: str
+) -> None:
+    (tmp_path / "shipway.toml").write_text(f"[monitoring]\nwindow = {written}\n")
+    with pytest.raises(ConfigError, match=said):
+        Settings.resolve(environ={}, cwd=tmp_path)

@@ -93,12 +93,24 @@ class MonitoringSettings:
     """Monitoring rounds and, per deployment, what its monitors need."""
 
     interval_minutes: float = 5.0  # 0: no scheduled rounds
-    window: str = "hour"
+    window: str | int = "hour"  # hour, day, or a number of rows (1000 or "1000")
     labels: dict[str, str] = field(default_factory=dict)  # deployment -> label column
     sensitive: dict[str, tuple[str, ...]] = field(default_factory=dict)  # -> fairness columns
     reference: dict[str, str] = field(default_factory=dict)  # -> a logged dataset NAME@VERSION
     base_url: str | None = None  # where the platform server answers, for alert links
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+    def __post_init__(self) -> None:
+        window = self.window
+        if isinstance(window, str) and window.strip().isdigit():
+            window = int(window)
+            object.__setattr__(self, "window", window)
+        if isinstance(window, bool) or not (
+            (isinstance(window, int) and window >= 1) or window in ("hour", "day")
+        ):
+            raise ConfigError(
+                f"[monitoring] window is hour, day or a number of rows (at least 1), not {window!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -352,7 +364,16 @@ def _check(value: Any, hint: Any, key: str, path: Path | None = None) -> Any:
     if origin in (types.UnionType, typing.Union):
         if value is None and type(None) in args:
             return None
-        return _check(value, next(a for a in args if a is not type(None)), key, path)
+        kinds = [a for a in args if a is not type(None)]
+        if len(kinds) == 1:
+            return _check(value, kinds[0], key, path)
+        for kind in kinds:  # the first that fits: `window = 1000` is a number of rows
+            try:
+                return _check(value, kind, key, path)
+            except ConfigError:
+                continue
+        named = " or ".join(_KIND_NAMES.get(k, getattr(k, "__name__", str(k))) for k in kinds)
+        raise ConfigError(f"{_where(key, path)} is {named}, not {value!r}")
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key, path)  # type: ignore[arg-type]
     if origin is tuple:
@@ -365,6 +386,9 @@ def _check(value: Any, hint: Any, key: str, path: Path | None = None) -> Any:
             raise ConfigError(f"{_where(key, path)} is a table, not {value!r}")
         return {str(k): _check(v, args[1], f"{key}.{k}", path) for k, v in value.items()}
     return _scalar(value, hint, _where(key, path))
+
+
+_KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
 
 
 def _scalar(value: Any, hint: Any, where: str) -> Any:
@@ -381,6 +405,8 @@ def _scalar(value: Any, hint: Any, where: str) -> Any:
             number = None if isinstance(value, bool) else hint(value)
         except (TypeError, ValueError):
             number = None
+        if hint is int and isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{where} must be a whole number, not {value!r}")
         if number is None:
             raise ConfigError(f"{where} must be a number, not {value!r}")
         if not math.isfinite(number) or abs(number) > MAX_SETTING:

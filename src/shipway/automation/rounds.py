@@ -98,7 +98,7 @@ class MonitoringRounds:
         return changed
 
     def _judge(
-        self, name: str, kinds: list[Any], default: str, responder: Any, replay: bool = False
+        self, name: str, kinds: list[Any], default: str | int, responder: Any, replay: bool = False
     ) -> list[Any]:
         changed: list[Any] = []
         if not replay and not self._has_traffic(name, kinds):
