@@ -235,3 +235,19 @@ def test_the_ray_executor_gives_the_same_results_and_shares_the_cache(sw: Any) -
         steps.failing.run(rows=5, executor="ray")
     with pytest.raises(InvalidArgument, match="unknown executor"):
         steps.retrain.run(rows=90, executor="dask")
+
+
+def test_loading_a_pipeline_again_does_not_grow_the_import_path() -> None:
+    """Issue 24: a long-running controller loads its pipeline at every training."""
+    import sys
+
+    from shipway.pipelines.pipeline import load
+
+    load("tests.pipelines.steps_for_tests:retrain")
+    before = list(sys.path)
+    for _ in range(3):
+        load("tests.pipelines.steps_for_tests:retrain")
+        load(f"{HERE / 'steps_for_tests.py'}:retrain")
+    assert len(sys.path) <= len(before) + 1, "the file's folder at most once"
+    load(f"{HERE / 'steps_for_tests.py'}:retrain")
+    assert sys.path.count(str(HERE)) <= 1

@@ -158,7 +158,9 @@ def load(reference: str) -> Pipeline:
                 f"{module_name} fails to load: {_where_failed(exc, path)}"
             ) from exc
     else:
-        sys.path.insert(0, str(Path.cwd()))
+        here = str(Path.cwd())
+        if here not in sys.path:  # once: a controller loads its pipeline at every training
+            sys.path.insert(0, here)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
