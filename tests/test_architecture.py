@@ -47,7 +47,7 @@ ALLOWED = {
     "client": RUNTIME | {"serving", "monitoring"},
     "cli": RUNTIME
     | {"serving", "monitoring", "automation", "fluent", "server", "demo", "pipelines", "project"},
-    "demo": RUNTIME | {"serving", "monitoring", "automation", "fluent"},
+    "demo": RUNTIME | {"serving", "monitoring", "automation", "fluent", "pipelines"},
     "testing": RUNTIME | {"serving", "monitoring"},
 }
 # Third-party packages each part may import, beyond the standard library. Layers 1-3 know no
@@ -95,15 +95,39 @@ def _part(module: str) -> str | None:
 
 
 def _imports(tree: ast.Module) -> list[str]:
+    """The shipway modules a module uses, ``import shipway`` resolved: ``sw.deploy`` and
+    ``from shipway import deploy`` use the module that defines ``deploy`` (the fluent layer),
+    which the bare ``shipway`` import would hide."""
     names = []
+    aliases = set()  # names bound to the package itself: import shipway (as sw)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
             if node.module == "shipway":  # from shipway import session: the module itself
                 names.extend(f"shipway.{a.name}" for a in node.names if a.name in ALLOWED)
+                names.extend(
+                    shipway._EXPORTS[a.name] for a in node.names if a.name in shipway._EXPORTS
+                )
         elif isinstance(node, ast.Import):
             names.extend(a.name for a in node.names)
+            aliases |= {a.asname or a.name for a in node.names if a.name == "shipway"}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr in shipway._EXPORTS
+        ):
+            names.append(shipway._EXPORTS[node.attr])
     return names
+
+
+def test_the_layer_check_sees_through_import_shipway() -> None:
+    """Issue 24: ``import shipway as sw; sw.deploy(...)`` in the store was invisible."""
+    planted = ast.parse("import shipway as sw\n\ndef f() -> None:\n    sw.deploy('x')\n")
+    assert "shipway.fluent.serving" in _imports(planted)
+    direct = ast.parse("from shipway import labelled_traffic\n")
+    assert "shipway.fluent.monitoring" in _imports(direct)
 
 
 def test_each_package_imports_only_what_its_layer_allows() -> None:

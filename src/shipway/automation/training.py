@@ -21,6 +21,7 @@ from shipway.automation.loop_moves import (
 from shipway.automation.loops import Loop
 from shipway.automation.rounds import LEASE
 from shipway.errors import InvalidArgument, ShipwayError
+from shipway.monitoring.labelled import labelled_traffic
 from shipway.session import using
 from shipway.store.loop_store import LoopState
 from shipway.types import Deployment, ModelVersion
@@ -106,10 +107,7 @@ class Training(LoopMoves):
                 loop.deployment, "label"
             )
             return frame, gate.holdout, label, None
-        import shipway as sw
-
-        with using(self.session):
-            labelled = sw.labelled_traffic(loop.deployment)
+        labelled = labelled_traffic(self.session, loop.deployment)
         if not len(labelled):
             raise InvalidArgument(
                 f"deployment {loop.deployment} has no labelled traffic for the gate to judge on",

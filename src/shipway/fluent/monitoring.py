@@ -3,7 +3,6 @@ rules, sets off their sinks and actions); ``sw.alerts()`` lists the alerts."""
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 from shipway.session import current
@@ -76,29 +75,6 @@ def labelled_traffic(
     ``start``/``end`` (epoch seconds) bound the traffic read. What a retraining pipeline
     learns from when production traffic is the source of truth. Inside a loop's run the
     rows the gate will judge the candidate on are left out."""
-    from shipway.errors import InvalidArgument
-    from shipway.monitoring.traffic import held_out_from, load_traffic, note_learnt
+    from shipway.monitoring.labelled import labelled_traffic as read
 
-    if last_rows is not None and (
-        isinstance(last_rows, bool) or not isinstance(last_rows, numbers.Integral) or last_rows < 1
-    ):
-        raise InvalidArgument(f"last_rows is a positive number of rows, not {last_rows!r}")
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
-            raise InvalidArgument(f"{name} is a time in epoch seconds, not {value!r}")
-    session = current()
-    session.deployments.get(deployment)  # an unknown deployment is an error, not empty
-    traffic = load_traffic(None, deployment, start=start, end=end, reader=session.predictions.read)
-    if traffic.empty:
-        return traffic
-    labelled = traffic[traffic["label"].notna()]
-    exam = held_out_from(deployment)
-    if exam is not None:  # inside a loop run: the gate's rows are not for learning
-        labelled = labelled[labelled["timestamp"] < exam]
-    if last_rows is not None:
-        labelled = labelled.iloc[-last_rows:]
-    inputs = [c for c in labelled.columns if c.startswith("input.")]
-    kept = labelled[[*inputs, "label", "timestamp", "model_version", "output"]]
-    found = kept.rename(columns=lambda c: c.removeprefix("input.")).reset_index(drop=True)
-    note_learnt(deployment, found)  # inside a loop run: what the new version learns from
-    return found
+    return read(current(), deployment, last_rows=last_rows, start=start, end=end)

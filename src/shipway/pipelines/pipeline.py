@@ -132,6 +132,41 @@ def _origin(module_name: str) -> Path:
     return Path(spec.origin) if spec is not None and spec.origin else Path(module_name)
 
 
+def _from_file(module_name: str) -> Any:
+    """The module of ``path/to/file.py``; its folder on the import path (once), since the
+    file imports its neighbours (features.py …)."""
+    path = Path(module_name)
+    if not path.is_file():
+        raise InvalidArgument(f"no file {module_name}")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module fails as it loads: say where
+        raise InvalidArgument(f"{module_name} fails to load: {_where_failed(exc, path)}") from exc
+    return module
+
+
+def _imported(module_name: str) -> Any:
+    """The module named ``module_name``, from the working folder or the installed ones."""
+    here = str(Path.cwd())
+    if here not in sys.path:  # once: a controller loads its pipeline at every training
+        sys.path.insert(0, here)
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise InvalidArgument(f"cannot import {module_name!r}: {exc}") from None
+    except Exception as exc:  # the user's module fails as it loads: say what and where
+        raise InvalidArgument(
+            f"{module_name} fails to load: {_where_failed(exc, _origin(module_name))}"
+        ) from exc
+
+
 def load(reference: str) -> Pipeline:
     """The pipeline ``module:function`` or ``path/to/file.py:function`` names."""
     module_name, colon, attribute = reference.partition(":")
@@ -140,35 +175,7 @@ def load(reference: str) -> Pipeline:
             f"{reference!r} does not name a pipeline",
             hint="use module:function or file.py:function",
         )
-    if module_name.endswith(".py"):
-        path = Path(module_name)
-        if not path.is_file():
-            raise InvalidArgument(f"no file {module_name}")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[path.stem] = module
-        folder = str(path.resolve().parent)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)  # the file imports its neighbours (features.py …)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:  # the user's module fails as it loads: say where
-            raise InvalidArgument(
-                f"{module_name} fails to load: {_where_failed(exc, path)}"
-            ) from exc
-    else:
-        here = str(Path.cwd())
-        if here not in sys.path:  # once: a controller loads its pipeline at every training
-            sys.path.insert(0, here)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            raise InvalidArgument(f"cannot import {module_name!r}: {exc}") from None
-        except Exception as exc:  # the user's module fails as it loads: say what and where
-            raise InvalidArgument(
-                f"{module_name} fails to load: {_where_failed(exc, _origin(module_name))}"
-            ) from exc
+    module = _from_file(module_name) if module_name.endswith(".py") else _imported(module_name)
     found = getattr(module, attribute, None)
     if isinstance(found, Pipeline):
         return found
