@@ -23,11 +23,11 @@ def test_deploy_commands(cli: Any) -> None:  # noqa: F811
     import shipway as sw
 
     register_churn(sw, rows=30)
-    assert "live serves churn version 1" in cli(
-        "deploy", "live", "--model", "churn", "--version", "1"
-    )
+    made = cli("deploy", "create", "live", "--model", "churn", "--version", "1")
+    assert "live serves churn version 1" in made and "note:" not in made
     out = cli("deploy", "live", "-m", "churn", "-v", "2", "--strategy", "canary", "--weight", "5")
-    assert "candidate version 2 (canary at 5%)" in out
+    assert "candidate version 2 (canary at 5%)" in out, "the old spelling still works"
+    assert "is now `shipway deploy create live ...`" in out, "with a note"
     assert "at 20%" in cli("deploy", "weight", "live", "20")
     assert "live" in cli("deploy", "list")
     assert json.loads(cli("deploy", "status", "live", "--json"))["candidate"] == 2
@@ -40,7 +40,7 @@ def test_deploy_commands(cli: Any) -> None:  # noqa: F811
             ("deploy", "live", "-m", "churn", "-v", "2", "--strategy", "ab", "--weight", "5"),
             "sticky-key",
         ),
-        (("deploy", "promote"), "needs the deployment's name"),
+        (("deploy", "promote"), "Missing argument 'name'"),
         (("deploy", "promote", "nope"), "no deployment 'nope'"),
         (("deploy", "other"), "needs --model and --version"),
         (("serve", "nope"), "no deployment 'nope'"),

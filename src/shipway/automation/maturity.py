@@ -116,7 +116,7 @@ def assess(session: Session, project: Path) -> Maturity:
             have["deployments"] > 0,
             f"{have['deployments']} deployment(s), {have['automated_deploys']} change(s) by "
             "the controller",
-            "`shipway deploy NAME --model MODEL --version V`, served by `shipway serve NAME`",
+            "`shipway deploy create NAME --model MODEL --version V`, served by `shipway serve NAME`",
         ),
         Capability(
             2,
@@ -147,7 +147,7 @@ def assess(session: Session, project: Path) -> Maturity:
             "canary or shadow rollouts",
             have["progressive_rollouts"] > 0,
             f"{have['progressive_rollouts']} canary, shadow, A/B or blue-green deploy(s)",
-            'rollout = { strategy = "canary" } in the loop, or `shipway deploy NAME --model M '
+            'rollout = { strategy = "canary" } in the loop, or `shipway deploy create NAME --model M '
             "--version V --strategy canary --weight 10`",
         ),
     ]

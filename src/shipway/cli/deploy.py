@@ -1,23 +1,25 @@
 """``shipway deploy``, ``shipway serve`` and ``shipway predict``: the data plane's commands.
 
-``shipway deploy NAME --model M --version V [--strategy …]`` changes a deployment;
-``shipway deploy promote|rollback|status|list|history|weight|batching …`` act on existing ones
-(so those words cannot name a deployment).
+``shipway deploy create NAME --model M --version V [--strategy …]`` makes or changes a
+deployment; ``shipway deploy list|status|history|weight|batching|promote|rollback …`` act on
+existing ones. The old ``shipway deploy NAME --model …`` still works, with a note.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from shipway.cli.common import JSON, full_model_uri
 from shipway.cli.output import console, emit_json, table, when
 from shipway.errors import InvalidArgument
 
-ACTIONS = ("promote", "rollback", "status", "list", "history", "weight", "batching")
+REASON = typer.Option("", "--reason", "-r", help="Why; written to the audit log.")
 
 
 def _deployments() -> Any:
@@ -39,18 +41,32 @@ def _describe(d: Any) -> str:
     return text + f"  (revision {d.revision})"
 
 
-def deploy(
-    name_or_action: str = typer.Argument(
-        ...,
-        metavar="NAME",
-        help="The deployment (or promote, rollback, status, list, history, weight).",
-    ),
-    target: str = typer.Argument(
-        None,
-        metavar="[NAME|WEIGHT]",
-        help="The deployment an action is for; for weight: NAME WEIGHT.",
-    ),
-    value: float = typer.Argument(None, hidden=True),
+class _CreateByDefault(TyperGroup):
+    """``shipway deploy NAME --model M --version V``, the spelling before ``deploy create``,
+    still works: a first word that is no subcommand is taken as ``create``'s NAME, with a
+    note on stderr."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:  # typer's own click Context
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            print(
+                f"note: `shipway deploy {args[0]} ...` is now `shipway deploy create "
+                f"{args[0]} ...`; the old spelling will go",
+                file=sys.stderr,
+            )
+            args = ["create", *args]
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=_CreateByDefault,
+    help="Deployments: create or change one, move its traffic, promote or roll it back.",
+    no_args_is_help=True,
+)
+
+
+@app.command("create")
+def create(
+    name: str = typer.Argument(..., help="The deployment."),
     model: str = typer.Option(None, "--model", "-m", help="The registered model to serve."),
     version: int = typer.Option(None, "--version", "-v", help="Its version."),
     strategy: str = typer.Option(
@@ -62,99 +78,18 @@ def deploy(
     sticky_key: str = typer.Option(
         None, "--sticky-key", help="The input field whose hash routes A/B traffic."
     ),
-    max_wait_ms: float = typer.Option(
-        2.0, "--max-wait-ms", help="batching: the most a request waits for others."
-    ),
     reason: str = typer.Option("", "--reason", "-r", help="Why; written to the audit log."),
     as_json: bool = JSON,
 ) -> None:
-    """Create or change a deployment, or promote, roll back or show one.
-
-    Micro-batching: ``shipway deploy batching NAME 32 [--max-wait-ms 2]`` (0 turns it off).
-    """
-    deployments = _deployments()
-    if name_or_action == "list":
-        found = deployments.list()
-        if as_json:
-            emit_json(found)
-            return
-        table(
-            "deployments",
-            [
-                "name",
-                "model",
-                "stable",
-                "candidate",
-                "strategy",
-                "weight",
-                "revision",
-                "changed (UTC)",
-                "by",
-            ],
-            [
-                (
-                    d.name,
-                    d.model,
-                    d.stable,
-                    d.candidate,
-                    d.strategy.value,
-                    f"{d.weight:g}%" if d.candidate else "",
-                    d.revision,
-                    when(d.updated_at),
-                    d.updated_by,
-                )
-                for d in found
-            ],
-        )
-        return
-    if name_or_action in ACTIONS:
-        if not target:
-            raise InvalidArgument(f"`shipway deploy {name_or_action}` needs the deployment's name")
-        if name_or_action == "history":
-            events = deployments.history(target)
-            if as_json:
-                emit_json(events)
-                return
-            table(
-                f"history of {target}",
-                ["when (UTC)", "who", "action", "to", "reason"],
-                [(when(e.timestamp), e.actor, e.action, e.to_value, e.reason) for e in events],
-            )
-            return
-        if name_or_action == "weight":
-            if value is None:
-                raise InvalidArgument("usage: shipway deploy weight NAME PERCENT")
-            result = deployments.set_weight(target, value, reason)
-        elif name_or_action == "batching":
-            if value is None or value != int(value):
-                raise InvalidArgument(
-                    "usage: shipway deploy batching NAME MAX_ROWS [--max-wait-ms 2]"
-                )
-            result = deployments.set_batching(target, int(value), max_wait_ms, reason)
-        elif name_or_action in ("promote", "rollback"):
-            stages = _stages(_session(), target)
-            move = deployments.promote if name_or_action == "promote" else deployments.rollback
-            result = move(target, reason)
-            moved = _stage_moves(_session(), result.model, stages)
-        else:
-            result = deployments.get(target)
-        if as_json:
-            emit_json(result)
-        else:
-            console.print(_describe(result))
-            if name_or_action in ("promote", "rollback"):
-                for line in moved:  # what the registry did, in the same transaction
-                    console.print(f"registry: {line}", markup=False)
-        return
-    if target is not None:
-        raise InvalidArgument(f"unexpected argument {target!r}", hint="see `shipway deploy --help`")
+    """Create a deployment, or change what it serves (a new version, or a candidate beside
+    the stable one as a canary, shadow, A/B test or blue-green switch)."""
     if model is None or version is None:
         raise InvalidArgument(
             "a deployment needs --model and --version",
-            hint="e.g. shipway deploy churn-live --model churn --version 3",
+            hint="e.g. shipway deploy create churn-live --model churn --version 3",
         )
-    result = deployments.deploy(
-        name_or_action,
+    result = _deployments().deploy(
+        name,
         model=model,
         version=version,
         strategy=strategy,
@@ -162,6 +97,125 @@ def deploy(
         sticky_key=sticky_key,
         reason=reason,
     )
+    _show(result, as_json)
+
+
+@app.command("list")
+def list_(as_json: bool = JSON) -> None:
+    """Every deployment: what it serves, its candidate and strategy, who changed it last."""
+    found = _deployments().list()
+    if as_json:
+        emit_json(found)
+        return
+    table(
+        "deployments",
+        [
+            "name",
+            "model",
+            "stable",
+            "candidate",
+            "strategy",
+            "weight",
+            "revision",
+            "changed (UTC)",
+            "by",
+        ],
+        [
+            (
+                d.name,
+                d.model,
+                d.stable,
+                d.candidate,
+                d.strategy.value,
+                f"{d.weight:g}%" if d.candidate else "",
+                d.revision,
+                when(d.updated_at),
+                d.updated_by,
+            )
+            for d in found
+        ],
+    )
+
+
+@app.command("status")
+def status(name: str = typer.Argument(..., help="The deployment."), as_json: bool = JSON) -> None:
+    """What a deployment serves now."""
+    _show(_deployments().get(name), as_json)
+
+
+@app.command("history")
+def history(name: str = typer.Argument(..., help="The deployment."), as_json: bool = JSON) -> None:
+    """Every change to a deployment: when, who, what and why."""
+    events = _deployments().history(name)
+    if as_json:
+        emit_json(events)
+        return
+    table(
+        f"history of {name}",
+        ["when (UTC)", "who", "action", "to", "reason"],
+        [(when(e.timestamp), e.actor, e.action, e.to_value, e.reason) for e in events],
+    )
+
+
+@app.command("weight")
+def weight(
+    name: str = typer.Argument(..., help="The deployment."),
+    percent: float = typer.Argument(..., help="The candidate's percent of traffic."),
+    reason: str = REASON,
+    as_json: bool = JSON,
+) -> None:
+    """Set the candidate's share of traffic (a canary or an A/B test)."""
+    _show(_deployments().set_weight(name, percent, reason), as_json)
+
+
+@app.command("batching")
+def batching(
+    name: str = typer.Argument(..., help="The deployment."),
+    max_rows: int = typer.Argument(..., help="Rows per batch at most; 0 turns batching off."),
+    max_wait_ms: float = typer.Option(
+        2.0, "--max-wait-ms", help="The most a request waits for others."
+    ),
+    reason: str = REASON,
+    as_json: bool = JSON,
+) -> None:
+    """Micro-batching: requests that arrive together go to the model as one batch."""
+    _show(_deployments().set_batching(name, max_rows, max_wait_ms, reason), as_json)
+
+
+@app.command("promote")
+def promote(
+    name: str = typer.Argument(..., help="The deployment."),
+    reason: str = REASON,
+    as_json: bool = JSON,
+) -> None:
+    """The candidate serves all traffic; the registry says so too (printed)."""
+    _moved(name, "promote", reason, as_json)
+
+
+@app.command("rollback")
+def rollback(
+    name: str = typer.Argument(..., help="The deployment."),
+    reason: str = REASON,
+    as_json: bool = JSON,
+) -> None:
+    """Back to the version before: the candidate goes, or the previous stable returns; the
+    registry says so too (printed)."""
+    _moved(name, "rollback", reason, as_json)
+
+
+def _moved(name: str, action: str, reason: str, as_json: bool) -> None:
+    deployments = _deployments()
+    stages = _stages(_session(), name)
+    move = deployments.promote if action == "promote" else deployments.rollback
+    result = move(name, reason)
+    moved = _stage_moves(_session(), result.model, stages)
+    _show(result, as_json)
+    if not as_json:
+        for line in moved:  # what the registry did, in the same transaction
+            console.print(f"registry: {line}", markup=False)
+
+
+def _show(result: Any, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:

@@ -48,7 +48,7 @@ class DeploymentStore:
         if found is None:
             raise NotFound(
                 f"no deployment {name!r}",
-                hint="create it with `shipway deploy NAME --model MODEL --version N`",
+                hint="create it with `shipway deploy create NAME --model MODEL --version N`",
             )
         return found
 
