@@ -26,7 +26,10 @@ Pure: the controller reads the log and hands the rows here.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipway.automation.loops import Rollout
 
 MIN_LABELLED = 30  # fewer labelled rows per version say too little to judge the metric
 LATENCY_PVALUE = 0.001  # how sure "the candidate is slower on every request" must be
@@ -83,7 +86,7 @@ def _quantile(rows: Any, q: float) -> float | None:
 
 
 def judge_step(
-    rollout: Any,
+    rollout: Rollout,
     traffic: Any,
     errors: dict[str, int],
     *,
@@ -139,7 +142,7 @@ def judge_step(
     return evidence
 
 
-def _error_rate(rollout: Any, evidence: Evidence) -> list[str]:
+def _error_rate(rollout: Rollout, evidence: Evidence) -> list[str]:
     sent = evidence.requests["candidate"] + evidence.errors["candidate"]
     if not sent:
         return []
@@ -155,7 +158,7 @@ def _error_rate(rollout: Any, evidence: Evidence) -> list[str]:
     ]
 
 
-def _latency(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str]:
+def _latency(rollout: Rollout, mine: Any, theirs: Any, evidence: Evidence) -> list[str]:
     a, b = _quantile(mine, 0.99), _quantile(theirs, 0.99)
     if a is None or b is None:
         return []
@@ -187,7 +190,7 @@ def _latency(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[s
     ]
 
 
-def _drift(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str]:
+def _drift(rollout: Rollout, mine: Any, theirs: Any, evidence: Evidence) -> list[str]:
     import pandas as pd
 
     from shipway.stats.drift import detect_drift
@@ -218,7 +221,7 @@ def _drift(rollout: Any, mine: Any, theirs: Any, evidence: Evidence) -> list[str
 
 
 def _estimated(
-    rollout: Any,
+    rollout: Rollout,
     mine: Any,
     theirs: Any,
     calibration: dict[str, Any],
@@ -268,7 +271,7 @@ MIN_UNPAIRED = 200  # other metrics: the point estimate, on at least this many r
 
 
 def _metric(
-    rollout: Any, mine: Any, theirs: Any, metric: str, lower_is_better: bool, evidence: Evidence
+    rollout: Rollout, mine: Any, theirs: Any, metric: str, lower_is_better: bool, evidence: Evidence
 ) -> list[str]:
     """The gate's metric on each version's labelled rows; a failure only when the candidate
     is worse by more than ``max_metric_drop`` with 95% confidence (the two versions answered

@@ -9,7 +9,7 @@ from typing import Any
 from shipway.automation.canary import Evidence, errors_since, judge_step
 from shipway.automation.gate import Verdict
 from shipway.automation.loop_moves import ACTOR, reason_of
-from shipway.automation.loops import Loop
+from shipway.automation.loops import Loop, Rollout
 from shipway.automation.training import Training
 from shipway.errors import NotFound, PolicyViolation, ShipwayError
 from shipway.store.loop_store import LoopState
@@ -102,7 +102,7 @@ class Rollouts(Training):
         self._move(state, "canary", message)
 
     @staticmethod
-    def _first_step(rollout: Any, verdict: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+    def _first_step(rollout: Rollout, verdict: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
         """The canary's first step: the first, or, for a gate gain wider than the rollout's
         ``wide_margin`` and significant (z >= WIDE_Z), the last below 100, with that evidence."""
         margin = verdict.get("margin")

@@ -15,8 +15,8 @@ def maturity(
     as_json: bool = JSON,
 ) -> None:
     """The level (0–3) reached, the evidence for each capability, and the next step."""
-    from shipway.automation.maturity import LEVELS, assess
     from shipway.errors import InvalidArgument
+    from shipway.project.maturity import LEVELS, assess
     from shipway.session import current
 
     if not project.is_dir():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.errors import InvalidArgument
 from shipway.monitoring import calibration as calibrate
@@ -12,6 +12,9 @@ from shipway.registry.local import REFERENCE_LABEL_TAG
 from shipway.serving.prediction_log import read_health
 from shipway.serving.profiles import window_profiles
 from shipway.session import Session
+
+if TYPE_CHECKING:
+    from shipway.store.artifacts import ArtifactStore
 
 # On a version's run whose lineage names no reference (a loop's pipeline that registered its
 # own version): the dataset NAME@VERSION to monitor it against.
@@ -164,7 +167,7 @@ def run_monitors(
 
 def _from_rows(
     monitor: Monitor,
-    artifacts: Any,
+    artifacts: ArtifactStore,
     deployment: str,
     window: str | int,
     start: float | None,

@@ -12,9 +12,12 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, read_log
+
+if TYPE_CHECKING:
+    from shipway.store.artifacts import ArtifactStore
 
 # While a loop's pipeline runs it learns only from rows logged before a time: the newest
 # labelled rows are the gate's exam, and (for a refit) rows logged since it started may be the
@@ -69,7 +72,7 @@ BASE_COLUMNS = ["request_id", "row", "timestamp", "model_version", "latency_ms",
 
 
 def load_traffic(
-    artifacts: Any,
+    artifacts: ArtifactStore | None,
     deployment: str,
     *,
     start: float | None = None,
@@ -151,11 +154,14 @@ def load_traffic(
 
 
 def _reader(
-    artifacts: Any, deployment: str, reader: Callable[..., Any] | None
+    artifacts: ArtifactStore | None, deployment: str, reader: Callable[..., Any] | None
 ) -> Callable[..., Any]:
     if reader is not None:
         return lambda kind, **options: reader(deployment, kind, **options)
-    return lambda kind, **options: read_log(artifacts, kind, deployment, **options)
+    if artifacts is None:  # a caller's mistake, not a user's: one of the two is always given
+        raise TypeError("traffic is read from the artifact store or through a reader")
+    store = artifacts
+    return lambda kind, **options: read_log(store, kind, deployment, **options)
 
 
 def _apply(labels: Any, times: Any, rows: Any, found: Any, on: list[str]) -> None:

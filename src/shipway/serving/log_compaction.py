@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.serving.log_dataset import (
     SUPERSEDES,
@@ -29,6 +29,9 @@ from shipway.serving.log_dataset import (
     hour_start,
     segment_paths,
 )
+
+if TYPE_CHECKING:
+    from shipway.store.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class Upkeep:
 
 
 def compact(
-    artifacts: Any,
+    artifacts: ArtifactStore,
     deployment: str,
     *,
     now: float | None = None,
@@ -127,7 +130,9 @@ def _delete(fs: Any, path: str) -> None:
     fs.delete_file(path)
 
 
-def expire(artifacts: Any, deployment: str, days: float, *, now: float | None = None) -> int:
+def expire(
+    artifacts: ArtifactStore, deployment: str, days: float, *, now: float | None = None
+) -> int:
     """Delete the deployment's date partitions that ended more than ``days`` ago."""
     import pyarrow.fs as pafs
 
@@ -145,7 +150,9 @@ def expire(artifacts: Any, deployment: str, days: float, *, now: float | None = 
     return expired
 
 
-def upkeep(artifacts: Any, deployments: list[str], retention_days: float | None) -> Upkeep:
+def upkeep(
+    artifacts: ArtifactStore, deployments: list[str], retention_days: float | None
+) -> Upkeep:
     """One pass over every deployment's log; a failing deployment is logged and skipped."""
     total = Upkeep()
     for name in deployments:

@@ -27,7 +27,10 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipway.store.artifacts import ArtifactStore, BytesSink
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +156,7 @@ MAX_ERROR_TIMES = 10_000  # times kept per version in one record; the count is a
 class PredictionLog:
     def __init__(
         self,
-        artifacts: Any,
+        artifacts: BytesSink,
         *,
         flush_seconds: float = 1.0,
         max_pending: int = 200_000,
@@ -432,7 +435,7 @@ def hour_of(key: str) -> float | None:
 
 
 def log_keys(
-    artifacts: Any,
+    artifacts: ArtifactStore,
     kind: str,
     deployment: str,
     suffix: str,
@@ -453,7 +456,7 @@ def log_keys(
 
 
 def read_log(
-    artifacts: Any,
+    artifacts: ArtifactStore,
     kind: str,
     deployment: str,
     *,
@@ -482,7 +485,7 @@ def read_log(
 QUARANTINE = "quarantine"  # damaged segments, moved aside under their own key
 
 
-def quarantine(artifacts: Any, deployment: str, key: str, rows: int | None) -> None:
+def quarantine(artifacts: ArtifactStore, deployment: str, key: str, rows: int | None) -> None:
     """Move a segment no reader can read aside (``quarantine/KEY``), and count it, with its
     rows where its footer told them, in a health record of its hour: the window it belonged
     to shows it, and monitoring raises an alert for it."""
@@ -520,7 +523,11 @@ def _written_at(key: str) -> float:
 
 
 def read_health(
-    artifacts: Any, deployment: str, *, start: float | None = None, end: float | None = None
+    artifacts: ArtifactStore,
+    deployment: str,
+    *,
+    start: float | None = None,
+    end: float | None = None,
 ) -> list[dict[str, Any]]:
     """The health records (errors by status, dropped rows) of one deployment, oldest first;
     one that is not a record is quarantined and counted, and the rest read on."""

@@ -21,12 +21,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.errors import InvalidArgument
 from shipway.serving.prediction_log import hour_of, log_keys, quarantine
 from shipway.stats.columns import NUMERIC
 from shipway.stats.profile import ColumnProfile, DatasetProfile, build_profile
+
+if TYPE_CHECKING:
+    from shipway.store.artifacts import ArtifactStore, BytesSink
 
 PROFILES = "profiles"
 Reference = Callable[[str, int], DatasetProfile | None]  # (deployment, version) -> profile
@@ -37,7 +40,9 @@ Running = tuple[str, DatasetProfile]  # a slot's file key, and its profile so fa
 
 
 class ProfileWriter:
-    def __init__(self, artifacts: Any, reference: Reference, *, save_seconds: float = 60.0) -> None:
+    def __init__(
+        self, artifacts: BytesSink, reference: Reference, *, save_seconds: float = 60.0
+    ) -> None:
         self.artifacts = artifacts
         self.reference = reference
         self.save_seconds = save_seconds
@@ -112,7 +117,7 @@ class ProfileWriter:
 
 
 def read_profile(
-    artifacts: Any,
+    artifacts: ArtifactStore,
     deployment: str,
     *,
     version: int | None = None,
@@ -131,7 +136,7 @@ def read_profile(
     return found
 
 
-def _profile(artifacts: Any, deployment: str, key: str) -> DatasetProfile | None:
+def _profile(artifacts: ArtifactStore, deployment: str, key: str) -> DatasetProfile | None:
     """A stored profile, or None for one that does not read (quarantined and counted)."""
     data = artifacts.read_bytes(key)  # a failing store raises: only a bad document is set aside
     try:
@@ -142,7 +147,7 @@ def _profile(artifacts: Any, deployment: str, key: str) -> DatasetProfile | None
 
 
 def window_profiles(
-    artifacts: Any,
+    artifacts: ArtifactStore,
     deployment: str,
     every: str,
     *,

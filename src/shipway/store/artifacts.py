@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from shipway.errors import IntegrityError, InvalidArgument, NotFound, require
 from shipway.types import ArtifactInfo
@@ -82,6 +82,13 @@ def save_checked(source: IO[bytes], target: Path, digest: str | None, mismatch: 
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+class BytesSink(Protocol):
+    """Where a writer puts bytes by key: an :class:`ArtifactStore`, or a remote model
+    server's sink that sends them to the platform."""
+
+    def put_bytes(self, data: bytes, key: str) -> Any: ...
 
 
 class ArtifactStore:
