@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shipway.automation.estimates import estimate
+
 if TYPE_CHECKING:
     from shipway.automation.loops import Rollout
 
@@ -232,8 +234,6 @@ def _estimated(
     candidate's is lower by more than ``max_metric_drop`` with 95% confidence, until the
     labels judge (``labels_judge``): then it is only shown."""
     import math
-
-    from shipway.automation.estimates import estimate
 
     a = estimate(calibration.get("candidate"), mine)
     b = estimate(calibration.get("champion"), theirs)

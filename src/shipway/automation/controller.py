@@ -28,6 +28,7 @@ from shipway.automation.rollouts import Rollouts
 from shipway.automation.rounds import LEASE, MonitoringRounds
 from shipway.errors import NotFound
 from shipway.session import Session
+from shipway.store.lease_store import LeaseStore
 from shipway.store.loop_store import LoopState, LoopStore
 from shipway.types import Deployment
 
@@ -77,7 +78,6 @@ class Controller(Rollouts, MonitoringRounds):
     def once(self) -> bool:
         """One round as ``shipway controller --once`` runs it: under the lease, which is
         handed on after; False when another process holds it (and nothing was done)."""
-        from shipway.store.lease_store import LeaseStore
 
         leases = LeaseStore(self.session.stores.db)
         if not leases.claim(LEASE, self.holder, max(2 * self.interval, 600.0)):

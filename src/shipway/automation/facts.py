@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipway.serving.prediction_log import GROUND_TRUTH, log_keys
 from shipway.session import Session
+from shipway.store.alert_store import AlertStore
+from shipway.store.dataset_store import DatasetStore
 
 
 def open_alerts(session: Session) -> dict[str, dict[str, list[int]]]:
-    from shipway.store.alert_store import AlertStore
-
     out: dict[str, dict[str, list[int]]] = {}
     for alert in AlertStore(session.stores.db).list():
         out.setdefault(alert.deployment, {}).setdefault(alert.rule, []).append(alert.alert_id)
@@ -20,7 +21,6 @@ def open_alerts(session: Session) -> dict[str, dict[str, list[int]]]:
 def dataset_versions(session: Session, loops: Any) -> dict[str, int]:
     if not any(t.kind == "dataset" for loop in loops for t in loop.triggers):
         return {}
-    from shipway.store.dataset_store import DatasetStore
 
     return {name: v for name, v, _ in DatasetStore(session.stores.db).list_datasets()}
 
@@ -30,7 +30,6 @@ def labels_after(
 ) -> tuple[int, float | None]:
     """How many labels arrived after ``until`` (all of them for None), and when the newest
     did: counted from a time, not as a total, since the log's old days expire."""
-    from shipway.serving.prediction_log import GROUND_TRUTH, log_keys
 
     artifacts = session.stores.artifacts
     if not log_keys(artifacts, GROUND_TRUTH, deployment, ".parquet", start=until):

@@ -13,6 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipway.automation.estimates import calibration
 from shipway.config import MAX_SETTING
 from shipway.errors import InvalidArgument
 
@@ -196,8 +197,6 @@ def _scored(
     predicted = model.predict_prepared(inputs)
     truth = frame[label].to_numpy()
     if curves is not None and metric == "accuracy":
-        from shipway.automation.estimates import calibration
-
         curves["new"] = calibration(model.score_prepared(inputs), truth)
     if metric in ("mae", "rmse", "mape", "r2"):
         value = regression_metrics(truth, predicted).get(metric)

@@ -9,8 +9,11 @@ import threading
 from typing import Any
 
 from shipway.automation.loops import Loop
+from shipway.automation.sinks import Outbox
 from shipway.errors import ShipwayError
+from shipway.monitoring.alerts import payload
 from shipway.session import Session
+from shipway.store.alert_store import AlertStore
 from shipway.store.loop_store import LoopState, LoopStore
 
 log = logging.getLogger("shipway.controller")
@@ -44,9 +47,6 @@ class LoopMoves:
 
     def _alert(self, loop: Loop, what: str, severity: str, state: LoopState) -> None:
         """An alert of the loop (rule ``loop: WHAT``), told to the loop's sinks."""
-        from shipway.automation.sinks import Outbox
-        from shipway.monitoring.alerts import payload
-        from shipway.store.alert_store import AlertStore
 
         evidence: dict[str, Any] = {
             "window": "loop",

@@ -20,6 +20,7 @@ from typing import Any
 
 from shipway.automation.gate import Gate, refuse_mistyped, refuse_unknown
 from shipway.errors import InvalidArgument
+from shipway.monitoring.rules import sink_problem
 from shipway.store.validation import check_key
 
 TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
@@ -165,7 +166,6 @@ class Loop:
             )
         if settings.approval not in APPROVALS:
             raise InvalidArgument(f"approval is auto or manual, not {settings.approval!r}")
-        from shipway.monitoring.rules import sink_problem
 
         for sink in settings.sinks:
             problem = sink_problem(sink)

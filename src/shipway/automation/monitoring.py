@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipway.automation.responder import alert_responder
+from shipway.automation.rounds import MonitoringRounds
 from shipway.monitoring.rules import rules_from_settings, verdicts
 from shipway.monitoring.service import monitor_with_config
 from shipway.session import Session
@@ -88,7 +89,6 @@ class LocalMonitoring:
     def run_round(self, *, replay: bool = False) -> list[Alert]:
         """One monitoring round over every deployment now, as ``shipway server`` runs them;
         with ``replay`` every window of the traffic is judged in order (a backfill)."""
-        from shipway.automation.rounds import MonitoringRounds
 
         rounds = MonitoringRounds(self.session, interval_minutes=0)
         changed = rounds.run_once(replay=replay)

@@ -10,6 +10,7 @@ from shipway.automation.sinks import Outbox
 from shipway.monitoring.alerts import AlertChange, AlertLifecycle, payload
 from shipway.services import DeploymentBackend
 from shipway.session import Session
+from shipway.store.alert_store import AlertStore
 from shipway.types import Alert
 
 
@@ -46,7 +47,6 @@ class AlertResponder:
 
 def alert_responder(session: Session, rules: Any) -> AlertResponder:
     """The responder over the session's alerts, with ``[monitoring]``'s SMTP and base URL."""
-    from shipway.store.alert_store import AlertStore
 
     settings = session.settings.monitoring
     lifecycle = AlertLifecycle(AlertStore(session.stores.db), rules, settings.base_url)

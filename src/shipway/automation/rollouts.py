@@ -12,6 +12,8 @@ from shipway.automation.loop_moves import ACTOR, reason_of
 from shipway.automation.loops import Loop, Rollout
 from shipway.automation.training import Training
 from shipway.errors import NotFound, PolicyViolation, ShipwayError
+from shipway.monitoring.traffic import load_traffic
+from shipway.serving.prediction_log import read_health
 from shipway.store.loop_store import LoopState
 from shipway.types import Deployment, Stage, Strategy
 
@@ -239,9 +241,6 @@ class Rollouts(Training):
         now: float,
         calibration: dict[str, Any] | None = None,
     ) -> Evidence:
-        from shipway.monitoring.traffic import load_traffic
-        from shipway.serving.prediction_log import read_health
-
         name = loop.deployment
         traffic = load_traffic(
             None, name, start=since, inputs=[], reader=self.session.predictions.read

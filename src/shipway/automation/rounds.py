@@ -25,9 +25,15 @@ import time
 import uuid
 from typing import Any
 
+from shipway.automation.responder import alert_responder
 from shipway.config import MAX_SETTING
 from shipway.errors import InvalidArgument, PlatformError, ShipwayError
+from shipway.monitoring.rules import rules_from_settings
+from shipway.serving.log_compaction import upkeep
+from shipway.serving.prediction_log import PREDICTIONS, log_keys
 from shipway.session import Session
+from shipway.store.alert_store import AlertStore
+from shipway.store.lease_store import LeaseStore
 
 log = logging.getLogger("shipway.monitoring")
 LEASE = "monitoring"
@@ -73,9 +79,6 @@ class MonitoringRounds:
     def run_once(self, *, replay: bool = False) -> list[Any]:
         """Judge every deployment's newest window now (every window in order with
         ``replay``); returns the alerts that changed."""
-        from shipway.automation.responder import alert_responder
-        from shipway.monitoring.rules import rules_from_settings
-        from shipway.store.alert_store import AlertStore
 
         rules = rules_from_settings(self.settings)
         responder = alert_responder(self.session, rules)
@@ -146,8 +149,6 @@ class MonitoringRounds:
         )
 
     def _monitored(self, name: str) -> list[Any]:
-        from shipway.store.alert_store import AlertStore
-
         found = self._built_in.pop((name, UNMONITORED), None)
         if found is None:
             return []
@@ -177,7 +178,6 @@ class MonitoringRounds:
 
     def _open_once(self, name: str, rule: str, **fields: Any) -> list[Any]:
         """One of the round's own warning alerts, unless it is open already."""
-        from shipway.store.alert_store import AlertStore
 
         if (name, rule) in self._built_in:
             return []
@@ -189,7 +189,6 @@ class MonitoringRounds:
 
     def _has_traffic(self, name: str, kinds: list[Any]) -> bool:
         """Whether the log holds predictions in the span the round would read."""
-        from shipway.serving.prediction_log import PREDICTIONS, log_keys
 
         starts = [recent(window) for window in kinds]
         start = None if None in starts else min(s for s in starts if s is not None)
@@ -204,7 +203,6 @@ class MonitoringRounds:
 
     def scheduled_round(self) -> list[Any] | None:
         """One round if this process holds the lease (taking or renewing it); None otherwise."""
-        from shipway.store.lease_store import LeaseStore
 
         seconds = max(2 * self.interval, 60.0)
         if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
@@ -218,8 +216,6 @@ class MonitoringRounds:
         """Compact closed hours of every deployment's log and expire old partitions; only by
         the lease holder (taking the lease if it is free), so no two processes compact one
         hour. None when another process holds the lease."""
-        from shipway.serving.log_compaction import upkeep
-        from shipway.store.lease_store import LeaseStore
 
         seconds = max(2 * self.interval, 60.0)
         if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
@@ -240,7 +236,6 @@ class MonitoringRounds:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=wait_seconds)
-        from shipway.store.lease_store import LeaseStore
 
         try:  # hand the rounds on now rather than when the lease runs out
             LeaseStore(self.session.stores.db).release(LEASE, self.holder)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.automation.loops import Loop
+from shipway.automation.loops import Loop, loops_from_settings
+from shipway.errors import InvalidArgument
 from shipway.session import Session
 from shipway.store.loop_store import LoopState, LoopStore
 
@@ -67,8 +68,6 @@ def loop_status(
 def loops_status(
     session: Session, loops: dict[str, Loop], deployment: str | None = None
 ) -> list[dict[str, Any]]:
-    from shipway.errors import InvalidArgument
-
     if deployment is not None and deployment not in loops:
         known = ", ".join(sorted(loops)) or "none"
         raise InvalidArgument(
@@ -97,6 +96,4 @@ class LocalLoops:
         self.session = session
 
     def status(self, deployment: str | None = None) -> list[dict[str, Any]]:
-        from shipway.automation.loops import loops_from_settings
-
         return loops_status(self.session, loops_from_settings(self.session.settings), deployment)

@@ -19,11 +19,18 @@ from shipway.automation.loop_moves import (
     reason_of,
 )
 from shipway.automation.loops import Loop
+from shipway.automation.references import record_reference, tag_registered
 from shipway.automation.rounds import LEASE
 from shipway.errors import InvalidArgument, ShipwayError
 from shipway.monitoring.labelled import labelled_traffic
+from shipway.monitoring.traffic import holding_out, recording_learnt
+from shipway.pipelines.pipeline import load
 from shipway.session import using
+from shipway.store.audit import append_event
+from shipway.store.lease_store import LeaseStore
 from shipway.store.loop_store import LoopState
+from shipway.store.registry_store import model_entity
+from shipway.tracking.model_logging import log_model
 from shipway.types import Deployment, ModelVersion
 
 TRIGGER_TAG = "shipway.loop.trigger"
@@ -155,9 +162,6 @@ class Training(LoopMoves):
         """The loop's pipeline, learning only from traffic logged before ``since`` (None:
         before it starts, since later rows may be the next gate's exam); the version it made,
         with the trigger and that time on its run."""
-        from shipway.automation.references import record_reference, tag_registered
-        from shipway.monitoring.traffic import holding_out, recording_learnt
-        from shipway.pipelines.pipeline import load
 
         tracking = self.acting.tracking
         learnt_before = time.time() if since is None else since
@@ -188,8 +192,6 @@ class Training(LoopMoves):
     def _version_of(
         self, loop: Loop, run: Any, deployment: Deployment, trigger: str
     ) -> ModelVersion:
-        from shipway.tracking.model_logging import log_model
-
         tracking = self.acting.tracking
         returned = run.returned
         if threading.current_thread() in self.abandoned:  # ran over its time: register nothing
@@ -218,7 +220,6 @@ class Training(LoopMoves):
     def _heartbeat(self) -> Iterator[None]:
         """Renew the lease while a pipeline runs, so a long training does not let another
         process take it and act on the same loop meanwhile."""
-        from shipway.store.lease_store import LeaseStore
 
         leases = LeaseStore(self.session.stores.db)
         if leases.holder(LEASE) != self.holder:
@@ -276,8 +277,6 @@ class Training(LoopMoves):
 
     def _record_verdict(self, version: ModelVersion, verdict: Verdict, state: LoopState) -> None:
         """The verdict with the version: a tag on its run, and the registry's audit log."""
-        from shipway.store.audit import append_event
-        from shipway.store.registry_store import model_entity
 
         summary = f"{'passed' if verdict.passed else 'failed'}: {verdict.summary()}"
         if version.run_id:
