@@ -149,3 +149,18 @@ def test_before_labels_the_accuracy_estimated_from_calibrated_confidence_judges(
     assert "estimated accuracy" in after.summary()
     without = judge_step(rollout, traffic, {}, stable=1, candidate=2, minutes=1, metric="accuracy")
     assert without.decision == "advance" and without.estimated == {}, "no curves: no estimate"
+
+
+def test_a_calibration_curve_stays_small_however_large_the_holdout() -> None:
+    from shipway.automation.estimates import MAX_POINTS, calibration, estimate
+
+    rng = np.random.default_rng(2)
+    scores = rng.random(20_000)
+    labels = (rng.random(20_000) < scores).astype(int)  # scores that are their own chances
+    curve = calibration(scores, labels)
+    assert curve is not None and 2 <= len(curve["x"]) <= MAX_POINTS
+    rows = pd.DataFrame({"score": scores[:2000], "output": (scores[:2000] > 0.5).astype(int)})
+    found = estimate(curve, rows)
+    truth = float(((scores[:2000] > 0.5) == labels[:2000]).mean())
+    assert found is not None and abs(found[0] - truth) < 0.03, (found, truth)
+    assert calibration(scores, rng.choice(["a", "b"], 20_000)) is None, "labels are not 0 and 1"

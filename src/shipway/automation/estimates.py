@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 ROUNDING = 5  # digits kept of the calibration curve: it is stored with the verdict
+MAX_POINTS = 200  # and at most this many of its points, however large the holdout
 
 
 def calibration(scores: Any, labels: Any) -> dict[str, list[float]] | None:
@@ -36,9 +37,13 @@ def calibration(scores: Any, labels: Any) -> dict[str, list[float]] | None:
     if s.ndim != 1 or len(s) < 30 or not np.isin(y, (0, 1)).all() or not np.isfinite(s).all():
         return None
     fitted = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(s, y)
+    x, p = np.asarray(fitted.X_thresholds_), np.asarray(fitted.y_thresholds_)
+    if len(x) > MAX_POINTS:  # evenly spaced points of the curve, both ends kept
+        keep = np.unique(np.linspace(0, len(x) - 1, MAX_POINTS).round().astype(int))
+        x, p = x[keep], p[keep]
     return {
-        "x": [round(float(v), ROUNDING) for v in fitted.X_thresholds_],
-        "y": [round(float(v), ROUNDING) for v in fitted.y_thresholds_],
+        "x": [round(float(v), ROUNDING) for v in x],
+        "y": [round(float(v), ROUNDING) for v in p],
     }
 
 
