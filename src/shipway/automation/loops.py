@@ -16,12 +16,15 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.automation.gate import Gate, refuse_mistyped, refuse_unknown
 from shipway.errors import InvalidArgument
 from shipway.monitoring.rules import sink_problem
 from shipway.store.validation import check_key
+
+if TYPE_CHECKING:
+    from shipway.config import LoopSettings, Settings
 
 TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
 MAX_LABELS = 10**12  # labels:N beyond this could never fire
@@ -158,7 +161,7 @@ class Loop:
             )
 
     @classmethod
-    def from_settings(cls, deployment: str, settings: Any) -> Loop:
+    def from_settings(cls, deployment: str, settings: LoopSettings) -> Loop:
         module, colon, function = settings.pipeline.partition(":")
         if not colon or not module or not function:
             raise InvalidArgument(
@@ -189,7 +192,7 @@ class Loop:
         )
 
 
-def loops_from_settings(settings: Any) -> dict[str, Loop]:
+def loops_from_settings(settings: Settings) -> dict[str, Loop]:
     """The ``[loops.*]`` of shipway.toml, each checked; a bad one names itself and the file."""
     out = {}
     for deployment, table in settings.loops.items():

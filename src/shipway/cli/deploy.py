@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -18,6 +18,9 @@ from typer.core import TyperGroup
 from shipway.cli.common import JSON, full_model_uri
 from shipway.cli.output import console, emit_json, table, when
 from shipway.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from shipway.session import Session
 
 REASON = typer.Option("", "--reason", "-r", help="Why; written to the audit log.")
 
@@ -228,13 +231,13 @@ def _session() -> Any:
     return current()
 
 
-def _stages(session: Any, name: str) -> dict[int, str]:
+def _stages(session: Session, name: str) -> dict[int, str]:
     """The registry stage of every version of the deployment's model, before a change."""
     deployment = session.deployments.get(name)
     return {v.version: v.stage.value for v in session.registry.list_versions(deployment.model)}
 
 
-def _stage_moves(session: Any, model: str, before: dict[int, str]) -> list[str]:
+def _stage_moves(session: Session, model: str, before: dict[int, str]) -> list[str]:
     """Each version whose stage the change moved: ``churn v3: production -> archived``."""
     after = {v.version: v.stage.value for v in session.registry.list_versions(model)}
     return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,9 @@ SOURCE_HELP = "auto: drift from the servers' traffic profiles where they exist; 
 app = typer.Typer(
     help="Monitor deployments: drift, data quality, performance.", no_args_is_help=True
 )
+
+if TYPE_CHECKING:
+    from shipway.session import Session
 
 
 def _metric(found: dict[str, Any] | None, name: str) -> str:
@@ -106,7 +109,7 @@ def run(
         _exit_if_drifted(reports)
 
 
-def _exit_if_unmonitored(session: Any) -> None:
+def _exit_if_unmonitored(session: Session) -> None:
     """A round that could not judge a deployment is a failure a cron job must see: exit 1,
     one line each."""
     from shipway.automation.rounds import UNMONITORED

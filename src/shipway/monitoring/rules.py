@@ -13,10 +13,13 @@ import difflib
 import math
 import operator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.errors import InvalidArgument
 from shipway.monitoring import report_paths
+
+if TYPE_CHECKING:
+    from shipway.config import Settings
 
 _TYPED: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -221,7 +224,7 @@ def verdicts(
     return out
 
 
-def rules_from_settings(settings: Any) -> list[AlertRule]:
+def rules_from_settings(settings: Settings) -> list[AlertRule]:
     """The ``[[alerts]]`` rules of the settings' shipway.toml; a bad rule names itself and the file."""
     rules = []
     for index, table in enumerate(settings.alerts):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.errors import InvalidArgument
 from shipway.models.signature import ColumnSpec, check_value
@@ -22,6 +22,9 @@ from shipway.serving.labelling import (
 from shipway.serving.log_encoding import arrow_type
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog, read_log
 from shipway.serving.state import ServerState
+
+if TYPE_CHECKING:
+    from shipway.session import Session
 
 USAGE = "feedback is {'request_id' or 'key', 'label'} or {'records': [...]}"
 
@@ -74,7 +77,7 @@ def _finder(state: ServerState, deployment: str, recent: RecentRequests | None) 
     return find
 
 
-def _logged(session: Any, deployment: str, ids: list[str]) -> Any:
+def _logged(session: Session, deployment: str, ids: list[str]) -> Any:
     """The logged rows of requests ``ids``: only theirs on the stores; through a server, the
     narrow columns of the whole log (the API reads no ids)."""
     columns = ["request_id", "row", "caller"]
