@@ -15,6 +15,9 @@ Target (issue 14): the loop recovers at least 90% of the oracle's gain over the 
 model, with no failed request.
 
 Usage: .venv/bin/python bench/loop.py [--per-month 1500] [--last-month 12]
+       .venv/bin/python bench/loop.py --stream sea [--seeds 5] ...   the loop after an abrupt
+       change, over seeds: the share of an oracle's gain and the lag from the break to a new
+       model serving all traffic (``loop_break.py``, which this runs)
 """
 
 from __future__ import annotations
@@ -32,6 +35,20 @@ from rich.table import Table
 
 
 def main() -> None:
+    import sys
+
+    if "--stream" in sys.argv:  # the abrupt change: another stream, its own options
+        at = sys.argv.index("--stream")
+        stream = sys.argv[at + 1] if at + 1 < len(sys.argv) else ""
+        if stream == "sea":
+            import loop_break
+
+            sys.argv = [sys.argv[0], *sys.argv[:at][1:], *sys.argv[at + 2 :]]
+            loop_break.main()
+            return
+        if stream != "flights":
+            sys.exit(f"--stream is flights (the default) or sea, not {stream!r}")
+        sys.argv = [sys.argv[0], *sys.argv[:at][1:], *sys.argv[at + 2 :]]
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-month", type=int, default=1500)
     parser.add_argument("--last-month", type=int, default=12)
