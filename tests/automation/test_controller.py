@@ -198,7 +198,7 @@ def _weak_champion(sw: Any) -> int:
 
 
 def test_a_wide_significant_gate_margin_takes_one_canary_step(
-    sw: Any, served: Traffic, summer: Any
+    sw: Any, served: Traffic, summer: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 23: a candidate far better than the champion, beyond doubt, reaches all traffic
     sooner: its canary starts at the last step below 100, and one step's evidence promotes
@@ -219,6 +219,11 @@ def test_a_wide_significant_gate_margin_takes_one_canary_step(
     assert sw.get_deployment(DEPLOYMENT).weight == 50.0
     (shown,) = loops_status(current(), {DEPLOYMENT: loop})
     assert shown["wide_margin"]["z"] == wide["z"] and shown["shown"].endswith("at 50%")
+    from shipway.cli.loops import _show
+
+    _show([shown])  # what `shipway loops status` prints of it
+    printed = " ".join(capsys.readouterr().out.split())
+    assert f"(z {wide['z']:.1f} ≥ 3) is wider than 0.02: the canary took one step" in printed
     served.send(summer.iloc[2400:3000])
     state = _round(sw, loop)
     assert state.state == "promoted", state.detail["message"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from shipway.automation.estimates import calibration
 from shipway.config import MAX_SETTING
@@ -183,27 +183,32 @@ PAIRED = ("accuracy", "mae", "rmse")  # means over rows: a gain row by row has a
 
 def score(model: Any, frame: Any, label: str, metric: str) -> float | None:
     """``metric`` of a loaded model on ``frame`` (its inputs and the ``label`` column)."""
-    return _scored(model, frame, label, metric)[0]
+    return _scored(model, frame, label, metric).value
 
 
-def _scored(
-    model: Any, frame: Any, label: str, metric: str, curves: dict[str, Any] | None = None
-) -> tuple[float | None, Any]:
-    """``metric`` on ``frame``, and the model's answers (for a paired comparison); with
-    ``curves`` and accuracy, the model's calibration curve is added to it under "new"."""
+class Scored(NamedTuple):
+    value: float | None  # the metric
+    answers: Any  # the model's answer to each row, for a paired comparison
+    curve: dict[str, Any] | None  # its calibration, when asked for and it can be learnt
+
+
+def _scored(model: Any, frame: Any, label: str, metric: str, *, with_curve: bool = False) -> Scored:
+    """``metric`` on ``frame``, the model's answers, and (``with_curve``, for accuracy) how
+    its score maps to the chance of a positive."""
     from shipway.stats.performance import classification_metrics, regression_metrics
 
     inputs = model.prepare(frame)
     predicted = model.predict_prepared(inputs)
     truth = frame[label].to_numpy()
-    if curves is not None and metric == "accuracy":
-        curves["new"] = calibration(model.score_prepared(inputs), truth)
+    curve = None
+    if with_curve and metric == "accuracy":
+        curve = calibration(model.score_prepared(inputs), truth)
     if metric in ("mae", "rmse", "mape", "r2"):
         value = regression_metrics(truth, predicted).get(metric)
     else:
         scores = model.score_prepared(inputs) if metric in ("roc_auc", "log_loss") else None
         value = classification_metrics(truth, predicted, scores).get(metric)
-    return (None if value is None else float(value)), predicted
+    return Scored(None if value is None else float(value), predicted, curve)
 
 
 def paired_margin(
@@ -275,16 +280,15 @@ def judge(
         raise InvalidArgument(f"the holdout has no label column {label!r}")
     if not len(holdout):
         raise InvalidArgument("the holdout has no rows: the gate cannot judge")
-    curves: dict[str, Any] = {}
-    mine, answers = _scored(candidate, holdout, label, gate.metric, curves)
-    theirs, margin, calibrations = None, None, None
+    ours = _scored(candidate, holdout, label, gate.metric, with_curve=champion is not None)
+    mine, theirs, margin, calibrations = ours.value, None, None, None
     if champion is not None:
-        mine_curve = curves.pop("new", None)
-        theirs, their_answers = _scored(champion, holdout, label, gate.metric, curves)
+        other = _scored(champion, holdout, label, gate.metric, with_curve=True)
+        theirs = other.value
         truth = holdout[label].to_numpy()
-        margin = paired_margin(gate.metric, truth, answers, their_answers)
-        if mine_curve is not None and curves.get("new") is not None:
-            calibrations = {"candidate": mine_curve, "champion": curves["new"]}
+        margin = paired_margin(gate.metric, truth, ours.answers, other.answers)
+        if ours.curve is not None and other.curve is not None:
+            calibrations = {"candidate": ours.curve, "champion": other.curve}
     reasons = [] if gate.has_threshold else ["the gate has no threshold: it passes nothing"]
     reasons += _failures(gate, mine, theirs, "")
     slices: dict[str, dict[str, Any]] = {}

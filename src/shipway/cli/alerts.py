@@ -8,6 +8,7 @@ import typer
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
+from shipway.monitoring.alerts import fired
 
 app = typer.Typer(help="Alerts raised by monitoring.", no_args_is_help=True)
 
@@ -54,7 +55,7 @@ def list_(
                 a.severity,
                 a.status,
                 f"{a.threshold:g}",
-                _value(a.fired_value if a.fired_window else a.value, a.fired_window or a.window),
+                _value(*fired(a)),
                 _value(a.value, a.window),
                 when(a.opened_at),
             )

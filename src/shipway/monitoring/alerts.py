@@ -102,14 +102,28 @@ def placed(report: dict[str, Any]) -> str:
     return f"{window} ({start:%Y-%m-%d %H:%M}–{until} UTC)"[:64]  # the column's width
 
 
+def fired(alert: Alert) -> tuple[float | None, str]:
+    """The value that fired the alert and its window (an older record kept only the latest)."""
+    if alert.fired_window is None:
+        return alert.value, alert.window
+    return alert.fired_value, alert.fired_window
+
+
+def later(alert: Alert) -> tuple[float | None, str] | None:
+    """The latest value and window judged while it stayed open, when that is another window."""
+    if alert.fired_window is None or alert.window == alert.fired_window:
+        return None
+    return alert.value, alert.window
+
+
 def summary(alert: Alert) -> str:
     """One line: the value that fired the alert, its threshold and window, and the latest
     value when a later window was judged while it stayed open."""
-    fired = alert.value if alert.fired_window is None else alert.fired_value
-    window = alert.fired_window or alert.window
-    text = f"{alert.metric} = {_shown(fired)} (threshold {alert.threshold:g}) in window {window}"
-    if alert.fired_window is not None and alert.window != alert.fired_window:
-        text += f"; latest {_shown(alert.value)} in window {alert.window}"
+    value, window = fired(alert)
+    text = f"{alert.metric} = {_shown(value)} (threshold {alert.threshold:g}) in window {window}"
+    latest = later(alert)
+    if latest is not None:
+        text += f"; latest {_shown(latest[0])} in window {latest[1]}"
     return text
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shipway import charts
+from shipway.monitoring.alerts import fired, later
 
 NO_VALUES = "<p class=muted>no values yet</p>"
 
@@ -139,22 +140,11 @@ def _versions(report: Any) -> str:
     return ", ".join(f"v{k} {v.get('rows', 0) / total:.0%}" for k, v in shares if v.get("rows"))
 
 
-def _shown(value: float | None, window: str) -> str:
-    return f"{'n/a' if value is None else f'{value:.4g}'} in {window}"
-
-
-def _fired(alert: Any) -> str:
-    """The value that fired the alert, and its window."""
-    if alert.fired_window is None:
-        return _shown(alert.value, alert.window)
-    return _shown(alert.fired_value, alert.fired_window)
-
-
-def _latest(alert: Any) -> str:
-    """The latest value judged while it stayed open, when that is another window."""
-    if alert.fired_window is None or alert.fired_window == alert.window:
+def _shown(found: tuple[float | None, str] | None) -> str:
+    if found is None:
         return "-"
-    return _shown(alert.value, alert.window)
+    value, window = found
+    return f"{'n/a' if value is None else f'{value:.4g}'} in {window}"
 
 
 def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
@@ -198,7 +188,7 @@ def render(deployment: str, reports: list[Any], alerts: list[Any]) -> str:
     ]
     alert_rows = [
         f"<tr><td>{a.alert_id}</td><td>{_e(a.rule)}</td><td>{_e(a.severity)}</td><td>{_e(a.status)}</td>"
-        f"<td>{_e(_fired(a))}</td><td>{_e(_latest(a))}</td></tr>"
+        f"<td>{_e(_shown(fired(a)))}</td><td>{_e(_shown(later(a)))}</td></tr>"
         for a in alerts
     ]
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
