@@ -15,6 +15,7 @@ import pytest
 from shipway.automation.controller import Controller
 from shipway.automation.gate import Gate
 from shipway.automation.loops import Loop, Rollout, Trigger
+from shipway.automation.rollouts import Rollouts, first_step
 from shipway.automation.status import loops_status
 from shipway.demo.data import FEATURES, LABEL, load_flights
 from shipway.demo.run import build_pipeline
@@ -101,10 +102,10 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
     assert _round(sw, loop).state == "idle"  # the loop starts: nothing is news yet
     served.send(summer.iloc[:2400], batch=100)
     state = _round(sw, loop)
-    assert state.state == "canary", state.detail["message"]
+    assert state.state == "canary", state.detail.message
     assert state.candidate == 2 and state.step == 0
 
-    verdict = state.detail["verdict"]
+    verdict = state.detail.verdict
     assert verdict["passed"] and verdict["candidate"] >= verdict["champion"]
     exam = sw.labelled_traffic(DEPLOYMENT).iloc[-verdict["rows"] :]  # the gate's rows
     winter = load_flights([1, 2])
@@ -123,8 +124,8 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
     assert (deployment.strategy, deployment.candidate, deployment.weight) == ("canary", 2, 10.0)
     served.send(summer.iloc[2400:3300])
     state = _round(sw, loop)
-    assert state.state == "canary" and state.step == 1, state.detail["message"]
-    evidence = state.detail["evidence"]
+    assert state.state == "canary" and state.step == 1, state.detail.message
+    evidence = state.detail.evidence
     assert evidence["requests"]["candidate"] >= 10 and evidence["errors"]["candidate"] == 0
     assert evidence["metric"]["name"] == "accuracy"
     assert sw.get_deployment(DEPLOYMENT).weight == 50.0
@@ -136,7 +137,7 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
 
     served.send(summer.iloc[3300:3900])
     state = _round(sw, loop)
-    assert state.state == "promoted", state.detail["message"]
+    assert state.state == "promoted", state.detail.message
     deployment = sw.get_deployment(DEPLOYMENT)
     assert (deployment.stable, deployment.candidate) == (2, None)
     assert served.failed == 0
@@ -152,7 +153,7 @@ def test_the_loop_retrains_gates_and_promotes_a_better_model(
     assert reference["dataset"] == f"{DEPLOYMENT}-learnt" and reference["label"] == "label"
     learnt = sw.load_dataset(f"{reference['dataset']}@{reference['version']}")
     assert len(learnt) == flight_loop.seen["rows"] and "label" in learnt.columns
-    assert state.detail["reference"].startswith(f"{DEPLOYMENT}-learnt@")
+    assert state.detail.reference.startswith(f"{DEPLOYMENT}-learnt@")
     reports = sw.monitor(DEPLOYMENT, window=600, label=LABEL, rules=[])
     assert reports and reports[-1].realised is not None
     current().monitoring.run_round()
@@ -209,13 +210,13 @@ def test_a_wide_significant_gate_margin_takes_one_canary_step(
     _round(sw, loop)
     served.send(summer.iloc[:2400], batch=100)
     state = _round(sw, loop)
-    assert state.state == "canary" and state.step == 1, state.detail["message"]
-    wide = state.detail["wide_margin"]
-    margin = state.detail["verdict"]["margin"]
+    assert state.state == "canary" and state.step == 1, state.detail.message
+    wide = state.detail.wide_margin
+    margin = state.detail.verdict["margin"]
     assert wide["gain"] == margin["gain"] >= 0.02 and wide["z"] >= 3.0
-    gain = state.detail["verdict"]["candidate"] - state.detail["verdict"]["champion"]
+    gain = state.detail.verdict["candidate"] - state.detail.verdict["champion"]
     assert margin["gain"] == pytest.approx(gain, abs=1e-6), "the paired gain is the gate's gain"
-    assert "skips 10%" in state.detail["message"]
+    assert "skips 10%" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).weight == 50.0
     (shown,) = loops_status(current(), {DEPLOYMENT: loop})
     assert shown["wide_margin"]["z"] == wide["z"] and shown["shown"].endswith("at 50%")
@@ -226,10 +227,10 @@ def test_a_wide_significant_gate_margin_takes_one_canary_step(
     assert f"(z {wide['z']:.1f} ≥ 3) is wider than 0.02: the canary took one step" in printed
     served.send(summer.iloc[2400:3000])
     state = _round(sw, loop)
-    assert state.state == "promoted", state.detail["message"]
+    assert state.state == "promoted", state.detail.message
     assert served.failed == 0
     narrow = _loop(rollout=Rollout(steps=(10, 50, 100), min_requests=10, wide_margin=0.5))
-    assert Controller._first_step(narrow.rollout, state.detail["verdict"]) == (0, None)
+    assert first_step(narrow.rollout, state.detail.verdict) == (0, None)
 
 
 @pytest.mark.parametrize("wide_margin", [None, 0.0], ids=["every step", "one wide step"])
@@ -245,8 +246,8 @@ def test_a_slow_candidate_is_rolled_back_with_a_critical_alert(
     assert state.state == "canary" and state.step == (0 if wide_margin is None else 1)
     served.send(summer.iloc[2400:3300])
     state = _round(sw, loop)
-    assert state.state == "rolled_back", state.detail["message"]
-    assert "latency p" in state.detail["message"] and "slower throughout" in state.detail["message"]
+    assert state.state == "rolled_back", state.detail.message
+    assert "latency p" in state.detail.message and "slower throughout" in state.detail.message
     deployment = sw.get_deployment(DEPLOYMENT)
     assert (deployment.stable, deployment.candidate) == (champion, None)
     (alert,) = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule.startswith("loop:")]
@@ -265,12 +266,12 @@ def test_a_candidate_that_raises_on_some_rows_is_rolled_back_with_a_critical_ale
     _round(sw, loop)
     served.send(summer[summer["carrier"] != "WN"].iloc[:2400], batch=100)
     state = _round(sw, loop)  # no WN flight in its exam: it passes the gate
-    assert state.state == "canary" and state.detail["verdict"]["passed"], state.detail["message"]
+    assert state.state == "canary" and state.detail.verdict["passed"], state.detail.message
     assert state.step == (0 if wide_margin is None else 1), "the wide margin's one step"
     served.send(summer.iloc[-1500:])  # production has WN flights
     state = _round(sw, loop)
-    assert state.state == "rolled_back", state.detail["message"]
-    assert "error rate" in state.detail["message"]
+    assert state.state == "rolled_back", state.detail.message
+    assert "error rate" in state.detail.message
     deployment = sw.get_deployment(DEPLOYMENT)
     assert (deployment.stable, deployment.candidate) == (champion, None)
     (alert,) = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule.startswith("loop:")]
@@ -296,8 +297,8 @@ def test_a_canary_deployed_by_hand_that_fails_requests_is_rolled_back(
     assert (state.state, state.candidate) == ("canary", 2)
     served.send(summer.iloc[1000:1900], label=False)
     state = _round(sw, loop)
-    assert state.state == "rolled_back", state.detail["message"]
-    assert "error rate" in state.detail["message"]
+    assert state.state == "rolled_back", state.detail.message
+    assert "error rate" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).candidate is None
     rolled = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: canary rolled back"]
     assert [a.severity for a in rolled] == ["critical"]
@@ -313,13 +314,13 @@ def test_a_failing_pipeline_or_gate_leaves_the_champion_serving(
     served.send(summer.iloc[:1200], batch=100)
     state = _round(sw, loop)
     assert state.state == "failed"
-    assert "the feature store is down" in state.detail["message"]
+    assert "the feature store is down" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).candidate is None
     strict = _loop(gate=Gate("accuracy", min=0.99, holdout_rows=300))
     served.send(summer.iloc[1200:2400], batch=100)
     state = _round(sw, strict)
     assert state.state == "rejected"
-    assert "under the minimum 0.99" in state.detail["message"]
+    assert "under the minimum 0.99" in state.detail.message
     deployment = sw.get_deployment(DEPLOYMENT)
     assert (deployment.stable, deployment.candidate) == (1, None)
     rules = {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
@@ -330,7 +331,7 @@ def test_a_failing_pipeline_or_gate_leaves_the_champion_serving(
     fs.delete_dir(f"{base}/ground_truth/deployment={DEPLOYMENT}")
     served.send(summer.iloc[2400:3500], batch=100)  # ... and the new ones still count as new
     state = _round(sw, strict)
-    assert state.state == "rejected" and "1100 new labelled rows" in state.detail["trigger"]
+    assert state.state == "rejected" and "1100 new labelled rows" in state.detail.trigger
 
 
 def test_manual_approval_holds_the_candidate_until_a_person_approves(
@@ -341,7 +342,7 @@ def test_manual_approval_holds_the_candidate_until_a_person_approves(
     served.send(summer.iloc[:2400], batch=100)
     state = _round(sw, loop)
     assert state.state == "waiting_approval"
-    assert "shipway models approve flights 2" in state.detail["message"]
+    assert "shipway models approve flights 2" in state.detail.message
     assert _round(sw, loop).state == "waiting_approval"
     assert sw.get_deployment(DEPLOYMENT).candidate is None
     current().acting_as("reviewer").registry.approve(MODEL, 2, "looks right")
@@ -369,13 +370,13 @@ def test_a_candidate_archived_while_waiting_for_approval_is_rejected(
     served.send(summer.iloc[:2400], batch=100)
     state = _round(sw, loop)
     assert state.state == "failed"  # 2,400 labelled rows cannot hold out 3,000
-    assert "leaves none to learn from" in state.detail["message"]
+    assert "leaves none to learn from" in state.detail.message
     loop = _loop(approval="manual", triggers=(Trigger.parse("labels:1"),))
     served.send(summer.iloc[2400:2500], batch=100)
     assert _round(sw, loop).state == "waiting_approval"
     current().registry.archive(MODEL, 2, reason="not this one")
     state = _round(sw, loop)
-    assert state.state == "rejected" and "archived" in state.detail["message"]
+    assert state.state == "rejected" and "archived" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).candidate is None
 
 
@@ -391,14 +392,12 @@ def test_a_loop_whose_rounds_keep_failing_gives_up_and_takes_its_canary_out(
     def broken(*_: Any, **__: Any) -> Any:
         raise OSError("the artifact store is unreachable")
 
-    monkeypatch.setattr(Controller, "_evidence", broken)
+    monkeypatch.setattr(Rollouts, "evidence", broken)
     first = _round(sw, loop)
-    assert first.state == "canary" and "1 of 3" in first.detail["message"]
+    assert first.state == "canary" and "1 of 3" in first.detail.message
     assert _round(sw, loop).state == "canary"
     state = _round(sw, loop)
-    assert (
-        state.state == "failed" and "the artifact store is unreachable" in state.detail["message"]
-    )
+    assert state.state == "failed" and "the artifact store is unreachable" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).candidate is None
     assert "loop: loop failed" in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
 
@@ -415,9 +414,9 @@ def test_a_canary_the_policy_may_not_promote_yet_waits_for_approval(
     assert _round(sw, loop).step == 1  # adopted at the 50% step
     served.send(summer.iloc[:600])  # labelled: the gate judges a canary made by hand too
     state = _round(sw, loop)
-    assert state.state == "canary" and "needs 1 approval" in state.detail["message"]
-    assert state.detail["verdict"]["passed"]
-    assert "shipway models approve flights 2" in state.detail["message"]
+    assert state.state == "canary" and "needs 1 approval" in state.detail.message
+    assert state.detail.verdict["passed"]
+    assert "shipway models approve flights 2" in state.detail.message
     assert "loop: approval wanted" in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
     assert _round(sw, loop).state == "canary"  # held, not counted as a failure
     current().acting_as("reviewer").registry.approve(MODEL, 2, "the canary looks right")
@@ -433,7 +432,7 @@ def test_a_loop_without_a_canary_switches_over_after_the_gate(
     _round(sw, loop)
     served.send(summer.iloc[:2400], batch=100)
     state = _round(sw, loop)
-    assert state.state == "promoted", state.detail["message"]
+    assert state.state == "promoted", state.detail.message
     deployment = sw.get_deployment(DEPLOYMENT)
     assert (deployment.stable, deployment.candidate) == (2, None)
     actions = [e.action for e in current().deployments.history(DEPLOYMENT)]
@@ -447,10 +446,8 @@ def test_a_canary_without_traffic_waits_and_warns_once(sw: Any, served: Traffic)
     sw.deploy(DEPLOYMENT, model=MODEL, version=2, strategy="canary", weight=25)
     _round(sw, loop)  # adopted, at the 10% step: the highest at or under its weight
     state = _round(sw, loop)
-    assert (
-        state.state == "canary" and "0 of 50 requests on the candidate" in state.detail["message"]
-    )
-    assert "too little traffic to judge" in state.detail["message"]
+    assert state.state == "canary" and "0 of 50 requests on the candidate" in state.detail.message
+    assert "too little traffic to judge" in state.detail.message
     _round(sw, loop)
     stalled = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: canary stalled"]
     assert len(stalled) == 1 and stalled[0].severity == "warning"
@@ -475,8 +472,8 @@ def test_a_canary_that_waits_out_min_minutes_is_not_called_stalled(
     later = time.time() + 3600  # an hour into the step: past max_wait, short of min_minutes
     monkeypatch.setattr(rollouts.time, "time", lambda: later)
     state = _round(sw, loop)
-    assert state.state == "canary" and "of 600 minutes" in state.detail["message"]
-    assert "too little traffic" not in state.detail["message"]
+    assert state.state == "canary" and "of 600 minutes" in state.detail.message
+    assert "too little traffic" not in state.detail.message
     assert "loop: canary stalled" not in {a.rule for a in sw.alerts(deployment=DEPLOYMENT)}
 
 
@@ -514,7 +511,7 @@ def test_a_refit_ships_a_version_that_saw_the_gate_rows_and_the_sinks_hear_of_it
     served.send(summer.iloc[:2400], batch=100)
     state = _round(sw, loop)
     assert state.state == "waiting_approval" and state.candidate == 3
-    assert state.detail["refit_of"] == 2
+    assert state.detail.refit_of == 2
     assert flight_loop.seen["rows"] == 2400  # the refit read every labelled row
     gated = {e.to_value: e.reason for e in sw.model_history(MODEL) if e.action == "gate:passed"}
     assert set(gated) == {"2", "3"} and "refit of version 2" in gated["3"]
@@ -539,16 +536,16 @@ def test_the_gate_judges_a_refit_champion_only_on_rows_it_did_not_learn_from(
     served.send(summer.iloc[2400:2420], batch=10)  # 20 new labels: too few to judge on
     state = _round(sw, loop)
     assert state.state == "failed"
-    assert "only 20 labelled rows" in state.detail["message"]
-    assert "newer than what version 3 learnt from" in state.detail["message"]
+    assert "only 20 labelled rows" in state.detail.message
+    assert "newer than what version 3 learnt from" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).stable == 3
 
     served.send(summer.iloc[2420:2850], batch=10)  # 450 unseen by version 3 in all
     state = _round(sw, loop)
-    verdict = state.detail["verdict"]
+    verdict = state.detail.verdict
     assert verdict["rows"] == 450, verdict  # not the newest 600: 150 of those taught v3
     assert "did not learn from" in verdict["holdout"]
-    assert (state.state, state.candidate, state.detail["refit_of"]) == ("promoted", 5, 4)
+    assert (state.state, state.candidate, state.detail.refit_of) == ("promoted", 5, 4)
     assert flight_loop.seen["runs"][-2:] == [2400, 2850]  # v4 learnt what v3 did; its refit all
 
 
@@ -569,17 +566,17 @@ def test_a_long_training_does_not_hold_up_the_rounds_or_another_loops_canary(
     try:
         states = controller.loop_round()  # returns while the pipeline waits
         assert states[DEPLOYMENT].state == "training"
-        assert controller.training[DEPLOYMENT].is_alive()
+        assert controller.threads.running[DEPLOYMENT].is_alive()
         assert states[other].state == "canary"  # the other loop moved in the same round
         states = controller.loop_round()
-        assert "requests on the candidate" in states[other].detail["message"]
+        assert "requests on the candidate" in states[other].detail.message
         shown = {s["deployment"]: s["state"] for s in loops_status(current(), controller.loops)}
         assert shown[DEPLOYMENT] == "training"
     finally:
         flight_loop.release.set()
     assert controller.wait_for_training(timeout=60)
     state = LoopStore(current().stores.db).find(DEPLOYMENT)
-    assert state.state == "canary" and state.candidate == 3, state.detail["message"]
+    assert state.state == "canary" and state.candidate == 3, state.detail.message
     assert sw.get_deployment(DEPLOYMENT).candidate == 3  # its thread took it to the first step
     served.send(summer.iloc[2400:3300])
     assert controller.loop_round()[DEPLOYMENT].step == 1  # and the rounds take it on
@@ -600,17 +597,17 @@ def test_a_canary_made_by_hand_that_fails_the_gate_is_never_promoted_by_the_loop
     assert _round(sw, loop).step == 1  # adopted at the 50% step
     served.send(summer.iloc[600:1200], label=False)  # live evidence alone would pass it
     state = _round(sw, loop)
-    assert state.state == "canary", state.detail["message"]
-    assert "version 2 is not promoted by the loop: it failed the gate" in state.detail["message"]
-    assert "under the minimum 0.55" in state.detail["message"]
+    assert state.state == "canary", state.detail.message
+    assert "version 2 is not promoted by the loop: it failed the gate" in state.detail.message
+    assert "under the minimum 0.55" in state.detail.message
     assert ("gate:failed", "2") in [(e.action, e.to_value) for e in sw.model_history(MODEL)]
     held = [a for a in sw.alerts(deployment=DEPLOYMENT) if a.rule == "loop: promotion held"]
     assert len(held) == 1 and held[0].severity == "warning"
     # still judged: with the gate's calibration, its accuracy is estimated without labels,
     # and the inverted model is found worse on the live traffic before any label comes
     state = _round(sw, loop)
-    assert state.state == "rolled_back", state.detail["message"]
-    assert "estimated accuracy drops" in state.detail["message"]
+    assert state.state == "rolled_back", state.detail.message
+    assert "estimated accuracy drops" in state.detail.message
     deployment = sw.get_deployment(DEPLOYMENT)
     assert (deployment.stable, deployment.candidate) == (1, None)
 
@@ -620,8 +617,8 @@ def test_a_loop_without_a_gate_never_promotes(sw: Any, served: Traffic, summer: 
     _round(sw, loop)
     served.send(summer.iloc[:1200], batch=100)
     state = _round(sw, loop)
-    assert state.state == "rejected", state.detail["message"]
-    assert "the loop has no gate: it passes nothing" in state.detail["message"]
+    assert state.state == "rejected", state.detail.message
+    assert "the loop has no gate: it passes nothing" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).candidate is None
 
 
@@ -636,13 +633,13 @@ def test_a_refit_waiting_while_the_champion_changes_is_judged_again_once_it_can_
     sw.deploy(DEPLOYMENT, model=MODEL, version=2, reason="a person ships v2 meanwhile")
     current().acting_as("reviewer").registry.approve(MODEL, 3, "ship the refit")
     state = _round(sw, loop)  # v3 learnt from every labelled row: nothing to judge it on yet
-    assert state.state == "ready", state.detail["message"]
-    assert "is judged against it once it can be" in state.detail["message"]
+    assert state.state == "ready", state.detail.message
+    assert "is judged against it once it can be" in state.detail.message
     assert sw.get_deployment(DEPLOYMENT).candidate is None  # nothing went out unjudged
     served.send(summer.iloc[2400:2900], batch=10)  # labels neither v2 nor v3 learnt from
     state = _round(sw, loop)
-    assert state.state in ("canary", "rejected"), state.detail["message"]
-    assert state.detail["verdict"]["champion"] is not None
+    assert state.state in ("canary", "rejected"), state.detail.message
+    assert state.detail.verdict["champion"] is not None
 
 
 def test_a_training_that_runs_over_its_time_fails_the_loop_and_moves_nothing_after(
@@ -658,12 +655,12 @@ def test_a_training_that_runs_over_its_time_fails_the_loop_and_moves_nothing_aft
     served.send(summer.iloc[:2400], batch=100)
     try:
         assert controller.loop_round()[DEPLOYMENT].state == "training"
-        thread = controller.training[DEPLOYMENT]
+        thread = controller.threads.running[DEPLOYMENT]
         still = controller.loop_round(now=time.time() + 29 * 60)[DEPLOYMENT]
         assert still.state == "training", "within its time it trains on"
         over = controller.loop_round(now=time.time() + 31 * 60)[DEPLOYMENT]
-        assert over.state == "failed" and "ran over its 30 minutes" in over.detail["message"]
-        assert DEPLOYMENT not in controller.training
+        assert over.state == "failed" and "ran over its 30 minutes" in over.detail.message
+        assert DEPLOYMENT not in controller.threads.running
     finally:
         flight_loop.release.set()
     thread.join(timeout=60)

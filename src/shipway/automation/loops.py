@@ -1,24 +1,15 @@
 """Continuous-training loops as declared: ``[loops.DEPLOYMENT]`` in shipway.toml, checked when
-loaded, and the decision of which triggers are due (pure functions of the loop, what it has
-seen, and the facts of now), as the controller will take them.
-
-A trigger starts the loop's pipeline once per event:
-
-- ``schedule:CRON``: each time the schedule passes (``0 3 * * 1``: Mondays at 03:00 UTC);
-- ``dataset:NAME``: a new version of the dataset;
-- ``alert:RULE``: an alert of that rule on the deployment (one that stays open does not start
-  it again);
-- ``labels:N``: N new labelled rows of the deployment's traffic since the last training.
-"""
+loaded: the pipeline, its triggers (:mod:`shipway.automation.triggers`), the gate, the approval
+and the rollout."""
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shipway.automation.gate import Gate, refuse_mistyped, refuse_unknown
+from shipway.automation.triggers import Facts, Seen, Trigger, acted, due
 from shipway.errors import InvalidArgument
 from shipway.monitoring.rules import sink_problem
 from shipway.store.validation import check_key
@@ -26,50 +17,10 @@ from shipway.store.validation import check_key
 if TYPE_CHECKING:
     from shipway.config import LoopSettings, Settings
 
-TRIGGER_KINDS = ("schedule", "dataset", "alert", "labels")
-MAX_LABELS = 10**12  # labels:N beyond this could never fire
 MAX_REQUESTS = 10**9  # a canary step's min_requests beyond this could never pass
 MAX_TIMEOUT_MINUTES = 7 * 24 * 60
 APPROVALS = ("auto", "manual")
 STRATEGIES = ("canary", "blue-green", "direct")
-
-
-@dataclass(frozen=True)
-class Trigger:
-    kind: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.value}"
-
-    @classmethod
-    def parse(cls, text: str) -> Trigger:
-        kind, colon, value = str(text).partition(":")
-        if kind not in TRIGGER_KINDS:
-            near = difflib.get_close_matches(kind, TRIGGER_KINDS, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise InvalidArgument(
-                f"unknown trigger {text!r}{hint}: use schedule:CRON, dataset:NAME, "
-                "alert:RULE or labels:N"
-            )
-        value = value.strip()
-        if not colon or not value:
-            raise InvalidArgument(f"trigger {text!r} names no {kind}")
-        if kind == "schedule":
-            from croniter import croniter
-
-            if not croniter.is_valid(value):
-                raise InvalidArgument(
-                    f"trigger {text!r}: {value!r} is not a cron schedule",
-                    hint="five fields: minute hour day month weekday, e.g. 0 3 * * 1",
-                )
-        if kind == "labels" and not (
-            value.isascii() and value.isdigit() and 0 < int(value) <= MAX_LABELS
-        ):
-            raise InvalidArgument(
-                f"trigger {text!r}: labels:N takes a whole number of rows from 1 to {MAX_LABELS:,}"
-            )
-        return cls(kind, value)
 
 
 @dataclass(frozen=True)
@@ -153,6 +104,9 @@ class Loop:
     # a training on its own thread still running after this is abandoned: the loop fails
     training_timeout_minutes: float = 180.0
 
+    def has_trigger(self, kind: str) -> bool:
+        return any(t.kind == kind for t in self.triggers)
+
     def __post_init__(self) -> None:
         if not 0 < self.training_timeout_minutes <= MAX_TIMEOUT_MINUTES:
             raise InvalidArgument(
@@ -205,89 +159,13 @@ def loops_from_settings(settings: Settings) -> dict[str, Loop]:
     return out
 
 
-@dataclass
-class Seen:
-    """What a loop has acted on, so each event starts it once (kept in the store)."""
-
-    started_at: float  # when the loop was first seen: schedules count from here
-    schedule_checked: float | None = None  # the last time its schedules were checked
-    dataset_versions: dict[str, int] = field(default_factory=dict)
-    alerts: set[int] = field(default_factory=set)
-    labels_at_training: int = 0
-    labels_until: float | None = None  # the newest label counted: later ones are new
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "started_at": self.started_at,
-            "schedule_checked": self.schedule_checked,
-            "dataset_versions": dict(self.dataset_versions),
-            "alerts": sorted(self.alerts),
-            "labels_at_training": self.labels_at_training,
-            "labels_until": self.labels_until,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Seen:
-        return cls(
-            float(data["started_at"]),
-            data.get("schedule_checked"),
-            {str(k): int(v) for k, v in data.get("dataset_versions", {}).items()},
-            {int(a) for a in data.get("alerts", [])},
-            int(data.get("labels_at_training", 0)),
-            data.get("labels_until"),
-        )
-
-    @classmethod
-    def starting(cls, facts: Facts) -> Seen:
-        """A new loop: what exists when it starts is not news (a dataset's current version,
-        an alert already open, the labels already there); what comes after is."""
-        return acted(cls(started_at=facts.now), facts)
-
-
-@dataclass
-class Facts:
-    """The state of the world a controller round sees."""
-
-    now: float
-    dataset_versions: dict[str, int] = field(default_factory=dict)  # name -> newest version
-    open_alerts: dict[str, list[int]] = field(default_factory=dict)  # rule -> alert ids
-    labelled_rows: int = 0  # counted up from the loop's start (old labels expire, counts stay)
-    newest_label: float | None = None  # when the newest label arrived
-
-
-def due(loop: Loop, seen: Seen, facts: Facts) -> list[str]:
-    """The triggers of ``loop`` that fire now, each said as why the pipeline starts."""
-    from croniter import croniter
-
-    reasons = []
-    for trigger in loop.triggers:
-        if trigger.kind == "schedule":
-            since = seen.schedule_checked or seen.started_at
-            passed = croniter(trigger.value, since).get_next(float)
-            if passed <= facts.now:
-                reasons.append(f"{trigger}: the schedule passed at {passed:.0f}")
-        elif trigger.kind == "dataset":
-            newest = facts.dataset_versions.get(trigger.value)
-            known = seen.dataset_versions.get(trigger.value)
-            if newest is not None and (known is None or newest > known):
-                reasons.append(f"{trigger}: version {newest} is new")
-        elif trigger.kind == "alert":
-            fresh = [a for a in facts.open_alerts.get(trigger.value, []) if a not in seen.alerts]
-            if fresh:
-                reasons.append(f"{trigger}: alert {min(fresh)} fired")
-        elif trigger.kind == "labels":
-            new = facts.labelled_rows - seen.labels_at_training
-            if new >= int(trigger.value):
-                reasons.append(f"{trigger}: {new} new labelled rows")
-    return reasons
-
-
-def acted(seen: Seen, facts: Facts) -> Seen:
-    """What the loop has seen once it started on ``facts``: no event starts it twice."""
-    seen.schedule_checked = facts.now
-    seen.dataset_versions.update(facts.dataset_versions)
-    seen.alerts |= {a for ids in facts.open_alerts.values() for a in ids}
-    seen.labels_at_training = facts.labelled_rows
-    if facts.newest_label is not None:
-        seen.labels_until = facts.newest_label
-    return seen
+__all__ = [
+    "Facts",
+    "Loop",
+    "Rollout",
+    "Seen",
+    "Trigger",
+    "acted",
+    "due",
+    "loops_from_settings",
+]

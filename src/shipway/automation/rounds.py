@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from shipway.automation.responder import alert_responder
@@ -52,10 +53,20 @@ def recent(window: Any, now: float | None = None) -> float | None:
 
 
 class MonitoringRounds:
-    """Rounds over every deployment; ``interval_minutes`` overrides ``[monitoring]``'s."""
+    """Rounds over every deployment; ``interval_minutes`` overrides ``[monitoring]``'s.
 
-    def __init__(self, session: Session, *, interval_minutes: float | None = None) -> None:
+    ``then``: what each scheduled round runs after monitoring (the controller's loops),
+    even when monitoring failed, since a broken monitor must not freeze a canary."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        interval_minutes: float | None = None,
+        then: Callable[[], object] | None = None,
+    ) -> None:
         self.session = session
+        self.then = then
         self.settings = session.settings
         minutes = (
             interval_minutes
@@ -71,7 +82,7 @@ class MonitoringRounds:
         self.skipped = 0  # rounds another process ran
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.fitted: dict[Any, Any] = {}  # monitors fitted per deployment and version
-        self._stop = threading.Event()
+        self.stopping = threading.Event()  # set when the rounds stop
         self._thread: threading.Thread | None = None
         self._said: set[tuple[str, str]] = set()
         self._built_in: dict[tuple[str, str], Any] = {}  # (deployment, rule) -> open alert
@@ -208,8 +219,20 @@ class MonitoringRounds:
         if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
             self.skipped += 1
             return None
-        changed = self.run_once()
+        changed = self.round()
         self.upkeep()
+        return changed
+
+    def round(self, *, replay: bool = False) -> list[Any]:
+        """Monitoring, then ``then``: the alerts that changed."""
+        if self.then is None:
+            return self.run_once(replay=replay)
+        changed: list[Any] = []
+        try:
+            changed = self.run_once(replay=replay)
+        except Exception as exc:  # a broken monitor must not freeze the loops' canaries
+            log.exception("the monitoring round failed: %s", exc)
+        self.then()
         return changed
 
     def upkeep(self) -> Any:
@@ -224,18 +247,22 @@ class MonitoringRounds:
         return upkeep(self.session.stores.artifacts, names, self.settings.serve.retention_days)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self.stopping.wait(self.interval):
             try:
                 self.scheduled_round()
             except Exception as exc:  # a broken round must not stop the next one
                 log.exception("a monitoring round failed: %s", exc)
 
+    def join(self, timeout: float) -> None:
+        """Wait (``timeout`` seconds at most) for a round under way once stopping is set."""
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+
     def stop(self, wait_seconds: float = 30.0) -> None:
         """Stop the rounds (waiting ``wait_seconds`` at most for one under way) and hand
         the lease on at once."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=wait_seconds)
+        self.stopping.set()
+        self.join(wait_seconds)
 
         try:  # hand the rounds on now rather than when the lease runs out
             LeaseStore(self.session.stores.db).release(LEASE, self.holder)

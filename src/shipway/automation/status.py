@@ -46,10 +46,10 @@ def loop_status(
         step = min(state.step, len(steps) - 1)  # the steps may have been edited since
         share = steps[step] if weight is None else weight
         shown = f"canary step {step + 1}/{len(steps)} at {share:g}%"
-    detail = state.detail
+    detail = state.detail.to_dict()
     out: dict[str, Any] = {
         "deployment": loop.deployment,
-        "state": state.state,
+        "state": str(state.state),
         "shown": shown,
         "pipeline": loop.pipeline,
         "triggers": [str(t) for t in loop.triggers],

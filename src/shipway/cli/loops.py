@@ -71,7 +71,7 @@ def controller(
                 break
     finally:
         control.stop()
-    if not control.wait_for_training(0) or any(t.is_alive() for t in control.abandoned):
+    if not control.wait_for_training(0) or any(t.is_alive() for t in control.threads.abandoned):
         # A training thread cannot be stopped, and the pipeline's worker threads would keep
         # the interpreter waiting at exit; the lease is handed on and the state is stored.
         console.print("stopped; a training was abandoned (it runs again next start)")
@@ -87,7 +87,7 @@ def _stop_on_signals(control: Any) -> threading.Event:
 
     def stop(signum: int, frame: Any) -> None:
         stopping.set()
-        control._stop.set()  # a training thread goes no further than its gate
+        control.stopping.set()  # a training thread goes no further than its gate
         # a second Ctrl-C or SIGTERM does not wait: the default ends the process at once
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

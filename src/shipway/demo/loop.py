@@ -113,7 +113,7 @@ def _said(before: Any, after: Any, steps: tuple[int, ...]) -> str | None:
     ):
         return None
     version = f"v{after.candidate}"
-    verdict = after.detail.get("verdict") or {}
+    verdict = after.detail.verdict or {}
     if after.state == "canary":
         if before is None or before.state != "canary":
             gate = verdict.get("candidate"), verdict.get("champion")
@@ -122,7 +122,7 @@ def _said(before: Any, after: Any, steps: tuple[int, ...]) -> str | None:
         return f"canary {steps[after.step]}%"
     return {
         "promoted": f"promoted {version}",
-        "rolled_back": f"rolled back {version}: {after.detail.get('message', '').split(': ', 1)[-1]}",
+        "rolled_back": f"rolled back {version}: {after.detail.message.split(': ', 1)[-1]}",
         "rejected": f"{version} rejected by the gate",
         "failed": "retraining failed",
     }.get(after.state)

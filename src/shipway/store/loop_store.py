@@ -8,7 +8,6 @@ process that took the lease) carries on where the last round stopped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,22 +15,13 @@ import sqlalchemy as sa
 from shipway.store import schema as t
 from shipway.store.audit import append_event
 from shipway.store.database import Database
+from shipway.store.loop_state import LoopDetail, LoopState, Phase
+
+__all__ = ["LoopState", "LoopStore", "loop_entity"]
 
 
 def loop_entity(deployment: str) -> str:
     return f"loop:{deployment}"
-
-
-@dataclass
-class LoopState:
-    deployment: str
-    state: str = "idle"
-    seen: dict[str, Any] = field(default_factory=dict)
-    candidate: int | None = None
-    step: int = 0
-    step_started_at: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    updated_at: float = 0.0
 
 
 class LoopStore:
@@ -62,18 +52,18 @@ class LoopStore:
         actor: str,
         action: str | None = None,
         reason: str = "",
-        before: str | None = None,
+        before: Phase | None = None,
     ) -> LoopState:
         """Store ``state``; with ``action``, the change is an audit event with its reason,
         in the same transaction."""
         state.updated_at = time.time()
         values = {
-            "state": state.state,
+            "state": state.state.value,
             "seen": state.seen,
             "candidate": state.candidate,
             "step": state.step,
             "step_started_at": state.step_started_at,
-            "detail": state.detail,
+            "detail": state.detail.to_dict(),
             "updated_at": state.updated_at,
         }
         table = t.loop_states
@@ -89,8 +79,8 @@ class LoopStore:
                     actor,
                     loop_entity(state.deployment),
                     action,
-                    before,
-                    state.state,
+                    None if before is None else before.value,
+                    state.state.value,
                     reason,
                     {"candidate": state.candidate, "step": state.step},
                 )
@@ -100,11 +90,11 @@ class LoopStore:
 def _state(row: Any) -> LoopState:
     return LoopState(
         row.deployment,
-        row.state,
+        Phase(row.state),
         dict(row.seen or {}),
         row.candidate,
         row.step,
         row.step_started_at,
-        dict(row.detail or {}),
+        LoopDetail.from_dict(dict(row.detail or {})),
         row.updated_at,
     )
