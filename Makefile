@@ -2,9 +2,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,postgres,s3,xgboost,lightgbm,plots,ray
+EXTRAS ?= dev,docs,postgres,s3,xgboost,lightgbm,plots,ray
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint docs bench clean
 
 # The demo installs what a user installs (shipway and its dependencies); the tests add the
 # extras and the test toolchain.
@@ -29,7 +29,13 @@ test: install
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory docs
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# The documentation site, into site/; warnings (a broken link, a missing page, an API name
+# that does not resolve) fail the build, so the docs cannot rot.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)
@@ -47,4 +53,4 @@ bench: bench/.venv/.installed
 	cd bench && .venv/bin/python tracking.py
 
 clean:
-	rm -rf $(VENV) .shipway .pytest_cache
+	rm -rf $(VENV) .shipway .pytest_cache site

@@ -31,12 +31,14 @@ def _loops(tmp_path: Path, text: str) -> dict[str, Loop]:
 
 
 def _readme_loop_blocks() -> list[str]:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    """The loops the README and the continuous-training guide show."""
+    root = Path(__file__).parents[2]
+    text = "".join((root / p).read_text() for p in ("README.md", "docs/guide/loops.md"))
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
     return [b for b in blocks if "[loops." in b]
 
 
-def test_every_loop_the_readme_shows_loads_as_written(tmp_path: Path) -> None:
+def test_every_loop_the_docs_show_loads_as_written(tmp_path: Path) -> None:
     blocks = _readme_loop_blocks()
     assert len(blocks) >= 2
     for block in blocks:

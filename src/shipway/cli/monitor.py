@@ -127,7 +127,7 @@ def _exit_if_unmonitored(session: Session) -> None:
 
 def _exit_if_drifted(reports: list[Any]) -> None:
     """The newest window's verdict as the exit status: 1 when its inputs or its
-    predictions drifted, as for ``shipway drift`` (README, the exit codes)."""
+    predictions drifted, as for ``shipway drift`` (docs/reference/commands.md, the exit statuses)."""
     if not reports:
         return
     newest = reports[-1]

@@ -112,7 +112,7 @@ class AlertRule:
             hint = f"; did you mean {near!r}?" if near else ""
             raise InvalidArgument(
                 f"rule {self.name!r}: metric {self.metric!r} is not a value of the window "
-                f"report{hint} (see the alert rules section of the README for the paths)"
+                f"report{hint} (docs/guide/monitoring.md lists the paths)"
             )
         if isinstance(self.sinks, str):
             raise InvalidArgument(f"rule {self.name!r}: sinks is a list, e.g. [{self.sinks!r}]")
