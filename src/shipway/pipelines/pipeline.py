@@ -7,16 +7,24 @@ parameters as params; each step is a nested run (see :mod:`shipway.pipelines.run
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, overload
 
 from shipway.errors import InvalidArgument
 from shipway.pipelines.graph import Output, build
-from shipway.pipelines.runner import PIPELINE, PipelineRun, Runner, _plain_params
+from shipway.pipelines.runner import (
+    PIPELINE,
+    PROJECT_MODULE_PREFIX,
+    PipelineRun,
+    Runner,
+    _plain_params,
+)
 
 
 class Pipeline:
@@ -132,39 +140,87 @@ def _origin(module_name: str) -> Path:
     return Path(spec.origin) if spec is not None and spec.origin else Path(module_name)
 
 
+def module_name_for(path: Path) -> str:
+    """The name a project's file is imported under: unique to its path, so two projects'
+    ``train.py`` in one process (a controller with several loops) never replace each other,
+    and the same on every load, so a reload replaces its own earlier copy."""
+    resolved = path.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() else "_" for c in resolved.stem)
+    return f"{PROJECT_MODULE_PREFIX}{digest}_{stem}"
+
+
+@contextmanager
+def _importing_from(folder: Path) -> Iterator[None]:
+    """The folder on the import path while a module of it executes, and off it after, so
+    loading a pipeline again and again never grows ``sys.path``. Its neighbours (features.py
+    …) are imported from this folder even when another project's of the same name was
+    loaded before; they stay importable by name afterwards (lazy imports, pickles)."""
+    here = folder.resolve()
+    for name, there in list(_NEIGHBOURS.items()):
+        if there != here and (here / f"{name}.py").exists():
+            sys.modules.pop(name, None)  # another project's module of that name
+            del _NEIGHBOURS[name]
+    sys.path.insert(0, str(here))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(here))  # this entry, wherever it ended up
+        for path in here.glob("*.py"):
+            origin = getattr(sys.modules.get(path.stem), "__file__", None)
+            if origin and Path(origin).resolve() == path.resolve():
+                _NEIGHBOURS[path.stem] = here
+
+
+# project modules imported by name from a project's folder (features.py …), and that folder:
+# only these are ever taken out of sys.modules, never a library's or the standard library's
+_NEIGHBOURS: dict[str, Path] = {}
+
+
+def _pickled_by_value(module: Any, folder: Path) -> None:
+    """Models and step outputs defined in a project's file, and in the neighbours it
+    imported (features.py …), are pickled with their code: the file's unique module name
+    cannot be imported elsewhere, and a neighbour's name may be another project's there
+    (Ray's own cloudpickle is told as a step is sent, see :mod:`shipway.pipelines.runner`)."""
+    import cloudpickle
+
+    here = folder.resolve()
+    neighbours = [sys.modules[n] for n, there in _NEIGHBOURS.items() if there == here]
+    for each in [module, *neighbours]:
+        cloudpickle.register_pickle_by_value(each)
+
+
 def _from_file(module_name: str) -> Any:
-    """The module of ``path/to/file.py``; its folder on the import path (once), since the
-    file imports its neighbours (features.py …)."""
+    """The module of ``path/to/file.py``, under a name unique to its path."""
     path = Path(module_name)
     if not path.is_file():
         raise InvalidArgument(f"no file {module_name}")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    unique = module_name_for(path)
+    spec = importlib.util.spec_from_file_location(unique, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    folder = str(path.resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    sys.modules[unique] = module  # dataclasses and pickles look their module up here
     try:
-        spec.loader.exec_module(module)
+        with _importing_from(path.parent):
+            spec.loader.exec_module(module)
     except Exception as exc:  # the user's module fails as it loads: say where
+        sys.modules.pop(unique, None)
         raise InvalidArgument(f"{module_name} fails to load: {_where_failed(exc, path)}") from exc
+    _pickled_by_value(module, path.parent)
     return module
 
 
 def _imported(module_name: str) -> Any:
     """The module named ``module_name``, from the working folder or the installed ones."""
-    here = str(Path.cwd())
-    if here not in sys.path:  # once: a controller loads its pipeline at every training
-        sys.path.insert(0, here)
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise InvalidArgument(f"cannot import {module_name!r}: {exc}") from None
-    except Exception as exc:  # the user's module fails as it loads: say what and where
-        raise InvalidArgument(
-            f"{module_name} fails to load: {_where_failed(exc, _origin(module_name))}"
-        ) from exc
+    with _importing_from(Path.cwd()):
+        try:
+            return importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            raise InvalidArgument(f"cannot import {module_name!r}: {exc}") from None
+        except Exception as exc:  # the user's module fails as it loads: say what and where
+            raise InvalidArgument(
+                f"{module_name} fails to load: {_where_failed(exc, _origin(module_name))}"
+            ) from exc
 
 
 def load(reference: str) -> Pipeline:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -90,6 +91,10 @@ def _on_ray() -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
             return value
 
     def run(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+        module = sys.modules.get(getattr(fn, "__module__", "") or "")
+        if module is not None and module.__name__.startswith(PROJECT_MODULE_PREFIX):
+            # a project file's unique module name cannot be imported by a worker: by value
+            ray.cloudpickle.register_pickle_by_value(module)
         try:
             return ray.get(call.remote(fn, arguments))
         except ray.exceptions.RayTaskError as exc:  # the step's own error, as it raised it
@@ -100,6 +105,7 @@ def _on_ray() -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
 
 
 EXECUTORS = {"local": _in_process, "ray": _on_ray}
+PROJECT_MODULE_PREFIX = "shipway_project_"  # see pipeline.module_name_for
 
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
