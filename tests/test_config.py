@@ -56,7 +56,7 @@ def test_the_project_template_parses_and_means_the_defaults(tmp_path: Path) -> N
     [
         ("home = [", {}, "fix the TOML syntax"),
         ("", {"nonsense": 1}, "unknown setting(s): nonsense"),
-        ("[tracking]\nflush_seconds = -1\n", {}, "flush_seconds must be a positive number"),
+        ("[tracking]\nflush_seconds = -1\n", {}, "flush_seconds is a positive number"),
     ],
 )
 def test_bad_settings_say_what_to_fix(
@@ -98,10 +98,10 @@ def test_every_section_is_read_once_and_typed(tmp_path: Path) -> None:
             "unknown setting monitoring.intervall_minutes in",
         ),
         ("[monitoring]\nintervall_minutes = 5\n", "did you mean 'interval_minutes'"),
-        ("[store]\ntracking_uri = 5\n", "store.tracking_uri in .* must be text"),
-        ('[serve]\nretention_days = "a month"\n', "serve.retention_days in .* must be a number"),
+        ("[store]\ntracking_uri = 5\n", "store.tracking_uri in .* is text"),
+        ('[serve]\nretention_days = "a month"\n', "serve.retention_days in .* is a number"),
         ('[monitoring]\nlabels = "churned"\n', "monitoring.labels in .* is a table"),
-        ('[monitoring.smtp]\nport = "twenty"\n', "monitoring.smtp.port in .* must be a number"),
+        ('[monitoring.smtp]\nport = "twenty"\n', "monitoring.smtp.port in .* is a whole number"),
         ("[loops.live]\ntriggers = []\n", "loops.live in .* needs 'pipeline'"),
         ("[stores]\n", "unknown setting stores in .*did you mean 'store'"),
     ],

@@ -8,9 +8,11 @@ environment and the file, and it reads the file once, every section of it:
 ``[store]``, ``[tracking]``, ``[data]``, ``[serve]``, ``[monitoring]`` (with
 ``[monitoring.smtp]``), ``[[alerts]]``, ``[loops.NAME]`` and ``[features]``.
 
-Every key is checked as the file is read: a key that is not a setting, or a value of the
-wrong type, is a :class:`ConfigError` that names the key and the file (and the nearest
-valid spelling). Alert rules and loops are checked further by the packages that run them.
+Every table of the file is checked in one place, :func:`read_table`, against the typed record
+it becomes (a section here; a loop's gate and rollout, an alert rule in the packages that
+run them): a key that is not a setting, or a value of the wrong kind, is an error that names
+the key and the file (and the nearest valid spelling); numbers are taken where numbers are
+meant. Each record then checks its own ranges and choices.
 Processes started for the same job (``--workers N``) receive the resolved settings as one
 document (:meth:`Settings.to_json`), not a variable per setting.
 """
@@ -28,9 +30,11 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from shipway.errors import ConfigError
+from shipway.errors import ConfigError, ShipwayError
+
+T = TypeVar("T")
 
 CONFIG_FILE = "shipway.toml"
 RESOLVED_ENV = "SHIPWAY_RESOLVED_SETTINGS"  # the resolved settings, handed to worker processes
@@ -316,7 +320,29 @@ def _from_document(document: dict[str, Any], path: Path | None) -> Settings:
     return Settings(config_file=path, **values)
 
 
-def _build(cls: type, table: Any, prefix: str, path: Path | None = None) -> Any:
+def read_table(
+    cls: type[T],
+    table: Any,
+    what: str,
+    path: Path | None = None,
+    *,
+    error: type[ShipwayError] = ConfigError,
+) -> T:
+    """A record of shipway.toml from its table: a section, or a table inside one (a loop's
+    gate and rollout). This is where every table of the file is checked, against the
+    record's own type hints: an unknown key (with the nearest spelling), a value of the
+    wrong kind, a number out of range, a missing key, each an ``error`` that names the key
+    (``what.key``) and the file. Numbers are taken where numbers are meant (``1000`` or
+    ``"1000"`` for a whole number). ``cls`` checks its own ranges and choices as it is made."""
+    try:
+        return _build(cls, table, what, path)
+    except ConfigError as exc:
+        if error is ConfigError:
+            raise
+        raise error(exc.message, hint=exc.hint) from None
+
+
+def _build(cls: type[T], table: Any, prefix: str, path: Path | None = None) -> T:
     """A section (or nested section) from its table, each key checked against its type."""
     if isinstance(table, cls):
         return table
@@ -324,13 +350,13 @@ def _build(cls: type, table: Any, prefix: str, path: Path | None = None) -> Any:
         raise ConfigError(f"{_where(prefix, path)} is a table of settings, not {table!r}")
     hints = typing.get_type_hints(cls)
     # The file's spelling of a key (``from``), and the field's (``from_address``, as to_json writes)
-    by_key = {f.metadata.get("key", f.name): f for f in fields(cls)}
-    by_key.update({f.name: f for f in fields(cls) if prefix.startswith("resolved settings")})
+    by_key = {f.metadata.get("key", f.name): f for f in fields(cls)}  # type: ignore[arg-type]
+    by_key.update({f.name: f for f in fields(cls) if prefix.startswith("resolved settings")})  # type: ignore[arg-type]
     _refuse_unknown(table, set(by_key), prefix, path)
     values = {}
     for key, value in table.items():
         spec = by_key[key]
-        values[spec.name] = _check(value, hints[spec.name], f"{prefix}.{key}", path)
+        values[spec.name] = _check(value, hints[spec.name], _join(prefix, key), path)
     try:
         return cls(**values)
     except TypeError as exc:  # a required key is missing
@@ -343,9 +369,16 @@ def _refuse_unknown(table: dict[str, Any], known: set[str], prefix: str, path: P
         if key not in known:
             near = difflib.get_close_matches(key, sorted(known), n=1)
             raise ConfigError(
-                f"unknown setting {_where(f'{prefix}.{key}'.lstrip('.'), path)}",
+                f"unknown setting {_where(_join(prefix, key), path)}",
                 hint=f"did you mean {near[0]!r}?" if near else f"known: {', '.join(sorted(known))}",
             )
+
+
+def _join(prefix: str, key: str) -> str:
+    """A key's name within its table: ``monitoring.window``; ``min_rows of alert rule 'x'``."""
+    if not prefix:
+        return key
+    return f"{key} of {prefix}" if "'" in prefix else f"{prefix}.{key}"
 
 
 def _where(key: str, path: Path | None) -> str:
@@ -377,9 +410,11 @@ def _check(value: Any, hint: Any, key: str, path: Path | None = None) -> Any:
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key, path)  # type: ignore[arg-type]
     if origin is tuple:
-        items = [value] if isinstance(value, str) else value
+        text = args[0] in (str, Path)
+        items = [value] if isinstance(value, str) and text else value  # one name: a list of one
         if not isinstance(items, list | tuple):
-            raise ConfigError(f"{_where(key, path)} is a list, not {value!r}")
+            kind = _KIND_NAMES.get(args[0], "value").removeprefix("a ")
+            raise ConfigError(f"{_where(key, path)} is a list of {kind}s, not {value!r}")
         return tuple(_check(v, args[0], key, path) for v in items)
     if origin is dict:
         if not isinstance(value, dict):
@@ -398,7 +433,7 @@ def _scalar(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
             return value.lower() in ("true", "1")
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, not {value!r}")
+            raise ConfigError(f"{where} is true or false, not {value!r}")
         return value
     if hint in (int, float):
         try:
@@ -406,17 +441,17 @@ def _scalar(value: Any, hint: Any, where: str) -> Any:
         except (TypeError, ValueError):
             number = None
         if hint is int and isinstance(value, float) and not value.is_integer():
-            raise ConfigError(f"{where} must be a whole number, not {value!r}")
+            number = None
         if number is None:
-            raise ConfigError(f"{where} must be a number, not {value!r}")
+            raise ConfigError(f"{where} is {_KIND_NAMES[hint]}, not {value!r}")
         if not math.isfinite(number) or abs(number) > MAX_SETTING:
             raise ConfigError(
-                f"{where} must be a finite number of at most {MAX_SETTING:.0e}, not {value!r}"
+                f"{where} is a finite number of at most {MAX_SETTING:.0e}, not {value!r}"
             )
         return number
     if hint in (str, Path):
         if not isinstance(value, str | Path):
-            raise ConfigError(f"{where} must be text, not {value!r}", hint="quote it")
+            raise ConfigError(f"{where} is text, not {value!r}", hint="quote it")
         return hint(value)
     return value
 
@@ -444,10 +479,10 @@ def _with_home(
     settings = replace(settings, home=home)
     for (section, key), allowed in _CHOICES.items():
         if getattr(getattr(settings, section), key) not in allowed:
-            raise ConfigError(f"{section}.{key} must be one of {', '.join(allowed)}")
+            raise ConfigError(f"{section}.{key} is one of {', '.join(allowed)}")
     for section, key in _POSITIVE | _NOT_NEGATIVE:
         value = getattr(getattr(settings, section), key)
         if value is not None and (not value >= 0 or (value == 0 and (section, key) in _POSITIVE)):
             kind = "a positive" if (section, key) in _POSITIVE else "a non-negative"
-            raise ConfigError(f"{section}.{key} must be {kind} number, not {value!r}")
+            raise ConfigError(f"{section}.{key} is {kind} number, not {value!r}")
     return settings

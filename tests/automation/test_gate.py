@@ -89,7 +89,7 @@ def test_no_bar_passes_nothing_and_bad_gates_say_what_to_fix(models: Any) -> Non
     ]
     with pytest.raises(InvalidArgument, match="not one of accuracy"):
         Gate("acc")
-    with pytest.raises(InvalidArgument, match="unknown gate field"):
+    with pytest.raises(InvalidArgument, match="unknown setting gate.minimum"):
         Gate.from_dict({"metric": "accuracy", "minimum": 0.7})
     with pytest.raises(InvalidArgument, match="no label column 'label'"):
         judge(Gate("accuracy", min=0.5), strong, weak, holdout, "label")

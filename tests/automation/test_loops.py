@@ -83,7 +83,7 @@ def test_a_loop_as_the_readme_writes_it(tmp_path: Path) -> None:
         (('"manual"', '"sometimes"'), "approval is auto or manual"),
         (("min = 0.70", "max = 0.70"), "max does not apply, since higher is better"),
         (("[10, 50, 100]", "[50, 10, 100]"), r"must rise from above 0 to 100"),
-        (("min_requests = 200", "min_request = 200"), "unknown rollout field.*min_request"),
+        (("min_requests = 200", "min_request = 200"), "unknown setting rollout.min_request"),
         (('"train.py:retrain"', '"train.py"'), "not module:function"),
         (
             ('approval = "manual"', 'approval = "manual"\nsinks = ["slak:x"]'),
@@ -93,7 +93,7 @@ def test_a_loop_as_the_readme_writes_it(tmp_path: Path) -> None:
         (("min_requests = 200", 'max_error_rate = "1%"'), "max_error_rate is a number, not '1%'"),
         (("[10, 50, 100]", '"10,100"'), "steps is a list of whole numbers"),
         (("holdout_rows = 1000", 'holdout_rows = "x"'), "holdout_rows is a whole number"),
-        (("min = 0.70", 'min = "high"'), "gate min is a number, not 'high'"),
+        (("min = 0.70", 'min = "high"'), "gate.min is a number, not 'high'"),
         (("holdout_rows = 1000", 'refit = "yes"'), "refit is true or false, not 'yes'"),
         (("holdout_rows = 1000", 'holdout = "customers"'), "not a dataset NAME@VERSION"),
         (

@@ -47,12 +47,14 @@ def test_bad_rules_are_refused(tmp_path: Path) -> None:
         AlertRule("r", "m", "=>", 1)
     with pytest.raises(InvalidArgument, match="severity"):
         AlertRule("r", "m", ">", 1, severity="panic")
-    with pytest.raises(InvalidArgument, match="unknown alert rule field"):
+    with pytest.raises(InvalidArgument, match="unknown setting colour of alert rule"):
         AlertRule.from_dict(
             {"name": "r", "metric": "m", "op": ">", "threshold": 1, "colour": "red"}
         )
-    with pytest.raises(InvalidArgument, match="numeric threshold"):
+    with pytest.raises(InvalidArgument, match="threshold of alert rule 'r' is a number"):
         AlertRule.from_dict({"name": "r", "metric": "m", "op": ">", "threshold": "high"})
+    with pytest.raises(InvalidArgument, match="numeric threshold"):
+        AlertRule.from_dict({"name": "r", "metric": "m", "op": ">"})
     config = tmp_path / "shipway.toml"
     config.write_text(
         '[[alerts]]\nname = "drift"\nmetric = "data_drift.share_drifted"\nop = ">="\n'

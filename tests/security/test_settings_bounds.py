@@ -31,11 +31,11 @@ def _loop(name: str = "churn-live", **parts: str) -> str:
 @pytest.mark.parametrize(
     ("config", "says"),
     [
-        (_loop(gate="min = nan"), "gate min is a finite number"),
-        (_loop(gate="min = inf"), "gate min is a finite number"),
-        (_loop(gate="min = 0.8, max_drop = nan"), "gate max_drop is a finite number"),
+        (_loop(gate="min = nan"), "gate.min is a finite number"),
+        (_loop(gate="min = inf"), "gate.min is a finite number"),
+        (_loop(gate="min = 0.8, max_drop = nan"), "gate.max_drop is a finite number"),
         (_loop(gate="min = 0.8, holdout_rows = 1000000000000000000"), "holdout_rows is"),
-        (_loop(rollout="max_error_rate = nan"), "rollout max_error_rate is a finite number"),
+        (_loop(rollout="max_error_rate = nan"), "rollout.max_error_rate is a finite number"),
         (_loop(rollout="max_latency_ratio = nan"), "max_latency_ratio is a finite number"),
         (_loop(rollout="max_metric_drop = -inf"), "max_metric_drop is a finite number"),
         (_loop(rollout="min_minutes = nan"), "min_minutes is a finite number"),
@@ -87,7 +87,7 @@ def test_nan_from_the_environment_and_from_python_is_refused_too(tmp_path: Path)
 
     with pytest.raises(ConfigError, match="finite number"):
         Settings.resolve(environ={"SHIPWAY_FLUSH_SECONDS": "nan"}, cwd=tmp_path)
-    with pytest.raises(InvalidArgument, match="gate min is a finite number"):
+    with pytest.raises(InvalidArgument, match="gate.min is a finite number"):
         Gate("accuracy", min=float("nan"))
     with pytest.raises(InvalidArgument, match="max_latency_ratio"):
         Rollout(max_latency_ratio=float("nan"))

@@ -8,8 +8,9 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shipway.automation.gate import Gate, refuse_mistyped, refuse_unknown
+from shipway.automation.gate import Gate
 from shipway.automation.triggers import Facts, Seen, Trigger, acted, due
+from shipway.config import read_table
 from shipway.errors import InvalidArgument
 from shipway.monitoring.rules import sink_problem
 from shipway.store.validation import check_key
@@ -83,12 +84,8 @@ class Rollout:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rollout:
-        refuse_unknown(cls, data, "rollout")
-        refuse_mistyped(cls, data, "rollout")
-        values = dict(data)
-        if "steps" in values:
-            values["steps"] = tuple(values["steps"])
-        return cls(**values)
+        """A rollout as shipway.toml writes it, checked where every table of it is."""
+        return read_table(cls, data, "rollout", error=InvalidArgument)
 
 
 @dataclass(frozen=True)

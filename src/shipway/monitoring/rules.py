@@ -10,35 +10,17 @@ value hovering at the threshold does not flap.
 from __future__ import annotations
 
 import difflib
-import math
 import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shipway.config import read_table
 from shipway.errors import InvalidArgument
 from shipway.monitoring import report_paths
 
 if TYPE_CHECKING:
     from shipway.config import Settings
 
-_TYPED: dict[str, type | tuple[type, ...]] = {
-    "name": str,
-    "metric": str,
-    "op": str,
-    "deployment": str,
-    "min_rows": int,
-    "severity": str,
-    "action": str,
-    "clear": (int, float),
-    "command": str,
-    "window": (str, int),
-}
-_KIND_NAMES: dict[type | tuple[type, ...], str] = {
-    str: "text",
-    int: "a whole number",
-    (int, float): "a number",
-    (str, int): "hour, day or a number of rows",
-}
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SEVERITIES = ("info", "warning", "critical")
 ACTIONS = ("notify", "rollback", "retrain")
@@ -77,7 +59,7 @@ class AlertRule:
     clear: float | None = None  # where the alert resolves; None: 10% of the threshold inside
     sinks: tuple[str, ...] = ("log",)
     command: str | None = None  # what the retrain action runs
-    window: str | None = None  # hour, day or a number of rows; None: the round's window
+    window: str | int | None = None  # hour, day or a number of rows; None: the round's window
 
     def judges(self, window: str | int, default: str | int) -> bool:
         """Whether this rule judges reports of ``window``; a rule that names no window judges
@@ -130,46 +112,14 @@ class AlertRule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlertRule:
-        known = {
-            "name",
-            "metric",
-            "op",
-            "threshold",
-            "deployment",
-            "min_rows",
-            "severity",
-            "action",
-            "clear",
-            "sinks",
-            "command",
-            "window",
-        }
-        unknown = set(data) - known
-        if unknown:
-            raise InvalidArgument(f"unknown alert rule field(s): {', '.join(sorted(unknown))}")
-        try:
-            values = {**data, "threshold": float(data["threshold"])}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidArgument(
-                f"alert rule {data.get('name', '?')!r} needs a numeric threshold"
-            ) from exc
-        if isinstance(values.get("sinks"), str):
-            raise InvalidArgument(
-                f"rule {values.get('name', '?')!r}: sinks is a list, e.g. [{values['sinks']!r}]"
-            )
-        name = values.get("name", "?")
-        if "sinks" in values:
-            sinks = values["sinks"]
-            if not isinstance(sinks, list | tuple) or not all(isinstance(x, str) for x in sinks):
-                raise InvalidArgument(f"rule {name!r}: sinks is a list of text, e.g. ['log']")
-            values["sinks"] = tuple(sinks)
-        for key, kind in _TYPED.items():
-            value = values.get(key)
-            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-                raise InvalidArgument(f"rule {name!r}: {key} is {_KIND_NAMES[kind]}, not {value!r}")
-        if not math.isfinite(values["threshold"]):
-            raise InvalidArgument(f"rule {name!r}: threshold is a finite number")
-        return cls(**values)
+        """A rule as ``[[alerts]]`` writes it, checked where every table of shipway.toml is
+        (:func:`shipway.config.read_table`): unknown keys, kinds and ranges."""
+        name = data.get("name", "?")
+        if "threshold" not in data:
+            raise InvalidArgument(f"alert rule {name!r} needs a numeric threshold")
+        if isinstance(data.get("sinks"), str):  # one sink is still a list of one
+            raise InvalidArgument(f"rule {name!r}: sinks is a list, e.g. [{data['sinks']!r}]")
+        return read_table(cls, data, f"alert rule {name!r}", error=InvalidArgument)
 
 
 def acts_beyond_checking(rule: AlertRule) -> str | None:
