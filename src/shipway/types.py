@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class RunStatus(StrEnum):
@@ -252,14 +252,17 @@ def _revived(value: Any, hint: Any) -> Any:
     return value
 
 
-def from_plain(cls: type[Any], data: Any) -> Any:
+R = TypeVar("R")  # a record type
+
+
+def from_plain(cls: type[R], data: Any) -> R:
     """Rebuild a record from its JSON form (the inverse of the server's ``plain``)."""
     import dataclasses
     import typing
 
     hints = typing.get_type_hints(cls)
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name not in data:
             continue
         value, hint = data[f.name], hints[f.name]

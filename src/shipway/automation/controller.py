@@ -41,12 +41,11 @@ from shipway.automation.rollouts import Rollouts
 from shipway.automation.rounds import LEASE, MonitoringRounds
 from shipway.automation.training import Trainer
 from shipway.errors import NotFound
-from shipway.monitoring.alerts import Alert
 from shipway.session import Session
 from shipway.store.lease_store import LeaseStore
 from shipway.store.loop_state import RESTING, LoopDetail, LoopState, Phase
 from shipway.store.loop_store import LoopStore
-from shipway.types import Deployment
+from shipway.types import Alert, Deployment
 
 STOP_SECONDS = 30.0  # how long a stopping controller waits for a training, in all
 __all__ = ["ACTOR", "RESTING", "Controller"]

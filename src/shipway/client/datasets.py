@@ -11,7 +11,7 @@ import builtins
 import io
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.client.deployments import seg, transport_of
 from shipway.data.backend import DatasetBackend, Progress
@@ -20,6 +20,9 @@ from shipway.errors import IntegrityError, InvalidArgument, NotFound
 from shipway.session import Session
 from shipway.store.artifacts import digest_bytes, digest_file, save_checked
 from shipway.types import DatasetVersion, from_plain
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _CHUNK = 1 << 20
 
@@ -172,7 +175,7 @@ class RemoteDatasets(DatasetBackend):
         if version.kind != "directory":
             return {}
         path = f"/datasets/{seg(version.name)}/versions/{version.version}/manifest"
-        return self.transport.json("GET", path)
+        return self.transport.json_object("GET", path)
 
     def checkout(self, version: DatasetVersion, out: Path) -> Path:
         if version.kind == "directory":
@@ -191,7 +194,7 @@ class RemoteDatasets(DatasetBackend):
         finally:
             response.close()
 
-    def load(self, ref: str, version: int | None = None) -> Any:
+    def load(self, ref: str, version: int | None = None) -> pd.DataFrame:
         import pandas as pd
 
         found = self.get(ref, version)

@@ -112,7 +112,7 @@ class RemoteTracking(TrackingBackend):
         if key is None:
             raise NotFound(f"run {run_id} recorded no environment")
         digest = key.removeprefix("environments/").removesuffix(".json")
-        return self.transport.json("GET", f"/environments/{_seg(digest)}")
+        return self.transport.json_object("GET", f"/environments/{_seg(digest)}")
 
     def _end_run(self, run_id: str, status: RunStatus) -> None:
         self.transport.request(
@@ -342,7 +342,8 @@ class _Unclosable(io.RawIOBase):
         self.inner = inner
 
     def read(self, size: int = -1) -> bytes:
-        return self.inner.read(size)
+        data: bytes = self.inner.read(size)
+        return data
 
     def readable(self) -> bool:
         return True

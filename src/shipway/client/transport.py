@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from shipway import errors
-from shipway.errors import ShipwayError, StoreUnavailable
+from shipway.errors import PlatformError, ShipwayError, StoreUnavailable
 
 API = "/api/v1"
 _RETRY_STATUS = {502, 503, 504}
@@ -165,6 +165,13 @@ class Transport:
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         return response.json() if response.content else None
+
+    def json_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """An answer that is a JSON object (a server that says otherwise is a platform error)."""
+        found = self.json(method, path, **kwargs)
+        if not isinstance(found, dict):
+            raise PlatformError(f"{method} {path}: the server answered {type(found).__name__}")
+        return found
 
     def close(self) -> None:
         self.http.close()

@@ -8,9 +8,12 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.types import DatasetInput, DatasetVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Progress = Callable[[int], None]
 
@@ -48,7 +51,7 @@ class DatasetBackend(ABC):
         """Write the version to ``out``, byte-identical, each file's hash verified."""
 
     @abstractmethod
-    def load(self, ref: str, version: int | None = None) -> Any:
+    def load(self, ref: str, version: int | None = None) -> pd.DataFrame:
         """The version as a DataFrame (DataFrames, Parquet and CSV files)."""
 
     @staticmethod

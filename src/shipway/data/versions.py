@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.data.backend import DatasetBackend, Progress
 from shipway.data.digests import frame_digest
@@ -27,6 +27,9 @@ from shipway.store.hash_cache import HashCache
 from shipway.store.linking import place
 from shipway.store.validation import check_key
 from shipway.types import DatasetVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROFILE_LIMIT = 256 * 2**20  # files larger than this are versioned without schema and profile
 
@@ -330,7 +333,7 @@ class LocalDatasets(DatasetBackend):
         else:
             self.artifacts.get_file(key, target, digest=digest)
 
-    def load(self, ref: str, version: int | None = None) -> Any:
+    def load(self, ref: str, version: int | None = None) -> pd.DataFrame:
         """The version as a DataFrame (DataFrames, Parquet and CSV files)."""
         import pandas as pd
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.data.backend import DatasetBackend
 from shipway.session import current
 from shipway.types import DatasetVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _datasets() -> DatasetBackend:
@@ -35,6 +38,6 @@ def get_dataset(ref: str, version: int | None = None) -> DatasetVersion:
     return _datasets().get(ref, version)
 
 
-def load_dataset(ref: str, version: int | None = None) -> Any:
+def load_dataset(ref: str, version: int | None = None) -> pd.DataFrame:
     """A stored DataFrame, Parquet or CSV version as a DataFrame."""
     return _datasets().load(ref, version)

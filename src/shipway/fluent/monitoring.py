@@ -3,9 +3,12 @@ rules, sets off their sinks and actions); ``sw.alerts()`` lists the alerts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.session import current
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def monitor(
@@ -68,7 +71,7 @@ def labelled_traffic(
     last_rows: int | None = None,
     start: float | None = None,
     end: float | None = None,
-) -> Any:
+) -> pd.DataFrame:
     """A deployment's logged inputs joined with their late labels, oldest first: the rows
     that got a label, with the model's input columns, a ``label`` column, and ``timestamp``,
     ``model_version`` and ``output`` beside them. ``last_rows`` keeps the newest N;

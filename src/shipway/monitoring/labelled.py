@@ -5,11 +5,14 @@ retraining pipeline learns from when production traffic is the source of truth. 
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shipway.errors import InvalidArgument
 from shipway.monitoring.traffic import held_out_from, load_traffic, note_learnt
 from shipway.session import Session
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def labelled_traffic(
@@ -19,7 +22,7 @@ def labelled_traffic(
     last_rows: int | None = None,
     start: float | None = None,
     end: float | None = None,
-) -> Any:
+) -> pd.DataFrame:
     """The rows of ``deployment`` that got a label, oldest first: the model's input columns,
     a ``label`` column, and ``timestamp``, ``model_version`` and ``output`` beside them.
     ``last_rows`` keeps the newest N; ``start``/``end`` (epoch seconds) bound the traffic
@@ -33,7 +36,9 @@ def labelled_traffic(
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
             raise InvalidArgument(f"{name} is a time in epoch seconds, not {value!r}")
     session.deployments.get(deployment)  # an unknown deployment is an error, not empty
-    traffic = load_traffic(None, deployment, start=start, end=end, reader=session.predictions.read)
+    traffic: pd.DataFrame = load_traffic(
+        None, deployment, start=start, end=end, reader=session.predictions.read
+    )
     if traffic.empty:
         return traffic
     labelled = traffic[traffic["label"].notna()]

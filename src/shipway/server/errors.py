@@ -64,16 +64,18 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method the OpenAPI document lists for the path template that matches ``path``."""
     import re
 
-    patterns = getattr(app.state, "method_patterns", None)
+    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "method_patterns", None
+    )
     if patterns is None:
         patterns = []
         for template, operations in app.openapi().get("paths", {}).items():
-            regex = "^" + re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template)) + "$"
-            patterns.append((re.compile(regex), sorted(m.upper() for m in operations)))
+            source = "^" + re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template)) + "$"
+            patterns.append((re.compile(source), sorted(m.upper() for m in operations)))
         # the most literal template first: /tokens/verify, not /tokens/{token_id}
         patterns.sort(key=lambda found: found[0].pattern.count("[^/]+"))
         app.state.method_patterns = patterns
-    for regex, methods in patterns:
-        if regex.match(path):
+    for compiled, methods in patterns:
+        if compiled.match(path):
             return methods
     return []

@@ -15,19 +15,40 @@ from shipway.tracking.local import LocalTracking
 from shipway.types import json_number
 
 
+def _own(request: Request) -> Session:
+    own: Session = request.app.state.session  # set once, when the app is made
+    return own
+
+
 def session(request: Request, who: Principal) -> Session:
     """The server's session acting as the caller, so the audit log names who did what."""
-    return request.app.state.session.acting_as(who.user)
+    return _own(request).acting_as(who.user)
 
 
 def tracking(request: Request) -> LocalTracking:
     """The server's own tracking backend: always on its stores."""
-    return request.app.state.session.tracking
+    backend = _own(request).tracking
+    assert isinstance(backend, LocalTracking)  # a server's stores are its own
+    return backend
 
 
 def registry(request: Request, who: Principal) -> RegistryBackend:
     """The registry acting as the caller."""
     return session(request, who).registry
+
+
+def one(obj: Any) -> dict[str, Any]:
+    """A record as a JSON object."""
+    value = plain(obj)
+    assert isinstance(value, dict)
+    return value
+
+
+def many(objs: Any) -> list[Any]:
+    """Records (or values) as a JSON list."""
+    value = plain(objs)
+    assert isinstance(value, list)
+    return value
 
 
 def plain(obj: Any) -> Any:

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from shipway.errors import InvalidArgument, NotFound
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, plain, session
+from shipway.server.routes.common import answers, many, plain, session
 from shipway.server.schemas import (
     AddedVersion,
     DatasetSummary,
@@ -103,7 +103,7 @@ def list_versions(
 ) -> list[Any]:
     datasets = session(request, who).datasets
     found = datasets.versions(name)
-    return plain([v for v in found if digest is None or v.digest == digest])
+    return many([v for v in found if digest is None or v.digest == digest])
 
 
 @router.post("/{name}/versions", status_code=201, **answers(AddedVersion, 201))

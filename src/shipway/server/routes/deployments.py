@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, plain, session
+from shipway.server.routes.common import answers, many, one, plain, session
 from shipway.server.schemas import BatchingIn, DeployIn, FollowIn, ReasonIn, WeightIn
 from shipway.types import Deployment
 
@@ -34,7 +34,7 @@ def list_deployments(
 def get_deployment(
     name: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).deployments.get(name))
+    return one(session(request, who).deployments.get(name))
 
 
 @router.put("/{name}", **answers(Deployment))
@@ -51,7 +51,7 @@ def deploy(
         sticky_key=body.sticky_key,
         reason=body.reason,
     )
-    return plain(found)
+    return one(found)
 
 
 @router.post("/{name}/follow", **answers(Deployment))
@@ -60,7 +60,7 @@ def follow(
 ) -> dict[str, Any]:
     """The stable version follows ``models:/MODEL@ALIAS`` (a stage or an alias)."""
     found = session(request, who).deployments.follow(name, body.model, body.alias)
-    return plain(found)
+    return one(found)
 
 
 @router.post("/{name}/weight", **answers(Deployment))
@@ -68,7 +68,7 @@ def set_weight(
     name: str, body: WeightIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
     found = session(request, who).deployments.set_weight(name, body.weight, body.reason)
-    return plain(found)
+    return one(found)
 
 
 @router.post("/{name}/batching", **answers(Deployment))
@@ -78,25 +78,25 @@ def set_batching(
     found = session(request, who).deployments.set_batching(
         name, body.max_batch, body.max_wait_ms, body.reason
     )
-    return plain(found)
+    return one(found)
 
 
 @router.post("/{name}/promote", **answers(Deployment))
 def promote(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).deployments.promote(name, body.reason))
+    return one(session(request, who).deployments.promote(name, body.reason))
 
 
 @router.post("/{name}/rollback", **answers(Deployment))
 def rollback(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).deployments.rollback(name, body.reason))
+    return one(session(request, who).deployments.rollback(name, body.reason))
 
 
 @router.get("/{name}/history")
 def history(
     name: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
-    return plain(session(request, who).deployments.history(name))
+    return many(session(request, who).deployments.history(name))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, plain, tracking
+from shipway.server.routes.common import answers, one, plain, tracking
 from shipway.server.schemas import ExperimentIn
 from shipway.types import Experiment
 
@@ -25,11 +25,11 @@ def list_experiments(
 def create_experiment(
     body: ExperimentIn, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
-    return plain(tracking(request).create_experiment(body.name, body.tags))
+    return one(tracking(request).create_experiment(body.name, body.tags))
 
 
 @router.get("/{name_or_id}", **answers(Experiment))
 def get_experiment(
     name_or_id: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(tracking(request).get_experiment(name_or_id))
+    return one(tracking(request).get_experiment(name_or_id))

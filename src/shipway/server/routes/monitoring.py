@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from shipway.errors import Forbidden
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, plain, session
+from shipway.server.routes.common import answers, many, one, plain, session
 from shipway.server.schemas import ERROR_RESPONSES, ErrorBody, MonitorIn
 from shipway.types import Alert
 
@@ -134,7 +134,7 @@ def list_alerts(
 def get_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).alerts.get(alert_id))
+    return one(session(request, who).alerts.get(alert_id))
 
 
 @router.post("/alerts/{alert_id}/ack", **answers(Alert))
@@ -142,14 +142,14 @@ def ack_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
     """Acknowledge: someone is on it. It stays open until its condition clears or it is resolved."""
-    return plain(session(request, who).alerts.acknowledge(alert_id))
+    return one(session(request, who).alerts.acknowledge(alert_id))
 
 
 @router.post("/alerts/{alert_id}/resolve", **answers(Alert))
 def resolve_alert(
     alert_id: AlertId, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
-    return plain(session(request, who).alerts.resolve(alert_id))
+    return one(session(request, who).alerts.resolve(alert_id))
 
 
 @router.post("/monitoring/{deployment}/evaluate")
@@ -207,4 +207,4 @@ def run_round(
     who: Principal = Depends(requires("editor")),
 ) -> list[Any]:
     """One monitoring round over every deployment now; the alerts that opened or resolved."""
-    return plain(session(request, who).monitoring.run_round(replay=replay))
+    return many(session(request, who).monitoring.run_round(replay=replay))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, plain, registry
+from shipway.server.routes.common import answers, many, one, plain, registry
 from shipway.server.schemas import (
     AliasIn,
     ApprovalIn,
@@ -45,14 +45,14 @@ def get_model(
 def register(
     name: str, body: VersionIn, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
-    return plain(registry(request, who).register(body.source, name, body.description))
+    return one(registry(request, who).register(body.source, name, body.description))
 
 
 @router.get("/{name}/versions/{version}", **answers(ModelVersion))
 def get_version(
     name: str, version: Version, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(registry(request, who).get_version(name, version))
+    return one(registry(request, who).get_version(name, version))
 
 
 @router.post("/{name}/versions/{version}/stage", **answers(ModelVersion))
@@ -63,7 +63,7 @@ def transition(
     request: Request,
     who: Principal = Depends(requires("approver")),
 ) -> dict[str, Any]:
-    return plain(registry(request, who).promote(name, version, body.stage, body.reason))
+    return one(registry(request, who).promote(name, version, body.stage, body.reason))
 
 
 @router.post("/{name}/versions/{version}/approvals", status_code=201, **answers(Approval, 201))
@@ -74,14 +74,14 @@ def approve(
     request: Request,
     who: Principal = Depends(requires("approver")),
 ) -> dict[str, Any]:
-    return plain(registry(request, who).approve(name, version, body.comment))
+    return one(registry(request, who).approve(name, version, body.comment))
 
 
 @router.get("/{name}/versions/{version}/approvals")
 def approvals(
     name: str, version: Version, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
-    return plain(registry(request, who).approvals(name, version))
+    return many(registry(request, who).approvals(name, version))
 
 
 @router.get("/{name}/aliases/{alias}", **answers(ModelVersion))
@@ -93,7 +93,7 @@ def resolve_alias(
 
     if "/" in alias or "@" in alias or not alias.strip():
         raise InvalidArgument(f"{alias!r} is not an alias, a stage or 'latest'")
-    return plain(registry(request, who).resolve(f"models:/{name}@{alias}"))
+    return one(registry(request, who).resolve(f"models:/{name}@{alias}"))
 
 
 @router.put("/{name}/aliases/{alias}", **answers(ModelVersion))
@@ -104,7 +104,7 @@ def set_alias(
     request: Request,
     who: Principal = Depends(requires("approver")),
 ) -> dict[str, Any]:
-    return plain(registry(request, who).set_alias(name, alias, body.version, body.reason))
+    return one(registry(request, who).set_alias(name, alias, body.version, body.reason))
 
 
 @router.delete("/{name}/aliases/{alias}", status_code=204)
@@ -122,7 +122,7 @@ def delete_alias(
 def rollback(
     name: str, body: ReasonIn, request: Request, who: Principal = Depends(requires("approver"))
 ) -> dict[str, Any]:
-    return plain(registry(request, who).rollback(name, body.reason))
+    return one(registry(request, who).rollback(name, body.reason))
 
 
 @router.put("/{name}/policy", **answers(RegisteredModel))
@@ -130,7 +130,7 @@ def set_policy(
     name: str, body: PolicyIn, request: Request, who: Principal = Depends(requires("admin"))
 ) -> dict[str, Any]:
     reg = registry(request, who)
-    return plain(
+    return one(
         reg.set_policy(
             name,
             required_approvals=body.required_approvals,
@@ -145,4 +145,4 @@ def set_policy(
 def history(
     name: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
-    return plain(registry(request, who).history(name))
+    return many(registry(request, who).history(name))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, plain, tracking
+from shipway.server.routes.common import answers, many, one, tracking
 from shipway.server.schemas import InputsIn, LogBatch, RunEnd, RunIn, SearchIn
 from shipway.types import ArtifactInfo, DatasetInput, Metric, Run
 
@@ -42,7 +42,7 @@ def create_run(
         capture_environment=False,
         user=who.user,
     )
-    return plain(run)
+    return one(run)
 
 
 @router.post("/search")
@@ -52,14 +52,14 @@ def search_runs(
     found = tracking(request).search_runs(
         body.experiments or None, body.filter, body.order_by, body.max_results, output="list"
     )
-    return plain(found)
+    return many(found)
 
 
 @router.get("/{run_id}", **answers(Run))
 def get_run(
     run_id: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
-    return plain(tracking(request).get_run(run_id))
+    return one(tracking(request).get_run(run_id))
 
 
 @router.post("/{run_id}/end", **answers(Run))
@@ -69,7 +69,7 @@ def end_run(
     writable_run(run_id, request, who)
     client = tracking(request)
     client.end_run(run_id, body.status)
-    return plain(client.get_run(run_id))
+    return one(client.get_run(run_id))
 
 
 @router.post("/{run_id}/log-batch", status_code=204)
@@ -94,14 +94,14 @@ def log_inputs(
 def metric_history(
     run_id: str, key: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
-    return plain(tracking(request).get_metric_history(run_id, key))
+    return many(tracking(request).get_metric_history(run_id, key))
 
 
 @router.get("/{run_id}/artifacts")
 def list_artifacts(
     run_id: str, request: Request, path: str = "", who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
-    return plain(tracking(request).list_artifacts(run_id, path))
+    return many(tracking(request).list_artifacts(run_id, path))
 
 
 @router.put("/{run_id}/artifacts/{path:path}", status_code=201, **answers(ArtifactInfo, 201))
@@ -133,7 +133,7 @@ async def upload_artifact(
             )
         spool.seek(0)
         info = await run_in_threadpool(tracking(request).log_stream, run_id, spool, path)
-    return plain(info)
+    return one(info)
 
 
 @router.get("/{run_id}/artifacts/{path:path}")

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, plain, session
+from shipway.server.routes.common import answers, many, plain, session
 from shipway.server.schemas import CreatedToken, TokenIn, TokensRequired, VerifiedToken, VerifyIn
 from shipway.types import TokenInfo
 
@@ -26,7 +26,7 @@ def create_token(
 
 @router.get("", **answers(list[TokenInfo]))
 def list_tokens(request: Request, who: Principal = Depends(requires("admin"))) -> list[Any]:
-    return plain(session(request, who).tokens.list())
+    return many(session(request, who).tokens.list())
 
 
 @router.delete("/{token_id}", status_code=204)
