@@ -22,6 +22,7 @@ ShipwayError                 base: a message that says what to fix, an exit code
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 
@@ -162,7 +163,6 @@ class ModelFailed(PlatformError):
 
 def require(module: str, extra: str) -> Any:
     """Import an optional dependency, or say which extra provides it."""
-    import importlib
 
     try:
         return importlib.import_module(module)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -214,7 +215,6 @@ class WindowReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        import dataclasses
 
         return dataclasses.asdict(self)
 
@@ -257,7 +257,6 @@ R = TypeVar("R")  # a record type
 
 def from_plain(cls: type[R], data: Any) -> R:
     """Rebuild a record from its JSON form (the inverse of the server's ``plain``)."""
-    import dataclasses
     import typing
 
     hints = typing.get_type_hints(cls)

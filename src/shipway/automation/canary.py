@@ -25,6 +25,7 @@ Pure: the controller reads the log and hands the rows here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -233,7 +234,6 @@ def _estimated(
     """Each version's accuracy estimated from its calibrated confidence; a failure when the
     candidate's is lower by more than ``max_metric_drop`` with 95% confidence, until the
     labels judge (``labels_judge``): then it is only shown."""
-    import math
 
     a = estimate(calibration.get("candidate"), mine)
     b = estimate(calibration.get("champion"), theirs)

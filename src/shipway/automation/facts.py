@@ -3,26 +3,25 @@ every deployment, the newest version of every dataset, the labels since a time."
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
+from shipway.automation.loops import Loop
 from shipway.serving.prediction_log import GROUND_TRUTH, log_keys
 from shipway.session import Session
-from shipway.store.alert_store import AlertStore
-from shipway.store.dataset_store import DatasetStore
 
 
 def open_alerts(session: Session) -> dict[str, dict[str, list[int]]]:
     out: dict[str, dict[str, list[int]]] = {}
-    for alert in AlertStore(session.stores.db).list():
+    for alert in session.alerts.list():
         out.setdefault(alert.deployment, {}).setdefault(alert.rule, []).append(alert.alert_id)
     return out
 
 
-def dataset_versions(session: Session, loops: Any) -> dict[str, int]:
-    if not any(t.kind == "dataset" for loop in loops for t in loop.triggers):
+def dataset_versions(session: Session, loops: Iterable[Loop]) -> dict[str, int]:
+    if not any(loop.has_trigger("dataset") for loop in loops):
         return {}
 
-    return {name: v for name, v, _ in DatasetStore(session.stores.db).list_datasets()}
+    return {name: newest for name, newest, _ in session.datasets.list()}
 
 
 def labels_after(

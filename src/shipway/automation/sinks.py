@@ -13,9 +13,11 @@ import logging
 import os
 import queue
 import shlex
+import smtplib
 import subprocess
 import threading
 import time
+from email.message import EmailMessage
 from typing import Any
 
 from shipway.config import SmtpSettings
@@ -48,8 +50,6 @@ def send(sink: str, payload: dict[str, Any], smtp: SmtpSettings | None = None) -
 
 def _email(to: str, payload: dict[str, Any], smtp: SmtpSettings) -> None:
     """One mail over SMTP; ``[monitoring.smtp]`` in shipway.toml says where."""
-    import smtplib
-    from email.message import EmailMessage
 
     message = EmailMessage()
     message["From"] = smtp.from_address

@@ -7,7 +7,12 @@ existing ones. The old ``shipway deploy NAME --model …`` still works, with a n
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -268,11 +273,6 @@ def serve(
     ),
 ) -> None:
     """Serve deployments: Open Inference Protocol, plain JSON and MLflow's /invocations."""
-    import atexit
-    import dataclasses
-    import os
-    import shutil
-    import tempfile
 
     from shipway.cli.server import is_loopback
     from shipway.config import RESOLVED_ENV, Settings

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import os
 
 import typer
 
@@ -66,8 +68,6 @@ def server(
         f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})",
         markup=False,
     )
-    import dataclasses
-    import os
 
     from shipway.config import RESOLVED_ENV
     from shipway.server.runner import serve

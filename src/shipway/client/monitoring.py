@@ -4,6 +4,7 @@ rules sent from here only check, their verdicts in each report's ``extra["rules"
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,7 +95,6 @@ class RemoteMonitoring:
 
 
 def _rule(rule: Any) -> dict[str, Any]:
-    import dataclasses
 
     is_record = dataclasses.is_dataclass(rule) and not isinstance(rule, type)
     data = dataclasses.asdict(rule) if is_record else dict(rule)

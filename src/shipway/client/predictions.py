@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from shipway.client.deployments import seg, transport_of
 from shipway.client.transport import Transport
@@ -20,7 +21,6 @@ class RemoteLogSink:
         self.transport = transport
 
     def put_bytes(self, data: bytes, key: str) -> Any:
-        from urllib.parse import quote
 
         headers = {"content-type": "application/octet-stream"}
         return self.transport.request(

@@ -33,7 +33,7 @@ class DatasetBackend(ABC):
 
     @abstractmethod
     def list(self) -> list[tuple[str, int, float]]:
-        """Every dataset: its name, its number of versions, when it last changed."""
+        """Every dataset: its name, its newest version number, when that version was made."""
 
     @abstractmethod
     def versions(self, name: str) -> builtins.list[DatasetVersion]: ...

@@ -4,6 +4,7 @@ in Python or YAML, saved with the dataset and the model, checked by :mod:`valida
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -255,7 +256,6 @@ def _widened(low: Any, high: Any, margin: float, kind: str) -> tuple[Any, Any]:
     """``[low, high]`` widened by ``margin`` of its span on each side (by ``margin`` of the
     value when the span is 0), rounded outwards (whole numbers, or four significant digits
     of the span)."""
-    import math
 
     low, high = float(low), float(high)
     pad = (high - low) * margin or abs(high) * margin

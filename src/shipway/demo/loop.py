@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,6 @@ class _Background:
         )
 
     def __enter__(self) -> str:
-        import time
 
         self.thread.start()
         deadline = time.monotonic() + 60
@@ -146,7 +146,6 @@ def run_loop(
 
     ``reference`` is labelled winter flights the model never saw: scores on training rows are
     over-confident, so held-out rows calibrate the estimate without labels honestly."""
-    import time
 
     import httpx
 

@@ -11,7 +11,9 @@ import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from shipway.monitoring.rules import AlertRule, decide
 from shipway.types import Alert
@@ -91,7 +93,6 @@ def placed(report: dict[str, Any]) -> str:
     """The window's label as an alert keeps it: an hour or a day as it is; a window of rows
     (``rows 0-1499``, counted from the start of one monitoring round, so the same in every
     round) with the time its rows span, which places it for good."""
-    from datetime import UTC, datetime
 
     window = str(report.get("window", ""))
     span = (report.get("extra") or {}).get("span")
@@ -164,8 +165,6 @@ def _evidence(report: dict[str, Any], deployment: str, base_url: str | None) -> 
 def report_link(deployment: str, report: dict[str, Any], base_url: str | None) -> dict[str, str]:
     """Where to see the alert's window in context: the week before it, up to its end, as the
     server's report URL and as the command that writes the same page."""
-    from datetime import UTC, datetime
-    from urllib.parse import quote, urlencode
 
     span = report.get("extra", {}).get("span")
     if not span:

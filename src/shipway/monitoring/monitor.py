@@ -13,6 +13,7 @@ each row (prediction drift, labels, CBPE, fairness, latency) reads only the narr
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,7 +209,6 @@ class Monitor:
         threshold is inside that noise and a calm window would be flagged, so the threshold
         here is at least the 99th percentile of the no-drift distance (measured by simulation).
         """
-        import dataclasses
 
         columns = []
         for c in result.columns:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
+import math
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shipway.errors import InvalidArgument
@@ -216,8 +220,6 @@ def _monitor(
 
 
 def _span(name: str, every: str) -> tuple[float, float]:
-    import calendar
-    import time
 
     fmt = "%Y-%m-%d %H:00" if every == "hour" else "%Y-%m-%d"
     low = float(calendar.timegm(time.strptime(name, fmt)))
@@ -234,8 +236,6 @@ def parse_time(value: str | float | None) -> float | None:
     """Epoch seconds, or an ISO date or time (UTC unless it says otherwise)."""
     if value is None or value == "":
         return None
-    import math
-    from datetime import UTC, datetime
 
     try:
         number = float(value)

@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,7 +122,6 @@ def pipeline(
 
 def _where_failed(exc: Exception, path: Path) -> str:
     """The error and the line of ``path`` (or of its syntax) where it arose."""
-    import traceback
 
     line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
     for frame in traceback.extract_tb(exc.__traceback__):

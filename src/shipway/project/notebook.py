@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import json
 import keyword
 import re
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,8 +87,6 @@ def _step_name(text: str, tags: list[str]) -> str | None:
 
 def _string_lines(code: str) -> set[int]:
     """The lines (from 1) inside a multi-line string, after its first: text, not code."""
-    import io
-    import tokenize
 
     inside: set[int] = set()
     try:

@@ -6,6 +6,7 @@ User errors are 4xx; anything else is a bug and answers 500 without internals.
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,7 +63,6 @@ def install(app: FastAPI) -> None:
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method the OpenAPI document lists for the path template that matches ``path``."""
-    import re
 
     patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
         app.state, "method_patterns", None

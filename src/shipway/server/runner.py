@@ -9,6 +9,7 @@ wakes it, checking in only every ``SAFETY_TICK`` seconds.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from email.utils import formatdate
 from types import FrameType
@@ -85,7 +86,6 @@ def _resolve(future: asyncio.Future[None]) -> None:
 def check_listen(host: str, port: int) -> None:
     """Refuse, before anything says "serving", an address this process cannot listen on
     (in use, not this machine's, not allowed)."""
-    import socket
 
     from shipway.errors import InvalidArgument
 

@@ -9,6 +9,8 @@ per class of a classifier), and lands under its name only when complete.
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -161,8 +163,6 @@ def score_into_log(
     """:func:`score_files`, whose predictions also land in ``deployment``'s prediction log
     (``log``: a ``PredictionLog`` that waits rather than drops), so monitoring sees batch
     traffic beside the live one; ``caller`` (who scored) may label them later."""
-    import time
-    import uuid
 
     import numpy as np
 

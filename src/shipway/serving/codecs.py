@@ -9,6 +9,7 @@ Every problem is an :class:`InvalidArgument` that names the field, so the server
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from shipway.errors import InvalidArgument
@@ -88,7 +89,6 @@ def invocations_request(body: Any, columns: list[str] | None) -> Any:
 def csv_request(body: bytes, columns: list[str] | None) -> Any:
     """An ``/invocations`` body of ``text/csv``: a header row of column names, then rows, as
     ``mlflow models serve`` takes it."""
-    import io
 
     import pandas as pd
 

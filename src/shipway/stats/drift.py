@@ -15,6 +15,8 @@ both at ≥ 0.1.
 
 from __future__ import annotations
 
+import inspect
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -81,7 +83,6 @@ def strength(score: float | None, threshold: float | None, pvalue: bool) -> floa
     more past it. A distance is divided by its threshold; a p-value, where smaller means more
     drift, is ``log(p) / log(threshold)`` (p = 1 gives 0, p = threshold gives 1, and every
     tenfold smaller p-value adds the same). None when there is no score or threshold."""
-    import math
 
     if score is None or threshold is None or not math.isfinite(score):
         return None
@@ -172,7 +173,6 @@ class DriftDetector:
 
     def get_params(self) -> dict[str, Any]:
         """The settings as given, for reports, cache keys and registry metadata."""
-        import inspect
 
         return {
             name: getattr(self, name)

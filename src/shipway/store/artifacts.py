@@ -7,6 +7,7 @@ Writes are atomic: a broken upload leaves no partial file at the final key.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -183,7 +184,6 @@ class ArtifactStore:
             return self.put_stream(source, key)
 
     def put_bytes(self, data: bytes, key: str) -> ArtifactInfo:
-        import io
 
         return self.put_stream(io.BytesIO(data), key)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,6 @@ def upsert(
     where_newer: str | None = None,
 ) -> Any:
     """An upsert of ``rows``; with ``where_newer``, only rows whose column is not smaller win."""
-    import importlib
 
     # only the dialect in use: PostgreSQL's module (with asyncpg's) costs 45 ms to import
     name = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"

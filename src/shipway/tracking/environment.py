@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import random
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -75,7 +76,6 @@ def installed_packages() -> dict[str, str]:
 
 
 def _normalised(name: str) -> str:
-    import re
 
     return re.sub(r"[-_.]+", "-", name).lower()
 

@@ -7,6 +7,7 @@ A client adds a version in two steps: it uploads each object it has not seen on 
 from __future__ import annotations
 
 import re
+import tempfile
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -71,7 +72,6 @@ async def put_object(
     digest: str, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
     """Store bytes under their hash: refused unless they hash to ``digest``."""
-    import tempfile
 
     from starlette.concurrency import run_in_threadpool
 

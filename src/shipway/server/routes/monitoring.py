@@ -3,6 +3,7 @@ report, and its alerts, listed, acknowledged and resolved."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -72,7 +73,6 @@ def windows(
 
 def _finite(value: Any) -> Any:
     """JSON has no NaN or infinity: a value that is not a number says so with null."""
-    import math
 
     if isinstance(value, float):
         return value if math.isfinite(value) else None

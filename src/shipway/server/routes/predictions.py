@@ -4,6 +4,7 @@ server instead of the stores."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any, cast
 
@@ -45,7 +46,6 @@ def read_log(
     who: Principal = Depends(requires("viewer")),
 ) -> Response:
     """A deployment's logged predictions (or labels) in [from, to), as an Arrow IPC stream."""
-    import io
 
     import pyarrow as pa
 

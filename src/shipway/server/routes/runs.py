@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -109,7 +110,6 @@ async def upload_artifact(
     run_id: str, path: str, request: Request, who: Principal = Depends(requires("editor"))
 ) -> dict[str, Any]:
     """Stream a file into the run's artifacts: spooled to disk (flat memory), stored only if complete."""
-    import tempfile
 
     from starlette.concurrency import run_in_threadpool
 
