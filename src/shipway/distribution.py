@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from shipway import __version__
 from shipway.errors import ShipwayError
 
 WHEELS = "wheels"  # the folder beside a project or package that holds the wheel
@@ -26,7 +27,6 @@ WHEELS = "wheels"  # the folder beside a project or package that holds the wheel
 
 def requirement() -> str:
     """This shipway, pinned."""
-    from shipway import __version__
 
     return f"shipway=={__version__}"
 
@@ -57,7 +57,6 @@ def shipway_wheel(folder: Path) -> Path | None:
 @functools.cache
 def _built(source: str) -> Path:
     """The wheel of ``source``, built once a process (a few seconds: pip builds it)."""
-    from shipway import __version__
 
     folder = Path(tempfile.mkdtemp(prefix="shipway-wheel-"))
     atexit.register(shutil.rmtree, folder, True)

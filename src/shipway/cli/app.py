@@ -7,6 +7,7 @@ import sys
 import typer
 from rich.markup import escape
 
+from shipway import __version__
 from shipway.cli import (
     alerts,
     artifacts,
@@ -71,15 +72,12 @@ def demo(
 @app.command()
 def version() -> None:
     """Print shipway's version."""
-    from shipway import __version__
 
     console.print(__version__)
 
 
 def _print_version(value: bool) -> None:
     if value:
-        from shipway import __version__
-
         console.print(f"shipway {__version__}", markup=False)
         raise typer.Exit()
 

@@ -21,7 +21,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from shipway.cli.common import JSON, full_model_uri
-from shipway.cli.output import console, emit_json, table, when
+from shipway.cli.output import console, emit_json, progress_bar, table, when
 from shipway.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -346,7 +346,6 @@ def predict(
     ),
 ) -> None:
     """Score a file or folder in chunks, with bounded memory and a progress bar."""
-    from shipway.cli.output import progress_bar
     from shipway.serving.batch import score_files, score_into_log, score_with_ray
     from shipway.session import current
 

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from shipway.client.deployments import seg, transport_of
 from shipway.data.backend import DatasetBackend, Progress
+from shipway.data.digests import frame_digest
 from shipway.data.versions import hash_tree, manifest_bytes, object_digest, parse_dataset_ref
 from shipway.errors import IntegrityError, InvalidArgument, NotFound
 from shipway.session import Session
 from shipway.store.artifacts import digest_bytes, digest_file, save_checked
+from shipway.store.hash_cache import HashCache
 from shipway.types import DatasetVersion, from_plain
 
 if TYPE_CHECKING:
@@ -37,8 +39,6 @@ class RemoteDatasets(DatasetBackend):
     def cache(self) -> Any:
         """This machine's stat cache of file hashes, as the local store uses."""
         if self._cache is None:
-            from shipway.store.hash_cache import HashCache
-
             home = Path(self.session.settings.home)
             home.mkdir(parents=True, exist_ok=True)
             self._cache = HashCache(home / "hash-cache.db")
@@ -63,7 +63,6 @@ class RemoteDatasets(DatasetBackend):
         )
 
     def _add_frame(self, name: str, df: Any, description: str) -> tuple[DatasetVersion, bool]:
-        from shipway.data.digests import frame_digest
 
         digest = frame_digest(df)
         found = self._find(name, digest)

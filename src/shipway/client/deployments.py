@@ -5,20 +5,20 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 
+from shipway.client.tracking import RemoteTracking, _seg
 from shipway.client.transport import Transport
+from shipway.registry.backend import version_number
 from shipway.session import Session
 from shipway.types import AuditEvent, Deployment, from_plain
 
 
 def seg(value: str) -> str:
-    from shipway.client.tracking import _seg
 
     return _seg(value)
 
 
 def transport_of(session: Session) -> Transport:
     """The transport of the session's remote tracking: one connection pool for every noun."""
-    from shipway.client.tracking import RemoteTracking
 
     tracking = session.tracking
     assert isinstance(tracking, RemoteTracking), "a remote backend under a local session"
@@ -43,7 +43,6 @@ class RemoteDeployments:
         sticky_key: str | None = None,
         reason: str = "",
     ) -> Deployment:
-        from shipway.registry.backend import version_number
 
         body = {
             "model": model,

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from shipway import charts
 from shipway.stats.columns import NUMERIC, category_counts, numeric_values
 from shipway.stats.drift import DriftDetector, DriftResult
 
@@ -150,7 +151,6 @@ def _chart_data(kind: str, reference: Any, current: Any) -> dict[str, Any]:
 def _svg(chart: dict[str, Any] | None) -> str:
     if not chart or not chart["reference"]:
         return ""
-    from shipway import charts
 
     drawn = charts.bars(
         chart["labels"],

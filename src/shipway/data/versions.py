@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from shipway.data.backend import DatasetBackend, Progress
 from shipway.data.digests import frame_digest
-from shipway.errors import InvalidArgument, NotFound
+from shipway.data.schema import infer_schema
+from shipway.errors import IntegrityError, InvalidArgument, NotFound
 from shipway.store import Stores
 from shipway.store.artifacts import digest_bytes, digest_file
 from shipway.store.dataset_store import DatasetStore
@@ -323,8 +324,6 @@ class LocalDatasets(DatasetBackend):
             if not stored.exists():
                 raise NotFound(f"the stored object {key} is missing")
             if digest_file(stored) != digest:
-                from shipway.errors import IntegrityError
-
                 raise IntegrityError(
                     f"the stored copy of {target.name} was altered after it was added"
                 )
@@ -405,7 +404,6 @@ def _parquet_rows(path: Path, fmt: str) -> int | None:
 
 def _describe(df: Any) -> dict[str, Any]:
     """Schema and profile of a frame, as stored with its version."""
-    from shipway.data.schema import infer_schema
     from shipway.stats.profile import build_profile
 
     return {"profile": build_profile(df).to_dict(), "schema": infer_schema(df).to_dict()}

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import shipway as sw
 from shipway.demo.data import FEATURES, LABEL, load_flights
 
 DEPLOYMENT = "flight-delay-live"
@@ -87,7 +88,6 @@ def demo_loop(per_month: int) -> Any:
 
 
 def _rules(per_month: int) -> list[Any]:
-    import shipway as sw
 
     return [
         sw.AlertRule(
@@ -149,7 +149,6 @@ def run_loop(
 
     import httpx
 
-    import shipway as sw
     from shipway.automation.controller import Controller
     from shipway.monitoring.report_html import render
     from shipway.serving.server import open_model_server

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import shipway as sw
 from shipway.demo.data import CATEGORICAL, FEATURES, LABEL, NUMERIC, load_flights
 
 console = Console()
@@ -74,7 +75,6 @@ def roc_figure(model: Any, frame: Any) -> Any:
 
 
 def run_demo(quick: bool = False, keep_running: bool = False) -> None:
-    import shipway as sw
 
     started = time.perf_counter()
     console.rule("[bold]shipway demo: will this flight arrive more than 15 minutes late?")
@@ -200,7 +200,6 @@ def run_demo(quick: bool = False, keep_running: bool = False) -> None:
 def _champion_follows(outcome: Any) -> None:
     """The alias ``champion`` names what serves all traffic at the end, not the first
     version the loop has since archived."""
-    import shipway as sw
     from shipway.demo.loop import DEPLOYMENT
 
     serving = sw.get_deployment(DEPLOYMENT).stable

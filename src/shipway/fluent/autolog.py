@@ -14,6 +14,8 @@ import logging
 import threading
 from typing import Any
 
+from shipway.fluent import tracking as fluent
+
 log = logging.getLogger(__name__)
 
 _state = threading.local()
@@ -44,8 +46,6 @@ def _wrap_train(library: str, train: Any) -> Any:
     def train_and_log(params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         if _options["disable"] or getattr(_state, "depth", 0) > 0:
             return train(params, *args, **kwargs)
-        from shipway.fluent import tracking as fluent
-
         history = _recorded_history(library, kwargs)
         own_run = fluent.active_run() is None
         run = fluent.start_run(name=f"{library}.train") if own_run else fluent.active_run()
@@ -142,7 +142,6 @@ def _is_model(estimator: Any) -> bool:
 
 
 def _fit_in_run(fit: Any, estimator: Any, *args: Any, **kwargs: Any) -> Any:
-    from shipway.fluent import tracking as fluent
 
     X = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.errors import IntegrityError, InvalidArgument, NotFound, ShipwayError
+from shipway.errors import IntegrityError, InvalidArgument, NotFound, ShipwayError, require
 from shipway.pipelines import outputs
 from shipway.pipelines.graph import Graph, Node, Output
 from shipway.store.artifacts import digest_bytes
@@ -76,7 +76,6 @@ def _on_ray() -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
     """Each step's function as a Ray task; the tracking, the cache and the retries stay here,
     so results and cache hits are the same as in process. ``ray.init`` joins the cluster
     ``RAY_ADDRESS`` names, or starts a local one."""
-    from shipway.errors import require
 
     ray = require("ray", "ray")
     if not ray.is_initialized():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.data.files import read_file, write_file
+from shipway.data.schema import infer_schema
 from shipway.errors import InvalidArgument
 from shipway.project.templates import render
 
@@ -158,7 +159,6 @@ def _refuse_bad_options(
 
 def _schema_source(train: Path) -> str:
     """The schema of the training rows as they are on disk (written now or kept)."""
-    from shipway.data.schema import infer_schema
 
     return infer_schema(read_file(train)).to_yaml()
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from shipway import __version__
 from shipway.config import Settings
+from shipway.server import errors, openapi
 from shipway.web.limits import BodySizeLimit
 
 API = "/api/v1"
@@ -15,9 +17,7 @@ API = "/api/v1"
 
 def create_app(settings: Settings) -> FastAPI:
     """The REST API, health checks and metrics over the stores ``settings`` names."""
-    from shipway import __version__
     from shipway.automation.controller import Controller
-    from shipway.server import errors, openapi
     from shipway.server.idempotency import Idempotency
     from shipway.server.metrics import ApiMetrics, MetricsMiddleware
     from shipway.server.routes import (

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipway.server.errors import error_body
 from shipway.store.database import applying
-from shipway.store.idempotency_store import IdempotencyStore
+from shipway.store.idempotency_store import IdempotencyStore, StoredAnswer
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,6 @@ class Idempotency:
         await self._run_and_store(scope, send, key, body)
 
     async def _replay(self, send: Send, stored: object, fingerprint: str) -> None:
-        from shipway.store.idempotency_store import StoredAnswer
 
         assert isinstance(stored, StoredAnswer)
         if stored.fingerprint != fingerprint:

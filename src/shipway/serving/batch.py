@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from shipway.errors import InvalidArgument, NotFound
+from shipway.errors import InvalidArgument, NotFound, require
 
 
 class Progress(Protocol):
@@ -240,7 +240,6 @@ def score_with_ray(
     reach the input files. ``ray.init`` joins the cluster ``RAY_ADDRESS`` names, or starts
     a local one.
     """
-    from shipway.errors import require
 
     ray = require("ray", "ray")
     files = _inputs(source)

@@ -25,6 +25,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from shipway import __version__
 from shipway.errors import InvalidArgument, NotFound, UnsupportedMediaType
 from shipway.serving import codecs, oip
 from shipway.serving.auth import CALLER
@@ -123,13 +124,11 @@ async def ping(request: Request) -> Response:
 
 
 async def version(_: Request) -> Response:
-    from shipway import __version__
 
     return PlainTextResponse(__version__)
 
 
 async def server_metadata(_: Request) -> Response:
-    from shipway import __version__
 
     return JSONResponse(
         {"name": "shipway", "version": __version__, "extensions": ["binary_tensor_data"]}

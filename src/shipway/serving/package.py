@@ -18,9 +18,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from shipway import __version__
+from shipway.config import Settings
 from shipway.distribution import shipway_wheel
 from shipway.errors import InvalidArgument
 from shipway.registry.backend import RegistryBackend
+from shipway.tracking.model_logging import MODELS_TAG
 
 PORT = 8000
 
@@ -47,9 +50,7 @@ def package_model(
 
 
 def _build(registry: RegistryBackend, uri: str, version: Any, deployment: str, out: Path) -> None:
-    from shipway.config import Settings
     from shipway.session import Session
-    from shipway.tracking.model_logging import MODELS_TAG
 
     with tempfile.TemporaryDirectory(prefix="shipway-package-") as tmp:
         source = registry.tracking.download_artifacts(
@@ -102,7 +103,6 @@ def _dns_name(value: str) -> str:
 
 
 def _requirements(model_requirements: list[str], wheels: Path | None) -> list[str]:
-    from shipway import __version__
 
     lines = ["# Pinned at packaging time: what the model was saved with, and this shipway."]
     if wheels is not None:

@@ -13,6 +13,7 @@ from shipway.errors import InvalidArgument
 from shipway.serving.log_encoding import BASE_TYPES
 from shipway.serving.prediction_log import GROUND_TRUTH, HEALTH, PREDICTIONS, health_problem
 from shipway.serving.profiles import PROFILES
+from shipway.stats.profile import DatasetProfile
 
 SUFFIX = {PREDICTIONS: ".parquet", GROUND_TRUTH: ".parquet", HEALTH: ".json", PROFILES: ".json"}
 REQUIRED = {
@@ -64,7 +65,6 @@ def _check_health(key: str, record: Any) -> None:
 
 
 def _check_profile(key: str, document: Any) -> None:
-    from shipway.stats.profile import DatasetProfile
 
     try:
         DatasetProfile.from_dict(document)

@@ -17,6 +17,7 @@ from shipway.serving.auth import ServingAuth
 from shipway.serving.prediction_log import PredictionLog
 from shipway.serving.state import ServerState
 from shipway.session import Session
+from shipway.store.token_store import role_allows
 
 
 @dataclass
@@ -65,7 +66,6 @@ def open_model_server(
 def check_log_writer(session: Session) -> None:
     """Through ``shipway server``, the server's own token must be one that writes the log
     (role ``server``): refused at start, not found out later as rows that never arrive."""
-    from shipway.store.token_store import role_allows
 
     token = session.settings.store.token
     if not session.is_remote or not token or not session.tokens.any_active():

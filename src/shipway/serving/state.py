@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.errors import NotFound, ShipwayError
+from shipway.serving import argmax
 from shipway.session import Session
 from shipway.types import Deployment, Strategy
 
@@ -157,7 +158,6 @@ class ServerState:
         if cached is not None:
             return cached
         loaded = self.session.registry.load(f"models:/{model}/{version}")
-        from shipway.serving import argmax
 
         answer_dtype = None
         one_pass = argmax.is_argmax_classifier(loaded.raw)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from shipway.errors import Conflict, InvalidArgument, StoreUnavailable
+from shipway.errors import Conflict, InvalidArgument, StoreUnavailable, require
 from shipway.store import schema
 
 # The idempotency key of the request this context serves, if any (see ``Database.write``).
@@ -55,8 +55,6 @@ def create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     if url.startswith("postgresql"):
-        from shipway.errors import require
-
         require("psycopg", "postgres")
         return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     raise StoreUnavailable(

@@ -28,6 +28,7 @@ from shipway.errors import (
 from shipway.registry.backend import RegistryBackend
 from shipway.store import Stores
 from shipway.tracking.backend import TrackingBackend
+from shipway.tracking.model_logging import log_model
 from shipway.types import RunStatus, Stage
 
 
@@ -189,8 +190,6 @@ def _logged_model(tracking: TrackingBackend) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
-
-    from shipway.tracking.model_logging import log_model
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})

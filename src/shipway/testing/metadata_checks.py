@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipway.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PolicyViolation
-from shipway.store import Stores
+from shipway.store import Stores, schema
 from shipway.types import Metric, RunStatus, Stage
 
 
@@ -180,8 +180,6 @@ def check_stages_and_audit(stores: Stores) -> None:
 
 def check_audit_append_only(stores: Stores) -> None:
     import sqlalchemy as sa
-
-    from shipway.store import schema
 
     stores.registry.record_event("thing", "poke", actor="a")
     try:

@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import InvalidArgument, NotFound
+from shipway.errors import InvalidArgument, NotFound, PolicyViolation
 from shipway.session import Session
+from shipway.tracking.model_logging import log_model
+from shipway.types import Stage
 
 
 def _raises(error: type[BaseException], call: Any) -> BaseException:
@@ -35,8 +37,6 @@ def _frame(rows: int = 200, shift: float = 0.0, seed: int = 0) -> Any:
 def _registered(session: Session, name: str = "churn") -> Any:
     """A classifier trained on a logged dataset (its monitoring reference), registered."""
     from sklearn.linear_model import LogisticRegression
-
-    from shipway.tracking.model_logging import log_model
 
     frame = _frame()
     model = LogisticRegression().fit(frame[["a", "b"]], frame["y"])
@@ -109,8 +109,6 @@ def check_deployments(session: Session) -> None:
 def check_deployment_policy(session: Session) -> None:
     """Serving all traffic is production: the promotion policy guards it, the registry's stage
     follows the deployment, and an unapproved candidate runs only where the policy allows."""
-    from shipway.errors import PolicyViolation
-    from shipway.types import Stage
 
     first = _registered(session, "gated")
     second = _registered(session, "gated")

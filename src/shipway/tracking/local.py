@@ -12,6 +12,7 @@ from shipway.data import digests as datasets
 from shipway.errors import NotFound
 from shipway.store import Stores
 from shipway.store.artifacts import clean_key
+from shipway.store.tracking_store import DEFAULT_EXPERIMENT
 from shipway.tracking import environment
 from shipway.tracking.backend import TrackingBackend, runs_frame
 from shipway.tracking.buffer import MetricBuffer
@@ -61,7 +62,6 @@ class LocalTracking(TrackingBackend):
         capture_environment: bool = True,
         user: str | None = None,
     ) -> Run:
-        from shipway.store.tracking_store import DEFAULT_EXPERIMENT
 
         name_or_default = experiment or DEFAULT_EXPERIMENT
         exp = self._experiments.get(name_or_default)

@@ -24,6 +24,7 @@ from shipway.server.schemas import (
     RunUsing,
     StoredObject,
 )
+from shipway.store.artifacts import new_hasher
 from shipway.types import DatasetVersion
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
@@ -76,7 +77,6 @@ async def put_object(
     from starlette.concurrency import run_in_threadpool
 
     from shipway.data.versions import object_key
-    from shipway.store.artifacts import new_hasher
 
     artifacts = session(request, who).stores.artifacts
     key = object_key(_digest(digest))

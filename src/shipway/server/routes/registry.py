@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from shipway.errors import InvalidArgument
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import answers, many, one, plain, registry
 from shipway.server.schemas import (
@@ -89,7 +90,6 @@ def resolve_alias(
     name: str, alias: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
     """The version an alias, a stage (``production``) or ``latest`` points at."""
-    from shipway.errors import InvalidArgument
 
     if "/" in alias or "@" in alias or not alias.strip():
         raise InvalidArgument(f"{alias!r} is not an alias, a stage or 'latest'")

@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from shipway.errors import Forbidden, InvalidArgument
 from shipway.server.auth import Principal, requires
 from shipway.server.routes.common import answers, many, one, tracking
 from shipway.server.schemas import InputsIn, LogBatch, RunEnd, RunIn, SearchIn
+from shipway.store.artifacts import clean_key
 from shipway.types import ArtifactInfo, DatasetInput, Metric, Run
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -17,7 +19,6 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 def writable_run(run_id: str, request: Request, who: Principal) -> None:
     """A run is written by the user who started it, or by an admin."""
-    from shipway.errors import Forbidden
 
     if who.role == "admin":
         return
@@ -112,9 +113,6 @@ async def upload_artifact(
     """Stream a file into the run's artifacts: spooled to disk (flat memory), stored only if complete."""
 
     from starlette.concurrency import run_in_threadpool
-
-    from shipway.errors import InvalidArgument
-    from shipway.store.artifacts import clean_key
 
     clean_key(path)  # refuse '..' and absolute paths before reading a byte
     await run_in_threadpool(writable_run, run_id, request, who)
