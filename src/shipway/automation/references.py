@@ -15,6 +15,7 @@ from typing import Any
 from shipway.data.backend import DatasetBackend
 from shipway.errors import ShipwayError
 from shipway.monitoring.service import REFERENCE_TAG
+from shipway.pipelines.runner import PipelineRun
 from shipway.registry.local import REFERENCE_LABEL_TAG
 from shipway.session import Session
 from shipway.types import Deployment, ModelVersion
@@ -48,7 +49,7 @@ class Reference:
 
 
 def record_reference(
-    session: Session, run: Any, deployment: Deployment, learnt: list[Any]
+    session: Session, run: PipelineRun, deployment: Deployment, learnt: list[Any]
 ) -> Reference | None:
     """Make the pipeline run ``run`` record the data to monitor its model against, before
     the model is registered from it; None when there is none at all (no champion either)."""
@@ -66,7 +67,9 @@ def record_reference(
     return _champions(session, run, deployment)
 
 
-def _learnt(session: Session, run: Any, deployment: Deployment, learnt: list[Any]) -> Reference:
+def _learnt(
+    session: Session, run: PipelineRun, deployment: Deployment, learnt: list[Any]
+) -> Reference:
     import pandas as pd
 
     frame = pd.concat(learnt, ignore_index=True)
@@ -81,7 +84,7 @@ def _learnt(session: Session, run: Any, deployment: Deployment, learnt: list[Any
     return Reference(name, version.version, "label", "the labelled traffic it learnt from")
 
 
-def _champions(session: Session, run: Any, deployment: Deployment) -> Reference | None:
+def _champions(session: Session, run: PipelineRun, deployment: Deployment) -> Reference | None:
     if deployment.stable is None:
         return None
     try:

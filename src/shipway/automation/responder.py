@@ -3,15 +3,20 @@ alert runs its rule's action."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from shipway.automation.actions import act
 from shipway.automation.sinks import Outbox
 from shipway.monitoring.alerts import AlertChange, AlertLifecycle, payload
+from shipway.monitoring.rules import AlertRule
 from shipway.services import DeploymentBackend
 from shipway.session import Session
 from shipway.store.alert_store import AlertStore
 from shipway.types import Alert
+
+if TYPE_CHECKING:
+    from shipway.monitoring.monitor import WindowReport
 
 
 class AlertResponder:
@@ -24,7 +29,7 @@ class AlertResponder:
         self.deployments = deployments
         self.outbox = outbox
 
-    def process(self, deployment: str, reports: list[Any], **options: Any) -> list[Alert]:
+    def process(self, deployment: str, reports: list[WindowReport], **options: Any) -> list[Alert]:
         """:meth:`AlertLifecycle.process`, then sinks and actions; returns the changed alerts."""
         changes = self.lifecycle.process(deployment, reports, **options)
         for change in changes:
@@ -45,7 +50,7 @@ class AlertResponder:
         self.outbox.close()
 
 
-def alert_responder(session: Session, rules: Any) -> AlertResponder:
+def alert_responder(session: Session, rules: Iterable[AlertRule]) -> AlertResponder:
     """The responder over the session's alerts, with ``[monitoring]``'s SMTP and base URL."""
 
     settings = session.settings.monitoring

@@ -24,17 +24,21 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shipway.automation.responder import alert_responder
+from shipway.automation.responder import AlertResponder, alert_responder
 from shipway.config import MAX_SETTING
 from shipway.errors import InvalidArgument, PlatformError, ShipwayError
 from shipway.monitoring.rules import rules_from_settings
-from shipway.serving.log_compaction import upkeep
+from shipway.serving.log_compaction import Upkeep, upkeep
 from shipway.serving.prediction_log import PREDICTIONS, log_keys
 from shipway.session import Session
 from shipway.store.alert_store import AlertStore
 from shipway.store.lease_store import LeaseStore
+from shipway.types import Alert
+
+if TYPE_CHECKING:
+    from shipway.monitoring.monitor import WindowReport
 
 log = logging.getLogger("shipway.monitoring")
 LEASE = "monitoring"
@@ -42,7 +46,7 @@ UNREADABLE = "log: unreadable segments"  # the alert for quarantined log segment
 UNMONITORED = "monitoring: not monitored"  # the alert for a deployment a round cannot judge
 
 
-def recent(window: Any, now: float | None = None) -> float | None:
+def recent(window: str | int, now: float | None = None) -> float | None:
     """Where a round starts reading: the previous and the current hour or day (a round judges
     the newest window only, so older traffic need not be read); None for row-count windows."""
     length = {"hour": 3600, "day": 86400}.get(str(window))
@@ -85,9 +89,9 @@ class MonitoringRounds:
         self.stopping = threading.Event()  # set when the rounds stop
         self._thread: threading.Thread | None = None
         self._said: set[tuple[str, str]] = set()
-        self._built_in: dict[tuple[str, str], Any] = {}  # (deployment, rule) -> open alert
+        self._built_in: dict[tuple[str, str], Alert] = {}  # (deployment, rule) -> open alert
 
-    def run_once(self, *, replay: bool = False) -> list[Any]:
+    def run_once(self, *, replay: bool = False) -> list[Alert]:
         """Judge every deployment's newest window now (every window in order with
         ``replay``); returns the alerts that changed."""
 
@@ -99,7 +103,7 @@ class MonitoringRounds:
             for a in AlertStore(self.session.stores.db).list()
             if a.rule in (UNMONITORED, UNREADABLE)
         }
-        changed: list[Any] = []
+        changed: list[Alert] = []
         try:
             default = self.settings.monitoring.window
             # each kind of window the rules ask for is evaluated once per deployment
@@ -112,9 +116,14 @@ class MonitoringRounds:
         return changed
 
     def _judge(
-        self, name: str, kinds: list[Any], default: str | int, responder: Any, replay: bool = False
-    ) -> list[Any]:
-        changed: list[Any] = []
+        self,
+        name: str,
+        kinds: list[str | int],
+        default: str | int,
+        responder: AlertResponder,
+        replay: bool = False,
+    ) -> list[Alert]:
+        changed: list[Alert] = []
         if not replay and not self._has_traffic(name, kinds):
             return changed  # nothing new to judge: no reference is loaded, no monitor fitted
         from shipway.monitoring.service import monitor_with_config  # scikit-learn, scipy …
@@ -147,7 +156,7 @@ class MonitoringRounds:
                 changed += self._unreadable(name, reports)
         return changed
 
-    def _unmonitored(self, name: str, exc: ShipwayError) -> list[Any]:
+    def _unmonitored(self, name: str, exc: ShipwayError) -> list[Alert]:
         """A deployment the round cannot judge (no reference, say) is a warning alert, open
         once until a round judges it again: never a silent line in a log."""
         return self._open_once(
@@ -159,14 +168,14 @@ class MonitoringRounds:
             evidence={"reason": str(exc)},
         )
 
-    def _monitored(self, name: str) -> list[Any]:
+    def _monitored(self, name: str) -> list[Alert]:
         found = self._built_in.pop((name, UNMONITORED), None)
         if found is None:
             return []
         store = AlertStore(self.session.stores.db)
         return [store.set_status(found.alert_id, "resolved", user="shipway-monitoring")]
 
-    def _unreadable(self, name: str, reports: list[Any]) -> list[Any]:
+    def _unreadable(self, name: str, reports: list[WindowReport]) -> list[Alert]:
         """The alert for log segments no reader could read (they were quarantined): open
         once, while any window of the round counts one, whatever rules the settings have."""
         healths = [r.extra.get("health", {}) for r in reports]
@@ -187,7 +196,7 @@ class MonitoringRounds:
             },
         )
 
-    def _open_once(self, name: str, rule: str, **fields: Any) -> list[Any]:
+    def _open_once(self, name: str, rule: str, **fields: Any) -> list[Alert]:
         """One of the round's own warning alerts, unless it is open already."""
 
         if (name, rule) in self._built_in:
@@ -198,7 +207,7 @@ class MonitoringRounds:
         self._built_in[(name, rule)] = alert
         return [alert]
 
-    def _has_traffic(self, name: str, kinds: list[Any]) -> bool:
+    def _has_traffic(self, name: str, kinds: list[str | int]) -> bool:
         """Whether the log holds predictions in the span the round would read."""
 
         starts = [recent(window) for window in kinds]
@@ -212,7 +221,7 @@ class MonitoringRounds:
         self._thread = threading.Thread(target=self._loop, name="shipway-monitoring", daemon=True)
         self._thread.start()
 
-    def scheduled_round(self) -> list[Any] | None:
+    def scheduled_round(self) -> list[Alert] | None:
         """One round if this process holds the lease (taking or renewing it); None otherwise."""
 
         seconds = max(2 * self.interval, 60.0)
@@ -223,11 +232,11 @@ class MonitoringRounds:
         self.upkeep()
         return changed
 
-    def round(self, *, replay: bool = False) -> list[Any]:
+    def round(self, *, replay: bool = False) -> list[Alert]:
         """Monitoring, then ``then``: the alerts that changed."""
         if self.then is None:
             return self.run_once(replay=replay)
-        changed: list[Any] = []
+        changed: list[Alert] = []
         try:
             changed = self.run_once(replay=replay)
         except Exception as exc:  # a broken monitor must not freeze the loops' canaries
@@ -235,7 +244,7 @@ class MonitoringRounds:
         self.then()
         return changed
 
-    def upkeep(self) -> Any:
+    def upkeep(self) -> Upkeep | None:
         """Compact closed hours of every deployment's log and expire old partitions; only by
         the lease holder (taking the lease if it is free), so no two processes compact one
         hour. None when another process holds the lease."""

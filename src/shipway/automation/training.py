@@ -17,6 +17,7 @@ from shipway.automation.references import record_reference, tag_registered
 from shipway.errors import InvalidArgument, ShipwayError
 from shipway.monitoring.traffic import holding_out, recording_learnt
 from shipway.pipelines.pipeline import load
+from shipway.pipelines.runner import PipelineRun
 from shipway.session import Session, using
 from shipway.store.loop_state import LoopState, Phase
 from shipway.tracking.model_logging import log_model
@@ -134,7 +135,7 @@ class Trainer:
         return version
 
     def _version_of(
-        self, loop: Loop, run: Any, deployment: Deployment, trigger: str
+        self, loop: Loop, run: PipelineRun, deployment: Deployment, trigger: str
     ) -> ModelVersion:
         returned = run.returned
         if self.muted():  # ran over its time: register nothing

@@ -6,12 +6,17 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from shipway.cli.common import JSON
 from shipway.cli.output import console, emit_json, table, when
+
+if TYPE_CHECKING:
+    from shipway.automation.controller import Controller
+    from shipway.automation.loops import Loop
+    from shipway.session import Session
 
 app = typer.Typer(
     help="Continuous-training loops ([loops.*] in shipway.toml).", no_args_is_help=True
@@ -81,7 +86,7 @@ def controller(
     console.print("stopped; the lease is handed on", markup=False)
 
 
-def _stop_on_signals(control: Any) -> threading.Event:
+def _stop_on_signals(control: Controller) -> threading.Event:
     """SIGINT (Ctrl-C) and SIGTERM (kill, systemd, Kubernetes) end the rounds cleanly."""
     stopping = threading.Event()
 
@@ -114,7 +119,7 @@ def status(
 
 
 def _print_status(
-    session: Any, loops: Any, deployment: str | None, *, busy_only: bool = False
+    session: Session, loops: dict[str, Loop], deployment: str | None, *, busy_only: bool = False
 ) -> None:
     """The loops' table; ``busy_only``: after a round, the loops that are not idle, and a
     count of those that are (a hundred idle rows say less than one line)."""

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from shipway.monitoring.rules import AlertRule, decide
+from shipway.store.alert_store import AlertStore
 from shipway.types import Alert
 
 
@@ -29,8 +30,10 @@ class AlertChange:
 
 
 class AlertLifecycle:
-    def __init__(self, store: Any, rules: Iterable[AlertRule], base_url: str | None = None) -> None:
-        self.store = store  # an AlertStore
+    def __init__(
+        self, store: AlertStore, rules: Iterable[AlertRule], base_url: str | None = None
+    ) -> None:
+        self.store = store
         self.rules = list(rules)
         self.base_url = base_url  # where the platform server answers, for the report's link
 

@@ -26,6 +26,7 @@ from shipway.pipelines.runner import (
     Runner,
     _plain_params,
 )
+from shipway.tracking.backend import TrackingBackend
 
 
 class Pipeline:
@@ -45,7 +46,7 @@ class Pipeline:
         cache: bool = True,
         from_step: str | None = None,
         executor: str = "local",
-        tracking: Any = None,
+        tracking: TrackingBackend | None = None,
         say: Callable[[str], None] | None = None,
         **params: Any,
     ) -> PipelineRun:

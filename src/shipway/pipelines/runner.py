@@ -24,6 +24,7 @@ from shipway.errors import IntegrityError, InvalidArgument, NotFound, ShipwayErr
 from shipway.pipelines import outputs
 from shipway.pipelines.graph import Graph, Node, Output
 from shipway.store.artifacts import digest_bytes
+from shipway.tracking.backend import TrackingBackend
 
 STEP = "shipway.step"
 PIPELINE = "shipway.pipeline"
@@ -126,7 +127,7 @@ def cache_key(node: Node, inputs: dict[str, str]) -> str:
 class Runner:
     def __init__(
         self,
-        tracking: Any,
+        tracking: TrackingBackend,
         pipeline: str,
         graph: Graph,
         *,
