@@ -10,11 +10,12 @@ from shipway.automation.responder import alert_responder
 from shipway.automation.rounds import MonitoringRounds
 from shipway.monitoring.rules import rules_from_settings, verdicts
 from shipway.monitoring.service import monitor_with_config
+from shipway.services import MonitoringBackend
 from shipway.session import Session
 from shipway.types import Alert, WindowReport
 
 
-class LocalMonitoring:
+class LocalMonitoring(MonitoringBackend):
     def __init__(self, session: Session) -> None:
         self.session = session
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from shipway.automation.loops import Loop, loops_from_settings
 from shipway.errors import InvalidArgument
+from shipway.services import LoopBackend
 from shipway.session import Session
 from shipway.store.loop_store import LoopState, LoopStore
 
@@ -89,7 +90,7 @@ def loops_status(
     return out
 
 
-class LocalLoops:
+class LocalLoops(LoopBackend):
     """The loops of this session's ``[loops.*]``, each as the controller left it."""
 
     def __init__(self, session: Session) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from shipway.client.deployments import seg, transport_of
+from shipway.services import AlertBackend
 from shipway.session import Session
 from shipway.types import Alert, from_plain
 
 
-class RemoteAlerts:
+class RemoteAlerts(AlertBackend):
     def __init__(self, session: Session) -> None:
         self.transport = transport_of(session)
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from shipway.client.tracking import RemoteTracking, _seg
 from shipway.client.transport import Transport
 from shipway.registry.backend import version_number
+from shipway.services import DeploymentBackend
 from shipway.session import Session
 from shipway.types import AuditEvent, Deployment, from_plain
 
@@ -25,7 +26,7 @@ def transport_of(session: Session) -> Transport:
     return tracking.transport
 
 
-class RemoteDeployments:
+class RemoteDeployments(DeploymentBackend):
     def __init__(self, session: Session) -> None:
         self.transport = transport_of(session)
 

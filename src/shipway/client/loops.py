@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.client.deployments import transport_of
+from shipway.services import LoopBackend
 from shipway.session import Session
 
 
-class RemoteLoops:
+class RemoteLoops(LoopBackend):
     def __init__(self, session: Session) -> None:
         self.transport = transport_of(session)
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from shipway.client.deployments import seg, transport_of
 from shipway.errors import InvalidArgument
+from shipway.services import MonitoringBackend
 from shipway.session import Session
 from shipway.types import Alert, WindowReport, from_plain
 
 
-class RemoteMonitoring:
+class RemoteMonitoring(MonitoringBackend):
     def __init__(self, session: Session) -> None:
         self.transport = transport_of(session)
 

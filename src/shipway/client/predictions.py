@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from shipway.client.deployments import seg, transport_of
 from shipway.client.transport import Transport
+from shipway.services import PredictionBackend
 from shipway.session import Session
 
 
@@ -28,7 +29,7 @@ class RemoteLogSink:
         )
 
 
-class RemotePredictions:
+class RemotePredictions(PredictionBackend):
     def __init__(self, session: Session) -> None:
         self.session = session
         self.transport = transport_of(session)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from shipway.client.deployments import seg, transport_of
+from shipway.services import TokenBackend
 from shipway.session import Session
 from shipway.types import TokenInfo, from_plain
 
 
-class RemoteTokens:
+class RemoteTokens(TokenBackend):
     def __init__(self, session: Session) -> None:
         self.transport = transport_of(session)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from shipway.services import AlertBackend
 from shipway.session import Session
 from shipway.store.alert_store import AlertStore
 from shipway.types import Alert
 
 
-class LocalAlerts:
+class LocalAlerts(AlertBackend):
     def __init__(self, session: Session) -> None:
         self.session = session
         self.store = AlertStore(session.stores.db)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from shipway.errors import InvalidArgument, NotFound, PolicyViolation
 from shipway.models.format import MODEL_FILE
 from shipway.registry.policy import candidate_guard, promotion_guard
+from shipway.services import DeploymentBackend
 from shipway.serving import rollout
 from shipway.session import Session
 from shipway.store.deployment_store import Consequence, DeploymentStore, deployment_entity
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 EDITOR_ALIASES = ("latest", "none")
 
 
-class LocalDeployments:
+class LocalDeployments(DeploymentBackend):
     """Deployments in the local stores (see :class:`shipway.services.DeploymentBackend`)."""
 
     def __init__(self, session: Session) -> None:

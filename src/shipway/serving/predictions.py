@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipway.errors import InvalidArgument
+from shipway.services import PredictionBackend
 from shipway.serving.labelling import ANYONE, Labeller, admit, logged_requests
 from shipway.serving.prediction_log import GROUND_TRUTH, PREDICTIONS, PredictionLog, read_log
 from shipway.serving.profiles import ProfileWriter, Reference, read_profile
@@ -19,7 +20,7 @@ from shipway.stats.profile import DatasetProfile
 KINDS = (PREDICTIONS, GROUND_TRUTH)
 
 
-class LocalPredictions:
+class LocalPredictions(PredictionBackend):
     def __init__(self, session: Session) -> None:
         self.session = session
 
