@@ -89,3 +89,17 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "[]", f"import shipway pulled in {out}"
+
+
+def test_the_controller_imports_no_data_library() -> None:
+    """``shipway controller --once`` over idle deployments must not pay for pandas, pyarrow or
+    scikit-learn (bench/controller.py: a fresh process within 1 s of CPU); a round that finds
+    traffic imports them when it reads it."""
+    code = (
+        "import sys, shipway.cli.app, shipway.cli.loops, shipway.automation.controller; "
+        "print([m for m in ('pandas', 'pyarrow', 'sklearn', 'scipy') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[]", f"the controller's modules pulled in {out}"

@@ -4,14 +4,16 @@ that no model the gate compares has learnt from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from shipway.automation.loops import Loop
 from shipway.errors import InvalidArgument, ShipwayError
 from shipway.monitoring.labelled import labelled_traffic
 from shipway.session import Session
 from shipway.types import Deployment
+
+if TYPE_CHECKING:
+    import pandas as pd  # a holdout is a DataFrame; pandas is imported by whoever reads one
 
 LEARNT_BEFORE_TAG = "shipway.loop.learnt_before"  # epoch seconds: traffic from then on unseen
 MIN_HOLDOUT_ROWS = 30  # fewer unseen rows than this (or holdout_rows) judge nothing
