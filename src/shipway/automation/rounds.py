@@ -100,7 +100,7 @@ class MonitoringRounds:
         # the round's own alerts that are open, read once a round, not once a deployment
         self._built_in = {
             (a.deployment, a.rule): a
-            for a in AlertStore(self.session.stores.db).list()
+            for a in self.session.alerts.list()
             if a.rule in (UNMONITORED, UNREADABLE)
         }
         changed: list[Alert] = []
@@ -172,8 +172,8 @@ class MonitoringRounds:
         found = self._built_in.pop((name, UNMONITORED), None)
         if found is None:
             return []
-        store = AlertStore(self.session.stores.db)
-        return [store.set_status(found.alert_id, "resolved", user="shipway-monitoring")]
+        monitoring = self.session.acting_as("shipway-monitoring")
+        return [monitoring.alerts.resolve(found.alert_id)]
 
     def _unreadable(self, name: str, reports: list[WindowReport]) -> list[Alert]:
         """The alert for log segments no reader could read (they were quarantined): open
