@@ -116,3 +116,23 @@ def test_a_new_trigger_kind_is_one_registered_class() -> None:
         Trigger.parse("weekday:9")
     with pytest.raises(InvalidArgument, match="weekday:N"):
         Trigger.parse("monthly:1")  # the error lists the kinds, the new one with them
+
+
+def test_only_the_records_module_of_the_controller_touches_the_stores() -> None:
+    """Issue 24: the controller's parts ask :class:`ControlRecords`; none reaches into the
+    stores, their tables or the log's files itself."""
+    import re
+
+    import shipway.automation as automation
+
+    folder = Path(automation.__file__).parent
+    reach = re.compile(
+        r"\.stores\b|shipway\.store\.(alert_store|lease_store|loop_store|audit|database)\b"
+        r"|\b(log_keys|read_health|append_event)\b"
+    )
+    offenders = {
+        path.name: sorted({m.group(0) for m in reach.finditer(path.read_text())})
+        for path in folder.glob("*.py")
+        if path.name != "records.py"
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}

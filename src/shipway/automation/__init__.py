@@ -23,7 +23,9 @@ Continuous-training loops, each part a collaborator the controller hands what it
 - :mod:`~shipway.automation.approval`: a gated candidate released, at once or by people;
 - :mod:`~shipway.automation.rollouts`: the rollout and the canary's steps, each judged by
   :mod:`~shipway.automation.canary`;
-- :mod:`~shipway.automation.journal`: every move checked, audited and told;
+- :mod:`~shipway.automation.records`: the one door to the stores for what the controller
+  keeps (the lease, loops' states, its alerts, audit events, the log's listing);
+  :mod:`~shipway.automation.journal`: every move checked, audited and told;
   :mod:`~shipway.automation.background`: trainings on threads of their own and the lease
   kept meanwhile; :mod:`~shipway.automation.status`: what ``shipway loops status`` says.
 """

@@ -8,9 +8,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from shipway.automation.records import ControlRecords
 from shipway.automation.rounds import LEASE
 from shipway.errors import ShipwayError
-from shipway.store.lease_store import LeaseStore
 
 log = logging.getLogger("shipway.controller")
 
@@ -49,16 +49,16 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        leases: LeaseStore,
+        records: ControlRecords,
         holder: str,
         interval: float,
         threads: TrainingThreads,
     ) -> None:
-        self.leases, self.holder, self.interval, self.threads = leases, holder, interval, threads
+        self.records, self.holder, self.interval, self.threads = records, holder, interval, threads
 
     @contextmanager
     def kept(self) -> Iterator[None]:
-        if self.leases.holder(LEASE) != self.holder:
+        if self.records.lease_holder(LEASE) != self.holder:
             yield  # a round run by hand (tests, sw API): no lease to keep
             return
         seconds = max(2 * self.interval, 600.0)
@@ -74,7 +74,7 @@ class LeaseKeeper:
                 and owner not in threads.abandoned
             ):
                 try:
-                    self.leases.claim(LEASE, self.holder, seconds)
+                    self.records.claim_lease(LEASE, self.holder, seconds)
                 except ShipwayError as exc:
                     log.warning("could not renew the lease: %s", exc)
 

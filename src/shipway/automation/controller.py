@@ -42,9 +42,7 @@ from shipway.automation.rounds import LEASE, MonitoringRounds
 from shipway.automation.training import Trainer
 from shipway.errors import NotFound
 from shipway.session import Session
-from shipway.store.lease_store import LeaseStore
 from shipway.store.loop_state import RESTING, LoopDetail, LoopState, Phase
-from shipway.store.loop_store import LoopStore
 from shipway.types import Alert, Deployment
 
 STOP_SECONDS = 30.0  # how long a stopping controller waits for a training, in all
@@ -74,12 +72,11 @@ class Controller:
             session, interval_minutes=interval_minutes, then=self.loop_round
         )
         self.threads = TrainingThreads(self.monitoring.stopping)
-        self.store = LoopStore(session.stores.db)
-        self.journal = Journal(
-            session, session.acting_as(ACTOR), self.store, muted=self.threads.muted
-        )
-        holdouts, judge = Holdouts(session), GateJudge(session, self.journal.acting)
-        lease = LeaseKeeper(LeaseStore(session.stores.db), self.holder, self.interval, self.threads)
+        self.records = self.monitoring.records  # the one door to the stores
+        acting = session.acting_as(ACTOR)
+        self.journal = Journal(session, acting, self.records, muted=self.threads.muted)
+        holdouts, judge = Holdouts(session), GateJudge(session, acting, self.records)
+        lease = LeaseKeeper(self.records, self.holder, self.interval, self.threads)
         self.trainer = Trainer(
             session, self.journal, holdouts, judge, lease.kept, self.threads.muted
         )
@@ -112,14 +109,13 @@ class Controller:
     def once(self) -> bool:
         """One round as ``shipway controller --once`` runs it: under the lease, which is
         handed on after; False when another process holds it (and nothing was done)."""
-        leases = LeaseStore(self.session.stores.db)
-        if not leases.claim(LEASE, self.holder, max(2 * self.interval, 600.0)):
+        if not self.records.claim_lease(LEASE, self.holder, max(2 * self.interval, 600.0)):
             return False
         try:
             self.run_once()
             self.monitoring.upkeep()
         finally:
-            leases.release(LEASE, self.holder)
+            self.records.release_lease(LEASE, self.holder)
         return True
 
     def scheduled_round(self) -> list[Alert] | None:
@@ -154,7 +150,7 @@ class Controller:
         if not self.loops:
             return {}
         now = time.time() if now is None else now
-        states = self.store.all()
+        states = self.records.loop_states()
         alerts = open_alerts(self.session)
         datasets = dataset_versions(self.session, self.loops.values())
         deployments = {d.name: d for d in self.session.deployments.list()}  # one query a round
@@ -166,7 +162,7 @@ class Controller:
                     known = states.get(name)
                     seen = Seen.from_dict(known.seen) if known and known.seen else None
                     new, facts.newest_label = labels_after(
-                        self.session, name, seen.labels_until if seen else None
+                        self.session, self.records, name, seen.labels_until if seen else None
                     )
                     facts.labelled_rows = (seen.labels_at_training if seen else 0) + new
                 out[name] = self._advance(loop, states.get(name), facts, deployments.get(name))
@@ -191,7 +187,9 @@ class Controller:
                     return state or LoopState(name)  # its own thread carries it on
                 return self._abandon_training(loop)
             del self.threads.running[name]
-            state = self.store.find(name)  # what the thread saved, not the round's first read
+            state = self.records.loop_state(
+                name
+            )  # what the thread saved, not the round's first read
             deployment = None  # and what it deployed
         if state is None:
             state = LoopState(name, seen=Seen.starting(facts).to_dict())
@@ -281,7 +279,7 @@ class Controller:
         """A training that ran over its time: its thread is left to end (Python cannot stop
         it) but may move nothing any more; the loop fails and the champion serves on."""
         self.threads.abandon(loop.deployment)
-        state = self.store.find(loop.deployment) or LoopState(loop.deployment)
+        state = self.records.loop_state(loop.deployment) or LoopState(loop.deployment)
         if state.state in RESTING:  # its moves were done; only the thread lingers
             return state
         self.journal.abandon(

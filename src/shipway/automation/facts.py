@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from shipway.automation.loops import Loop
-from shipway.serving.prediction_log import GROUND_TRUTH, log_keys
+from shipway.automation.records import ControlRecords
+from shipway.serving.prediction_log import GROUND_TRUTH
 from shipway.session import Session
 
 
@@ -25,13 +26,12 @@ def dataset_versions(session: Session, loops: Iterable[Loop]) -> dict[str, int]:
 
 
 def labels_after(
-    session: Session, deployment: str, until: float | None
+    session: Session, records: ControlRecords, deployment: str, until: float | None
 ) -> tuple[int, float | None]:
     """How many labels arrived after ``until`` (all of them for None), and when the newest
     did: counted from a time, not as a total, since the log's old days expire."""
 
-    artifacts = session.stores.artifacts
-    if not log_keys(artifacts, GROUND_TRUTH, deployment, ".parquet", start=until):
+    if not records.has_log(GROUND_TRUTH, deployment, start=until):
         return 0, until  # no label since: no need to start a reader
     identity = ["request_id", "row", "key"]
     labels = session.predictions.read(

@@ -9,13 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 from shipway.automation.loops import Loop
+from shipway.automation.records import ControlRecords
 from shipway.automation.sinks import Outbox
 from shipway.errors import ShipwayError
 from shipway.monitoring.alerts import payload
 from shipway.session import Session
-from shipway.store.alert_store import AlertStore
 from shipway.store.loop_state import LoopState, Phase, check_move
-from shipway.store.loop_store import LoopStore
 
 log = logging.getLogger("shipway.controller")
 ACTOR = "shipway-controller"
@@ -34,11 +33,15 @@ class Journal:
     moves are dropped (:class:`shipway.automation.background.TrainingThreads`)."""
 
     def __init__(
-        self, session: Session, acting: Session, store: LoopStore, muted: Callable[[], bool]
+        self,
+        session: Session,
+        acting: Session,
+        records: ControlRecords,
+        muted: Callable[[], bool],
     ) -> None:
         self.session = session
         self.acting = acting  # the session acting as shipway-controller
-        self.store = store
+        self.records = records
         self.muted = muted
 
     def move(self, state: LoopState, to: Phase, reason: str) -> None:
@@ -48,22 +51,26 @@ class Journal:
         check_move(state.state, to)
         before, state.state = state.state, to
         state.detail.message = reason
-        self.store.save(state, actor=ACTOR, action=f"loop:{to}", reason=reason, before=before)
+        self.records.save_loop_state(
+            state, actor=ACTOR, action=f"loop:{to}", reason=reason, before=before
+        )
         log.info("loop %s: %s (%s)", state.deployment, to, reason)
 
     def begin(self, state: LoopState, reason: str) -> None:
         """A loop seen for the first time: it starts idle, which is audited too."""
         state.state, state.detail.message = Phase.IDLE, reason
-        self.store.save(state, actor=ACTOR, action="loop:idle", reason=reason, before=Phase.IDLE)
+        self.records.save_loop_state(
+            state, actor=ACTOR, action="loop:idle", reason=reason, before=Phase.IDLE
+        )
 
     def note(self, state: LoopState, message: str) -> None:
         """What the loop waits for, saved when it changed (no move, no audit event)."""
         if state.detail.message != message:
             state.detail.message = message
-            self.store.save(state, actor=ACTOR)
+            self.records.save_loop_state(state, actor=ACTOR)
 
     def save(self, state: LoopState) -> None:
-        self.store.save(state, actor=ACTOR)
+        self.records.save_loop_state(state, actor=ACTOR)
 
     def alert(self, loop: Loop, what: str, severity: str, state: LoopState) -> None:
         """An alert of the loop (rule ``loop: WHAT``), told to the loop's sinks."""
@@ -82,7 +89,7 @@ class Journal:
                 if value is not None
             },
         }
-        alert = AlertStore(self.session.stores.db).open(
+        alert = self.records.open_alert(
             rule=f"loop: {what}",
             deployment=loop.deployment,
             severity=severity,

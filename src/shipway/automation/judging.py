@@ -7,8 +7,8 @@ from shipway.automation.gate import Verdict, judge
 from shipway.automation.holdouts import Holdout
 from shipway.automation.journal import ACTOR
 from shipway.automation.loops import Loop
+from shipway.automation.records import ControlRecords
 from shipway.session import Session
-from shipway.store.audit import append_event
 from shipway.store.registry_store import model_entity
 from shipway.types import Deployment, ModelVersion
 
@@ -16,8 +16,8 @@ GATE_TAG = "shipway.gate"
 
 
 class GateJudge:
-    def __init__(self, session: Session, acting: Session) -> None:
-        self.session, self.acting = session, acting
+    def __init__(self, session: Session, acting: Session, records: ControlRecords) -> None:
+        self.session, self.acting, self.records = session, acting, records
 
     def judge(
         self, loop: Loop, version: ModelVersion, deployment: Deployment, holdout: Holdout
@@ -41,14 +41,12 @@ class GateJudge:
         if version.run_id:
             self.acting.tracking.set_tags(version.run_id, {GATE_TAG: summary[:4000]})
         details = {**verdict.to_dict(), "trigger": trigger or ""}
-        with self.session.stores.db.write() as conn:
-            append_event(
-                conn,
-                ACTOR,
-                model_entity(version.name),
-                "gate:passed" if verdict.passed else "gate:failed",
-                None,
-                str(version.version),
-                summary,
-                details,
-            )
+        self.records.audit(
+            ACTOR,
+            model_entity(version.name),
+            "gate:passed" if verdict.passed else "gate:failed",
+            None,
+            str(version.version),
+            summary,
+            details,
+        )

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from shipway.automation.actions import act
+from shipway.automation.records import ControlRecords
 from shipway.automation.sinks import Outbox
 from shipway.monitoring.alerts import AlertChange, AlertLifecycle, payload
 from shipway.monitoring.rules import AlertRule
 from shipway.services import DeploymentBackend
 from shipway.session import Session
-from shipway.store.alert_store import AlertStore
 from shipway.types import Alert
 
 if TYPE_CHECKING:
@@ -54,5 +54,5 @@ def alert_responder(session: Session, rules: Iterable[AlertRule]) -> AlertRespon
     """The responder over the session's alerts, with ``[monitoring]``'s SMTP and base URL."""
 
     settings = session.settings.monitoring
-    lifecycle = AlertLifecycle(AlertStore(session.stores.db), rules, settings.base_url)
+    lifecycle = ControlRecords(session).alert_lifecycle(rules, settings.base_url)
     return AlertResponder(lifecycle, session.deployments, Outbox(settings.smtp))

@@ -13,7 +13,6 @@ from shipway.automation.judging import GateJudge
 from shipway.automation.loops import Loop, Rollout
 from shipway.errors import InvalidArgument, PolicyViolation, ShipwayError
 from shipway.monitoring.traffic import load_traffic
-from shipway.serving.prediction_log import read_health
 from shipway.store.loop_state import LoopDetail, LoopState, Phase
 from shipway.types import Deployment, Strategy
 
@@ -258,7 +257,7 @@ class Rollouts:
         traffic = load_traffic(
             None, name, start=since, inputs=[], reader=self.session.predictions.read
         )
-        errors = errors_since(read_health(self.session.stores.artifacts, name, start=since), since)
+        errors = errors_since(self.journal.records.health(name, start=since), since)
         gate = loop.gate
         return judge_step(
             loop.rollout,

@@ -24,17 +24,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from shipway.automation.records import ControlRecords
 from shipway.automation.responder import AlertResponder, alert_responder
 from shipway.config import MAX_SETTING
 from shipway.errors import InvalidArgument, PlatformError, ShipwayError
 from shipway.monitoring.rules import rules_from_settings
-from shipway.serving.log_compaction import Upkeep, upkeep
-from shipway.serving.prediction_log import PREDICTIONS, log_keys
+from shipway.serving.log_compaction import Upkeep
+from shipway.serving.prediction_log import PREDICTIONS
 from shipway.session import Session
-from shipway.store.alert_store import AlertStore
-from shipway.store.lease_store import LeaseStore
 from shipway.types import Alert
 
 if TYPE_CHECKING:
@@ -90,6 +90,11 @@ class MonitoringRounds:
         self._thread: threading.Thread | None = None
         self._said: set[tuple[str, str]] = set()
         self._built_in: dict[tuple[str, str], Alert] = {}  # (deployment, rule) -> open alert
+
+    @cached_property
+    def records(self) -> ControlRecords:
+        """The stores' door for what the rounds keep (the lease, their own alerts)."""
+        return ControlRecords(self.session)
 
     def run_once(self, *, replay: bool = False) -> list[Alert]:
         """Judge every deployment's newest window now (every window in order with
@@ -201,7 +206,7 @@ class MonitoringRounds:
 
         if (name, rule) in self._built_in:
             return []
-        alert = AlertStore(self.session.stores.db).open(
+        alert = self.records.open_alert(
             rule=rule, deployment=name, severity="warning", threshold=0.0, **fields
         )
         self._built_in[(name, rule)] = alert
@@ -212,8 +217,7 @@ class MonitoringRounds:
 
         starts = [recent(window) for window in kinds]
         start = None if None in starts else min(s for s in starts if s is not None)
-        artifacts = self.session.stores.artifacts
-        return bool(log_keys(artifacts, PREDICTIONS, name, ".parquet", start=start))
+        return self.records.has_log(PREDICTIONS, name, start=start)
 
     def start(self) -> None:
         if self.interval <= 0:
@@ -225,7 +229,7 @@ class MonitoringRounds:
         """One round if this process holds the lease (taking or renewing it); None otherwise."""
 
         seconds = max(2 * self.interval, 60.0)
-        if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
+        if not self.records.claim_lease(LEASE, self.holder, seconds):
             self.skipped += 1
             return None
         changed = self.round()
@@ -250,10 +254,10 @@ class MonitoringRounds:
         hour. None when another process holds the lease."""
 
         seconds = max(2 * self.interval, 60.0)
-        if not LeaseStore(self.session.stores.db).claim(LEASE, self.holder, seconds):
+        if not self.records.claim_lease(LEASE, self.holder, seconds):
             return None
         names = [d.name for d in self.session.deployments.list()]
-        return upkeep(self.session.stores.artifacts, names, self.settings.serve.retention_days)
+        return self.records.upkeep(names, self.settings.serve.retention_days)
 
     def _loop(self) -> None:
         while not self.stopping.wait(self.interval):
@@ -274,6 +278,6 @@ class MonitoringRounds:
         self.join(wait_seconds)
 
         try:  # hand the rounds on now rather than when the lease runs out
-            LeaseStore(self.session.stores.db).release(LEASE, self.holder)
+            self.records.release_lease(LEASE, self.holder)
         except Exception as exc:
             log.warning("could not release the monitoring lease: %s", exc)

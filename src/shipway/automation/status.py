@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.automation.loops import Loop, loops_from_settings
+from shipway.automation.records import ControlRecords
 from shipway.errors import InvalidArgument
 from shipway.services import LoopBackend
 from shipway.session import Session
-from shipway.store.loop_store import LoopState, LoopStore
+from shipway.store.loop_state import LoopState
 
 SHOWN = {
     "idle": "idle",
@@ -75,7 +76,7 @@ def loops_status(
             f"no loop for deployment {deployment!r} (loops: {known})",
             hint="declare it as [loops.DEPLOYMENT] in shipway.toml",
         )
-    states = LoopStore(session.stores.db).all()
+    states = ControlRecords(session).loop_states()
     deployments = {d.name: d for d in session.deployments.list()}
     out = []
     for name, loop in sorted(loops.items()):

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -23,6 +23,10 @@ from rich.table import Table
 
 import shipway as sw
 from shipway.demo.data import FEATURES, LABEL, load_flights
+
+if TYPE_CHECKING:
+    from shipway.automation.controller import Controller
+    from shipway.automation.records import ControlRecords
 
 DEPLOYMENT = "flight-delay-live"
 MONTHS = ["March", "April", "May", "June", "July", "August"]
@@ -150,10 +154,10 @@ def run_loop(
     import httpx
 
     from shipway.automation.controller import Controller
+    from shipway.automation.records import ControlRecords
     from shipway.monitoring.report_html import render
     from shipway.serving.server import open_model_server
     from shipway.session import current
-    from shipway.store.loop_store import LoopStore
 
     per_month = per_month or (400 if quick else 1500)
     started = time.time()  # a demo run again judges only its own traffic, with no alert open
@@ -164,8 +168,8 @@ def run_loop(
     server = open_model_server(settings, [DEPLOYMENT], poll_seconds=3600)  # refreshed below
     loop = demo_loop(per_month)
     controller = Controller(current(), {DEPLOYMENT: loop})
-    store = LoopStore(current().stores.db)
-    store.forget(DEPLOYMENT)  # a demo run again starts its loop anew
+    records = ControlRecords(current())
+    records.forget_loop(DEPLOYMENT)  # a demo run again starts its loop anew
     controller.loop_round()  # the loop starts: what exists now is not news
     rules = _rules(per_month)
     rows: list[dict[str, Any]] = []
@@ -196,7 +200,7 @@ def run_loop(
                 # move against the month; ``batch`` rows per request
                 for part in (flights.iloc[i::parts] for i in range(parts)):
                     failed += _send(client, part, batch, labels)
-                    moves += _round(controller, server, store, progress, task, name)
+                    moves += _round(controller, server, records, progress, task, name)
                 sw.log_ground_truth(DEPLOYMENT, labels)  # the month's flights have landed
                 progress.update(task, description=f"{name}: monitoring against winter flights")
                 report = sw.monitor(
@@ -211,7 +215,7 @@ def run_loop(
                 for window in report:  # the month is the window, in the report's charts
                     window.window = name if len(report) == 1 else f"{name}: {window.window}"
                 reports += report
-                moves += _round(controller, server, store, progress, task, name)
+                moves += _round(controller, server, records, progress, task, name)
                 fired = [
                     a.rule
                     for a in sw.alerts(deployment=DEPLOYMENT, include_resolved=True)
@@ -278,11 +282,16 @@ def _send(client: Any, flights: Any, batch: int, labels: list[dict[str, Any]]) -
 
 
 def _round(
-    controller: Any, server: Any, store: Any, progress: Any, task: Any, month: str
+    controller: Controller,
+    server: Any,
+    records: ControlRecords,
+    progress: Any,
+    task: Any,
+    month: str,
 ) -> list[str]:
     """A controller round on what the server has logged so far; the loop's moves in words."""
     server.log.flush()  # the month's requests so far are in the log, as a minute would make them
-    before = store.find(DEPLOYMENT)
+    before = records.loop_state(DEPLOYMENT)
     after = controller.loop_round().get(DEPLOYMENT)
     if after is None:  # the round raised; the controller logged why
         return []
