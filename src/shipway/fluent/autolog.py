@@ -12,9 +12,12 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.fluent import tracking as fluent
+
+if TYPE_CHECKING:
+    from shipway.tracking.run import ActiveRun
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,7 @@ def _recorded_history(library: str, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _log_training(
-    run: Any, library: str, params: dict[str, Any], history: dict[str, Any], booster: Any
+    run: ActiveRun, library: str, params: dict[str, Any], history: dict[str, Any], booster: Any
 ) -> None:
     try:
         existing = run.client.get_run(run.run_id).params
@@ -163,7 +166,7 @@ def _fit_in_run(fit: Any, estimator: Any, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
-def _log_fitted(run: Any, estimator: Any, X: Any, y: Any) -> None:
+def _log_fitted(run: ActiveRun, estimator: Any, X: Any, y: Any) -> None:
     params = {}
     for key, value in estimator.get_params(deep=True).items():
         if hasattr(value, "get_params"):  # nested estimators are recorded by their class name

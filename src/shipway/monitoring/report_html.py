@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway import charts
 from shipway.monitoring.alerts import fired, later
+
+if TYPE_CHECKING:
+    from shipway.types import WindowReport
 
 NO_VALUES = "<p class=muted>no values yet</p>"
 
@@ -66,7 +69,7 @@ def _heatmap(reports: list[Any]) -> str:
     return found or NO_VALUES
 
 
-def _strength(report: Any, column: str) -> float | None:
+def _strength(report: WindowReport, column: str) -> float | None:
     """The verdict's strength against its threshold; for a report written before strengths
     were kept, 1.5 where it drifted and 0.5 where it did not."""
     kept = report.data_drift.get("strengths")
@@ -78,7 +81,7 @@ def _strength(report: Any, column: str) -> float | None:
     return 1.5 if column in report.data_drift["drifted_columns"] else 0.5
 
 
-def _score_text(report: Any, column: str) -> str:
+def _score_text(report: WindowReport, column: str) -> str:
     score = report.data_drift["scores"].get(column)
     if score is None:
         return ""
@@ -130,7 +133,7 @@ def _quality(quality: dict[str, Any]) -> str:
     return "; ".join(parts) or "-"
 
 
-def _versions(report: Any) -> str:
+def _versions(report: WindowReport) -> str:
     """Which versions answered a window, by share of its rows: v4 80%, v6 20%."""
     found = report.extra.get("health", {}).get("versions", {})
     total = sum(v.get("rows", 0) for v in found.values())

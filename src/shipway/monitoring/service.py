@@ -19,6 +19,7 @@ from shipway.session import Session
 
 if TYPE_CHECKING:
     from shipway.store.artifacts import ArtifactStore
+    from shipway.types import ModelVersion
 
 # On a version's run whose lineage names no reference (a loop's pipeline that registered its
 # own version): the dataset NAME@VERSION to monitor it against.
@@ -78,7 +79,7 @@ def reference_for(
     return Reference(inputs, predictions, scores, labels, task, calibration=calibration)
 
 
-def _tagged_reference(session: Session, version: Any) -> dict[str, Any] | None:
+def _tagged_reference(session: Session, version: ModelVersion) -> dict[str, Any] | None:
     """The reference a loop named on the run of a version that registered itself."""
     if not version.run_id:
         return None

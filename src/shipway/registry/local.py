@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.errors import InvalidArgument, NotFound
 from shipway.registry.backend import RegistryBackend, stage_of, version_number
@@ -13,6 +13,9 @@ from shipway.store.registry_store import model_entity
 from shipway.tracking.backend import TrackingBackend
 from shipway.tracking.model_logging import logged_model_paths
 from shipway.types import Approval, AuditEvent, ModelVersion, RegisteredModel, Stage
+
+if TYPE_CHECKING:
+    from shipway.types import Run
 
 _LINEAGE_TAGS = (
     "shipway.git.commit",
@@ -103,7 +106,7 @@ class LocalRegistry(RegistryBackend):
             description=description,
         )
 
-    def _datasets(self, run: Any) -> list[dict[str, Any]]:
+    def _datasets(self, run: Run) -> list[dict[str, Any]]:
         """The run's inputs, with the stored version (and its schema) where the data was versioned."""
         from shipway.store.dataset_store import DatasetStore
 

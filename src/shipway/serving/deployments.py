@@ -16,7 +16,7 @@ import functools
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -29,6 +29,9 @@ from shipway.session import Session
 from shipway.store.deployment_store import Consequence, DeploymentStore, deployment_entity
 from shipway.store.validation import check_key
 from shipway.types import AuditEvent, Deployment, Stage, Strategy
+
+if TYPE_CHECKING:
+    from shipway.types import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +256,7 @@ class LocalDeployments(DeploymentBackend):
             )
         return found
 
-    def _routes_by(self, version: Any, key: str) -> None:
+    def _routes_by(self, version: ModelVersion, key: str) -> None:
         """An A/B test's sticky key must be one of the model's inputs: every request without
         it would be refused, so a typo would be an outage."""
         columns = self._input_columns(version)
@@ -266,7 +269,7 @@ class LocalDeployments(DeploymentBackend):
                 hint=f"{hint}its inputs: {', '.join(columns)}",
             )
 
-    def _input_columns(self, version: Any) -> builtins.list[str] | None:
+    def _input_columns(self, version: ModelVersion) -> builtins.list[str] | None:
         """The input columns of a version's signature (None: it has none, or no run)."""
         if not version.run_id or not version.source.startswith("runs:/"):
             return None
@@ -282,7 +285,7 @@ class LocalDeployments(DeploymentBackend):
         inputs = (document.get("signature") or {}).get("inputs") or []
         return [str(c["name"]) for c in inputs if isinstance(c, dict) and "name" in c] or None
 
-    def _missing_files(self, version: Any) -> builtins.list[str]:
+    def _missing_files(self, version: ModelVersion) -> builtins.list[str]:
         """The version's registered files that the artifact store no longer has."""
         if not version.files or not version.run_id:
             return []

@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from shipway.models.signature import Signature
 
 # The types the log itself fixes, whatever the model.
 BASE_TYPES: dict[str, pa.DataType] = {
@@ -53,7 +56,7 @@ def arrow_type(signature_type: str) -> pa.DataType | None:
     return _SIGNATURE_TYPES.get(signature_type)
 
 
-def input_types(signature: Any) -> dict[str, pa.DataType]:
+def input_types(signature: Signature | None) -> dict[str, pa.DataType]:
     """``input.NAME`` -> type, for the inputs a signature declares."""
     if signature is None:
         return {}

@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shipway import __version__
 from shipway.config import Settings
@@ -24,6 +24,9 @@ from shipway.distribution import shipway_wheel
 from shipway.errors import InvalidArgument
 from shipway.registry.backend import RegistryBackend
 from shipway.tracking.model_logging import MODELS_TAG
+
+if TYPE_CHECKING:
+    from shipway.types import ModelVersion
 
 PORT = 8000
 
@@ -49,9 +52,13 @@ def package_model(
     return out
 
 
-def _build(registry: RegistryBackend, uri: str, version: Any, deployment: str, out: Path) -> None:
+def _build(
+    registry: RegistryBackend, uri: str, version: ModelVersion, deployment: str, out: Path
+) -> None:
     from shipway.session import Session
 
+    if version.run_id is None:  # the files are the run's: without one there is nothing to copy
+        raise InvalidArgument(f"{uri} was registered without a run: it has no files to package")
     with tempfile.TemporaryDirectory(prefix="shipway-package-") as tmp:
         source = registry.tracking.download_artifacts(
             version.run_id, _model_path(version), Path(tmp)
@@ -91,7 +98,7 @@ def _build(registry: RegistryBackend, uri: str, version: Any, deployment: str, o
     (out / ".dockerignore").write_text("store/predictions\nstore/ground_truth\nstore/profiles\n")
 
 
-def _model_path(version: Any) -> str:
+def _model_path(version: ModelVersion) -> str:
     return version.source.split("/", 3)[3] if version.source.count("/") >= 3 else "model"
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipway.errors import IntegrityError, NotFound
 from shipway.tracking.backend import TrackingBackend
 from shipway.types import ModelVersion
+
+if TYPE_CHECKING:
+    from shipway.models.signature import Signature
 
 MODELS_TAG = "shipway.logged_models"
 MODEL_FILE = "MODEL.json"
@@ -20,7 +23,7 @@ class LoggedModel:
     run_id: str
     artifact_path: str
     flavor: str
-    signature: Any
+    signature: Signature | None
 
     @property
     def model_uri(self) -> str:
@@ -34,7 +37,7 @@ def log_model(
     name: str = "model",
     *,
     input_example: Any = None,
-    signature: Any = None,
+    signature: Signature | None = None,
     flavor: str | None = None,
     extra_files: dict[str, str] | None = None,
     metadata: dict[str, Any] | None = None,
