@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import shipway
-from shipway.cli.reference import command
 
 ROOT = Path(__file__).parents[1]
 
@@ -21,6 +20,11 @@ def test_every_public_name_has_an_api_entry() -> None:
 
 def test_every_command_has_its_line_at_a_glance() -> None:
     glance = (ROOT / "docs/reference/commands.md").read_text()
+    import typer.main
+
+    from shipway.cli.app import app
+
+    command = typer.main.get_command(app)
     names = set(command.commands) - {"version"}  # type: ignore[attr-defined]
     missing = sorted(n for n in names if f"shipway {n}" not in glance)
     assert not missing, f"docs/reference/commands.md lacks {missing}"
@@ -40,3 +44,26 @@ def test_every_guide_page_is_in_the_site() -> None:
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
     assert pages and all(page in nav for page in pages)
+
+
+def test_the_cli_reference_is_generated_from_every_command() -> None:
+    import importlib.util
+
+    import typer.main
+
+    from shipway.cli.app import app
+
+    spec = importlib.util.spec_from_file_location(
+        "cli_reference", ROOT / "docs/hooks/cli_reference.py"
+    )
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page = hook.on_page_markdown((ROOT / "docs/reference/cli.md").read_text())
+    assert hook.MARKER not in page
+    group = typer.main.get_command(app)
+    for name, sub in group.commands.items():  # type: ignore[attr-defined]
+        assert f"## `shipway {name}`" in page
+        for inner in getattr(sub, "commands", {}):
+            assert f"### `shipway {name} {inner}`" in page
+    assert "--keep-running" in page and "--strategy" in page  # options, not only names
