@@ -162,7 +162,10 @@ class Controller:
                     known = states.get(name)
                     seen = Seen.from_dict(known.seen) if known and known.seen else None
                     new, facts.newest_label = labels_after(
-                        self.session, self.records, name, seen.labels_until if seen else None
+                        self.session,
+                        name,
+                        seen.labels_until if seen else None,
+                        records=self.records,
                     )
                     facts.labelled_rows = (seen.labels_at_training if seen else 0) + new
                 out[name] = self._advance(loop, states.get(name), facts, deployments.get(name))

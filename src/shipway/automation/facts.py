@@ -26,11 +26,16 @@ def dataset_versions(session: Session, loops: Iterable[Loop]) -> dict[str, int]:
 
 
 def labels_after(
-    session: Session, records: ControlRecords, deployment: str, until: float | None
+    session: Session,
+    deployment: str,
+    until: float | None,
+    *,
+    records: ControlRecords | None = None,
 ) -> tuple[int, float | None]:
     """How many labels arrived after ``until`` (all of them for None), and when the newest
     did: counted from a time, not as a total, since the log's old days expire."""
 
+    records = records or ControlRecords(session)
     if not records.has_log(GROUND_TRUTH, deployment, start=until):
         return 0, until  # no label since: no need to start a reader
     identity = ["request_id", "row", "key"]

@@ -39,8 +39,7 @@ def server(
 ) -> None:
     """Run the REST API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``), health checks and metrics."""
     from shipway.config import Settings
-    from shipway.store import open_stores
-    from shipway.store.token_store import TokenStore
+    from shipway.session import Session
 
     settings = Settings.resolve()
     if settings.is_remote:
@@ -48,9 +47,11 @@ def server(
             f"SHIPWAY_TRACKING_URI is {settings.store.tracking_uri}, another server",
             hint="a server keeps its data in a database: point SHIPWAY_TRACKING_URI at one",
         )
-    stores = open_stores(settings)
-    authenticated = TokenStore(stores.db).any_active()
-    stores.close()
+    session = Session(settings)
+    try:
+        authenticated = session.tokens.any_active()
+    finally:
+        session.close()  # the server opens its own
     if not is_loopback(host) and not authenticated and not insecure:
         raise InvalidArgument(
             f"refusing to serve on {host} without authentication",
