@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,docs,postgres,s3,xgboost,lightgbm,plots,ray
 
-.PHONY: demo test install lint docs bench clean
+.PHONY: demo test install lint docs bench clean vendor-ui
 
 # The demo installs what a user installs (shipway and its dependencies); the tests add the
 # extras and the test toolchain.
@@ -54,3 +54,8 @@ bench: bench/.venv/.installed
 
 clean:
 	rm -rf $(VENV) .shipway .pytest_cache site
+
+# The UI's front-end libraries, fetched again at their pinned versions (needs npm; the files are
+# committed, so users and CI never run this).
+vendor-ui:
+	bash scripts/vendor_ui.sh

@@ -40,6 +40,19 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class MetricBucket:
+    """A run of consecutive steps of one metric, drawn as one point: a chart of a long
+    history gets a fixed number of these instead of every step, with the extremes kept."""
+
+    step: int  # the bucket's first step
+    last_step: int
+    value: float  # the mean over the bucket
+    min: float
+    max: float
+    count: int
+
+
+@dataclass(frozen=True)
 class DatasetInput:
     name: str
     digest: str

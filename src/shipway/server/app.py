@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from shipway import __version__
 from shipway.config import Settings
 from shipway.server import errors, openapi
+from shipway.ui import routes as ui
+from shipway.web.cross_site import CrossSiteGuard
 from shipway.web.limits import BodySizeLimit
 
 API = "/api/v1"
@@ -27,6 +29,7 @@ def create_app(settings: Settings) -> FastAPI:
         experiments,
         health,
         loops,
+        me,
         monitoring,
         predictions,
         registry,
@@ -66,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(Idempotency, store=IdempotencyStore(session.stores.db))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodySizeLimit, exempt=_streamed_upload)
+    app.add_middleware(CrossSiteGuard)  # outermost: a forged request is refused before all else
     app.add_route("/metrics", metrics.render, include_in_schema=False)
     app.include_router(health.router)
     nouns = (
@@ -79,10 +83,12 @@ def create_app(settings: Settings) -> FastAPI:
         monitoring,
         loops,
         tokens,
+        me,
     )
     for module in nouns:
         app.include_router(module.router, prefix=API, responses=ERROR_RESPONSES)
     openapi.install(app, [("", health.router)] + [(API, module.router) for module in nouns])
+    ui.install(app)
     return app
 
 

@@ -60,6 +60,13 @@ class SearchIn(Strict):
     filter: str | None = None
     order_by: list[str] = Field(default_factory=list)
     max_results: int = Field(default=1000, ge=1, le=100_000)
+    offset: int = Field(default=0, ge=0, le=10_000_000, description="runs to skip: a page's start")
+    columns: list[str] | None = Field(
+        default=None,
+        max_length=1000,
+        description="only these of each run's values, as metrics.KEY, params.KEY or tags.KEY "
+        "(default: all of them)",
+    )
 
 
 class VersionIn(Strict):

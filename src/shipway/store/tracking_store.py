@@ -25,7 +25,15 @@ from shipway.store.validation import (
     param_text,
     tag_text,
 )
-from shipway.types import ArtifactInfo, DatasetInput, Experiment, Metric, Run, RunStatus
+from shipway.types import (
+    ArtifactInfo,
+    DatasetInput,
+    Experiment,
+    Metric,
+    MetricBucket,
+    Run,
+    RunStatus,
+)
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -363,6 +371,65 @@ class TrackingStore:
                 .order_by(t.metrics.c.step, t.metrics.c.timestamp, t.metrics.c.id)
             ).all()
         return [Metric(*row) for row in rows]
+
+    def sampled_metric_history(self, run_id: str, key: str, points: int) -> list[MetricBucket]:
+        """At most ``points`` buckets of equal step ranges, in step order; each keeps its
+        mean, minimum and maximum, so a spike in a long history still shows on a chart.
+        Missing (NaN) values are left out of the buckets; a history of at most ``points``
+        steps comes back step by step."""
+        if points < 1 or points > 10_000:
+            raise InvalidArgument(f"points must be between 1 and 10000, got {points}")
+        m = t.metrics.c
+        where = sa.and_(m.run_id == run_id, m.key == key, m.value.is_not(None))
+        with self.db.read() as conn:
+            self._require_run(conn, run_id)
+            lo, hi = conn.execute(
+                sa.select(sa.func.min(m.step), sa.func.max(m.step)).where(where)
+            ).one()
+            if lo is None:
+                return []
+            span = int(hi) - int(lo) + 1
+            # integer arithmetic, so SQLite and PostgreSQL cut the buckets alike
+            bucket = ((m.step - int(lo)) * points) / span if span > points else m.step
+            rows = conn.execute(
+                sa.select(
+                    sa.func.min(m.step),
+                    sa.func.max(m.step),
+                    sa.func.avg(m.value),
+                    sa.func.min(m.value),
+                    sa.func.max(m.value),
+                    sa.func.count(),
+                )
+                .where(where)
+                .group_by(bucket)
+                .order_by(sa.func.min(m.step))
+            ).all()
+        return [
+            MetricBucket(int(first), int(last), float(mean), float(low), float(high), int(n))
+            for first, last, mean, low, high, n in rows
+        ]
+
+    def run_columns(
+        self, experiment_ids: Sequence[str], newest: int = 1000
+    ) -> dict[str, list[str]]:
+        """The param, metric and tag keys of the experiments' ``newest`` runs: what a runs
+        table can show as columns, found without reading the whole store."""
+        with self.db.read() as conn:
+            recent = (
+                sa.select(t.runs.c.run_id)
+                .where(t.runs.c.experiment_id.in_(list(experiment_ids)))
+                .order_by(t.runs.c.start_time.desc())
+                .limit(newest)
+            )
+            found: dict[str, list[str]] = {}
+            for name, table in (
+                ("params", t.params),
+                ("metrics", t.latest_metrics),
+                ("tags", t.tags),
+            ):
+                query = sa.select(table.c.key).where(table.c.run_id.in_(recent)).distinct()
+                found[name] = sorted(conn.execute(query).scalars())
+        return found
 
     def log_inputs(self, run_id: str, inputs: Iterable[DatasetInput]) -> None:
         rows = [

@@ -33,3 +33,14 @@ def get_experiment(
     name_or_id: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> dict[str, Any]:
     return one(tracking(request).get_experiment(name_or_id))
+
+
+@router.get("/{name_or_id}/columns")
+def run_columns(
+    name_or_id: str, request: Request, who: Principal = Depends(requires("viewer"))
+) -> dict[str, list[str]]:
+    """The param, metric and tag keys of the experiment's newest 1,000 runs: the columns a
+    runs table can show."""
+    backend = tracking(request)
+    experiment = backend.get_experiment(name_or_id)
+    return backend.store.run_columns([experiment.experiment_id])

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import tempfile
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from shipway.errors import Forbidden, InvalidArgument
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, many, one, tracking
+from shipway.server.routes.common import answers, many, one, plain, tracking
 from shipway.server.schemas import InputsIn, LogBatch, RunEnd, RunIn, SearchIn
 from shipway.store.artifacts import clean_key
-from shipway.types import ArtifactInfo, DatasetInput, Metric, Run
+from shipway.types import ArtifactInfo, DatasetInput, Metric, MetricBucket, Run
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -51,10 +53,37 @@ def create_run(
 def search_runs(
     body: SearchIn, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
-    found = tracking(request).search_runs(
-        body.experiments or None, body.filter, body.order_by, body.max_results, output="list"
-    )
+    backend = tracking(request)
+    backend.buffer.flush()
+    store = backend.store
+    if body.experiments:
+        ids = [store.get_experiment(name).experiment_id for name in body.experiments]
+    else:
+        ids = [e.experiment_id for e, _ in store.list_experiments()]
+    found = store.search_runs(ids, body.filter, body.order_by, body.max_results, body.offset)
+    if body.columns is not None:
+        found = [_project(run, body.columns) for run in found]
     return many(found)
+
+
+def _project(run: Run, columns: list[str]) -> Run:
+    """The run with only the values ``columns`` names: a table of a few columns does not
+    carry every metric of every run (an experiment may log thousands)."""
+    wanted: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
+    for column in columns:
+        kind, dot, key = column.partition(".")
+        if not dot or kind not in wanted:
+            raise InvalidArgument(
+                f"unknown column {column!r}",
+                hint="name columns as metrics.KEY, params.KEY or tags.KEY",
+            )
+        wanted[kind].add(key)
+    return dataclasses.replace(
+        run,
+        metrics={k: v for k, v in run.metrics.items() if k in wanted["metrics"]},
+        params={k: v for k, v in run.params.items() if k in wanted["params"]},
+        tags={k: v for k, v in run.tags.items() if k in wanted["tags"]},
+    )
 
 
 @router.get("/{run_id}", **answers(Run))
@@ -97,6 +126,28 @@ def metric_history(
     run_id: str, key: str, request: Request, who: Principal = Depends(requires("viewer"))
 ) -> list[dict[str, Any]]:
     return many(tracking(request).get_metric_history(run_id, key))
+
+
+@router.get("/{run_id}/metrics/{key}/sampled", **answers(list[MetricBucket]))
+def sampled_metric_history(
+    run_id: str,
+    key: str,
+    request: Request,
+    points: int = Query(320, ge=1, le=10_000, description="at most this many buckets"),
+    who: Principal = Depends(requires("viewer")),
+) -> list[dict[str, Any]]:
+    """The history cut into at most ``points`` buckets of steps, each with its mean, min and
+    max: what a chart draws, however many steps were logged."""
+    tracking(request).buffer.flush()
+    buckets = tracking(request).store.sampled_metric_history(run_id, key, points)
+    return [_finite(plain(b)) for b in buckets]
+
+
+def _finite(bucket: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no infinity: a value that is not finite is null."""
+    return {
+        k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in bucket.items()
+    }
 
 
 @router.get("/{run_id}/artifacts")

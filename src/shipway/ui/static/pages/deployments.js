@@ -1,0 +1,79 @@
+// Deployments: where traffic goes now (stable, candidate, split, strategy), the canary's
+// evidence step by step where a loop runs it, the history, and promote or roll back.
+import { useEffect, useState } from "preact/hooks";
+import { get, q } from "../api.js";
+import { num, when } from "../format.js";
+import { ErrorBox, KeyValues, Loading, Pill, html } from "../ui.js";
+import { Action } from "./actions.js";
+
+export function DeploymentsPage() {
+  const [deployments, setDeployments] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => { get("/deployments").then(setDeployments, setError); }, []);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!deployments) return html`<${Loading} what="deployments" />`;
+  return html`<h1>Deployments</h1>
+    ${deployments.length ? null : html`<p class="notice">Nothing deployed yet: <code>shipway deploy create NAME --model MODEL</code></p>`}
+    <div class="cards">${deployments.map((d) => html`<div class="card">
+      <h3><a href=${`#/deployments/${q(d.name)}`}>${d.name}</a></h3>
+      <p>${d.model} v${d.stable}${d.candidate ? html` · <${Pill} value=${d.strategy} /> v${d.candidate} at ${num(d.weight)}%` : null}</p>
+      <p><a href=${`#/monitoring/${q(d.name)}`}>monitoring</a></p>
+    </div>`)}</div>`;
+}
+
+export function Evidence({ evidence }) {
+  if (!evidence) return null;
+  const steps = Array.isArray(evidence) ? evidence : evidence.steps || [evidence];
+  const rows = steps.filter((s) => s && typeof s === "object");
+  if (!rows.length) return null;
+  const keys = [...new Set(rows.flatMap((s) => Object.keys(s)))].filter((k) => typeof rows[0][k] !== "object" || rows[0][k] === null);
+  return html`<div class="scroll"><table data-testid="evidence"><thead><tr>${keys.map((k) => html`<th>${k.replace(/_/g, " ")}</th>`)}</tr></thead>
+    <tbody>${rows.map((s) => html`<tr>${keys.map((k) => html`<td class="num">${typeof s[k] === "number" ? num(s[k]) : String(s[k] ?? "")}</td>`)}</tr>`)}</tbody></table></div>`;
+}
+
+export function DeploymentPage({ name, me }) {
+  const [deployment, setDeployment] = useState(null);
+  const [history, setHistory] = useState([]);
+  const [loop, setLoop] = useState(null);
+  const [error, setError] = useState(null);
+  const [tick, setTick] = useState(0);
+  const reload = () => setTick(tick + 1);
+  useEffect(() => {
+    get(`/deployments/${q(name)}`).then(setDeployment, setError);
+    get(`/deployments/${q(name)}/history`).then(setHistory, setError);
+    get("/loops").then((loops) => setLoop(loops.find((l) => l.deployment === name) || null), () => setLoop(null));
+  }, [name, tick]);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!deployment) return html`<${Loading} what=${name} />`;
+  const d = deployment;
+  const base = `/deployments/${q(name)}`;
+  return html`<h1>Deployment ${name}</h1>
+    <${KeyValues} items=${[
+      ["model", html`<a href=${`#/models/${q(d.model)}`}>${d.model}</a>`],
+      ["stable", `v${d.stable}`],
+      ["candidate", d.candidate ? `v${d.candidate}` : "none"],
+      ["strategy", d.candidate ? d.strategy : null],
+      ["candidate's share", d.candidate ? `${num(d.weight)}%` : null],
+      ["sticky key", d.sticky_key],
+      ["follows", d.follow],
+      ["updated", `${when(d.updated_at)} by ${d.updated_by}`],
+    ]} />
+    <div class="toolbar">
+      ${d.candidate ? html`<${Action} me=${me} role="approver" label=${`Promote v${d.candidate}`} path=${`${base}/promote`} onDone=${reload} />` : null}
+      <${Action} me=${me} role="approver" label="Roll back" danger path=${`${base}/rollback`} onDone=${reload} />
+      <a href=${`#/monitoring/${q(name)}`}>Monitoring</a>
+    </div>
+    ${loop ? html`<h2>Loop</h2><p><${Pill} value=${loop.state} /> ${loop.shown}. ${loop.message}</p><${Evidence} evidence=${loop.evidence} />` : null}
+    <h2>History</h2>
+    <ul class="timeline">${[...history].reverse().map((e) => html`<li class=${e.action.includes("rollback") ? "bad" : e.action.includes("promote") ? "good" : ""}>
+      <b>${e.action}</b> ${routing(e.to_value)} <span class="muted">by ${e.actor}, ${when(e.timestamp)}</span>
+      ${e.reason ? html`<br />${e.reason}` : null}</li>`)}</ul>`;
+}
+
+// A routing as the history records it (JSON), in words.
+export function routing(value) {
+  let r;
+  try { r = JSON.parse(value); } catch { return value || ""; }
+  if (!r || typeof r !== "object") return String(value);
+  return `v${r.stable}${r.candidate ? `, ${r.strategy} v${r.candidate} at ${num(r.weight)}%` : ""}`;
+}

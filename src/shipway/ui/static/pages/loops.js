@@ -1,0 +1,55 @@
+// Loops: each continuous-training loop's state, and its history as one timeline (trigger,
+// training, gate verdict, approval, canary steps, promotion or rollback, with the reasons);
+// a candidate waiting for approval gets the button, for approvers.
+import { useEffect, useState } from "preact/hooks";
+import { get, q } from "../api.js";
+import { num, when } from "../format.js";
+import { ErrorBox, Loading, Pill, html } from "../ui.js";
+import { Action } from "./actions.js";
+import { Evidence, routing } from "./deployments.js";
+
+function Timeline({ deployment, model }) {
+  const [events, setEvents] = useState(null);
+  useEffect(() => {
+    Promise.all([
+      get(`/deployments/${q(deployment)}/history`),
+      model ? get(`/models/${q(model)}/history`) : Promise.resolve([]),
+    ]).then(([moves, registry]) => {
+      const mine = registry.filter((e) => e.actor === "shipway-controller" || ["approve", "rollback", "transition"].includes(e.action));
+      setEvents([...moves.map((e) => ({ ...e, what: routing(e.to_value) })), ...mine.map((e) => ({ ...e, what: `v${e.to_value}` }))]
+        .sort((a, b) => b.timestamp - a.timestamp).slice(0, 60));
+    }, () => setEvents([]));
+  }, [deployment, model]);
+  if (!events) return html`<${Loading} what="history" />`;
+  return html`<ul class="timeline">${events.map((e) => html`<li class=${/fail|rollback|reject/.test(e.action) ? "bad" : /passed|promote/.test(e.action) ? "good" : ""}>
+    <b>${e.action}</b> ${e.what} <span class="muted">${when(e.timestamp)}, ${e.actor}</span>${e.reason ? html`<br />${e.reason}` : null}</li>`)}</ul>`;
+}
+
+export function LoopsPage({ me }) {
+  const [loops, setLoops] = useState(null);
+  const [deployments, setDeployments] = useState({});
+  const [error, setError] = useState(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    get("/loops").then(setLoops, setError);
+    get("/deployments").then((all) => setDeployments(Object.fromEntries(all.map((d) => [d.name, d]))), setError);
+  }, [tick]);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!loops) return html`<${Loading} what="loops" />`;
+  if (!loops.length) return html`<h1>Loops</h1><p class="notice">No loop declared. Add <code>[loops.DEPLOYMENT]</code> to the server's <code>shipway.toml</code>; see the loops guide.</p>`;
+  return html`<h1>Loops</h1>${loops.map((loop) => {
+    const model = (deployments[loop.deployment] || {}).model;
+    const v = loop.verdict;
+    return html`<section class="card" data-testid=${`loop-${loop.deployment}`}>
+      <h2><a href=${`#/deployments/${q(loop.deployment)}`}>${loop.deployment}</a> <${Pill} value=${loop.state} /></h2>
+      <p>${loop.shown}${loop.message ? ` — ${loop.message}` : ""}</p>
+      <p class="muted">champion v${loop.champion ?? "?"}${loop.candidate ? `, candidate v${loop.candidate}` : ""}; pipeline ${loop.pipeline}; triggers ${loop.triggers.join(", ")}${loop.updated_at ? `; updated ${when(loop.updated_at)}` : ""}</p>
+      ${v ? html`<p>Gate: <span class=${v.passed ? "good" : "bad"}>${v.passed ? "passed" : "failed"}</span> ${v.metric} ${num(v.candidate)} vs the champion's ${num(v.champion)} on ${v.rows} rows${(v.reasons || []).length ? ` (${v.reasons.join("; ")})` : ""}</p>` : null}
+      ${loop.state === "waiting_approval" && model && loop.candidate
+        ? html`<p><${Action} me=${me} role="approver" label=${`Approve v${loop.candidate}`} ask="Comment" body=${{ comment: "" }}
+            path=${`/models/${q(model)}/versions/${loop.candidate}/approvals`} onDone=${() => setTick(tick + 1)} /></p>` : null}
+      <${Evidence} evidence=${loop.evidence} />
+      <details><summary>History</summary><${Timeline} deployment=${loop.deployment} model=${model} /></details>
+    </section>`;
+  })}`;
+}
