@@ -37,13 +37,14 @@ RUNTIME = set(LOWER) | {"web"}
 ALLOWED = {
     **LOWER,
     "web": {"errors"},
+    "ui": set(),  # the page's static files only
     "serving": RUNTIME,
     "monitoring": RUNTIME | {"serving"},
     "pipelines": RUNTIME,
     "automation": RUNTIME | {"serving", "monitoring", "pipelines"},
     "project": RUNTIME | {"pipelines", "automation"},
     "fluent": RUNTIME | {"serving", "monitoring", "automation"},
-    "server": RUNTIME | {"serving", "monitoring", "automation"},
+    "server": RUNTIME | {"serving", "monitoring", "automation", "ui"},
     "client": RUNTIME | {"serving", "monitoring"},
     "cli": RUNTIME
     | {"serving", "monitoring", "automation", "fluent", "server", "demo", "pipelines", "project"},
@@ -60,6 +61,7 @@ THIRD_PARTY = {
     **{name: CORE for name in LOWER},
     "charts": CORE | {"matplotlib"},  # the reports' charts, drawn as inline SVG
     "web": {"starlette"},
+    "ui": set(),
     "serving": CORE | {"starlette", "prometheus_client"},
     "monitoring": CORE,
     "pipelines": CORE | {"pydantic"},  # parameters checked against their type hints

@@ -83,6 +83,9 @@ EXPECTED = {
     "DELETE /api/v1/tokens/{token_id}": "admin",
     "POST /api/v1/tokens/verify": "viewer",
     "GET /api/v1/tokens/required": "viewer",
+    "GET /api/v1/me": "viewer",
+    "GET /api/v1/experiments/{name_or_id}/columns": "viewer",
+    "GET /api/v1/runs/{run_id}/metrics/{key}/sampled": "viewer",
 }
 
 

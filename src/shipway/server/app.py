@@ -9,8 +9,7 @@ from fastapi import FastAPI
 
 from shipway import __version__
 from shipway.config import Settings
-from shipway.server import errors, openapi
-from shipway.ui import routes as ui
+from shipway.server import errors, openapi, ui
 from shipway.web.cross_site import CrossSiteGuard
 from shipway.web.limits import BodySizeLimit
 

@@ -389,8 +389,8 @@ class TrackingStore:
             if lo is None:
                 return []
             span = int(hi) - int(lo) + 1
-            # integer arithmetic, so SQLite and PostgreSQL cut the buckets alike
-            bucket = ((m.step - int(lo)) * points) / span if span > points else m.step
+            # floor division of integers, so SQLite and PostgreSQL cut the buckets alike
+            bucket = ((m.step - int(lo)) * points) // span if span > points else m.step
             rows = conn.execute(
                 sa.select(
                     sa.func.min(m.step),

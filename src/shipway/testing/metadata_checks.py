@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -84,6 +85,31 @@ def check_metric_history(stores: Stores) -> None:
     assert stores.tracking.get_run(run.run_id).metrics["loss"] == 1.0 / 50, (
         "latest = value at the highest step"
     )
+
+
+def check_sampled_metric_history(stores: Stores) -> None:
+    """A long history in buckets of equal step ranges, its extremes kept, NaN left out;
+    a short one step by step; and a table's columns from the newest runs."""
+    run = _run(stores, params={"depth": 3}, tags={"team": "a"})
+    values = [Metric("loss", 5.0 if i == 613 else float(i % 4), i, 1000.0 + i) for i in range(1000)]
+    stores.tracking.log_batch(run.run_id, [*values, Metric("loss", math.nan, 1000, 3000.0)])
+    buckets = stores.tracking.sampled_metric_history(run.run_id, "loss", 10)
+    assert [(b.step, b.last_step, b.count) for b in buckets] == [
+        (i * 100, i * 100 + 99, 100) for i in range(10)
+    ], "ten buckets of 100 steps; the NaN in none"
+    assert buckets[6].max == 5.0 and buckets[6].min == 0.0 and buckets[0].max == 3.0
+    assert math.isclose(buckets[0].value, 1.5)
+    whole = stores.tracking.sampled_metric_history(run.run_id, "loss", 5000)
+    assert len(whole) == 1000 and whole[613].value == 5.0 and whole[613].count == 1
+    assert stores.tracking.sampled_metric_history(run.run_id, "absent", 10) == []
+    _raises(InvalidArgument, lambda: stores.tracking.sampled_metric_history(run.run_id, "loss", 0))
+    _raises(NotFound, lambda: stores.tracking.sampled_metric_history("0" * 32, "loss", 10))
+    experiment = stores.tracking.get_experiment("exp").experiment_id
+    assert stores.tracking.run_columns([experiment]) == {
+        "params": ["depth"],
+        "metrics": ["loss"],
+        "tags": ["team"],
+    }
 
 
 def check_bad_values_rejected(stores: Stores) -> None:
@@ -214,6 +240,7 @@ METADATA_CHECKS: list[Callable[[Any], None]] = [
     check_run_lifecycle,
     check_params_write_once,
     check_metric_history,
+    check_sampled_metric_history,
     check_bad_values_rejected,
     check_search,
     check_concurrent_versions,

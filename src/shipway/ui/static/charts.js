@@ -66,11 +66,11 @@ export function heatmap(columns, rows, cells, { max = 2 } = {}) {
     tooltip: {
       formatter: (p) => `${rows[p.value[1]]}, ${columns[p.value[0]]}: ${p.value[2] === null ? "n/a" : p.value[2].toFixed(2)} × threshold`,
     },
-    grid: { left: 120, right: 24, top: 16, bottom: 80 },
+    grid: { left: 120, right: 110, top: 16, bottom: 70 },
     xAxis: { type: "category", data: columns, axisLabel: { rotate: 30 } },
     yAxis: { type: "category", data: rows },
     visualMap: {
-      min: 0, max, calculable: true, orient: "horizontal", left: "center", bottom: 0,
+      min: 0, max, calculable: true, orient: "vertical", right: 0, top: "middle",
       inRange: { color: ["#2166ac", "#f7f7f7", "#b2182b"] }, text: [`${max}× threshold`, "0"],
     },
     series: [{ type: "heatmap", data: cells, label: { show: false } }],

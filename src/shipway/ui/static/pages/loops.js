@@ -49,7 +49,7 @@ export function LoopsPage({ me }) {
         ? html`<p><${Action} me=${me} role="approver" label=${`Approve v${loop.candidate}`} ask="Comment" body=${{ comment: "" }}
             path=${`/models/${q(model)}/versions/${loop.candidate}/approvals`} onDone=${() => setTick(tick + 1)} /></p>` : null}
       <${Evidence} evidence=${loop.evidence} />
-      <details><summary>History</summary><${Timeline} deployment=${loop.deployment} model=${model} /></details>
+      <details open><summary>History</summary><${Timeline} deployment=${loop.deployment} model=${model} /></details>
     </section>`;
   })}`;
 }

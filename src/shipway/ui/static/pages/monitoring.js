@@ -34,7 +34,9 @@ function Distribution({ deployment, version, reference, feature }) {
   let categories;
   let shares;
   if (basis.kind === "numeric" && basis.edges.length) {
-    categories = basis.bins.map((_, i) => `${num(basis.edges[i], 3)}–${num(basis.edges[i + 1], 3)}`);
+    // inner edges: the first bin is below the first edge, the last at or above the last
+    const e = basis.edges;
+    categories = basis.bins.map((_, i) => (i === 0 ? `< ${num(e[0], 3)}` : i === e.length ? `≥ ${num(e[i - 1], 3)}` : `${num(e[i - 1], 3)}–${num(e[i], 3)}`));
     shares = (c) => (c && c.bins.length === basis.bins.length ? c.bins.map((b) => b / Math.max(1, c.count)) : []);
   } else {
     categories = [...new Set([ref, cur].flatMap((c) => Object.keys((c && c.categories) || {})))].slice(0, 30);
@@ -103,7 +105,7 @@ function DeploymentMonitoring({ deployment, me, query }) {
   return html`
     <div class="toolbar">
       <label>Window <select value=${window} onChange=${(e) => { location.hash = `#/monitoring/${q(deployment)}?window=${q(e.target.value)}`; }}>
-        ${["hour", "day", "1000"].map((w) => html`<option value=${w}>${w === "1000" ? "1,000 rows" : w}</option>`)}</select></label>
+        ${["hour", "day", "500", "1000", "5000"].map((w) => html`<option value=${w}>${/^\d+$/.test(w) ? `${Number(w).toLocaleString()} rows` : w}</option>`)}</select></label>
       <span class="muted">${windows.length} window(s); ${last.rows.toLocaleString()} rows in the last; labels on ${pct(last.label_coverage)}</span>
     </div>
     <h2>Drift per feature <span class="muted">(1 = the test's threshold)</span></h2>

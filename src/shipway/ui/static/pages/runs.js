@@ -12,7 +12,7 @@ function FilterError({ error, text }) {
   const position = error.details && error.details.position;
   return html`<div class="error" role="alert" data-testid="filter-error">${error.message.split("\n")[0]}${
     Number.isInteger(position)
-      ? html`<pre class="mono">${text}\n${" ".repeat(position)}^</pre>`
+      ? html`<pre class="mono">${`${text}\n${" ".repeat(position)}^`}</pre>`
       : null
   }</div>`;
 }

@@ -14,10 +14,11 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
+import shipway.ui
 from shipway.errors import Unauthenticated
 from shipway.server.auth import SESSION_COOKIE, csrf_token
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(shipway.ui.__file__).parent / "static"
 SESSION_HOURS = 12
 _IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.S)
 
