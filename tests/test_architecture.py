@@ -48,7 +48,7 @@ ALLOWED = {
     "client": RUNTIME | {"serving", "monitoring"},
     "cli": RUNTIME
     | {"serving", "monitoring", "automation", "fluent", "server", "demo", "pipelines", "project"},
-    "demo": RUNTIME | {"serving", "monitoring", "automation", "fluent", "pipelines"},
+    "demo": RUNTIME | {"serving", "monitoring", "automation", "fluent", "pipelines", "server"},
     "testing": RUNTIME | {"serving", "monitoring"},
 }
 # Third-party packages each part may import, beyond the standard library. Layers 1-3 know no

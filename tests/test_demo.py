@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,9 @@ def test_quick_demo_trains_registers_promotes_serves_and_monitors(
     ), "the first run's alerts were closed, not left open"
 
 
-def test_the_demo_can_leave_its_model_server_up_until_ctrl_c(tmp_path: Path) -> None:
-    """``shipway demo --keep-running`` in its own process, as a person runs it."""
+def test_the_demo_can_leave_its_model_server_and_ui_up_until_ctrl_c(tmp_path: Path) -> None:
+    """``shipway demo --keep-running`` in its own process, as a person runs it: the model
+    server and the UI stay up until Ctrl-C."""
     import os
     import signal
     import subprocess
@@ -119,10 +121,20 @@ def test_the_demo_can_leave_its_model_server_up_until_ctrl_c(tmp_path: Path) -> 
     said = []
     for line in demo.stdout:
         said.append(line)
-        found = re.search(r"the model server is up at (http://[0-9.:]+)", line)
+        found = re.search(
+            r"the UI is up at (http://localhost:[0-9]+)/ and the model server at (http://[0-9.:]+)",
+            line,
+        )
         if found:
-            with urllib.request.urlopen(f"{found.group(1)}/v2/models/{DEPLOYMENT}") as answer:
+            ui, model_server = found.groups()
+            with urllib.request.urlopen(f"{model_server}/v2/models/{DEPLOYMENT}") as answer:
                 assert answer.status == 200 and DEPLOYMENT in answer.read().decode()
+            with urllib.request.urlopen(f"{ui}/") as page:
+                assert page.status == 200 and '<div id="app">' in page.read().decode()
+            with urllib.request.urlopen(f"{ui}/api/v1/loops") as loops:
+                shown = json.loads(loops.read())  # the demo's loop, as it left it
+                assert [loop["deployment"] for loop in shown] == [DEPLOYMENT]
+                assert shown[0]["state"] != "idle" and shown[0]["champion"] > 1
             demo.send_signal(signal.SIGINT)
     code = demo.wait(timeout=120)
     demo.stdout.close()

@@ -62,3 +62,38 @@ def test_refuses_public_bind_without_auth(tmp_path: Path) -> None:
         and "refusing to serve on 0.0.0.0 without authentication" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_shipway_ui_serves_the_page_of_this_folders_store(tmp_path: Path) -> None:
+    """``shipway ui`` (as ``mlflow ui``): the embedded store on loopback, the page at ``/``, and
+    a browser pointed at it (here a stand-in that writes down the address it was given)."""
+    from tests.client.conftest import wait_until_ready
+
+    port = _free_port()
+    opened = tmp_path / "opened.txt"
+    fake_browser = tmp_path / "browser.sh"
+    fake_browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    fake_browser.chmod(0o755)
+    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), "BROWSER": str(fake_browser)}
+    env.pop("SHIPWAY_TRACKING_URI", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipway.cli.app", "ui", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/health/ready", process)
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and '<div id="app">' in page.text
+        deadline = time.monotonic() + 30
+        while not opened.exists():  # the browser is opened once the server answers
+            assert time.monotonic() < deadline, "no browser was opened"
+            time.sleep(0.05)
+        assert opened.read_text().strip() == f"http://localhost:{port}/"
+        process.terminate()
+        out, _ = process.communicate(timeout=60)
+        assert f"the UI: http://localhost:{port}/" in out.decode()
+    finally:
+        stop_process(process)

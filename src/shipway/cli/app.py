@@ -24,7 +24,7 @@ from shipway.cli import (
     tokens,
 )
 from shipway.cli.output import console, errors
-from shipway.cli.server import server
+from shipway.cli.server import server, ui
 from shipway.errors import ShipwayError
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.command("controller")(loops.controller)
 app.command("maturity")(maturity.maturity)
 app.command("drift")(data.drift)
 app.command("server")(server)
+app.command("ui")(ui)
 app.add_typer(deploy.app, name="deploy")
 app.command("serve")(deploy.serve)
 app.command("predict")(deploy.predict)

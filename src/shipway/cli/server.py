@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import socket
+import threading
+import time
+import webbrowser
 
 import typer
 
@@ -37,7 +41,27 @@ def server(
         help="Minutes between monitoring rounds (default 5, or [monitoring] in shipway.toml; 0: off).",
     ),
 ) -> None:
-    """Run the REST API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``), health checks and metrics."""
+    """Run the web UI (``/``), the REST API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``),
+    health checks and metrics."""
+    run_server(host, port, workers, insecure, monitor_every)
+
+
+def ui(
+    port: int = typer.Option(5000, "--port", min=0, max=65535, help="Port to listen on."),
+    browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the UI in a browser."),
+) -> None:
+    """The web UI on this folder's store, served on loopback, opened in a browser."""
+    run_server("127.0.0.1", port, 1, False, None, open_browser=browser)
+
+
+def run_server(
+    host: str,
+    port: int,
+    workers: int,
+    insecure: bool,
+    monitor_every: float | None,
+    open_browser: bool = False,
+) -> None:
     from shipway.config import Settings
     from shipway.session import Session
 
@@ -65,10 +89,14 @@ def server(
     from shipway.server.runner import check_listen
 
     check_listen(host, port)  # in use or not ours: one line now, not a traceback later
+    url = f"http://{'localhost' if is_loopback(host) else host}:{port}/"
     console.print(
         f"shipway server on http://{host}:{port}  (metadata {settings.metadata_url}, artifacts {settings.artifact_root})",
         markup=False,
     )
+    console.print(f"the UI: {url}", markup=False)
+    if open_browser:
+        threading.Thread(target=_open_when_up, args=(host, port, url), daemon=True).start()
 
     from shipway.config import RESOLVED_ENV
     from shipway.server.runner import serve
@@ -79,3 +107,15 @@ def server(
     os.environ[RESOLVED_ENV] = settings.to_json()  # what the workers serve by
 
     serve("shipway.server.main:app", host=host, port=port, workers=workers, log_level="warning")
+
+
+def _open_when_up(host: str, port: int, url: str) -> None:
+    """Open the browser once the server accepts connections (for a minute at most)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                webbrowser.open(url)
+                return
+        except OSError:
+            time.sleep(0.2)

@@ -11,6 +11,7 @@ newest labels, and rolls it out as a canary that promotes itself on live evidenc
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 import shipway as sw
+from shipway.config import LoopSettings, Settings
 from shipway.demo.data import FEATURES, LABEL, load_flights
 
 if TYPE_CHECKING:
@@ -75,20 +77,52 @@ class _Background:
 ACCURACY_FLOOR = 0.72  # the "accuracy drop" rule, and the gate's floor
 
 
-def demo_loop(per_month: int) -> Any:
+def demo_loop_settings(per_month: int) -> LoopSettings:
     """The loop of ``flight-delay-live``, as ``[loops.flight-delay-live]`` would declare it."""
-    from shipway.automation.gate import Gate
-    from shipway.automation.loops import Loop, Rollout, Trigger
-
-    return Loop(
-        DEPLOYMENT,
+    return LoopSettings(
         "shipway.demo.retrain:retrain",
-        {},
-        (Trigger.parse("alert:accuracy drop"), Trigger.parse(f"labels:{per_month}")),
-        Gate("accuracy", min_gain=0.005, holdout_rows=per_month // 2, refit=True),
-        "auto",
-        Rollout(steps=(20, 50, 100), min_requests=6, max_latency_ratio=2.0),
+        triggers=("alert:accuracy drop", f"labels:{per_month}"),
+        gate={
+            "metric": "accuracy",
+            "min_gain": 0.005,
+            "holdout_rows": per_month // 2,
+            "refit": True,
+        },
+        approval="auto",
+        rollout={"steps": [20, 50, 100], "min_requests": 6, "max_latency_ratio": 2.0},
     )
+
+
+def demo_loop(per_month: int) -> Any:
+    """The demo's loop, checked as the controller reads it from shipway.toml."""
+    from shipway.automation.loops import Loop
+
+    return Loop.from_settings(DEPLOYMENT, demo_loop_settings(per_month))
+
+
+def ui_settings(settings: Settings, per_month: int) -> Settings:
+    """The demo's store as a server shows it: its loop declared (so the Loops page has it) and
+    no scheduled rounds (the demo is over; the server only shows what happened)."""
+    monitoring = dataclasses.replace(settings.monitoring, interval_minutes=0)
+    loops = {**settings.loops, DEPLOYMENT: demo_loop_settings(per_month)}
+    return dataclasses.replace(settings, loops=loops, monitoring=monitoring)
+
+
+def _keep_running(console: Console, settings: Settings, per_month: int, model_url: str) -> None:
+    """The model server stays up, and the UI on the demo's store beside it, until Ctrl-C."""
+    from shipway.server.app import create_app
+
+    try:  # from before the line that invites Ctrl-C, so it never escapes as an error
+        with _Background(create_app(ui_settings(settings, per_month))) as ui_url:
+            console.print(
+                f"the UI is up at {ui_url.replace('127.0.0.1', 'localhost')}/ and the model server "
+                f"at {model_url} (try {model_url}/v2/models/{DEPLOYMENT}); Ctrl-C stops both",
+                markup=False,
+            )
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 def _rules(per_month: int) -> list[Any]:
@@ -232,15 +266,7 @@ def run_loop(
                 )
                 progress.advance(task)
             if keep_running:
-                try:  # from before the line that invites Ctrl-C, so it never escapes as an error
-                    console.print(
-                        f"the model server is up at {url} (try {url}/v2/models/{DEPLOYMENT}); "
-                        "Ctrl-C stops it"
-                    )
-                    while True:
-                        time.sleep(3600)
-                except KeyboardInterrupt:
-                    pass
+                _keep_running(console, settings, per_month, url)
     finally:
         server.session.close()
     alerts = [

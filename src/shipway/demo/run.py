@@ -191,8 +191,10 @@ def run_demo(quick: bool = False, keep_running: bool = False) -> None:
     )
     _champion_follows(outcome)
     console.print(
-        f"done in {time.perf_counter() - started:.1f} s. Next: `shipway runs list`, "
-        f"`shipway models show {MODEL_NAME}`, `shipway alerts list --all`, open {outcome.report}",
+        f"done in {time.perf_counter() - started:.1f} s. See it all in the browser: `shipway ui` "
+        f"(the UI at http://localhost:5000/), or `shipway demo --keep-running`. Next: "
+        f"`shipway runs list`, `shipway models show {MODEL_NAME}`, `shipway alerts list --all`, "
+        f"open {outcome.report}",
         markup=False,
     )
 
