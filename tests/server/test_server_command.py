@@ -20,16 +20,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_server_starts_and_answers(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shipway.cli.app", "server", "--port", str(port)],
-        env=env,
+def _start(tmp_path: Path, command: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """``shipway COMMAND --port PORT`` in its own process, on a store in ``tmp_path``."""
+    environment = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), **env}
+    environment.pop("SHIPWAY_TRACKING_URI", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "shipway.cli.app", command, "--port", str(port)],
+        env=environment,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def test_server_starts_and_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _start(tmp_path, "server", port)
     try:
         deadline = time.monotonic() + 60
         while True:  # poll until it answers; the deadline only bounds a broken start
@@ -74,15 +80,7 @@ def test_shipway_ui_serves_the_page_of_this_folders_store(tmp_path: Path) -> Non
     fake_browser = tmp_path / "browser.sh"
     fake_browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     fake_browser.chmod(0o755)
-    env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), "BROWSER": str(fake_browser)}
-    env.pop("SHIPWAY_TRACKING_URI", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shipway.cli.app", "ui", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = _start(tmp_path, "ui", port, BROWSER=str(fake_browser))
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/health/ready", process)
         page = httpx.get(f"http://127.0.0.1:{port}/")
