@@ -27,6 +27,7 @@ PAGES = {
     "monitoring": (f"#/monitoring/{DEPLOYMENT}", "[data-testid=drifted]"),
     "datasets": ("#/datasets", "text=winter"),
     "dataset": ("#/datasets/winter", "[data-testid=profile] tbody tr"),
+    "api": ("#/api", "td:text-is('/api/v1/runs/search')"),
 }
 
 
@@ -142,8 +143,8 @@ def test_runs_filter_sort_page_and_a_bad_filter_points_at_its_token(
     page.wait_for_selector("text=runs 1–2")
     names = sorted(rows.locator("td:nth-child(2) a").all_inner_texts())
     assert names == ["trial-55", "trial-50"][::-1]
-    page.click("th button:text('metrics.auc')")  # sorts by the metric, on the server
-    page.wait_for_selector("th[aria-sort=descending] >> text=metrics.auc")
+    page.click("button[aria-label='sort by metrics.auc']")  # sorts by the metric, on the server
+    page.wait_for_selector("th[aria-sort=descending] button[aria-label='sort by metrics.auc']")
     assert rows.locator("td:nth-child(2) a").all_inner_texts() == ["trial-55", "trial-50"]
     page.fill("#filter", "metrics.auc >> 0.5")
     page.click("button:text('Filter')")

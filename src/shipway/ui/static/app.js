@@ -12,10 +12,11 @@ import { DeploymentsPage, DeploymentPage } from "./pages/deployments.js";
 import { LoopsPage } from "./pages/loops.js";
 import { MonitoringPage } from "./pages/monitoring.js";
 import { DatasetsPage, DatasetPage } from "./pages/datasets.js";
+import { ApiPage } from "./pages/api.js";
 
 const SECTIONS = [
   ["runs", "Runs"], ["models", "Models"], ["deployments", "Deployments"], ["loops", "Loops"],
-  ["monitoring", "Monitoring"], ["datasets", "Datasets"],
+  ["monitoring", "Monitoring"], ["datasets", "Datasets"], ["api", "API"],
 ];
 
 // "#/runs/abc?x=1" → { parts: ["runs", "abc"], query: URLSearchParams }
@@ -42,6 +43,8 @@ function pageFor(route, me) {
       return html`<${MonitoringPage} deployment=${id} ...${props} />`;
     case "datasets":
       return id ? html`<${DatasetPage} name=${id} version=${sub} ...${props} />` : html`<${DatasetsPage} ...${props} />`;
+    case "api":
+      return html`<${ApiPage} ...${props} />`;
     default:
       return html`<p>No page here. <a href="#/runs">Runs</a></p>`;
   }

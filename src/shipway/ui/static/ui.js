@@ -1,6 +1,8 @@
 // The rendering kit every page shares: Preact through htm (no build step), and small pieces.
 import { h } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import htm from "htm";
+import { get } from "./api.js";
 
 export const html = htm.bind(h);
 
@@ -30,4 +32,27 @@ export function allows(me, role) {
   if (!me) return false;
   if (me.role === "admin") return true;
   return ROLES.indexOf(me.role) >= ROLES.indexOf(role);
+}
+
+// One GET of the API, kept in the component: [data, error, reload]; an answer that comes
+// after the page moved on is dropped.
+export function useGet(path) {
+  const [state, setState] = useState({ data: null, error: null });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let stale = false;
+    get(path).then(
+      (data) => !stale && setState({ data, error: null }),
+      (error) => !stale && setState({ data: null, error }),
+    );
+    return () => { stale = true; };
+  }, [path, tick]);
+  return [state.data, state.error, () => setTick((t) => t + 1)];
+}
+
+// What a page shows until its data came: the error, or that it is loading.
+export function pending(data, error, what) {
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (data === null || data === undefined) return html`<${Loading} what=${what} />`;
+  return null;
 }

@@ -3,14 +3,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, q } from "../api.js";
 import { bytes, num, pct, when } from "../format.js";
-import { ErrorBox, KeyValues, Loading, html } from "../ui.js";
+import { ErrorBox, KeyValues, Loading, html, pending, useGet } from "../ui.js";
 
 export function DatasetsPage() {
-  const [datasets, setDatasets] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => { get("/datasets").then(setDatasets, setError); }, []);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!datasets) return html`<${Loading} what="datasets" />`;
+  const [datasets, error] = useGet("/datasets");
+  const waiting = pending(datasets, error, "datasets");
+  if (waiting) return waiting;
   return html`<h1>Datasets</h1>
     ${datasets.length ? null : html`<p class="notice">No dataset logged yet: <code>shipway data add NAME FILE</code></p>`}
     <table><thead><tr><th>Dataset</th><th class="num">Versions</th><th>Updated</th></tr></thead><tbody>${datasets.map(

@@ -3,15 +3,13 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, q } from "../api.js";
 import { num, when } from "../format.js";
-import { ErrorBox, KeyValues, Loading, Pill, html } from "../ui.js";
+import { ErrorBox, KeyValues, Loading, Pill, html, pending, useGet } from "../ui.js";
 import { Action } from "./actions.js";
 
 export function DeploymentsPage() {
-  const [deployments, setDeployments] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => { get("/deployments").then(setDeployments, setError); }, []);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!deployments) return html`<${Loading} what="deployments" />`;
+  const [deployments, error] = useGet("/deployments");
+  const waiting = pending(deployments, error, "deployments");
+  if (waiting) return waiting;
   return html`<h1>Deployments</h1>
     ${deployments.length ? null : html`<p class="notice">Nothing deployed yet: <code>shipway deploy create NAME --model MODEL</code></p>`}
     <div class="cards">${deployments.map((d) => html`<div class="card">

@@ -8,6 +8,13 @@ import { ErrorBox, Loading, Pill, html } from "../ui.js";
 import { Action } from "./actions.js";
 import { Evidence, routing } from "./deployments.js";
 
+// A registry event in words: which version, and what changed ("v4 staging → production").
+function versionEvent(e) {
+  const version = (e.details || {}).version;
+  if (/^\d+$/.test(e.to_value || "")) return `v${e.to_value}`;
+  return `${version ? `v${version} ` : ""}${e.from_value ? `${e.from_value} → ` : ""}${e.to_value || ""}`;
+}
+
 function Timeline({ deployment, model }) {
   const [events, setEvents] = useState(null);
   useEffect(() => {
@@ -16,7 +23,7 @@ function Timeline({ deployment, model }) {
       model ? get(`/models/${q(model)}/history`) : Promise.resolve([]),
     ]).then(([moves, registry]) => {
       const mine = registry.filter((e) => e.actor === "shipway-controller" || ["approve", "rollback", "transition"].includes(e.action));
-      setEvents([...moves.map((e) => ({ ...e, what: routing(e.to_value) })), ...mine.map((e) => ({ ...e, what: `v${e.to_value}` }))]
+      setEvents([...moves.map((e) => ({ ...e, what: routing(e.to_value) })), ...mine.map((e) => ({ ...e, what: versionEvent(e) }))]
         .sort((a, b) => b.timestamp - a.timestamp).slice(0, 60));
     }, () => setEvents([]));
   }, [deployment, model]);

@@ -3,15 +3,13 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, q } from "../api.js";
 import { num, short, when } from "../format.js";
-import { ErrorBox, Loading, Pill, html } from "../ui.js";
+import { ErrorBox, Loading, Pill, html, pending, useGet } from "../ui.js";
 import { Action } from "./actions.js";
 
 export function ModelsPage() {
-  const [models, setModels] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => { get("/models").then(setModels, setError); }, []);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!models) return html`<${Loading} what="models" />`;
+  const [models, error] = useGet("/models");
+  const waiting = pending(models, error, "models");
+  if (waiting) return waiting;
   return html`<h1>Models</h1>
     ${models.length ? null : html`<p class="notice">No registered model yet: <code>sw.register_model(run_id, "NAME")</code></p>`}
     <div class="cards">${models.map((m) => html`<div class="card">

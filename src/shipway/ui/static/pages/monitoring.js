@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { get, q } from "../api.js";
 import { num, pct, when } from "../format.js";
 import { Chart, bars, heatmap, windowLines } from "../charts.js";
-import { ErrorBox, Loading, Pill, html } from "../ui.js";
+import { ErrorBox, Loading, Pill, html, pending, useGet } from "../ui.js";
 import { Action } from "./actions.js";
 
 const PERFORMANCE = ["accuracy", "roc_auc", "f1", "mae", "rmse", "r2"];
@@ -105,7 +105,7 @@ function DeploymentMonitoring({ deployment, me, query }) {
   return html`
     <div class="toolbar">
       <label>Window <select value=${window} onChange=${(e) => { location.hash = `#/monitoring/${q(deployment)}?window=${q(e.target.value)}`; }}>
-        ${["hour", "day", "500", "1000", "5000"].map((w) => html`<option value=${w}>${/^\d+$/.test(w) ? `${Number(w).toLocaleString()} rows` : w}</option>`)}</select></label>
+        ${[...new Set(["hour", "day", "500", "1000", "5000", window])].map((w) => html`<option value=${w}>${/^\d+$/.test(w) ? `${Number(w).toLocaleString()} rows` : w}</option>`)}</select></label>
       <span class="muted">${windows.length} window(s); ${last.rows.toLocaleString()} rows in the last; labels on ${pct(last.label_coverage)}</span>
     </div>
     <h2>Drift per feature <span class="muted">(1 = the test's threshold)</span></h2>
@@ -130,11 +130,9 @@ function DeploymentMonitoring({ deployment, me, query }) {
 }
 
 export function MonitoringPage({ deployment, me, query }) {
-  const [deployments, setDeployments] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => { get("/deployments").then(setDeployments, setError); }, []);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!deployments) return html`<${Loading} what="deployments" />`;
+  const [deployments, error] = useGet("/deployments");
+  const waiting = pending(deployments, error, "deployments");
+  if (waiting) return waiting;
   if (!deployments.length) return html`<h1>Monitoring</h1><p class="notice">Nothing deployed yet.</p>`;
   const chosen = deployment || deployments[0].name;
   return html`<h1>Monitoring <select aria-label="deployment" value=${chosen} onChange=${(e) => { location.hash = `#/monitoring/${q(e.target.value)}`; }}>

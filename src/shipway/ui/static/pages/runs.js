@@ -110,7 +110,7 @@ function RunsTable({ experiments, experiment }) {
     return current === column ? (direction === "DESC" ? "descending" : "ascending") : undefined;
   };
   const Header = ({ column, label, numeric }) => html`<th class=${numeric ? "num" : ""} aria-sort=${ariaSort(column)}>
-    <button class="sort" onClick=${() => sortBy(column)}>${label}${sortMark(column)}</button></th>`;
+    <button class="sort" aria-label=${`sort by ${column}`} onClick=${() => sortBy(column)}>${label}${sortMark(column)}</button></th>`;
   const choose = (event) => { location.hash = `#/runs?experiment=${q(event.target.value)}`; };
   const togglePick = (id) => setPicked(picked.includes(id) ? picked.filter((p) => p !== id) : [...picked, id]);
   const apply = (event) => { event.preventDefault(); setOffset(0); setFilter(text.trim()); };
@@ -141,7 +141,7 @@ function RunsTable({ experiments, experiment }) {
           <${Header} column="attributes.status" label="Status" />
           <${Header} column="attributes.start_time" label="Started" />
           <${Header} column="attributes.user" label="User" />
-          ${columns.map((c) => html`<${Header} column=${c} label=${c} numeric=${c.startsWith("metrics.")} />`)}
+          ${columns.map((c) => html`<${Header} column=${c} label=${html`<span class="kind">${c.split(".")[0]}</span>${c.split(".").slice(1).join(".")}`} numeric=${c.startsWith("metrics.")} />`)}
         </tr></thead>
         <tbody>${runs.map((run) => html`<tr>
           <td><input type="checkbox" aria-label=${`pick ${run.name}`} checked=${picked.includes(run.run_id)} onChange=${() => togglePick(run.run_id)} /></td>
@@ -149,7 +149,7 @@ function RunsTable({ experiments, experiment }) {
           <td><${Pill} value=${run.status} /></td>
           <td>${when(run.start_time)}</td>
           <td>${run.user}</td>
-          ${columns.map((c) => html`<td class=${c.startsWith("metrics.") ? "num" : ""}>${num(value(run, c))}</td>`)}
+          ${columns.map((c) => html`<td class=${c.startsWith("metrics.") ? "num" : ""} title=${value(run, c) ?? ""}>${num(value(run, c))}</td>`)}
         </tr>`)}</tbody>
       </table></div>
       ${runs.length === 0 ? html`<p class="muted">No run matches.</p>` : null}
