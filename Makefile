@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,docs,postgres,s3,xgboost,lightgbm,plots,ray
+EXTRAS ?= dev,docs,postgres,s3,xgboost,lightgbm,plots,ray,sso
 
 .PHONY: demo test install lint docs bench clean vendor-ui
 

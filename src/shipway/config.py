@@ -158,6 +158,46 @@ class PipelineSettings:
     trust_cache_from: tuple[str, ...] = ()
 
 
+# The roles a provider's group may map to, least first (the token store's human roles).
+UI_ROLES = ("viewer", "editor", "approver", "admin")
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Signing in to the web UI through the team's identity provider (OpenID Connect): the
+    provider's groups map to shipway's roles. The client secret comes from
+    SHIPWAY_OIDC_CLIENT_SECRET, never from the file."""
+
+    issuer: str | None = None  # e.g. https://login.example.com/realms/ml
+    client_id: str | None = None
+    name: str = "single sign-on"  # the sign-in button says "Sign in with NAME"
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    user_claim: str = "email"  # the claim that names the user in the audit log
+    groups_claim: str = "groups"
+    roles: dict[str, str] = field(default_factory=dict)  # provider group -> shipway role
+    default_role: str | None = None  # for a user in no mapped group (none: refused)
+
+    def __post_init__(self) -> None:
+        if self.issuer and not self.client_id:
+            raise ConfigError("[server.oidc] names an issuer but no client_id")
+        if self.issuer and not self.issuer.startswith(("https://", "http://")):
+            raise ConfigError(f"[server.oidc] issuer is a URL, not {self.issuer!r}")
+        for group, role in [*self.roles.items(), ("default_role", self.default_role or "viewer")]:
+            if role not in UI_ROLES:
+                raise ConfigError(
+                    f"[server.oidc] roles maps {group!r} to {role!r}",
+                    hint=f"map groups to one of: {', '.join(UI_ROLES)}",
+                )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """``shipway server``: its address as users reach it, and single sign-on."""
+
+    public_url: str | None = None  # e.g. https://mlops.example.com (default: as requested)
+    oidc: OidcSettings = field(default_factory=OidcSettings)
+
+
 @dataclass(frozen=True)
 class FeatureSettings:
     online_url: str | None = None  # the online feature store (Redis); reserved
@@ -179,6 +219,7 @@ class Settings:
     features: FeatureSettings = field(default_factory=FeatureSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     pipelines: PipelineSettings = field(default_factory=PipelineSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     config_file: Path | None = None
 
     @property
@@ -264,6 +305,7 @@ _SECTIONS: dict[str, type] = {
     "features": FeatureSettings,
     "check": CheckSettings,
     "pipelines": PipelineSettings,
+    "server": ServerSettings,
 }
 # Every number a setting takes is finite and at most this: a wait, a count or a limit
 # beyond it is a mistake (1e18 rows, 2**63 requests), and NaN compares false with any bound.

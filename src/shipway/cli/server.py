@@ -73,7 +73,7 @@ def run_server(
         )
     session = Session(settings)
     try:
-        authenticated = session.tokens.any_active()
+        authenticated = session.tokens.any_active() or bool(settings.server.oidc.issuer)
     finally:
         session.close()  # the server opens its own
     if not is_loopback(host) and not authenticated and not insecure:

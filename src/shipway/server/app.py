@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from shipway import __version__
 from shipway.config import Settings
-from shipway.server import errors, openapi, ui
+from shipway.server import errors, openapi, sso, ui
 from shipway.web.cross_site import CrossSiteGuard
 from shipway.web.limits import BodySizeLimit
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tracking = session.tracking
     app.state.monitoring = scheduler
     app.state.tokens = session.tokens
+    sso.install(app, settings.server)  # before any request: who may sign in, and how
     metrics = ApiMetrics()
     errors.install(app)
     app.add_middleware(Idempotency, store=IdempotencyStore(session.stores.db))

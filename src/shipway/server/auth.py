@@ -31,8 +31,10 @@ __all__ = [
 ]
 
 SESSION_COOKIE = "shipway_session"
+SESSION_HOURS = 12
 CSRF_HEADER = "x-shipway-csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SSO_PREFIX = "sso."  # a session cookie holding a signed single sign-on, not a token
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,31 @@ def presented_token(request: Request) -> str | None:
     return cookie
 
 
+def secure_request(request: Request) -> bool:
+    """Whether the page came over HTTPS (directly, or through a proxy that says so): its
+    cookies are then Secure."""
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+
+
+def authenticated(request: Request) -> bool:
+    """Whether this server asks who calls: once a token exists or single sign-on is set."""
+    return bool(request.app.state.tokens.any_active() or request.app.state.sso is not None)
+
+
+def identify(request: Request, token: str) -> Principal | None:
+    """Who a presented token (or the UI's session) names, or None."""
+    if token.startswith(SSO_PREFIX):
+        sso = request.app.state.sso
+        found: Principal | None = sso.principal(token) if sso is not None else None
+        return found
+    info = request.app.state.tokens.verify(token)
+    return None if info is None else Principal(info.user, info.role)
+
+
 def requires(role: str) -> Callable[[Request], Principal]:
     def check(request: Request) -> Principal:
-        tokens = request.app.state.tokens
-        if not tokens.any_active():
+        if not authenticated(request):
             return Principal(request.app.state.tracking.user, "admin")
         token = presented_token(request)
         if token is None:
@@ -83,13 +106,13 @@ def requires(role: str) -> Callable[[Request], Principal]:
                 "this server needs a token",
                 hint="send Authorization: Bearer <token> (set SHIPWAY_TOKEN), or sign in to the UI",
             )
-        info = tokens.verify(token)
-        if info is None:
-            raise Unauthenticated("the token is unknown, wrong or revoked")
-        if not role_allows(info.role, role):
-            article = "an" if info.role[0] in "aeiou" else "a"
-            raise Forbidden(f"{info.user} is {article} {info.role}; this needs the {role} role")
-        return Principal(info.user, info.role)
+        who = identify(request, token)
+        if who is None:
+            raise Unauthenticated("the token or sign-in is unknown, wrong, expired or revoked")
+        if not role_allows(who.role, role):
+            article = "an" if who.role[0] in "aeiou" else "a"
+            raise Forbidden(f"{who.user} is {article} {who.role}; this needs the {role} role")
+        return who
 
     check.role = role  # type: ignore[attr-defined]  # read into the OpenAPI document
     return check

@@ -16,10 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import shipway.ui
 from shipway.errors import Unauthenticated
-from shipway.server.auth import SESSION_COOKIE, csrf_token
+from shipway.server.auth import (
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    authenticated,
+    csrf_token,
+    identify,
+    secure_request,
+)
 
 STATIC = Path(shipway.ui.__file__).parent / "static"
-SESSION_HOURS = 12
 _IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.S)
 
 
@@ -69,16 +75,18 @@ def page() -> FileResponse:
 @router.get("/ui/session")
 def current_session(request: Request) -> dict[str, Any]:
     """Who the page is signed in as (``user`` null when nobody is), with the CSRF token its
-    changes carry; an open server (no token exists) signs everyone in as admin."""
-    tokens = request.app.state.tokens
-    if not tokens.any_active():
+    changes carry, and the single sign-on's name where the server has one; an open server
+    (no token, no single sign-on) signs everyone in as admin."""
+    sso = request.app.state.sso
+    out: dict[str, Any] = {"sso": sso.settings.name if sso is not None else None}
+    if not authenticated(request):
         user = request.app.state.tracking.user
-        return {"user": user, "role": "admin", "open": True, "csrf": None}
+        return {**out, "user": user, "role": "admin", "open": True, "csrf": None}
     cookie = request.cookies.get(SESSION_COOKIE)
-    info = tokens.verify(cookie) if cookie else None
-    if cookie is None or info is None:
-        return {"user": None, "role": None, "open": False, "csrf": None}
-    return {"user": info.user, "role": info.role, "open": False, "csrf": csrf_token(cookie)}
+    who = identify(request, cookie) if cookie else None
+    if cookie is None or who is None:
+        return {**out, "user": None, "role": None, "open": False, "csrf": None}
+    return {**out, "user": who.user, "role": who.role, "open": False, "csrf": csrf_token(cookie)}
 
 
 @router.post("/ui/session")
@@ -95,7 +103,7 @@ def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any
         body.token.strip(),
         max_age=SESSION_HOURS * 3600,
         httponly=True,
-        secure=_secure(request),
+        secure=secure_request(request),
         samesite="strict",
         path="/",
     )
@@ -105,14 +113,8 @@ def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any
 @router.delete("/ui/session", status_code=204)
 def sign_out(request: Request, response: Response) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, secure=_secure(request), samesite="strict"
+        SESSION_COOKIE, path="/", httponly=True, secure=secure_request(request), samesite="strict"
     )
-
-
-def _secure(request: Request) -> bool:
-    """Secure cookies where the page came over HTTPS (directly or through a proxy that says so)."""
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
 
 
 def install(app: FastAPI) -> None:

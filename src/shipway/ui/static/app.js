@@ -50,9 +50,10 @@ function pageFor(route, me) {
   }
 }
 
-function SignIn({ onSignedIn }) {
+function SignIn({ onSignedIn, sso }) {
   const [token, setToken] = useState("");
-  const [error, setError] = useState(null);
+  const refused = new URLSearchParams(location.search).get("sso_error");
+  const [error, setError] = useState(refused ? { message: refused } : null);
   const submit = async (event) => {
     event.preventDefault();
     setError(null);
@@ -67,6 +68,7 @@ function SignIn({ onSignedIn }) {
     <h1>Sign in to shipway</h1>
     <p class="muted">Paste a token (an admin makes one with <code>shipway tokens create NAME --role viewer</code>).
       It is kept in a secure cookie, never in the address.</p>
+    ${sso ? html`<p><a class="button primary" href="/ui/sso/login">Sign in with ${sso}</a></p><p class="muted">or with a token:</p>` : null}
     <form onSubmit=${submit}>
       <label for="token">Token</label>
       <input id="token" type="password" autocomplete="off" value=${token} onInput=${(e) => setToken(e.target.value)} required />
@@ -78,12 +80,14 @@ function SignIn({ onSignedIn }) {
 
 function App() {
   const [me, setMe] = useState(undefined);
+  const [sso, setSso] = useState(null);
   const [error, setError] = useState(null);
   const [route, setRoute] = useState(parseHash(location.hash));
   const load = async () => {
     try {
       const session = await call("GET", "/ui/session");
       useCsrf(session.csrf);
+      setSso(session.sso);
       setMe(session.user ? session : null);
     } catch (e) {
       setError(e);
@@ -97,7 +101,7 @@ function App() {
   }, []);
   if (error) return html`<main><${ErrorBox} error=${error} /></main>`;
   if (me === undefined) return html`<${Loading} what="shipway" />`;
-  if (me === null) return html`<${SignIn} onSignedIn=${load} />`;
+  if (me === null) return html`<${SignIn} onSignedIn=${load} sso=${sso} />`;
   const section = route.parts[0] || "runs";
   const signOut = async () => {
     await call("DELETE", "/ui/session");
