@@ -117,6 +117,13 @@ def test_every_page_loads_with_no_error_and_charts_hold_marks(
     blocked = [t for t in browser.troubles if "Blocked script execution" in t]
     assert len(blocked) == 1 and len(browser.troubles) == 1, browser.troubles  # and said so
     browser.troubles.clear()
+    _go(page, world, "#/loops")  # the loop's training: its pipeline run, the steps as a graph
+    page.click("text=the pipeline run of v2")
+    graph = page.locator("[aria-label=\"the pipeline's steps as a graph\"] svg")
+    graph.wait_for(state="attached")
+    page.get_by_text("Pipeline steps").wait_for()
+    named = graph.locator("text").evaluate_all("texts => texts.map(t => t.textContent)")
+    assert {"traffic", "train"} <= set(named)  # each step named on the graph
     _go(page, world, f"#/monitoring/{DEPLOYMENT}")
     page.wait_for_selector(
         "[aria-label='drift strength per feature and window'] svg path", state="attached"

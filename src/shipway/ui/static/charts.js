@@ -119,3 +119,38 @@ export function parallel(dimensions, rows) {
     series: [{ type: "parallel", lineStyle: { width: 2, opacity: 0.7 }, data: rows }],
   };
 }
+
+// A pipeline's steps as a graph, left to right by depth; each step coloured by what happened
+// (ran, reused from the cache, failed).
+export function stepGraph(steps) {
+  const depth = {};
+  const place = (name, seen = new Set()) => {
+    if (name in depth) return depth[name];
+    if (seen.has(name)) return 0;
+    seen.add(name);
+    const ups = (steps.find((s) => s.name === name) || { upstream: [] }).upstream;
+    depth[name] = ups.length ? 1 + Math.max(...ups.map((u) => place(u, seen))) : 0;
+    return depth[name];
+  };
+  steps.forEach((s) => place(s.name));
+  const rows = {};
+  const colour = { ran: "#2f7d32", cached: "#6b7280", failed: "#c62828" };
+  const nodes = steps.map((s) => {
+    const column = depth[s.name];
+    rows[column] = (rows[column] || 0) + 1;
+    return {
+      name: s.name, x: column * 180, y: rows[column] * 70, symbolSize: [120, 34], symbol: "roundRect",
+      itemStyle: { color: colour[s.state] || colour.ran },
+      label: { show: true, color: "#fff", formatter: s.state === "cached" ? `${s.name} (cached)` : s.name },
+      value: s.state,
+    };
+  });
+  const links = steps.flatMap((s) => s.upstream.map((u) => ({ source: u, target: s.name })));
+  return {
+    tooltip: { formatter: (p) => (p.dataType === "node" ? `${p.name}: ${p.value}` : `${p.data.source} → ${p.data.target}`) },
+    series: [{
+      type: "graph", layout: "none", roam: true, data: nodes, links,
+      edgeSymbol: ["none", "arrow"], edgeSymbolSize: 9, lineStyle: { width: 2, opacity: 0.8 },
+    }],
+  };
+}

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, q } from "../api.js";
 import { num, when } from "../format.js";
-import { ErrorBox, Loading, Pill, html } from "../ui.js";
+import { ErrorBox, Loading, Pill, html, useGet } from "../ui.js";
 import { Action } from "./actions.js";
 import { Evidence, routing } from "./deployments.js";
 
@@ -32,6 +32,13 @@ function Timeline({ deployment, model }) {
     <b>${e.action}</b> ${e.what} <span class="muted">${when(e.timestamp)}, ${e.actor}</span>${e.reason ? html`<br />${e.reason}` : null}</li>`)}</ul>`;
 }
 
+// The run that trained the candidate: its pipeline's steps as a graph, on the run's page.
+function TrainingLink({ model, version }) {
+  const [found] = useGet(`/models/${q(model)}/versions/${version}`);
+  if (!found || !found.run_id) return null;
+  return html`<p>Training: <a href=${`#/runs/${found.run_id}`}>the pipeline run of v${version}</a> (its steps, what was reused from the cache)</p>`;
+}
+
 export function LoopsPage({ me }) {
   const [loops, setLoops] = useState(null);
   const [deployments, setDeployments] = useState({});
@@ -55,6 +62,7 @@ export function LoopsPage({ me }) {
       ${loop.state === "waiting_approval" && model && loop.candidate
         ? html`<p><${Action} me=${me} role="approver" label=${`Approve v${loop.candidate}`} ask="Comment" body=${{ comment: "" }}
             path=${`/models/${q(model)}/versions/${loop.candidate}/approvals`} onDone=${() => setTick(tick + 1)} /></p>` : null}
+      ${model && loop.candidate ? html`<${TrainingLink} model=${model} version=${loop.candidate} />` : null}
       <${Evidence} evidence=${loop.evidence} />
       <details open><summary>History</summary><${Timeline} deployment=${loop.deployment} model=${model} /></details>
     </section>`;

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { artifact, get, post, q } from "../api.js";
 import { bytes, num, short, when } from "../format.js";
-import { Chart, stepLines } from "../charts.js";
+import { Chart, stepGraph, stepLines } from "../charts.js";
 import { ErrorBox, KeyValues, Loading, Pill, html } from "../ui.js";
 
 const POINTS = 320;
@@ -83,15 +83,28 @@ function Artifacts({ runId }) {
   <div>${open ? html`<${Preview} runId=${runId} path=${open.path} size=${open.size} />` : html`<p class="muted">Pick a file to preview it.</p>`}</div></div>`;
 }
 
+const STEP_TAGS = ["tags.shipway.step", "tags.shipway.step.inputs", "tags.shipway.step.cached_from"];
+
+// A step run's place in its pipeline: its name, the steps it read from, what happened.
+function asStep(child) {
+  let inputs = {};
+  try { inputs = JSON.parse(child.tags["shipway.step.inputs"] || "{}"); } catch { inputs = {}; }
+  const state = child.tags["shipway.step.cached_from"] ? "cached" : child.status === "FAILED" ? "failed" : "ran";
+  return { name: child.tags["shipway.step"], upstream: [...new Set(Object.values(inputs).map((i) => i.step))], state, run: child };
+}
+
 function Children({ run }) {
   const [children, setChildren] = useState([]);
   useEffect(() => {
     post("/runs/search", {
-      experiments: [run.experiment_id], filter: `attributes.parent_run_id = '${run.run_id}'`, max_results: 200, columns: [],
+      experiments: [run.experiment_id], filter: `attributes.parent_run_id = '${run.run_id}'`, max_results: 200, columns: STEP_TAGS,
     }).then(setChildren, () => setChildren([]));
   }, [run.run_id]);
   if (!children.length) return null;
-  return html`<h2>Child runs</h2><ul>${children.map((c) => html`<li><a href=${`#/runs/${c.run_id}`}>${c.name}</a> <${Pill} value=${c.status} /></li>`)}</ul>`;
+  const steps = children.filter((c) => c.tags["shipway.step"]).map(asStep);
+  return html`${steps.length ? html`<h2>Pipeline steps <span class="muted">(${steps.filter((s) => s.state === "cached").length} reused from the cache)</span></h2>
+      <${Chart} label="the pipeline's steps as a graph" height=${Math.max(180, 45 * steps.length)} option=${stepGraph(steps)} />` : null}
+    <h2>Child runs</h2><ul>${children.map((c) => html`<li><a href=${`#/runs/${c.run_id}`}>${c.name}</a> <${Pill} value=${c.status} />${c.tags["shipway.step.cached_from"] ? html` <span class="muted">cached</span>` : null}</li>`)}</ul>`;
 }
 
 export function RunPage({ runId }) {
