@@ -222,12 +222,17 @@ def test_a_viewer_sees_no_action_and_a_forged_request_is_refused(
     browser.troubles.clear()
 
 
-def test_the_drifted_deployment_shows_its_drifted_feature(world: World, browser: Browser) -> None:
+def test_the_drifted_deployment_shows_its_drifted_feature_and_fairness_by_group(world: World, browser: Browser) -> None:
     page = browser.page("viewer")
     _go(page, world, f"#/monitoring/{DEPLOYMENT}")
     drifted = page.locator("[data-testid=drifted]")
     drifted.wait_for()
     assert "month" in drifted.inner_text()  # winter reference, summer traffic
+    page.select_option("select[aria-label='sensitive column']", "origin")  # fairness by airport
+    groups = page.locator("[data-testid=fairness] tbody tr td:first-child")
+    groups.first.wait_for()
+    assert groups.all_inner_texts() == ["EWR", "JFK", "LGA"]
+    drifted.wait_for()
     page.select_option("select[aria-label=feature]", "month")
     page.wait_for_selector(
         "[aria-label='distribution of month: reference and live'] svg path", state="attached"

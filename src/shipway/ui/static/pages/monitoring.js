@@ -48,6 +48,16 @@ function Distribution({ deployment, version, reference, feature }) {
   return html`<${Chart} label=${`distribution of ${feature}: reference and live`} option=${bars(categories, series)} />`;
 }
 
+// Per group of each sensitive column, in the last window: rates side by side, the gaps below.
+function Fairness({ fairness }) {
+  return Object.entries(fairness).map(([column, f]) => html`<h3>${column}</h3>
+    <div class="scroll"><table data-testid="fairness"><thead><tr><th>Group</th><th class="num">Rows</th><th class="num">Selection rate</th>
+      <th class="num">True positive rate</th><th class="num">False positive rate</th><th class="num">Accuracy</th></tr></thead>
+    <tbody>${Object.entries(f.groups).map(([group, g]) => html`<tr><td>${group}</td><td class="num">${num(g.rows)}</td>
+      <td class="num">${pct(g.selection_rate)}</td><td class="num">${pct(g.tpr)}</td><td class="num">${pct(g.fpr)}</td><td class="num">${pct(g.accuracy)}</td></tr>`)}</tbody></table></div>
+    <p>Demographic-parity difference <b>${num(f.demographic_parity_difference)}</b>; equalised-odds difference <b>${num(f.equalised_odds_difference)}</b>.</p>`);
+}
+
 function Alerts({ alerts, me, onChange }) {
   if (!alerts.length) return html`<p class="muted">No alert.</p>`;
   return html`<div class="scroll"><table data-testid="alerts"><thead><tr><th>Opened</th><th>Rule</th><th>Severity</th><th>Status</th><th>Value</th><th>Evidence</th><th></th></tr></thead>
@@ -62,6 +72,7 @@ function Alerts({ alerts, me, onChange }) {
 
 function DeploymentMonitoring({ deployment, me, query }) {
   const window = query.get("window") || "day";
+  const sensitive = query.get("sensitive");
   const [windows, setWindows] = useState(null);
   const [alerts, setAlerts] = useState([]);
   const [routing, setRouting] = useState(null);
@@ -71,8 +82,9 @@ function DeploymentMonitoring({ deployment, me, query }) {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     setWindows(null);
-    get(`/monitoring/${q(deployment)}/windows?window=${q(window)}`).then(setWindows, setError);
-  }, [deployment, window]);
+    const groups = sensitive ? `&sensitive=${q(sensitive)}` : "";
+    get(`/monitoring/${q(deployment)}/windows?window=${q(window)}${groups}`).then(setWindows, setError);
+  }, [deployment, window, sensitive]);
   useEffect(() => { get(`/alerts?deployment=${q(deployment)}&all=true`).then(setAlerts, setError); }, [deployment, tick]);
   useEffect(() => {
     get(`/deployments/${q(deployment)}`).then((d) => {
@@ -125,7 +137,11 @@ function DeploymentMonitoring({ deployment, me, query }) {
         { name: "error rate", data: windows.map((w) => ((w.extra || {}).health || {}).error_rate ?? null) },
       ], marks)} /></section>
     </div>
-    ${fairness ? html`<h2>Fairness</h2><pre class="preview mono">${JSON.stringify(fairness, null, 2)}</pre>` : null}
+    <h2>Fairness</h2>
+    <div class="toolbar"><label>By the groups of <select aria-label="sensitive column" value=${sensitive || ""}
+      onChange=${(e) => { location.hash = `#/monitoring/${q(deployment)}?window=${q(window)}${e.target.value ? `&sensitive=${q(e.target.value)}` : ""}`; }}>
+      <option value="">(choose a column)</option>${features.map((f) => html`<option value=${f}>${f}</option>`)}</select></label></div>
+    ${fairness ? html`<${Fairness} fairness=${fairness} />` : html`<p class="muted">Choose a column whose groups to compare (or set [monitoring] sensitive).</p>`}
     <h2>Alerts</h2><${Alerts} alerts=${alerts} me=${me} onChange=${() => setTick(tick + 1)} />`;
 }
 
