@@ -381,11 +381,14 @@ class TrackingStore:
             raise InvalidArgument(f"points must be between 1 and 10000, got {points}")
         m = t.metrics.c
         where = sa.and_(m.run_id == run_id, m.key == key, m.value.is_not(None))
+        # the step range read from the two ends of the (run, key, step) index, stopping at the
+        # first value that is a number: min() and max() in one select scan the whole history
+        ends = sa.select(m.step).where(where).limit(1)
+        first = ends.order_by(m.step.asc()).scalar_subquery()
+        last = ends.order_by(m.step.desc()).scalar_subquery()
         with self.db.read() as conn:
             self._require_run(conn, run_id)
-            lo, hi = conn.execute(
-                sa.select(sa.func.min(m.step), sa.func.max(m.step)).where(where)
-            ).one()
+            lo, hi = conn.execute(sa.select(first, last)).one()
             if lo is None:
                 return []
             span = int(hi) - int(lo) + 1
