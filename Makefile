@@ -26,8 +26,8 @@ demo: $(BIN)/.installed-demo
 	$(BIN)/shipway demo
 
 test: install
-	$(BIN)/ruff check src tests docs/hooks $(wildcard bench)
-	$(BIN)/ruff format --check src tests docs/hooks $(wildcard bench)
+	$(BIN)/ruff check src tests docs/hooks scripts $(wildcard bench)
+	$(BIN)/ruff format --check src tests docs/hooks scripts $(wildcard bench)
 	$(BIN)/mypy
 	$(MAKE) --no-print-directory docs
 	$(BIN)/pytest -q -n 2 --dist loadfile
@@ -38,8 +38,8 @@ docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lint: install
-	$(BIN)/ruff check src tests docs/hooks $(wildcard bench)
-	$(BIN)/ruff format --check src tests docs/hooks $(wildcard bench)
+	$(BIN)/ruff check src tests docs/hooks scripts $(wildcard bench)
+	$(BIN)/ruff format --check src tests docs/hooks scripts $(wildcard bench)
 	$(BIN)/mypy
 
 # Peers live in their own environment (bench/.venv), pinned in bench/requirements.txt.

@@ -119,7 +119,7 @@ def test_every_page_loads_with_no_error_and_charts_hold_marks(
     browser.troubles.clear()
     _go(page, world, "#/loops")  # the loop's training: its pipeline run, the steps as a graph
     page.click("text=the pipeline run of v2")
-    graph = page.locator("[aria-label=\"the pipeline's steps as a graph\"] svg")
+    graph = page.locator('[aria-label="the pipeline\'s steps as a graph"] svg')
     graph.wait_for(state="attached")
     page.get_by_text("Pipeline steps").wait_for()
     named = graph.locator("text").evaluate_all("texts => texts.map(t => t.textContent)")
@@ -222,7 +222,9 @@ def test_a_viewer_sees_no_action_and_a_forged_request_is_refused(
     browser.troubles.clear()
 
 
-def test_the_drifted_deployment_shows_its_drifted_feature_and_fairness_by_group(world: World, browser: Browser) -> None:
+def test_the_drifted_deployment_shows_its_drifted_feature_and_fairness_by_group(
+    world: World, browser: Browser
+) -> None:
     page = browser.page("viewer")
     _go(page, world, f"#/monitoring/{DEPLOYMENT}")
     drifted = page.locator("[data-testid=drifted]")
