@@ -68,7 +68,9 @@ THIRD_PARTY = {
     "automation": CORE | {"httpx", "croniter"},  # webhook and Slack sinks; loop schedules
     "project": CORE,
     "fluent": CORE,
-    "server": CORE | {"fastapi", "starlette", "pydantic", "uvicorn", "prometheus_client"},
+    "server": CORE
+    | {"fastapi", "starlette", "pydantic", "uvicorn", "prometheus_client"}
+    | {"authlib", "itsdangerous"},  # single sign-on, the sso extra
     "client": CORE | {"httpx"},
     "cli": CORE | {"typer", "click", "rich"},
     "demo": CORE | {"rich", "httpx", "uvicorn", "matplotlib"},

@@ -17,7 +17,8 @@ def _look_at_commands() -> list[list[str]]:
     import shlex
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    block = readme.split("Look at\nwhat it did:", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    after = re.split(r"Look\s+at\s+what\s+it\s+did[^:]*:", readme, maxsplit=1)[1]
+    block = after.split("```bash", 1)[1].split("```", 1)[0]
     commands = [
         shlex.split(line.split("#", 1)[0])[1:]
         for line in block.splitlines()

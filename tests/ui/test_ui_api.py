@@ -56,6 +56,7 @@ def test_an_open_server_signs_the_page_in_as_admin(server: LiveServer) -> None:
             "role": "admin",
             "open": True,
             "csrf": None,
+            "sso": None,
         }
 
 
