@@ -44,7 +44,7 @@ BIN = Path(__file__).parent / ".venv" / "bin"
 METRICS, PARAMS, PAGE_METRIC = 20, 20, "loss"
 T0 = 1_780_000_000.0
 FILTER = "metrics.m0 > 0.9 and params.p1 = 'a'"
-SORT_LIMIT = 600.0  # seconds: MLflow's sort by a metric is cut off here
+SORT_LIMIT = 600.0  # seconds: MLflow's sort by a metric is cut off here (--sort-limit)
 
 
 def free_port() -> int:
@@ -303,10 +303,13 @@ def serve(
 
 
 def main() -> None:
+    global SORT_LIMIT  # one cut-off for the call and the report
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--sort-limit", type=float, default=SORT_LIMIT, help="seconds")
     args = parser.parse_args()
+    SORT_LIMIT = args.sort_limit
     console.print(f"load average at start: {load()}")
     home = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     with console.status(f"seeding shipway's store with {args.runs:,} runs"):

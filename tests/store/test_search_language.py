@@ -175,6 +175,53 @@ def test_order_limit_and_offset(populated: tuple[Any, str, dict[str, str]]) -> N
     assert names(tracking.search_runs([experiment_id], max_results=2, offset=1)) == ["c", "b"]
 
 
+def test_a_page_sorted_by_a_metric_is_the_page_of_the_whole_sort(stores: Any) -> None:
+    """Sorted by a metric, a page is read from the runs at least as good as the page's last
+    (on SQLite, found in the metric's index first): with ties, NaN, runs without the
+    metric, a filter, both directions and every offset, it is the page a full sort gives."""
+    import math
+    import random
+
+    from shipway.types import Metric
+
+    tracking = stores.tracking
+    experiment = tracking.create_experiment("pages").experiment_id
+    rng = random.Random(3)
+    expected_rows = []
+    for i in range(120):
+        run = tracking.create_run(
+            experiment, name=f"r{i}", user="u", params={"g": str(i % 3)}, artifact_root="a"
+        )
+        value = rng.choice([0.1, 0.2, 0.2, 0.3, math.nan, None])
+        if value is not None:
+            tracking.log_batch(run.run_id, [Metric("m", value, 0, 1.0)])
+        expected_rows.append((run, None if value is None or math.isnan(value) else value))
+
+    def expected(descending: bool, group: str | None) -> list[str]:
+        rows = [(r, v) for r, v in expected_rows if group is None or r.params["g"] == group]
+        valued = sorted(
+            (x for x in rows if x[1] is not None),
+            key=lambda x: (-x[1] if descending else x[1], -x[0].start_time, x[0].run_id),
+        )
+        rest = sorted(
+            (x for x in rows if x[1] is None), key=lambda x: (-x[0].start_time, x[0].run_id)
+        )
+        return [r.run_id for r, _ in valued + rest]
+
+    for descending in (True, False):
+        for group in (None, "1"):
+            whole = expected(descending, group)
+            text = None if group is None else f"params.g = '{group}'"
+            order = [f"metrics.m {'DESC' if descending else 'ASC'}"]
+            for offset in (0, 7, 30, len(whole) - 3):
+                page = tracking.search_runs([experiment], text, order, 10, offset)
+                assert [r.run_id for r in page] == whole[offset : offset + 10], (
+                    descending,
+                    group,
+                    offset,
+                )
+
+
 def test_metric_filter_uses_an_index(stores: Any, tmp_path: Path) -> None:
     from shipway.store.filter import parse_filter as parse
     from shipway.store.schema import runs

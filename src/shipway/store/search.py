@@ -154,6 +154,41 @@ def _walk_newest_first(
     return share * total >= 10 * wanted
 
 
+def _metric_bound(
+    conn: Connection,
+    experiment_ids: list[str],
+    node: Node | None,
+    order: list[OrderKey],
+    wanted: int,
+) -> float | None:
+    """On SQLite, for a page sorted first by a metric: the metric's value at the last place
+    the page reaches, read in the (key, value) index's order and stopping there. Every run on
+    the page has a value at least that good, so the page is then sorted from those runs alone,
+    not from all of them (on 100,000 runs, the difference between sorting 100,000 rows and a
+    few hundred). None, to sort everything: another database (its planner does this itself),
+    another first key, or fewer runs with the value than the page reaches (runs without it
+    come last)."""
+    if conn.dialect.name != "sqlite" or not order or order[0].kind != "metric":
+        return None
+    first = order[0]
+    metric = t.latest_metrics
+    value = metric.c.value.desc() if first.descending else metric.c.value.asc()
+    found = conn.execute(
+        sa.select(metric.c.value)
+        .join(t.runs, t.runs.c.run_id == metric.c.run_id)
+        .where(
+            metric.c.key == first.key,
+            metric.c.value.is_not(None),
+            t.runs.c.experiment_id.in_(experiment_ids),
+            compile_filter(node, correlated=True),
+        )
+        .order_by(value)
+        .limit(1)
+        .offset(wanted - 1)
+    ).scalar()
+    return None if found is None else float(found)
+
+
 def search_run_ids(
     conn: Connection,
     experiment_ids: list[str],
@@ -166,6 +201,7 @@ def search_run_ids(
     query = sa.select(t.runs.c.run_id).where(
         t.runs.c.experiment_id.in_(experiment_ids), compile_filter(node, correlated)
     )
+    bound = _metric_bound(conn, experiment_ids, node, order, max_results + offset)
     clauses: list[Any] = []
     for i, key in enumerate(order):
         if key.kind == "attribute":
@@ -176,6 +212,9 @@ def search_run_ids(
             query = query.outerjoin(
                 table, sa.and_(table.c.run_id == t.runs.c.run_id, table.c.key == key.key)
             )
+            if i == 0 and bound is not None:  # only the runs that can reach the page
+                beyond = table.c.value >= bound if key.descending else table.c.value <= bound
+                query = query.where(beyond)
             sort_columns = (
                 [table.c.value_num, table.c.value] if key.kind == "param" else [table.c.value]
             )
