@@ -180,6 +180,10 @@ class OidcSettings:
     def __post_init__(self) -> None:
         if self.issuer and not self.client_id:
             raise ConfigError("[server.oidc] names an issuer but no client_id")
+        if self.issuer and "openid" not in self.scopes:
+            raise ConfigError(
+                "[server.oidc] scopes must include openid: without it no ID token is checked"
+            )
         if self.issuer and not self.issuer.startswith(("https://", "http://")):
             raise ConfigError(f"[server.oidc] issuer is a URL, not {self.issuer!r}")
         for group, role in [*self.roles.items(), ("default_role", self.default_role or "viewer")]:

@@ -208,6 +208,17 @@ def test_a_page_sorted_by_a_metric_is_the_page_of_the_whole_sort(stores: Any) ->
         )
         return [r.run_id for r, _ in valued + rest]
 
+    expected_rows_by_id = [(r.run_id, v) for r, v in expected_rows]
+
+    both = tracking.search_runs([experiment], "metrics.m < 0.25", ["metrics.m DESC"], 5)
+    assert (
+        [r.run_id for r in both]
+        == [  # a filter on a metric too: its own subquery
+            r
+            for r in expected(True, None)
+            if dict(expected_rows_by_id)[r] is not None and dict(expected_rows_by_id)[r] < 0.25
+        ][:5]
+    )
     for descending in (True, False):
         for group in (None, "1"):
             whole = expected(descending, group)

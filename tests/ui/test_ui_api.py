@@ -177,3 +177,40 @@ def test_the_columns_and_a_page_of_runs_with_only_those_columns(server: LiveServ
         assert bad.status_code == 400 and "metrics.KEY" in bad.json()["error"]["message"]
         typo = http.post("/api/v1/runs/search", json={**body, "filter": "metrics.auc >> 1"})
         assert typo.status_code == 400 and typo.json()["error"]["details"]["position"] == 13
+
+
+def test_an_open_server_answers_a_browser_only_under_a_loopback_name(server: LiveServer) -> None:
+    """DNS rebinding: a page whose own name now points at 127.0.0.1 is same-origin to the
+    browser, so only the Host header tells it apart."""
+    rebound = {
+        "host": "attacker.example",
+        "sec-fetch-mode": "cors",
+        "sec-fetch-site": "same-origin",
+    }
+    with httpx.Client(base_url=server.url) as http:
+        for path in ("/api/v1/experiments", "/ui/session"):
+            refused = http.get(path, headers=rebound)
+            assert refused.status_code == 403 and "localhost" in refused.json()["error"]["message"]
+        named = {**rebound, "host": "localhost"}
+        assert http.get("/api/v1/experiments", headers=named).status_code == 200
+        assert (
+            http.get("/api/v1/experiments", headers={"host": "attacker.example"}).status_code == 200
+        )
+
+
+def test_odd_csrf_headers_and_metric_values_are_no_500(sw: Any, server: LiveServer) -> None:
+    viewer = _token(server, "viewer")
+    with sw.start_run("ui", "inf") as run:
+        sw.log_metric("swing", float("inf"), step=0)
+        sw.log_metric("swing", float("-inf"), step=1)
+        sw.log_metric("big", 1.0, step=0)
+        sw.log_metric("big", 2.0, step=2**62)
+    with httpx.Client(base_url=server.url) as http:
+        http.post("/ui/session", json={"token": viewer})
+        odd = http.post("/api/v1/runs/search", json={}, headers={"x-shipway-csrf": b"\xe9" * 32})
+        assert odd.status_code == 403
+        swing = http.get(f"/api/v1/runs/{run.run_id}/metrics/swing/sampled", params={"points": 1})
+        assert swing.status_code == 200 and swing.json()[0]["value"] == "NaN"  # as the API says it
+        assert swing.json()[0]["max"] == "Infinity"
+        big = http.get(f"/api/v1/runs/{run.run_id}/metrics/big/sampled", params={"points": 10})
+        assert big.status_code == 200 and [b["step"] for b in big.json()] == [0, 2**62]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ def presented_token(request: Request) -> str | None:
         return None
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent, csrf_token(cookie)):
+        if not sent.isascii() or not hmac.compare_digest(sent, csrf_token(cookie)):
             raise Forbidden(
                 "this request carries the UI's session cookie but not its CSRF token",
                 hint=f"send the token GET /api/v1/me gives as the {CSRF_HEADER} header",
@@ -96,9 +97,39 @@ def identify(request: Request, token: str) -> Principal | None:
     return None if info is None else Principal(info.user, info.role)
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def check_open_host(request: Request) -> None:
+    """An open server (no token, no single sign-on) answers a browser only under a loopback
+    name or an IP address: a page that rebinds its own DNS name to 127.0.0.1 is same-origin to
+    the browser, and would otherwise act as the admin an open server takes everyone for.
+    Browsers say they are browsers (``Sec-Fetch-Mode``); programs are not asked."""
+    if "sec-fetch-mode" not in request.headers:
+        return
+    host = request.headers.get("host", "").rsplit(":", 1)[0].lower()
+    if host.startswith("["):
+        host = host if host.endswith("]") else host + "]"
+    if host in LOOPBACK_NAMES or _is_ip_address(host.strip("[]")):
+        return
+    raise Forbidden(
+        f"this server has no token, so it answers only to localhost or an IP address, not {host!r}",
+        hint="create a token (`shipway tokens create`) to serve it under a name",
+    )
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def requires(role: str) -> Callable[[Request], Principal]:
     def check(request: Request) -> Principal:
         if not authenticated(request):
+            check_open_host(request)
             return Principal(request.app.state.tracking.user, "admin")
         token = presented_token(request)
         if token is None:

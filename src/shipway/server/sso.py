@@ -89,8 +89,13 @@ class SingleSignOn:
 
 
 def _claims_groups(claims: dict[str, Any], claim: str) -> list[str]:
+    """The user's groups: a list of names, or one name; anything else names no group."""
     found = claims.get(claim) or []
-    return [found] if isinstance(found, str) else [str(g) for g in found]
+    if isinstance(found, str):
+        return [found]
+    if isinstance(found, list):
+        return [str(g) for g in found if isinstance(g, str | int)]
+    return []
 
 
 def _back_to_page(error: str | None = None) -> RedirectResponse:
@@ -129,9 +134,14 @@ async def callback(request: Request) -> Any:
     client = sso.oauth.create_client("provider")
     try:
         token = await client.authorize_access_token(request)
-        claims = dict(token.get("userinfo") or {})
+        claims = dict(token.get("userinfo") or {})  # the ID token's, checked by authlib
         if sso.settings.groups_claim not in claims:  # some providers keep groups for userinfo
-            claims.update(await client.userinfo(token=token))
+            more = dict(await client.userinfo(token=token))
+            if more.get("sub") != claims.get("sub"):  # OpenID Connect Core 5.3.2
+                return _back_to_page(
+                    "the provider's user info names another user than its ID token"
+                )
+            claims.update({k: v for k, v in more.items() if k not in claims})
     except OAuthError as exc:  # a bad state, a nonce or signature that does not hold, a refusal
         return _back_to_page(f"the sign-in was refused: {exc.description or exc.error}")
     except Exception as exc:  # the provider unreachable or failing: its client raises its own

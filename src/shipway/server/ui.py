@@ -20,6 +20,7 @@ from shipway.server.auth import (
     SESSION_COOKIE,
     SESSION_HOURS,
     authenticated,
+    check_open_host,
     csrf_token,
     identify,
     secure_request,
@@ -80,6 +81,7 @@ def current_session(request: Request) -> dict[str, Any]:
     sso = request.app.state.sso
     out: dict[str, Any] = {"sso": sso.settings.name if sso is not None else None}
     if not authenticated(request):
+        check_open_host(request)
         user = request.app.state.tracking.user
         return {**out, "user": user, "role": "admin", "open": True, "csrf": None}
     cookie = request.cookies.get(SESSION_COOKIE)

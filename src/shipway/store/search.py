@@ -171,7 +171,7 @@ def _metric_bound(
     if conn.dialect.name != "sqlite" or not order or order[0].kind != "metric":
         return None
     first = order[0]
-    metric = t.latest_metrics
+    metric = t.latest_metrics.alias("bound")  # the filter's own subqueries keep their tables
     value = metric.c.value.desc() if first.descending else metric.c.value.asc()
     found = conn.execute(
         sa.select(metric.c.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -392,8 +393,10 @@ class TrackingStore:
             if lo is None:
                 return []
             span = int(hi) - int(lo) + 1
-            # floor division of integers, so SQLite and PostgreSQL cut the buckets alike
-            bucket = ((m.step - int(lo)) * points) // span if span > points else m.step
+            width = -(-span // points)  # steps per bucket, so at most ``points`` buckets
+            # floor division of integers (no product that could overflow), so SQLite and
+            # PostgreSQL cut the buckets alike
+            bucket = (m.step - int(lo)) // width if width > 1 else m.step
             rows = conn.execute(
                 sa.select(
                     sa.func.min(m.step),
@@ -408,7 +411,7 @@ class TrackingStore:
                 .order_by(sa.func.min(m.step))
             ).all()
         return [
-            MetricBucket(int(first), int(last), float(mean), float(low), float(high), int(n))
+            MetricBucket(int(first), int(last), _number(mean), _number(low), _number(high), int(n))
             for first, last, mean, low, high, n in rows
         ]
 
@@ -556,6 +559,12 @@ class TrackingStore:
         with self.db.read() as conn:
             ids = search_run_ids(conn, list(experiment_ids), node, order, max_results, offset)
         return self.get_runs(ids)
+
+
+def _number(value: float | None) -> float:
+    """An aggregate as a float: SQLite answers NULL where it is not a number (the mean of
+    +inf and -inf)."""
+    return math.nan if value is None else float(value)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import tempfile
 from typing import Any
 
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from shipway.errors import Forbidden, InvalidArgument
 from shipway.server.auth import Principal, requires
-from shipway.server.routes.common import answers, many, one, plain, tracking
+from shipway.server.routes.common import answers, many, one, tracking
 from shipway.server.schemas import InputsIn, LogBatch, RunEnd, RunIn, SearchIn
 from shipway.store.artifacts import clean_key
 from shipway.types import ArtifactInfo, DatasetInput, Metric, MetricBucket, Run
@@ -140,14 +139,7 @@ def sampled_metric_history(
     max: what a chart draws, however many steps were logged."""
     tracking(request).buffer.flush()
     buckets = tracking(request).store.sampled_metric_history(run_id, key, points)
-    return [_finite(plain(b)) for b in buckets]
-
-
-def _finite(bucket: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no infinity: a value that is not finite is null."""
-    return {
-        k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in bucket.items()
-    }
+    return many(buckets)  # NaN and the infinities by name, as every metric of the API
 
 
 @router.get("/{run_id}/artifacts")

@@ -6,6 +6,9 @@ import { useEffect, useRef } from "preact/hooks";
 
 const dark = () => window.matchMedia("(prefers-color-scheme: dark)").matches;
 
+// A tooltip is HTML to ECharts: what users named (features, steps) is escaped into it.
+const safe = (text) => echarts.format.encodeHTML(text);
+
 export function Chart({ option, height = 280, label }) {
   const box = useRef(null);
   const chart = useRef(null);
@@ -64,7 +67,7 @@ export function stepLines(series, { yName = "" } = {}) {
 export function heatmap(columns, rows, cells, { max = 2 } = {}) {
   return {
     tooltip: {
-      formatter: (p) => `${rows[p.value[1]]}, ${columns[p.value[0]]}: ${p.value[2] === null ? "n/a" : p.value[2].toFixed(2)} × threshold`,
+      formatter: (p) => safe(`${rows[p.value[1]]}, ${columns[p.value[0]]}: ${p.value[2] === null ? "n/a" : p.value[2].toFixed(2)} × threshold`),
     },
     grid: { left: 120, right: 110, top: 16, bottom: 70 },
     xAxis: { type: "category", data: columns, axisLabel: { rotate: 30 } },
@@ -147,7 +150,7 @@ export function stepGraph(steps) {
   });
   const links = steps.flatMap((s) => s.upstream.map((u) => ({ source: u, target: s.name })));
   return {
-    tooltip: { formatter: (p) => (p.dataType === "node" ? `${p.name}: ${p.value}` : `${p.data.source} → ${p.data.target}`) },
+    tooltip: { formatter: (p) => safe(p.dataType === "node" ? `${p.name}: ${p.value}` : `${p.data.source} → ${p.data.target}`) },
     series: [{
       type: "graph", layout: "none", roam: true, data: nodes, links,
       edgeSymbol: ["none", "arrow"], edgeSymbolSize: 9, lineStyle: { width: 2, opacity: 0.8 },

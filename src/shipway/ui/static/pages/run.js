@@ -44,7 +44,10 @@ function Preview({ runId, path, size }) {
     setContent(null);
     if (size > 5 * 2 ** 20) return setContent({ kind: "big" });
     artifact(runId, path).then(async (blob) => {
-      if (IMAGE.test(path)) return setContent({ kind: "image", url: URL.createObjectURL(blob) });
+      if (IMAGE.test(path)) {
+        const type = /\.svg$/i.test(path) ? "image/svg+xml" : `image/${path.split(".").pop().toLowerCase().replace("jpg", "jpeg")}`;
+        return setContent({ kind: "image", url: URL.createObjectURL(new Blob([blob], { type })) });
+      }
       const text = await blob.text();
       if (PAGE.test(path)) return setContent({ kind: "page", text });
       if (/\.csv$/i.test(path)) return setContent({ kind: "table", rows: text.split("\n").slice(0, 101).map((l) => l.split(",")) });
