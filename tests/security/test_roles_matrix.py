@@ -160,3 +160,17 @@ def _fill(
         forged_id = {"Authorization": f"Bearer sw_{'0' * 32}_forged"}  # well formed, unknown
         with httpx.Client(base_url=url, timeout=60, headers=forged_id) as forged:
             assert _call(forged, method, path).status_code == 401, path
+
+
+def test_the_uis_cookie_is_no_way_around_a_token(secured: Secured) -> None:
+    """The routes outside the OpenAPI document are the UI's page, files and sign-in (and
+    single sign-on's redirects when configured): they give away nothing, and a forged
+    session cookie, token-shaped or single-sign-on-shaped, is refused like a forged header."""
+    with httpx.Client(base_url=secured.url) as anonymous:
+        assert anonymous.get("/ui/session").json()["user"] is None
+        assert anonymous.get("/").status_code == 200  # the page: its data comes from the API
+        assert anonymous.get("/ui/sso/login").status_code == 404  # no single sign-on here
+    for cookie in (f"sw_{'0' * 32}_forged", "sso.eyJ1c2VyIjoiYWRhIiwicm9sZSI6ImFkbWluIn0.x"):
+        with httpx.Client(base_url=secured.url, cookies={"shipway_session": cookie}) as http:
+            assert http.get("/api/v1/experiments").status_code == 401
+            assert http.get("/ui/session").json()["user"] is None

@@ -16,7 +16,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from shipway.errors import Forbidden, Unauthenticated
 from shipway.store.token_store import role_allows
@@ -80,6 +80,26 @@ def secure_request(request: Request) -> bool:
     cookies are then Secure."""
     forwarded = request.headers.get("x-forwarded-proto", "")
     return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+
+
+def set_session(request: Request, response: Response, value: str | None) -> None:
+    """The UI's session cookie, set to ``value`` (None: deleted): HttpOnly, SameSite=Strict,
+    Secure where the page came over HTTPS, for the session's hours."""
+    secure = secure_request(request)
+    if value is None:
+        response.delete_cookie(
+            SESSION_COOKIE, path="/", httponly=True, secure=secure, samesite="strict"
+        )
+        return
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        secure=secure,
+        samesite="strict",
+        path="/",
+    )
 
 
 def authenticated(request: Request) -> bool:

@@ -59,8 +59,11 @@ class SearchIn(Strict):
     experiments: list[str] = Field(default_factory=list)
     filter: str | None = None
     order_by: list[str] = Field(default_factory=list)
-    max_results: int = Field(default=1000, ge=1, le=100_000)
-    offset: int = Field(default=0, ge=0, le=10_000_000, description="runs to skip: a page's start")
+    # strict: JSON's false is no count of runs
+    max_results: int = Field(default=1000, ge=1, le=100_000, strict=True)
+    offset: int = Field(
+        default=0, ge=0, le=10_000_000, strict=True, description="runs to skip: a page's start"
+    )
     columns: list[str] | None = Field(
         default=None,
         max_length=1000,

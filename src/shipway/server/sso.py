@@ -19,13 +19,12 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from shipway.config import UI_ROLES, OidcSettings, ServerSettings
-from shipway.errors import ConfigError, InvalidArgument
+from shipway.errors import ConfigError
 from shipway.server.auth import (
-    SESSION_COOKIE,
     SESSION_HOURS,
     SSO_PREFIX,
     Principal,
-    secure_request,
+    set_session,
 )
 
 SECRET_ENV = "SHIPWAY_OIDC_CLIENT_SECRET"
@@ -108,11 +107,7 @@ router = APIRouter(include_in_schema=False)
 
 def _sso(request: Request) -> SingleSignOn:
     sso: SingleSignOn | None = request.app.state.sso
-    if sso is None:
-        raise InvalidArgument(
-            "this server has no single sign-on",
-            hint="name the provider in [server.oidc] of the server's shipway.toml",
-        )
+    assert sso is not None  # these routes exist only where single sign-on is set
     return sso
 
 
@@ -159,15 +154,7 @@ async def callback(request: Request) -> Any:
             "ask an admin to map one in [server.oidc] roles"
         )
     response = _back_to_page()
-    response.set_cookie(
-        SESSION_COOKIE,
-        sso.session_value(user, role),
-        max_age=SESSION_HOURS * 3600,
-        httponly=True,
-        secure=secure_request(request),
-        samesite="strict",
-        path="/",
-    )
+    set_session(request, response, sso.session_value(user, role))
     return response
 
 

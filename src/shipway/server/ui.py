@@ -18,12 +18,11 @@ import shipway.ui
 from shipway.errors import Unauthenticated
 from shipway.server.auth import (
     SESSION_COOKIE,
-    SESSION_HOURS,
     authenticated,
     check_open_host,
     csrf_token,
     identify,
-    secure_request,
+    set_session,
 )
 
 STATIC = Path(shipway.ui.__file__).parent / "static"
@@ -100,23 +99,13 @@ def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any
             "the token is unknown, wrong or revoked",
             hint="ask an admin for one: shipway tokens create NAME --role viewer",
         )
-    response.set_cookie(
-        SESSION_COOKIE,
-        body.token.strip(),
-        max_age=SESSION_HOURS * 3600,
-        httponly=True,
-        secure=secure_request(request),
-        samesite="strict",
-        path="/",
-    )
+    set_session(request, response, body.token.strip())
     return {"user": info.user, "role": info.role}
 
 
 @router.delete("/ui/session", status_code=204)
 def sign_out(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, secure=secure_request(request), samesite="strict"
-    )
+    set_session(request, response, None)
 
 
 def install(app: FastAPI) -> None:

@@ -234,8 +234,12 @@ class LocalTracking(TrackingBackend):
         order_by: Sequence[str] | None,
         max_results: int,
     ) -> list[Run]:
+        return self.store.search_runs(
+            self.experiment_ids(experiments), filter, order_by, max_results
+        )
+
+    def experiment_ids(self, experiments: Sequence[str]) -> list[str]:
+        """The ids of experiments named (or given by id); every experiment's for none."""
         if experiments:
-            ids = [self.store.get_experiment(n).experiment_id for n in experiments]
-        else:
-            ids = [e.experiment_id for e, _ in self.store.list_experiments()]
-        return self.store.search_runs(ids, filter, order_by, max_results)
+            return [self.store.get_experiment(n).experiment_id for n in experiments]
+        return [e.experiment_id for e, _ in self.store.list_experiments()]

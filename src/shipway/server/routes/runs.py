@@ -54,12 +54,10 @@ def search_runs(
 ) -> list[dict[str, Any]]:
     backend = tracking(request)
     backend.buffer.flush()
-    store = backend.store
-    if body.experiments:
-        ids = [store.get_experiment(name).experiment_id for name in body.experiments]
-    else:
-        ids = [e.experiment_id for e, _ in store.list_experiments()]
-    found = store.search_runs(ids, body.filter, body.order_by, body.max_results, body.offset)
+    ids = backend.experiment_ids(body.experiments)
+    found = backend.store.search_runs(
+        ids, body.filter, body.order_by, body.max_results, body.offset
+    )
     if body.columns is not None:
         found = [_project(run, body.columns) for run in found]
     return many(found)

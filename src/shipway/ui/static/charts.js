@@ -119,6 +119,7 @@ export function parallel(dimensions, rows) {
       data: d.numeric ? undefined : d.categories, scale: true,
     })),
     parallel: { left: 60, right: 80, top: 40, bottom: 30 },
+    animation: false, // few lines: drawn at once
     series: [{ type: "parallel", lineStyle: { width: 2, opacity: 0.7 }, data: rows }],
   };
 }

@@ -3,6 +3,7 @@ import { h } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import htm from "htm";
 import { get } from "./api.js";
+import { when } from "./format.js";
 
 export const html = htm.bind(h);
 
@@ -55,4 +56,11 @@ export function pending(data, error, what) {
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (data === null || data === undefined) return html`<${Loading} what=${what} />`;
   return null;
+}
+
+// Audit events newest first, each with who, when and why; ``describe`` says what changed.
+export function AuditTimeline({ events, describe }) {
+  const tone = (action) => (/fail|rollback|reject/.test(action) ? "bad" : /passed|promote/.test(action) ? "good" : "");
+  return html`<ul class="timeline">${[...events].sort((a, b) => b.timestamp - a.timestamp).map((e) => html`<li class=${tone(e.action)}>
+    <b>${e.action}</b> ${describe(e)} <span class="muted">by ${e.actor}, ${when(e.timestamp)}</span>${e.reason ? html`<br />${e.reason}` : null}</li>`)}</ul>`;
 }

@@ -4,7 +4,8 @@ import { useState } from "preact/hooks";
 import { post } from "../api.js";
 import { ErrorBox, allows, html } from "../ui.js";
 
-export function Action({ me, role, label, path, body = {}, ask = "Reason (kept in the audit log)", onDone, danger = false }) {
+// ``ask``: the prompt ("" asks nothing); ``field``: the body's field the answer fills.
+export function Action({ me, role, label, path, body = {}, ask = "Reason (kept in the audit log)", field = "reason", onDone, danger = false }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   if (!allows(me, role)) return null;
@@ -14,7 +15,7 @@ export function Action({ me, role, label, path, body = {}, ask = "Reason (kept i
     setBusy(true);
     setError(null);
     try {
-      await post(path, ask && !("comment" in body) ? { ...body, reason } : { ...body, ...(ask ? { comment: reason } : {}) });
+      await post(path, ask ? { ...body, [field]: reason } : body);
       if (onDone) onDone();
     } catch (e) {
       setError(e);

@@ -46,14 +46,14 @@ export function ComparePage({ query }) {
     value: [...varied.map((key, i) => (dimensions[i].numeric ? Number(r.params[key]) : String(r.params[key]))), ...(metric ? [r.metrics[metric]] : [])],
   }));
   return html`<h1>Compare ${runs.length} runs</h1>
-    <div class="toolbar"><label>Metric <select value=${metric || ""} onChange=${(e) => setMetric(e.target.value)}>${shared.map(
-      (k) => html`<option value=${k}>${k}</option>`)}</select></label></div>
+    ${shared.length ? html`<div class="toolbar"><label>Metric <select value=${metric || ""} onChange=${(e) => setMetric(e.target.value)}>${shared.map(
+      (k) => html`<option value=${k}>${k}</option>`)}</select></label></div>` : html`<p class="notice">These runs share no metric; their params are compared below.</p>`}
     ${metric && histories[metric] ? html`<${Chart} label=${`${metric} of each run over steps`} height=${320}
       option=${stepLines(runs.map((r, i) => ({ name: label(r), points: histories[metric][i] })), { yName: metric })} />` : null}
-    ${dimensions.length >= 2 ? html`<h2>Parameters against ${metric}</h2>
+    ${dimensions.length >= 2 ? html`<h2>Parameters${metric ? ` against ${metric}` : ""}</h2>
       <${Chart} label="parallel coordinates of the params that differ, and the metric" height=${300} option=${parallel(dimensions, rows)} />` : null}
-    <h2>Metrics</h2>
-    <div class="scroll"><table><thead><tr><th>Metric</th>${runs.map((r) => html`<th class="num"><a href=${`#/runs/${r.run_id}`}>${label(r)}</a></th>`)}</tr></thead>
+    ${shared.length ? html`<h2>Metrics</h2>` : null}
+    <div class="scroll" hidden=${!shared.length}><table><thead><tr><th>Metric</th>${runs.map((r) => html`<th class="num"><a href=${`#/runs/${r.run_id}`}>${label(r)}</a></th>`)}</tr></thead>
     <tbody>${shared.map((k) => html`<tr><td>${k}</td>${runs.map((r) => html`<td class="num">${num(r.metrics[k])}</td>`)}</tr>`)}</tbody></table></div>
     <h2>Parameters <span class="muted">(${varied.length} of ${params.length} differ, marked)</span></h2>
     <div class="scroll"><table data-testid="params-diff"><thead><tr><th>Parameter</th>${runs.map((r) => html`<th>${label(r)}</th>`)}</tr></thead>

@@ -1,9 +1,8 @@
 // Deployments: where traffic goes now (stable, candidate, split, strategy), the canary's
 // evidence step by step where a loop runs it, the history, and promote or roll back.
-import { useEffect, useState } from "preact/hooks";
-import { get, q } from "../api.js";
+import { q } from "../api.js";
 import { num, when } from "../format.js";
-import { ErrorBox, KeyValues, Loading, Pill, html, pending, useGet } from "../ui.js";
+import { AuditTimeline, KeyValues, Pill, html, pending, useGet } from "../ui.js";
 import { Action } from "./actions.js";
 
 export function DeploymentsPage() {
@@ -30,19 +29,13 @@ export function Evidence({ evidence }) {
 }
 
 export function DeploymentPage({ name, me }) {
-  const [deployment, setDeployment] = useState(null);
-  const [history, setHistory] = useState([]);
-  const [loop, setLoop] = useState(null);
-  const [error, setError] = useState(null);
-  const [tick, setTick] = useState(0);
-  const reload = () => setTick(tick + 1);
-  useEffect(() => {
-    get(`/deployments/${q(name)}`).then(setDeployment, setError);
-    get(`/deployments/${q(name)}/history`).then(setHistory, setError);
-    get("/loops").then((loops) => setLoop(loops.find((l) => l.deployment === name) || null), () => setLoop(null));
-  }, [name, tick]);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!deployment) return html`<${Loading} what=${name} />`;
+  const [deployment, error, reloadDeployment] = useGet(`/deployments/${q(name)}`);
+  const [history, historyError, reloadHistory] = useGet(`/deployments/${q(name)}/history`);
+  const [loops] = useGet("/loops");
+  const reload = () => { reloadDeployment(); reloadHistory(); };
+  const waiting = pending(deployment, error || historyError, name);
+  if (waiting) return waiting;
+  const loop = (loops || []).find((l) => l.deployment === name);
   const d = deployment;
   const base = `/deployments/${q(name)}`;
   return html`<h1>Deployment ${name}</h1>
@@ -63,9 +56,7 @@ export function DeploymentPage({ name, me }) {
     </div>
     ${loop ? html`<h2>Loop</h2><p><${Pill} value=${loop.state} /> ${loop.shown}. ${loop.message}</p><${Evidence} evidence=${loop.evidence} />` : null}
     <h2>History</h2>
-    <ul class="timeline">${[...history].reverse().map((e) => html`<li class=${e.action.includes("rollback") ? "bad" : e.action.includes("promote") ? "good" : ""}>
-      <b>${e.action}</b> ${routing(e.to_value)} <span class="muted">by ${e.actor}, ${when(e.timestamp)}</span>
-      ${e.reason ? html`<br />${e.reason}` : null}</li>`)}</ul>`;
+    <${AuditTimeline} events=${history || []} describe=${(e) => routing(e.to_value)} />`;
 }
 
 // A routing as the history records it (JSON), in words.

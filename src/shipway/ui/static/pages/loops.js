@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, q } from "../api.js";
 import { num, when } from "../format.js";
-import { ErrorBox, Loading, Pill, html, useGet } from "../ui.js";
+import { AuditTimeline, ErrorBox, Loading, Pill, html, useGet } from "../ui.js";
 import { Action } from "./actions.js";
 import { Evidence, routing } from "./deployments.js";
 
@@ -28,8 +28,7 @@ function Timeline({ deployment, model }) {
     }, () => setEvents([]));
   }, [deployment, model]);
   if (!events) return html`<${Loading} what="history" />`;
-  return html`<ul class="timeline">${events.map((e) => html`<li class=${/fail|rollback|reject/.test(e.action) ? "bad" : /passed|promote/.test(e.action) ? "good" : ""}>
-    <b>${e.action}</b> ${e.what} <span class="muted">${when(e.timestamp)}, ${e.actor}</span>${e.reason ? html`<br />${e.reason}` : null}</li>`)}</ul>`;
+  return html`<${AuditTimeline} events=${events} describe=${(e) => e.what} />`;
 }
 
 // The run that trained the candidate: its pipeline's steps as a graph, on the run's page.
@@ -60,7 +59,7 @@ export function LoopsPage({ me }) {
       <p class="muted">champion v${loop.champion ?? "?"}${loop.candidate ? `, candidate v${loop.candidate}` : ""}; pipeline ${loop.pipeline}; triggers ${loop.triggers.join(", ")}${loop.updated_at ? `; updated ${when(loop.updated_at)}` : ""}</p>
       ${v ? html`<p>Gate: <span class=${v.passed ? "good" : "bad"}>${v.passed ? "passed" : "failed"}</span> ${v.metric} ${num(v.candidate)} vs the champion's ${num(v.champion)} on ${v.rows} rows${(v.reasons || []).length ? ` (${v.reasons.join("; ")})` : ""}</p>` : null}
       ${loop.state === "waiting_approval" && model && loop.candidate
-        ? html`<p><${Action} me=${me} role="approver" label=${`Approve v${loop.candidate}`} ask="Comment" body=${{ comment: "" }}
+        ? html`<p><${Action} me=${me} role="approver" label=${`Approve v${loop.candidate}`} ask="Comment" field="comment"
             path=${`/models/${q(model)}/versions/${loop.candidate}/approvals`} onDone=${() => setTick(tick + 1)} /></p>` : null}
       ${model && loop.candidate ? html`<${TrainingLink} model=${model} version=${loop.candidate} />` : null}
       <${Evidence} evidence=${loop.evidence} />

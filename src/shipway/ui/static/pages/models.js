@@ -1,9 +1,8 @@
 // Models: each registered model's versions with stage, aliases, metrics, the gate's verdict,
 // lineage and the audit history; approve, promote, archive and roll back for those allowed.
-import { useEffect, useState } from "preact/hooks";
-import { get, q } from "../api.js";
+import { q } from "../api.js";
 import { num, short, when } from "../format.js";
-import { ErrorBox, Loading, Pill, html, pending, useGet } from "../ui.js";
+import { AuditTimeline, Pill, html, pending, useGet } from "../ui.js";
 import { Action } from "./actions.js";
 
 export function ModelsPage() {
@@ -39,17 +38,12 @@ function Lineage({ version }) {
 }
 
 export function ModelPage({ name, me }) {
-  const [model, setModel] = useState(null);
-  const [events, setEvents] = useState([]);
-  const [error, setError] = useState(null);
-  const [tick, setTick] = useState(0);
-  const reload = () => setTick(tick + 1);
-  useEffect(() => {
-    get(`/models/${q(name)}`).then(setModel, setError);
-    get(`/models/${q(name)}/history`).then(setEvents, setError);
-  }, [name, tick]);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!model) return html`<${Loading} what=${name} />`;
+  const [model, error, reloadModel] = useGet(`/models/${q(name)}`);
+  const [history, historyError, reloadHistory] = useGet(`/models/${q(name)}/history`);
+  const reload = () => { reloadModel(); reloadHistory(); };
+  const waiting = pending(model, error || historyError, name);
+  if (waiting) return waiting;
+  const events = history || [];
   const gate = {};
   events.filter((e) => e.action.startsWith("gate:")).forEach((e) => { gate[e.to_value] = e; });
   const approvals = {};
@@ -71,14 +65,12 @@ export function ModelPage({ name, me }) {
         <td><${Verdict} event=${gate[String(v.version)]} /></td>
         <td><${Lineage} version=${v} /></td>
         <td>
-          <${Action} me=${me} role="approver" label="Approve" path=${`${base}/versions/${v.version}/approvals`} body=${{ comment: "" }} ask="Comment" onDone=${reload} />
+          <${Action} me=${me} role="approver" label="Approve" path=${`${base}/versions/${v.version}/approvals`} ask="Comment" field="comment" onDone=${reload} />
           ${v.stage !== "staging" && v.stage !== "production" ? html`<${Action} me=${me} role="approver" label="To staging" path=${`${base}/versions/${v.version}/stage`} body=${{ stage: "staging" }} onDone=${reload} />` : null}
           ${v.stage !== "production" ? html`<${Action} me=${me} role="approver" label="To production" path=${`${base}/versions/${v.version}/stage`} body=${{ stage: "production" }} onDone=${reload} />` : null}
           ${v.stage !== "archived" ? html`<${Action} me=${me} role="approver" label="Archive" danger path=${`${base}/versions/${v.version}/stage`} body=${{ stage: "archived" }} onDone=${reload} />` : null}
         </td>
       </tr>`)}</tbody></table></div>
     <h2>Audit history</h2>
-    <ul class="timeline">${[...events].reverse().map((e) => html`<li class=${e.action.includes("failed") || e.action === "rollback" ? "bad" : e.action.includes("passed") ? "good" : ""}>
-      <b>${e.action}</b> ${e.from_value ? `${e.from_value} → ` : ""}${e.to_value || ""} <span class="muted">by ${e.actor}, ${when(e.timestamp)}</span>
-      ${e.reason ? html`<br />${e.reason}` : null}</li>`)}</ul>`;
+    <${AuditTimeline} events=${events} describe=${(e) => `${e.from_value ? `${e.from_value} → ` : ""}${e.to_value || ""}`} />`;
 }
